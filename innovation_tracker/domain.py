@@ -1,0 +1,379 @@
+"""The study's concepts (DESIGN §2) and the rules every write must obey.
+
+Pure Python: no streamlit, no duckdb. Validators return a list of `Problem`s (empty when all is well) so a
+form or an import can show every broken rule at once; `require` turns them into a `ValidationError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .errors import Problem, ValidationError
+
+
+class Setting(StrEnum):
+    NHS = "nhs"
+    COMMUNITY = "community"
+    VOLUNTARY = "voluntary"
+
+
+class Relation(StrEnum):
+    INTERNAL = "internal"
+    EXTERNAL = "external"
+
+
+class Novelty(StrEnum):
+    NEW = "new"
+    EXPANSION = "expansion"
+    EXISTING = "existing"
+
+
+class ProjectStatus(StrEnum):
+    ACTIVE = "active"
+    MAINSTREAMED = "mainstreamed"
+    CLOSED = "closed"
+    STALLED = "stalled"
+
+
+class Role(StrEnum):
+    SERVICE_USER = "service_user"
+    CAREGIVER = "caregiver"
+    COMMISSIONER = "commissioner"
+    HEALTH_PROFESSIONAL = "health_professional"
+    NON_HEALTH_PROFESSIONAL = "non_health_professional"
+    MANAGER = "manager"
+
+
+class ParticipantStatus(StrEnum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+
+
+class Mode(StrEnum):
+    FACE_TO_FACE = "face_to_face"
+    TELEPHONE = "telephone"
+    VIDEO = "video"
+
+
+class InterviewStatus(StrEnum):
+    COMPLETED = "completed"
+    MISSED = "missed"
+    DECLINED = "declined"
+
+
+class FactorKind(StrEnum):
+    BARRIER = "barrier"
+    FACILITATOR = "facilitator"
+    EITHER = "either"
+
+
+class IndicatorType(StrEnum):
+    ORDINAL = "ordinal"
+    BOOLEAN = "boolean"
+    COUNT = "count"
+    RAG = "rag"
+
+
+class MilestoneKind(StrEnum):
+    FUNDING_DECISION = "funding_decision"
+    HOST_REORGANISATION = "host_reorganisation"
+    LAUNCH = "launch"
+    CHAMPION_LEFT = "champion_left"
+    OTHER = "other"
+
+
+RAG_VALUES = ("red", "amber", "green")
+BOOLEAN_VALUES = ("no", "yes")
+RATING_LABELS = {-2: "strong barrier", -1: "barrier", 1: "facilitator", 2: "strong facilitator"}
+MAX_DURATION_MIN = 600
+
+
+def label_of(value: str) -> str:
+    """`health_professional` -> `Health professional`."""
+    return str(value).replace("_", " ").capitalize()
+
+
+@dataclass(frozen=True)
+class Study:
+    name: str
+    start_date: dt.date
+    end_date: dt.date
+    funder: str | None = None
+    is_demo: bool = False
+
+
+@dataclass(frozen=True)
+class Wave:
+    wave: str
+    label: str
+    offset_days: int
+    window_before_days: int
+    window_after_days: int
+    default_mode: Mode
+
+
+DEFAULT_WAVES: tuple[Wave, ...] = (
+    Wave("baseline", "Baseline", 0, 0, 30, Mode.FACE_TO_FACE),
+    Wave("month_3", "3-month follow-up", 91, 21, 21, Mode.TELEPHONE),
+    Wave("month_6", "6-month follow-up", 182, 21, 21, Mode.TELEPHONE),
+    Wave("month_9", "9-month follow-up", 273, 21, 21, Mode.TELEPHONE),
+    Wave("month_12", "12-month follow-up", 365, 21, 21, Mode.TELEPHONE),
+)
+
+
+@dataclass(frozen=True)
+class Factor:
+    factor_code: str
+    domain: str
+    kind: FactorKind
+    label: str
+    description: str = ""
+    paper_projects: int | None = None
+
+
+@dataclass(frozen=True)
+class Indicator:
+    indicator_code: str
+    label: str
+    value_type: IndicatorType
+    min_value: int | None
+    max_value: int | None
+    better: str
+    description: str = ""
+
+
+def parse_enum(
+    enum: type[StrEnum], value: object, field: str, row: int | None = None
+) -> tuple[StrEnum | None, list[Problem]]:
+    text = "" if value is None else str(value).strip()
+    for member in enum:
+        if text == member.value or text.lower() == member.value or text.lower() == label_of(member.value).lower():
+            return member, []
+    allowed = ", ".join(m.value for m in enum)
+    return None, [Problem("allowed_values", f"'{text}' is not one of: {allowed}", field, row, value=value)]
+
+
+def parse_date(
+    value: object, field: str, row: int | None = None, required: bool = True
+) -> tuple[dt.date | None, list[Problem]]:
+    if isinstance(value, dt.datetime):
+        return value.date(), []
+    if isinstance(value, dt.date):
+        return value, []
+    text = "" if value is None else str(value).strip()
+    if text in ("", "nan", "NaT", "None"):
+        if required:
+            return None, [Problem("required", "a date is required (YYYY-MM-DD)", field, row)]
+        return None, []
+    try:
+        return dt.date.fromisoformat(text[:10]), []
+    except ValueError:
+        return None, [Problem("date_format", f"'{text}' is not a date in the form YYYY-MM-DD", field, row, value=value)]
+
+
+def check_rating(rating: object, factor: Factor | None, factor_code: str, row: int | None = None) -> list[Problem]:
+    """A rating is −2..+2, never 0, and its sign agrees with the factor's kind."""
+    if factor is None:
+        return [
+            Problem(
+                "unknown_factor",
+                f"factor '{factor_code}' is not in the study's codebook",
+                "factor_code",
+                row,
+                value=factor_code,
+            )
+        ]
+    try:
+        value = int(rating)
+        if value != float(rating):
+            raise ValueError
+    except (TypeError, ValueError):
+        return [
+            Problem(
+                "rating_range",
+                f"rating '{rating}' must be a whole number −2, −1, +1 or +2",
+                "rating",
+                row,
+                value=rating,
+            )
+        ]
+    if value == 0 or not -2 <= value <= 2:
+        return [
+            Problem(
+                "rating_range",
+                f"rating {value} must be −2, −1, +1 or +2 (absent factors get no rating, not 0)",
+                "rating",
+                row,
+                value=rating,
+            )
+        ]
+    if factor.kind == FactorKind.BARRIER and value > 0:
+        return [
+            Problem(
+                "rating_sign",
+                f"'{factor.label}' is a barrier, so its rating must be negative (−1 or −2), not +{value}",
+                "rating",
+                row,
+                value=rating,
+            )
+        ]
+    if factor.kind == FactorKind.FACILITATOR and value < 0:
+        return [
+            Problem(
+                "rating_sign",
+                f"'{factor.label}' is a facilitator, so its rating must be positive (+1 or +2), not {value}",
+                "rating",
+                row,
+                value=rating,
+            )
+        ]
+    return []
+
+
+def check_interview_date(
+    interview_date: dt.date,
+    *,
+    today: dt.date,
+    enrolment_date: dt.date,
+    withdrawal_date: dt.date | None,
+    study: Study,
+    row: int | None = None,
+) -> list[Problem]:
+    """Refuse dates in the future, before enrolment, after withdrawal, or outside the study window."""
+    field = "interview_date"
+    d = interview_date.isoformat()
+    if interview_date > today:
+        return [
+            Problem(
+                "future_date",
+                f"interview date {d} is in the future (today is {today.isoformat()})",
+                field,
+                row,
+                value=d,
+            )
+        ]
+    if interview_date < enrolment_date:
+        return [
+            Problem(
+                "before_enrolment",
+                f"interview date {d} is before the participant's enrolment on {enrolment_date.isoformat()}",
+                field,
+                row,
+                value=d,
+            )
+        ]
+    if withdrawal_date is not None and interview_date > withdrawal_date:
+        return [
+            Problem(
+                "after_withdrawal",
+                f"interview date {d} is after the participant withdrew on {withdrawal_date.isoformat()}",
+                field,
+                row,
+                value=d,
+            )
+        ]
+    if interview_date < study.start_date:
+        return [
+            Problem(
+                "before_study",
+                f"interview date {d} is before the study started on {study.start_date.isoformat()}",
+                field,
+                row,
+                value=d,
+            )
+        ]
+    if interview_date > study.end_date:
+        return [
+            Problem(
+                "after_study",
+                f"interview date {d} is after the study window closed on {study.end_date.isoformat()}",
+                field,
+                row,
+                value=d,
+            )
+        ]
+    return []
+
+
+def check_duration(duration: object, row: int | None = None) -> tuple[int | None, list[Problem]]:
+    if duration is None or str(duration).strip() in ("", "nan", "None", "<NA>"):
+        return None, []
+    try:
+        minutes = int(float(str(duration)))
+        if minutes != float(str(duration)):
+            raise ValueError
+    except ValueError:
+        return None, [
+            Problem(
+                "duration",
+                f"duration '{duration}' must be a whole number of minutes",
+                "duration_min",
+                row,
+                value=duration,
+            )
+        ]
+    if not 1 <= minutes <= MAX_DURATION_MIN:
+        return None, [
+            Problem(
+                "duration",
+                f"duration {minutes} must be between 1 and {MAX_DURATION_MIN} minutes",
+                "duration_min",
+                row,
+                value=duration,
+            )
+        ]
+    return minutes, []
+
+
+def normalise_indicator_value(
+    indicator: Indicator, value: object, row: int | None = None
+) -> tuple[str | None, list[Problem]]:
+    """Canonical text for an indicator value: numbers as integers, yes/no, red/amber/green."""
+    text = "" if value is None else str(value).strip().lower()
+    code = indicator.indicator_code
+    if indicator.value_type == IndicatorType.BOOLEAN:
+        mapping = {"yes": "yes", "y": "yes", "true": "yes", "1": "yes", "no": "no", "n": "no", "false": "no", "0": "no"}
+        if text in mapping:
+            return mapping[text], []
+        return None, [Problem("indicator_value", f"{code} takes yes or no, not '{value}'", "value", row, value=value)]
+    if indicator.value_type == IndicatorType.RAG:
+        if text in RAG_VALUES:
+            return text, []
+        return None, [
+            Problem("indicator_value", f"{code} takes red, amber or green, not '{value}'", "value", row, value=value)
+        ]
+    try:
+        number = float(text)
+        if number != int(number):
+            raise ValueError
+        number = int(number)
+    except ValueError:
+        return None, [
+            Problem("indicator_value", f"{code} takes a whole number, not '{value}'", "value", row, value=value)
+        ]
+    low = (
+        indicator.min_value
+        if indicator.min_value is not None
+        else (0 if indicator.value_type == IndicatorType.COUNT else None)
+    )
+    high = indicator.max_value
+    if (low is not None and number < low) or (high is not None and number > high):
+        bounds = f"{low}–{high}" if high is not None else f"at least {low}"
+        return None, [Problem("indicator_value", f"{code} must be {bounds}, not {number}", "value", row, value=value)]
+    return str(number), []
+
+
+def indicator_score(indicator: Indicator, value: str) -> float:
+    """A number for charts and comparisons: booleans 0/1, red/amber/green 1/2/3."""
+    if indicator.value_type == IndicatorType.BOOLEAN:
+        return 1.0 if value == "yes" else 0.0
+    if indicator.value_type == IndicatorType.RAG:
+        return float(RAG_VALUES.index(value) + 1)
+    return float(value)
+
+
+def require(problems: list[Problem]) -> None:
+    if problems:
+        raise ValidationError(problems)

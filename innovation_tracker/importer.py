@@ -1,0 +1,840 @@
+"""Checking tidy tables before anything is written: every problem found, with its file, row, column and rule.
+
+Pure (pandas + domain): the caller gives what the database already holds as a `Reference`, and gets back typed
+frames ready to load, or a `ValidationError` listing every problem. Checks are vectorised so a million ratings
+take seconds, and only the rows that break a rule become `Problem`s.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import codebook as codebook_module
+from . import tidy
+from .domain import (
+    FactorKind,
+    Indicator,
+    InterviewStatus,
+    MilestoneKind,
+    Mode,
+    Novelty,
+    ParticipantStatus,
+    ProjectStatus,
+    Relation,
+    Role,
+    Setting,
+    Study,
+    Wave,
+    label_of,
+    normalise_indicator_value,
+)
+from .errors import Problem, ValidationError
+
+MAX_PROBLEMS = 500
+TRUE_TEXT = {"true", "yes", "y", "1"}
+FALSE_TEXT = {"false", "no", "n", "0", ""}
+
+
+@dataclass
+class Reference:
+    """What the database already holds, for checking references and duplicates."""
+
+    study: Study | None = None
+    waves: list[Wave] = field(default_factory=list)
+    factors: list = field(default_factory=list)
+    indicators: list[Indicator] = field(default_factory=list)
+    projects: set[str] = field(default_factory=set)
+    participants: pd.DataFrame | None = None  # participant_code, project_code, enrolment_date, withdrawal_date
+    interviews: pd.DataFrame | None = None  # interview_id, participant_code, project_code, wave, status
+    max_milestone_id: int = 0
+
+
+class Report:
+    """Collects problems; stops collecting (but keeps counting) after MAX_PROBLEMS."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.total = 0
+
+    def add(self, problem: Problem) -> None:
+        self.total += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(problem)
+
+    def rows(self, mask: pd.Series, frame: pd.DataFrame, file: str, column: str, rule: str, message) -> None:
+        """One problem per row where `mask` holds; `message(value)` words it."""
+        positions = np.flatnonzero(mask.to_numpy(dtype=bool, na_value=False))
+        self.total += max(0, len(positions) - (MAX_PROBLEMS - len(self.problems)))
+        for pos in positions[: max(0, MAX_PROBLEMS - len(self.problems))]:
+            value = frame[column].iloc[pos] if column in frame.columns else None
+            self.problems.append(Problem(rule, message(value), column, int(pos) + 2, file, value))
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            error = ValidationError(self.problems)
+            if self.total > len(self.problems):
+                error.message += f" … {self.total} problems in all; the first {len(self.problems)} are listed"
+            raise error
+
+
+def read_file(path: Path) -> dict[str, pd.DataFrame]:
+    """A tidy CSV (named after its table), Parquet file, or an Excel workbook with a sheet per table, as text."""
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        sheets = pd.read_excel(path, sheet_name=None, dtype=object)
+        unknown = [name for name in sheets if name not in tidy.TABLES]
+        if unknown:
+            raise ValidationError(
+                Problem(
+                    "unknown_table",
+                    f"sheet(s) {unknown} are not tables of the study; expected {', '.join(tidy.TABLES)}",
+                    file=path.name,
+                )
+            )
+        return {name: _text_frame(frame) for name, frame in sheets.items()}
+    table = _table_for(path)
+    if suffix == ".parquet":
+        return {table: _text_frame(pd.read_parquet(path))}
+    if suffix != ".csv":
+        raise ValidationError(
+            Problem("file_type", "only .csv, .xlsx and .parquet files can be imported", file=path.name)
+        )
+    return {table: read_csv_text(path.read_bytes(), path.name)}
+
+
+def _table_for(path: Path) -> str:
+    table = path.stem.lower()
+    if table not in tidy.TABLES:
+        raise ValidationError(
+            Problem(
+                "unknown_table",
+                f"'{path.name}' is not named after a table of the study; "
+                f"expected one of {', '.join(t + path.suffix for t in tidy.TABLES)}",
+                file=path.name,
+            )
+        )
+    return table
+
+
+def read_csv_text(data: bytes, name: str) -> pd.DataFrame:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            Problem(
+                "encoding",
+                f"the file is not UTF-8 text (byte {exc.start} cannot be read); save it as 'CSV UTF-8' and try again",
+                file=name,
+            )
+        ) from exc
+    if not text.strip():
+        raise ValidationError(Problem("empty_file", "the file is empty: it needs a header row", file=name))
+    header = text.splitlines()[0]
+    if "," not in header and any(sep in header for sep in (";", "\t", "|")):
+        found = next(sep for sep in (";", "\t", "|") if sep in header)
+        shown = "tab" if found == "\t" else f"'{found}'"
+        raise ValidationError(
+            Problem("delimiter", f"columns are separated by {shown}; the tidy format uses commas", row=1, file=name)
+        )
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise ValidationError(Problem("csv_format", f"the file is not valid CSV: {exc}", file=name)) from exc
+    return _text_frame(frame)
+
+
+def _text_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {str(c).strip(): tidy.as_text(frame[c]).str.strip().map(tidy.restore_neutralised) for c in frame.columns}
+    )
+    return out.reset_index(drop=True)
+
+
+def check_columns(table: str, frame: pd.DataFrame, file: str, report: Report) -> bool:
+    missing = [c for c in tidy.required_columns(table) if c not in frame.columns]
+    if missing:
+        report.add(Problem("missing_columns", f"missing column(s): {', '.join(missing)}", row=1, file=file))
+        return False
+    if frame.empty and table not in ("waves", "codebook", "indicators"):
+        return True
+    return True
+
+
+def _enum(frame, column, enum: type[StrEnum], file, report, required=True) -> pd.Series:
+    """Normalise an enumerated column (codes or their labels, any case); report what is not allowed."""
+    lookup = {}
+    for member in enum:
+        lookup[member.value] = member.value
+        lookup[label_of(member.value).lower()] = member.value
+    text = frame[column] if column in frame.columns else pd.Series([""] * len(frame), dtype=str)
+    values = text.str.lower().map(lookup)
+    bad = values.isna() & ((text != "") | required)
+    allowed = ", ".join(m.value for m in enum)
+    report.rows(
+        bad,
+        frame,
+        file,
+        column,
+        "allowed_values",
+        lambda v: f"'{v}' is not one of: {allowed}" if v else f"{column} is required (one of: {allowed})",
+    )
+    return values.where(values.notna(), None)
+
+
+def _dates(frame, column, file, report, required=True) -> pd.Series:
+    text = frame[column] if column in frame.columns else pd.Series([""] * len(frame), dtype=str)
+    parsed = pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+    report.rows(
+        parsed.isna() & (text != ""),
+        frame,
+        file,
+        column,
+        "date_format",
+        lambda v: f"'{v}' is not a date in the form YYYY-MM-DD",
+    )
+    if required:
+        report.rows(text == "", frame, file, column, "required", lambda v: f"{column} is required (YYYY-MM-DD)")
+    return parsed
+
+
+def _ints(frame, column, file, report, required=True, low=None, high=None) -> pd.Series:
+    text = frame[column] if column in frame.columns else pd.Series([""] * len(frame), dtype=str)
+    numbers = pd.to_numeric(text, errors="coerce")
+    bad = (numbers.isna() & (text != "")) | (numbers.notna() & (numbers % 1 != 0))
+    report.rows(bad, frame, file, column, "whole_number", lambda v: f"'{v}' is not a whole number")
+    if required:
+        report.rows(text == "", frame, file, column, "required", lambda v: f"{column} is required")
+    ok = numbers.notna() & ~bad
+    if low is not None:
+        report.rows(ok & (numbers < low), frame, file, column, "range", lambda v: f"{v} is below the minimum {low}")
+    if high is not None:
+        report.rows(ok & (numbers > high), frame, file, column, "range", lambda v: f"{v} is above the maximum {high}")
+    return numbers.where(~bad).astype("Int64")
+
+
+def _bools(frame, column, file, report) -> pd.Series:
+    text = frame[column].str.lower() if column in frame.columns else pd.Series([""] * len(frame), dtype=str)
+    bad = ~text.isin(TRUE_TEXT | FALSE_TEXT)
+    report.rows(bad, frame, file, column, "yes_no", lambda v: f"'{v}' must be true or false")
+    return text.isin(TRUE_TEXT)
+
+
+def _required_text(frame, column, file, report) -> pd.Series:
+    text = frame[column]
+    report.rows(text == "", frame, file, column, "required", lambda v: f"{column} is required")
+    return text
+
+
+def _optional_text(frame, column) -> pd.Series:
+    if column not in frame.columns:
+        return pd.Series([None] * len(frame), dtype=object)
+    return frame[column].where(frame[column] != "", None)
+
+
+def _duplicates(frame, keys: list[str], file, report, what: str) -> None:
+    dup = frame.duplicated(subset=keys, keep="first")
+    report.rows(
+        dup,
+        frame,
+        file,
+        keys[-1],
+        "duplicate",
+        lambda v: f"{what} appears more than once in the file ({', '.join(keys)})",
+    )
+
+
+def _exists(frame, column, known: set, file, report, what: str) -> pd.Series:
+    present = frame[column].isin(known)
+    report.rows(
+        ~present & (frame[column] != ""),
+        frame,
+        file,
+        column,
+        "unknown_reference",
+        lambda v: f"{what} '{v}' does not exist in the study or in the import",
+    )
+    return present
+
+
+def _prepare_study(frame, file, ref: Reference, report) -> tuple[pd.DataFrame, Study | None]:
+    if len(frame) != 1:
+        report.add(Problem("one_row", f"study must have exactly one row, not {len(frame)}", file=file))
+        return frame.iloc[0:0], ref.study
+    start = _dates(frame, "start_date", file, report)
+    end = _dates(frame, "end_date", file, report)
+    name = _required_text(frame, "name", file, report)
+    if start.notna().all() and end.notna().all() and not (end > start).all():
+        report.add(Problem("date_order", "end_date must be after start_date", "end_date", 2, file))
+    out = pd.DataFrame(
+        {
+            "name": name,
+            "funder": _optional_text(frame, "funder"),
+            "start_date": start,
+            "end_date": end,
+            "is_demo": _bools(frame, "is_demo", file, report),
+        }
+    )
+    if report.total or out.empty:
+        return out.iloc[0:0], ref.study
+    study = Study(out.name[0], out.start_date[0].date(), out.end_date[0].date(), out.funder[0], bool(out.is_demo[0]))
+    if ref.study is not None:
+        if (study.name, study.start_date, study.end_date) != (ref.study.name, ref.study.start_date, ref.study.end_date):
+            report.add(
+                Problem(
+                    "different_study",
+                    f"the database already holds the study '{ref.study.name}' "
+                    f"({ref.study.start_date} to {ref.study.end_date}); import into a new database "
+                    "to load another study",
+                    file=file,
+                )
+            )
+        return out.iloc[0:0], ref.study
+    return out, study
+
+
+def _prepare_waves(frame, file, ref: Reference, report) -> tuple[pd.DataFrame, list[Wave]]:
+    codes = frame["wave"]
+    bad = ~codes.str.fullmatch(r"[a-z][a-z0-9_]*")
+    report.rows(
+        bad,
+        frame,
+        file,
+        "wave",
+        "code_format",
+        lambda v: f"wave code '{v}' must be lower case letters, digits and _, starting with a letter",
+    )
+    _duplicates(frame, ["wave"], file, report, "wave")
+    out = pd.DataFrame(
+        {
+            "wave": codes,
+            "label": _required_text(frame, "label", file, report),
+            "position": range(1, len(frame) + 1),
+            "offset_days": _ints(frame, "offset_days", file, report, low=0),
+            "window_before_days": _ints(frame, "window_before_days", file, report, low=0),
+            "window_after_days": _ints(frame, "window_after_days", file, report, low=0),
+            "default_mode": _enum(frame, "default_mode", Mode, file, report),
+        }
+    )
+    if frame.empty:
+        report.add(Problem("empty", "the schedule needs at least one wave", file=file))
+    if report.total:
+        return out.iloc[0:0], ref.waves
+    waves = [
+        Wave(
+            r.wave,
+            r.label,
+            int(r.offset_days),
+            int(r.window_before_days),
+            int(r.window_after_days),
+            Mode(r.default_mode),
+        )
+        for r in out.itertuples()
+    ]
+    if ref.waves:
+        if waves != ref.waves:
+            report.add(
+                Problem(
+                    "different_schedule",
+                    "the waves differ from the study's schedule; change the schedule "
+                    "in the settings, not through an import",
+                    file=file,
+                )
+            )
+        return out.iloc[0:0], ref.waves
+    return out, waves
+
+
+def _prepare_reference_list(table, frame, file, ref_items, parse, report):
+    """Codebook or indicator set: parsed by the codebook module's row rules, loaded only into an empty study."""
+    try:
+        items = parse(frame.to_dict("records"), file)
+    except ValidationError as error:
+        for problem in error.problems:
+            report.add(problem)
+        return frame.iloc[0:0], ref_items
+    if ref_items:
+        if items != ref_items:
+            report.add(
+                Problem(
+                    "different_" + table,
+                    f"{file} differs from the study's {table}; change it in the settings, not through an import",
+                    file=file,
+                )
+            )
+        return frame.iloc[0:0], ref_items
+    records = [{**vars(item), "position": n} for n, item in enumerate(items, start=1)]
+    out = pd.DataFrame.from_records(records)
+    for column in ("kind", "value_type"):
+        if column in out.columns:
+            out[column] = out[column].map(str)
+    return out, items
+
+
+def _prepare_projects(frame, file, ref: Reference, report) -> tuple[pd.DataFrame, set[str]]:
+    codes = frame["project_code"]
+    report.rows(
+        ~codes.str.fullmatch(r"[A-Z][A-Z0-9_-]{0,15}"),
+        frame,
+        file,
+        "project_code",
+        "code_format",
+        lambda v: f"project code '{v}' must be 1–16 upper-case letters, digits, - or _, starting with a letter",
+    )
+    _duplicates(frame, ["project_code"], file, report, "project code")
+    report.rows(
+        codes.isin(ref.projects),
+        frame,
+        file,
+        "project_code",
+        "exists",
+        lambda v: f"project '{v}' already exists in the study",
+    )
+    out = pd.DataFrame(
+        {
+            "project_code": codes,
+            "name": _required_text(frame, "name", file, report),
+            "setting": _enum(frame, "setting", Setting, file, report),
+            "host_organisation": _optional_text(frame, "host_organisation"),
+            "relation_to_statutory": _enum(frame, "relation_to_statutory", Relation, file, report),
+            "start_date": _dates(frame, "start_date", file, report, required=False),
+            "status": _enum(frame, "status", ProjectStatus, file, report),
+            "innovation_type": _optional_text(frame, "innovation_type"),
+            "novelty": _enum(frame, "novelty", Novelty, file, report, required=False),
+        }
+    )
+    return out, ref.projects | set(codes)
+
+
+def _prepare_participants(frame, file, ref: Reference, study: Study | None, today, report) -> pd.DataFrame:
+    codes = frame["participant_code"]
+    report.rows(
+        ~codes.str.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}"),
+        frame,
+        file,
+        "participant_code",
+        "code_format",
+        lambda v: f"participant code '{v}' must be 1–32 letters, digits, - or _ (a pseudonymous code, never a name)",
+    )
+    _duplicates(frame, ["participant_code"], file, report, "participant code")
+    known = set(ref.participants.participant_code) if ref.participants is not None else set()
+    report.rows(
+        codes.isin(known),
+        frame,
+        file,
+        "participant_code",
+        "exists",
+        lambda v: f"participant '{v}' already exists in the study",
+    )
+    _exists(frame, "project_code", ref.projects, file, report, "project")
+    enrolment = _dates(frame, "enrolment_date", file, report)
+    consent = _dates(frame, "consent_date", file, report, required=False)
+    withdrawal = _dates(frame, "withdrawal_date", file, report, required=False)
+    status = _enum(frame, "status", ParticipantStatus, file, report)
+    report.rows(
+        (status == "withdrawn") & withdrawal.isna() & (frame.get("withdrawal_date", "") == ""),
+        frame,
+        file,
+        "withdrawal_date",
+        "withdrawal_date",
+        lambda v: "a withdrawn participant needs a withdrawal_date",
+    )
+    report.rows(
+        (status == "active") & withdrawal.notna(),
+        frame,
+        file,
+        "withdrawal_date",
+        "withdrawal_date",
+        lambda v: f"withdrawal_date {v} is set but the status is active; set the status to withdrawn",
+    )
+    report.rows(
+        withdrawal < enrolment,
+        frame,
+        file,
+        "withdrawal_date",
+        "date_order",
+        lambda v: f"withdrawal date {v} is before the enrolment date",
+    )
+    report.rows(
+        enrolment > pd.Timestamp(today),
+        frame,
+        file,
+        "enrolment_date",
+        "future_date",
+        lambda v: f"enrolment date {v} is in the future (today is {today})",
+    )
+    report.rows(
+        withdrawal > pd.Timestamp(today),
+        frame,
+        file,
+        "withdrawal_date",
+        "future_date",
+        lambda v: f"withdrawal date {v} is in the future (today is {today}); record a withdrawal when it happens",
+    )
+    if study is not None:
+        outside = (enrolment < pd.Timestamp(study.start_date)) | (enrolment > pd.Timestamp(study.end_date))
+        report.rows(
+            outside,
+            frame,
+            file,
+            "enrolment_date",
+            "study_window",
+            lambda v: f"enrolment date {v} is outside the study window {study.start_date} to {study.end_date}",
+        )
+    return pd.DataFrame(
+        {
+            "participant_code": codes,
+            "project_code": frame["project_code"],
+            "role": _enum(frame, "role", Role, file, report),
+            "enrolment_date": enrolment,
+            "consent_date": consent,
+            "status": status,
+            "withdrawal_date": withdrawal,
+        }
+    )
+
+
+def _prepare_interviews(
+    frame, file, ref: Reference, study: Study | None, waves: list[Wave], people: pd.DataFrame, today: dt.date, report
+) -> pd.DataFrame:
+    ids = _ints(frame, "interview_id", file, report, low=1)
+    _duplicates(frame, ["interview_id"], file, report, "interview_id")
+    known_ids = set(ref.interviews.interview_id.astype(int)) if ref.interviews is not None else set()
+    report.rows(
+        ids.isin(known_ids).fillna(False),
+        frame,
+        file,
+        "interview_id",
+        "exists",
+        lambda v: f"interview {v} already exists in the study",
+    )
+    present = _exists(frame, "participant_code", set(people.participant_code), file, report, "participant")
+    _exists(frame, "wave", {w.wave for w in waves}, file, report, "wave")
+    _duplicates(frame, ["participant_code", "wave"], file, report, "participant and wave")
+    if ref.interviews is not None and len(ref.interviews):
+        taken = (
+            frame[["participant_code", "wave"]].merge(
+                ref.interviews[["participant_code", "wave"]], how="left", indicator=True
+            )["_merge"]
+            == "both"
+        )
+        report.rows(
+            taken,
+            frame,
+            file,
+            "wave",
+            "duplicate",
+            lambda v: f"the participant already has a {v} interview in the study (one per participant and wave)",
+        )
+    person = frame[["participant_code"]].merge(people, how="left", on="participant_code")
+    mismatch = present & (frame["project_code"] != "") & (person["project_code"] != frame["project_code"])
+    report.rows(
+        mismatch,
+        frame,
+        file,
+        "project_code",
+        "mismatch",
+        lambda v: f"project_code '{v}' is not the participant's project",
+    )
+    date = _dates(frame, "interview_date", file, report)
+    _interview_date_rules(frame, file, date, person, study, today, report)
+    out = pd.DataFrame(
+        {
+            "interview_id": ids,
+            "participant_code": frame["participant_code"],
+            "wave": frame["wave"],
+            "interview_date": date,
+            "mode": _enum(frame, "mode", Mode, file, report),
+            "interviewer": _optional_text(frame, "interviewer"),
+            "duration_min": _ints(frame, "duration_min", file, report, required=False, low=1, high=600),
+            "status": _enum(frame, "status", InterviewStatus, file, report),
+            "summary": _optional_text(frame, "summary"),
+        }
+    )
+    return out
+
+
+def _interview_date_rules(frame, file, date, person, study, today, report) -> None:
+    """The same rules as `domain.check_interview_date`, over whole columns."""
+    column = "interview_date"
+    enrolment = pd.to_datetime(person["enrolment_date"])
+    withdrawal = pd.to_datetime(person["withdrawal_date"])
+    report.rows(
+        date > pd.Timestamp(today),
+        frame,
+        file,
+        column,
+        "future_date",
+        lambda v: f"interview date {v} is in the future (today is {today})",
+    )
+    early = date < enrolment
+    report.rows(
+        early,
+        frame,
+        file,
+        column,
+        "before_enrolment",
+        lambda v: f"interview date {v} is before the participant's enrolment",
+    )
+    report.rows(
+        date > withdrawal,
+        frame,
+        file,
+        column,
+        "after_withdrawal",
+        lambda v: f"interview date {v} is after the participant withdrew",
+    )
+    if study is not None:
+        report.rows(
+            date < pd.Timestamp(study.start_date),
+            frame,
+            file,
+            column,
+            "before_study",
+            lambda v: f"interview date {v} is before the study started on {study.start_date}",
+        )
+        report.rows(
+            date > pd.Timestamp(study.end_date),
+            frame,
+            file,
+            column,
+            "after_study",
+            lambda v: f"interview date {v} is after the study window closed on {study.end_date}",
+        )
+
+
+def _prepare_ratings(frame, file, factors, interviews: pd.DataFrame, report) -> pd.DataFrame:
+    ids = _ints(frame, "interview_id", file, report)
+    by_code = {f.factor_code: f for f in factors}
+    known_factor = _exists(frame, "factor_code", set(by_code), file, report, "factor")
+    _duplicates(frame, ["interview_id", "factor_code"], file, report, "interview and factor")
+    found = pd.DataFrame({"interview_id": ids}).merge(
+        interviews.assign(interview_id=interviews.interview_id.astype("Int64")), how="left", on="interview_id"
+    )
+    has_interview = found["participant_code"].notna() & ids.notna()
+    report.rows(
+        ~has_interview & ids.notna(),
+        frame,
+        file,
+        "interview_id",
+        "unknown_reference",
+        lambda v: f"interview {v} does not exist in the study or in the import",
+    )
+    report.rows(
+        has_interview & (found["status"] != "completed"),
+        frame,
+        file,
+        "interview_id",
+        "not_completed",
+        lambda v: f"interview {v} was not completed, so it cannot carry ratings",
+    )
+    for column in ("project_code", "participant_code", "wave"):
+        if column in frame.columns:
+            wrong = has_interview & (frame[column] != "") & (frame[column] != found[column])
+            report.rows(
+                wrong, frame, file, column, "mismatch", lambda v, c=column: f"{c} '{v}' does not match interview's {c}"
+            )
+    for column in ("domain", "kind"):
+        if column in frame.columns:
+            expected = frame["factor_code"].map({code: str(getattr(f, column)) for code, f in by_code.items()})
+            wrong = known_factor & (frame[column] != "") & (frame[column] != expected)
+            report.rows(
+                wrong,
+                frame,
+                file,
+                column,
+                "mismatch",
+                lambda v, c=column: f"{c} '{v}' does not match the codebook's {c} for this factor",
+            )
+    rating = _rating_rules(frame, file, by_code, known_factor, report)
+    return pd.DataFrame(
+        {
+            "interview_id": ids,
+            "factor_code": frame["factor_code"],
+            "rating": rating,
+            "evidence": _optional_text(frame, "evidence"),
+            "shareable": _bools(frame, "shareable", file, report) if "shareable" in frame.columns else False,
+            "coder": _optional_text(frame, "coder"),
+        }
+    )
+
+
+def _rating_rules(frame, file, by_code, known_factor, report) -> pd.Series:
+    """The same rules as `domain.check_rating`, over whole columns."""
+    rating = _ints(frame, "rating", file, report)
+    report.rows(
+        rating.isin([0]).fillna(False) | (rating.abs() > 2).fillna(False),
+        frame,
+        file,
+        "rating",
+        "rating_range",
+        lambda v: f"rating {v} must be −2, −1, +1 or +2 (absent factors get no rating, not 0)",
+    )
+    kind = frame["factor_code"].map({code: f.kind.value for code, f in by_code.items()})
+    labels = frame["factor_code"].map({code: f.label for code, f in by_code.items()})
+    positive = (rating > 0).fillna(False)
+    negative = (rating < 0).fillna(False)
+    for wrong_sign, factor_kind, need in (
+        (positive, FactorKind.BARRIER, "negative (−1 or −2)"),
+        (negative, FactorKind.FACILITATOR, "positive (+1 or +2)"),
+    ):
+        mask = known_factor & wrong_sign & (kind == factor_kind.value)
+        report.rows(
+            mask,
+            frame.assign(label=labels),
+            file,
+            "rating",
+            "rating_sign",
+            lambda v, k=factor_kind, n=need: f"rating {v}: the factor is a {k.value}, so its rating must be {n}",
+        )
+    return rating
+
+
+def _prepare_sustainability(frame, file, projects, waves, indicators: list[Indicator], report) -> pd.DataFrame:
+    _exists(frame, "project_code", projects, file, report, "project")
+    _exists(frame, "wave", {w.wave for w in waves}, file, report, "wave")
+    by_code = {i.indicator_code: i for i in indicators}
+    known = _exists(frame, "indicator_code", set(by_code), file, report, "indicator")
+    _duplicates(frame, ["project_code", "wave", "indicator_code"], file, report, "project, wave and indicator")
+    values = pd.Series([None] * len(frame), dtype=object)
+    # Few distinct (indicator, value) pairs exist, so check each pair once.
+    pairs = frame.loc[known, ["indicator_code", "value"]].drop_duplicates()
+    canonical = {}
+    for code, raw in pairs.itertuples(index=False):
+        canonical[(code, raw)] = normalise_indicator_value(by_code[code], raw)
+    for pos, (code, raw) in enumerate(zip(frame["indicator_code"], frame["value"], strict=True)):
+        if (code, raw) in canonical:
+            value, problems = canonical[(code, raw)]
+            values.iloc[pos] = value
+            for p in problems:
+                report.add(Problem(p.rule, p.message, "value", pos + 2, file, raw))
+    return pd.DataFrame(
+        {
+            "project_code": frame["project_code"],
+            "wave": frame["wave"],
+            "indicator_code": frame["indicator_code"],
+            "value": values,
+        }
+    )
+
+
+def _prepare_milestones(frame, file, projects, study, ref: Reference, report) -> pd.DataFrame:
+    _exists(frame, "project_code", projects, file, report, "project")
+    date = _dates(frame, "milestone_date", file, report)
+    if study is not None:
+        report.rows(
+            date > pd.Timestamp(study.end_date),
+            frame,
+            file,
+            "milestone_date",
+            "after_study",
+            lambda v: f"milestone date {v} is after the study window closed on {study.end_date}",
+        )
+    return pd.DataFrame(
+        {
+            "milestone_id": range(ref.max_milestone_id + 1, ref.max_milestone_id + 1 + len(frame)),
+            "project_code": frame["project_code"],
+            "milestone_date": date,
+            "kind": _enum(frame, "kind", MilestoneKind, file, report),
+            "title": _required_text(frame, "title", file, report),
+            "notes": _optional_text(frame, "notes"),
+        }
+    )
+
+
+def prepare(
+    tables: dict[str, pd.DataFrame], ref: Reference, today: dt.date, files: dict[str, str] | None = None
+) -> dict[str, pd.DataFrame]:
+    """Check every table against the rules and against what exists; typed frames in load order, or raise."""
+    report = Report()
+    files = files or {}
+    unknown = [t for t in tables if t not in tidy.TABLES]
+    for table in unknown:
+        report.add(Problem("unknown_table", f"'{table}' is not a table of the study", file=files.get(table, table)))
+    present = {
+        t: f for t, f in tables.items() if t in tidy.TABLES and check_columns(t, f, files.get(t, f"{t}.csv"), report)
+    }
+    report.raise_if_any()
+
+    def name(table):
+        return files.get(table, f"{table}.csv")
+
+    out: dict[str, pd.DataFrame] = {}
+    study, waves, factors, indicators = ref.study, ref.waves, ref.factors, ref.indicators
+    if "study" in present:
+        out["study"], study = _prepare_study(present["study"], name("study"), ref, report)
+    if study is None:
+        report.add(
+            Problem(
+                "no_study",
+                "the database holds no study yet: include study.csv (name, start_date, end_date) or run `init` first",
+                file=name("study"),
+            )
+        )
+    if "waves" in present:
+        out["waves"], waves = _prepare_waves(present["waves"], name("waves"), ref, report)
+    if "codebook" in present:
+        out["codebook"], factors = _prepare_reference_list(
+            "codebook", present["codebook"], name("codebook"), ref.factors, codebook_module.parse_codebook, report
+        )
+    if "indicators" in present:
+        out["indicators"], indicators = _prepare_reference_list(
+            "indicators",
+            present["indicators"],
+            name("indicators"),
+            ref.indicators,
+            codebook_module.parse_indicators,
+            report,
+        )
+    projects = ref.projects
+    if "projects" in present:
+        out["projects"], projects = _prepare_projects(present["projects"], name("projects"), ref, report)
+    people = ref.participants if ref.participants is not None else _empty_people()
+    people = people.assign(
+        enrolment_date=pd.to_datetime(people.enrolment_date), withdrawal_date=pd.to_datetime(people.withdrawal_date)
+    )
+    if "participants" in present:
+        scoped = Reference(**{**vars(ref), "projects": projects})
+        new_people = _prepare_participants(present["participants"], name("participants"), scoped, study, today, report)
+        out["participants"] = new_people
+        people = pd.concat([people, new_people[people.columns]], ignore_index=True)
+    interviews = ref.interviews if ref.interviews is not None else _empty_interviews()
+    if "interviews" in present:
+        new = _prepare_interviews(present["interviews"], name("interviews"), ref, study, waves, people, today, report)
+        out["interviews"] = new
+        added = new.merge(people[["participant_code", "project_code"]], how="left", on="participant_code")
+        interviews = pd.concat([interviews, added[interviews.columns]], ignore_index=True)
+    if "factor_ratings" in present:
+        out["factor_ratings"] = _prepare_ratings(
+            present["factor_ratings"], name("factor_ratings"), factors, interviews, report
+        )
+    if "sustainability" in present:
+        out["sustainability"] = _prepare_sustainability(
+            present["sustainability"], name("sustainability"), projects, waves, indicators, report
+        )
+    if "milestones" in present:
+        out["milestones"] = _prepare_milestones(present["milestones"], name("milestones"), projects, study, ref, report)
+    report.raise_if_any()
+    return {t: out[t] for t in tidy.TABLES if t in out}
+
+
+def _empty_people() -> pd.DataFrame:
+    return pd.DataFrame(
+        {c: pd.Series(dtype=object) for c in ("participant_code", "project_code", "enrolment_date", "withdrawal_date")}
+    )
+
+
+def _empty_interviews() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "interview_id": pd.Series(dtype="Int64"),
+            **{c: pd.Series(dtype=object) for c in ("participant_code", "project_code", "wave", "status")},
+        }
+    )

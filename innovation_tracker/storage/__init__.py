@@ -1,0 +1,58 @@
+"""Storage: the only code that imports duckdb. Functions take the connection (or a cursor) first."""
+
+from .db import (
+    Connection,
+    connect,
+    data_version,
+    migrate,
+    record_audit,
+    schema_version,
+    shipped_migrations,
+    transaction,
+    write,
+)
+from .portfolio import completion_by_wave, headline_counts, outlook_grid, wave_status
+from .study import (
+    STORED,
+    get_study,
+    insert_frames,
+    is_empty,
+    known_interviews,
+    known_keys,
+    known_participants,
+    list_factors,
+    list_indicators,
+    list_waves,
+    max_milestone_id,
+    read_table,
+    table_counts,
+)
+
+__all__ = [
+    "Connection",
+    "STORED",
+    "completion_by_wave",
+    "connect",
+    "data_version",
+    "headline_counts",
+    "outlook_grid",
+    "wave_status",
+    "get_study",
+    "insert_frames",
+    "is_empty",
+    "known_interviews",
+    "known_keys",
+    "known_participants",
+    "list_factors",
+    "list_indicators",
+    "list_waves",
+    "max_milestone_id",
+    "migrate",
+    "read_table",
+    "record_audit",
+    "schema_version",
+    "shipped_migrations",
+    "table_counts",
+    "transaction",
+    "write",
+]

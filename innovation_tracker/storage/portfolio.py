@@ -1,0 +1,98 @@
+"""Portfolio-wide reads, aggregated in SQL so pages stay fast at any size."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from .db import Connection
+
+# The rules of `schedule.participant_schedule`, in SQL, for every participant at once. A test checks that the
+# two agree on every participant of the demo study.
+WAVE_STATUS_SQL = """
+WITH baseline_wave AS (
+    SELECT wave FROM wave WHERE offset_days = 0 ORDER BY position LIMIT 1
+), anchored AS (
+    SELECT p.participant_code, p.project_code, p.role, p.enrolment_date, p.withdrawal_date,
+           b.interview_date AS baseline_date
+    FROM participant p
+    LEFT JOIN interview b ON b.participant_code = p.participant_code AND b.status = 'completed'
+                          AND b.wave = (SELECT wave FROM baseline_wave)
+), due AS (
+    SELECT a.*, w.wave, w.position, w.label AS wave_label,
+           CASE WHEN w.offset_days = 0 THEN a.enrolment_date
+                ELSE coalesce(a.baseline_date, a.enrolment_date) END + w.offset_days AS due_date,
+           w.window_before_days, w.window_after_days
+    FROM anchored a CROSS JOIN wave w
+), windowed AS (
+    SELECT d.*, d.due_date - d.window_before_days AS window_open,
+           least(d.due_date + d.window_after_days, s.end_date) AS window_close, s.end_date AS study_end
+    FROM due d CROSS JOIN study s
+)
+SELECT w.participant_code, w.project_code, w.role, w.wave, w.position, w.wave_label, w.due_date,
+       w.window_open, w.window_close, i.interview_id, i.interview_date, i.interviewer,
+       CASE WHEN i.status = 'completed' THEN 'completed'
+            WHEN i.status IN ('missed', 'declined') THEN 'missed'
+            WHEN w.withdrawal_date IS NOT NULL AND w.withdrawal_date <= w.window_close THEN 'withdrawn'
+            WHEN $today < w.window_open THEN 'upcoming'
+            WHEN $today <= w.window_close THEN 'due'
+            ELSE 'overdue' END AS status
+FROM windowed w
+LEFT JOIN interview i ON i.participant_code = w.participant_code AND i.wave = w.wave
+WHERE w.window_open <= w.study_end
+"""
+
+
+def wave_status(con: Connection, today: dt.date) -> pd.DataFrame:
+    """Every participant × wave with its due date, window and status at `today`."""
+    return con.execute(
+        WAVE_STATUS_SQL + " ORDER BY w.project_code, w.participant_code, w.position", {"today": today}
+    ).df()
+
+
+def headline_counts(con: Connection, today: dt.date) -> dict[str, int]:
+    row = con.execute(
+        f"""
+        WITH s AS ({WAVE_STATUS_SQL})
+        SELECT (SELECT count(*) FROM project),
+               (SELECT count(*) FROM participant),
+               (SELECT count(*) FROM participant WHERE status = 'withdrawn'),
+               count(*) FILTER (WHERE status = 'completed'),
+               count(*) FILTER (WHERE status = 'completed' OR (status <> 'withdrawn' AND due_date <= $today)),
+               count(*) FILTER (WHERE status = 'overdue'),
+               count(*) FILTER (WHERE status = 'due')
+        FROM s
+        """,
+        {"today": today},
+    ).fetchone()
+    keys = ("projects", "participants", "withdrawn", "interviews_done", "interviews_scheduled", "overdue", "due")
+    return dict(zip(keys, (int(v or 0) for v in row), strict=True))
+
+
+def completion_by_wave(con: Connection, today: dt.date) -> pd.DataFrame:
+    """Per wave: how many participants are at each status (completed, missed, overdue, due, upcoming, withdrawn)."""
+    return con.execute(
+        f"""
+        WITH s AS ({WAVE_STATUS_SQL})
+        SELECT s.wave, any_value(s.wave_label) AS wave_label, any_value(s.position) AS position, s.status,
+               count(*) AS participants
+        FROM s GROUP BY s.wave, s.status ORDER BY position, s.status
+        """,
+        {"today": today},
+    ).df()
+
+
+def outlook_grid(con: Connection, indicator_code: str = "outlook") -> pd.DataFrame:
+    """Every project × wave, with the indicator's value where one was scored (NULL where not)."""
+    return con.execute(
+        """
+        SELECT p.project_code, p.name, p.status AS project_status, w.wave, w.label AS wave_label, w.position,
+               v.value
+        FROM project p CROSS JOIN wave w
+        LEFT JOIN indicator_value v ON v.project_code = p.project_code AND v.wave = w.wave
+                                    AND v.indicator_code = ?
+        ORDER BY p.project_code, w.position
+        """,
+        [indicator_code],
+    ).df()

@@ -1,0 +1,172 @@
+"""The study's reference data (schedule, codebook, indicators) and whole-table loads and reads."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..domain import Factor, FactorKind, Indicator, IndicatorType, Mode, Study, Wave
+from .db import Connection, record_audit
+
+# tidy table -> (database table, columns stored). Derived columns (a rating's project, wave, domain …) are
+# checked on import but not stored twice.
+STORED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "study": ("study", ("name", "funder", "start_date", "end_date", "is_demo")),
+    "waves": (
+        "wave",
+        ("wave", "label", "position", "offset_days", "window_before_days", "window_after_days", "default_mode"),
+    ),
+    "codebook": ("factor", ("factor_code", "domain", "kind", "label", "description", "paper_projects", "position")),
+    "indicators": (
+        "indicator",
+        ("indicator_code", "label", "value_type", "min_value", "max_value", "better", "description", "position"),
+    ),
+    "projects": (
+        "project",
+        (
+            "project_code",
+            "name",
+            "setting",
+            "host_organisation",
+            "relation_to_statutory",
+            "start_date",
+            "status",
+            "innovation_type",
+            "novelty",
+        ),
+    ),
+    "participants": (
+        "participant",
+        ("participant_code", "project_code", "role", "enrolment_date", "consent_date", "status", "withdrawal_date"),
+    ),
+    "interviews": (
+        "interview",
+        (
+            "interview_id",
+            "participant_code",
+            "wave",
+            "interview_date",
+            "mode",
+            "interviewer",
+            "duration_min",
+            "status",
+            "summary",
+        ),
+    ),
+    "factor_ratings": ("factor_rating", ("interview_id", "factor_code", "rating", "evidence", "shareable", "coder")),
+    "sustainability": ("indicator_value", ("project_code", "wave", "indicator_code", "value")),
+    "milestones": ("milestone", ("milestone_id", "project_code", "milestone_date", "kind", "title", "notes")),
+}
+
+# What an export writes: the contract's columns first (DESIGN §5), then the extras that make a round trip exact.
+EXPORT_SQL: dict[str, str] = {
+    "study": "SELECT name, funder, start_date, end_date, is_demo FROM study",
+    "waves": "SELECT wave, label, offset_days, window_before_days, window_after_days, default_mode"
+    " FROM wave ORDER BY position",
+    "codebook": "SELECT factor_code, domain, kind, label, description, paper_projects FROM factor ORDER BY position",
+    "indicators": "SELECT indicator_code, label, value_type, min_value, max_value, better, description"
+    " FROM indicator ORDER BY position",
+    "projects": "SELECT project_code, name, setting, host_organisation, relation_to_statutory, start_date, status,"
+    " innovation_type, novelty FROM project ORDER BY project_code",
+    "participants": "SELECT participant_code, project_code, role, enrolment_date, status, consent_date,"
+    " withdrawal_date FROM participant ORDER BY project_code, participant_code",
+    "interviews": "SELECT i.interview_id, i.participant_code, p.project_code, i.wave, i.interview_date, i.mode,"
+    " i.interviewer, i.duration_min, i.status, i.summary"
+    " FROM interview i JOIN participant p USING (participant_code) ORDER BY i.interview_id",
+    "factor_ratings": "SELECT r.interview_id, p.project_code, i.participant_code, i.wave, r.factor_code, f.domain,"
+    " f.kind, r.rating, r.evidence, r.shareable, r.coder"
+    " FROM factor_rating r JOIN interview i USING (interview_id)"
+    " JOIN participant p USING (participant_code) JOIN factor f USING (factor_code)"
+    " ORDER BY r.interview_id, f.position",
+    "sustainability": "SELECT v.project_code, v.wave, v.indicator_code, v.value FROM indicator_value v"
+    " JOIN wave w USING (wave) JOIN indicator d USING (indicator_code)"
+    " ORDER BY v.project_code, w.position, d.position",
+    "milestones": "SELECT project_code, milestone_date, kind, title, notes FROM milestone"
+    " ORDER BY project_code, milestone_date, milestone_id",
+}
+
+
+def read_table(con: Connection, table: str) -> pd.DataFrame:
+    return con.execute(EXPORT_SQL[table]).df()
+
+
+def insert_frames(con: Connection, frames: dict[str, pd.DataFrame], *, actor: str, source: str) -> dict[str, int]:
+    """Append validated frames (keyed by tidy table name, in load order) inside the caller's transaction."""
+    counts = {}
+    for table, frame in frames.items():
+        if frame.empty:
+            continue
+        target, stored = STORED[table]
+        missing = [c for c in stored if c not in frame.columns]
+        if missing:
+            raise ValueError(f"{table}: columns {missing} were not prepared for loading")
+        incoming = frame[list(stored)]
+        con.register("incoming", incoming)
+        try:
+            names = ", ".join(stored)
+            con.execute(f"INSERT INTO {target} ({names}) SELECT {names} FROM incoming")
+        finally:
+            con.unregister("incoming")
+        counts[table] = len(frame)
+    if counts:
+        record_audit(con, actor, "import", "study", source, after=counts)
+    return counts
+
+
+def get_study(con: Connection) -> Study | None:
+    row = con.execute("SELECT name, start_date, end_date, funder, is_demo FROM study").fetchone()
+    return None if row is None else Study(row[0], row[1], row[2], row[3], bool(row[4]))
+
+
+def list_waves(con: Connection) -> list[Wave]:
+    rows = con.execute(
+        "SELECT wave, label, offset_days, window_before_days, window_after_days, default_mode"
+        " FROM wave ORDER BY position"
+    ).fetchall()
+    return [Wave(r[0], r[1], r[2], r[3], r[4], Mode(r[5])) for r in rows]
+
+
+def list_factors(con: Connection) -> list[Factor]:
+    rows = con.execute(
+        "SELECT factor_code, domain, kind, label, coalesce(description, ''), paper_projects"
+        " FROM factor ORDER BY position"
+    ).fetchall()
+    return [Factor(r[0], r[1], FactorKind(r[2]), r[3], r[4], r[5]) for r in rows]
+
+
+def list_indicators(con: Connection) -> list[Indicator]:
+    rows = con.execute(
+        "SELECT indicator_code, label, value_type, min_value, max_value, better, coalesce(description, '')"
+        " FROM indicator ORDER BY position"
+    ).fetchall()
+    return [Indicator(r[0], r[1], IndicatorType(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+
+
+def table_counts(con: Connection) -> dict[str, int]:
+    return {table: con.execute(f"SELECT count(*) FROM {target}").fetchone()[0] for table, (target, _) in STORED.items()}
+
+
+def known_participants(con: Connection) -> pd.DataFrame:
+    """What an import of interviews needs to check dates against: enrolment, withdrawal, project."""
+    return con.execute("SELECT participant_code, project_code, enrolment_date, withdrawal_date FROM participant").df()
+
+
+def known_interviews(con: Connection) -> pd.DataFrame:
+    return con.execute(
+        "SELECT i.interview_id, i.participant_code, p.project_code, i.wave, i.status"
+        " FROM interview i JOIN participant p USING (participant_code)"
+    ).df()
+
+
+def known_keys(con: Connection, table: str, column: str) -> set[str]:
+    target, stored = STORED[table]
+    if column not in stored:
+        raise ValueError(f"{column} is not a column of {table}")
+    return {str(r[0]) for r in con.execute(f"SELECT {column} FROM {target}").fetchall()}
+
+
+def max_milestone_id(con: Connection) -> int:
+    return con.execute("SELECT coalesce(max(milestone_id), 0) FROM milestone").fetchone()[0]
+
+
+def is_empty(con: Connection) -> bool:
+    return con.execute("SELECT count(*) FROM study").fetchone()[0] == 0

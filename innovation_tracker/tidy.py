@@ -1,0 +1,151 @@
+"""The tidy file contract (DESIGN §5): one table per file, these columns first and in this order.
+
+The contract's columns come first; the extra columns after them carry what an export needs so that
+importing it reproduces the study exactly. The same layout is the import template.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+# table name -> (contract columns, extra columns). Order is the load order (parents before children).
+TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "study": ((), ("name", "funder", "start_date", "end_date", "is_demo")),
+    "waves": (("wave", "label", "offset_days", "window_before_days", "window_after_days", "default_mode"), ()),
+    "codebook": (("factor_code", "domain", "kind", "label", "description"), ("paper_projects",)),
+    "indicators": ((), ("indicator_code", "label", "value_type", "min_value", "max_value", "better", "description")),
+    "projects": (
+        ("project_code", "name", "setting", "host_organisation", "relation_to_statutory", "start_date", "status"),
+        ("innovation_type", "novelty"),
+    ),
+    "participants": (
+        ("participant_code", "project_code", "role", "enrolment_date", "status"),
+        ("consent_date", "withdrawal_date"),
+    ),
+    "interviews": (
+        (
+            "interview_id",
+            "participant_code",
+            "project_code",
+            "wave",
+            "interview_date",
+            "mode",
+            "interviewer",
+            "duration_min",
+            "status",
+        ),
+        ("summary",),
+    ),
+    "factor_ratings": (
+        (
+            "interview_id",
+            "project_code",
+            "participant_code",
+            "wave",
+            "factor_code",
+            "domain",
+            "kind",
+            "rating",
+            "evidence",
+        ),
+        ("shareable", "coder"),
+    ),
+    "sustainability": (("project_code", "wave", "indicator_code", "value"), ()),
+    "milestones": ((), ("project_code", "milestone_date", "kind", "title", "notes")),
+}
+
+DATE_COLUMNS = frozenset(
+    {"start_date", "end_date", "enrolment_date", "consent_date", "withdrawal_date", "interview_date", "milestone_date"}
+)
+
+
+def columns(table: str) -> list[str]:
+    contract, extra = TABLES[table]
+    return [*contract, *extra]
+
+
+def required_columns(table: str) -> list[str]:
+    """Columns an import file must have: the contract's, or all for tables the contract does not name."""
+    contract, extra = TABLES[table]
+    return list(contract) if contract else list(extra)
+
+
+FORMULA_STARTS = ("=", "+", "-", "@")
+FORMATS = ("csv", "xlsx", "parquet")
+
+
+def neutralise(value: object) -> object:
+    """Stop a spreadsheet from running a cell as a formula: prefix it with an apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def restore_neutralised(value: str) -> str:
+    """Undo `neutralise` on import so that export → import reproduces the text exactly."""
+    if len(value) > 1 and value[0] == "'" and value[1] in FORMULA_STARTS:
+        return value[1:]
+    return value
+
+
+def as_text(series: pd.Series) -> pd.Series:
+    """Any column as text the way the CSV export writes it: ISO dates, whole numbers without '.0', '' for missing."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series.dt.strftime("%Y-%m-%d").fillna("")
+    if pd.api.types.is_bool_dtype(series):
+        return series.map({True: "true", False: "false"}).fillna("").astype(str)
+    if pd.api.types.is_float_dtype(series) and series.dropna().mod(1).eq(0).all():
+        series = series.astype("Int64")
+    text = series.astype(object).map(lambda v: "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v))
+    if series.dtype == object:
+        text = text.map(lambda v: v[:10] if len(v) == 19 and v.endswith(" 00:00:00") else v)
+    return text.astype(str)
+
+
+def for_export(frame: pd.DataFrame, table: str, *, typed: bool = False) -> pd.DataFrame:
+    """The frame in contract column order with formulas neutralised in text columns.
+
+    As text for CSV; `typed` keeps numbers as numbers and dates as dates (Excel, Parquet) for analysts.
+    """
+    out = pd.DataFrame({c: _typed(frame[c]) if typed else as_text(frame[c]) for c in columns(table)})
+    for column in out.columns:
+        if (
+            column not in DATE_COLUMNS
+            and not pd.api.types.is_numeric_dtype(frame[column])
+            and not pd.api.types.is_bool_dtype(frame[column])
+        ):
+            out[column] = out[column].map(neutralise)
+    return out
+
+
+def _typed(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series.dt.date.astype(object).where(series.notna(), None)
+    if pd.api.types.is_float_dtype(series) and series.dropna().mod(1).eq(0).all():
+        return series.astype("Int64")
+    return series
+
+
+def write_tables(frames: dict[str, pd.DataFrame], out_dir: Path, fmt: str = "csv") -> list[Path]:
+    """One file per table (csv, parquet) or one workbook with a sheet per table (xlsx)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    prepared = {table: for_export(frame, table, typed=fmt != "csv") for table, frame in frames.items()}
+    if fmt == "xlsx":
+        path = out_dir / "study.xlsx"
+        with pd.ExcelWriter(path, engine="openpyxl") as writer:
+            for table, frame in prepared.items():
+                frame.to_excel(writer, sheet_name=table, index=False)
+        return [path]
+    written = []
+    for table, frame in prepared.items():
+        path = out_dir / f"{table}.{fmt}"
+        if fmt == "csv":
+            frame.to_csv(path, index=False, lineterminator="\n")
+        else:
+            frame.to_parquet(path, index=False)
+        written.append(path)
+    return written

@@ -1,0 +1,67 @@
+"""The only package code that imports streamlit: the shared connection, caching, and page furniture."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from .. import service, storage
+from ..errors import TrackerError
+
+DB_ENV = "INNOVATION_TRACKER_DB"
+TODAY_ENV = "INNOVATION_TRACKER_TODAY"
+DEFAULT_DB = Path("data/tracker.duckdb")
+
+
+def database_path() -> Path:
+    return Path(os.environ.get(DB_ENV, DEFAULT_DB))
+
+
+def today() -> dt.date:
+    """The date the app works to: the real date unless INNOVATION_TRACKER_TODAY pins it (demos, tests)."""
+    pinned = os.environ.get(TODAY_ENV)
+    return dt.date.fromisoformat(pinned) if pinned else dt.date.today()
+
+
+@st.cache_resource(show_spinner=False)
+def _shared_connection(path: str) -> storage.Connection:
+    """One connection per process; a database that does not exist yet starts as the demo study."""
+    first_start = not Path(path).exists()
+    con = storage.connect(path)
+    if first_start:
+        service.load_demo(con, today=today())
+    return con
+
+
+def connection() -> storage.Connection:
+    """A cursor for this script run: DuckDB connections must not be shared between threads."""
+    return _shared_connection(str(database_path())).cursor()
+
+
+def read(query, *args):
+    """`query(con, *args)`, cached until the next write: every write is audited, so the audit's newest id is a
+    version number for the whole database."""
+    con = connection()
+    key = f"{query.__module__}.{query.__qualname__}"
+    return _cached_read(key, str(database_path()), storage.data_version(con), args, _query=query)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cached_read(key: str, path: str, version: int, args: tuple, _query):
+    return _query(connection(), *args)
+
+
+def demo_banner(con: storage.Connection) -> None:
+    study = storage.get_study(con)
+    if study is not None and study.is_demo:
+        st.info(
+            f"**Demo data.** *{study.name}* is synthetic: no real project, participant or interview is shown.",
+            icon=":material/science:",
+        )
+
+
+def show_error(error: TrackerError) -> None:
+    st.error(f"**{error.title}.** {error.message}")

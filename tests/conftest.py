@@ -1,0 +1,51 @@
+"""Shared fixtures: real DuckDB files in tmp_path, the demo study built once per session and copied per test."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import pytest
+
+from innovation_tracker import service, storage
+from innovation_tracker.domain import Study
+
+DEMO_TODAY = dt.date(2026, 3, 2)
+
+
+@pytest.fixture
+def db(tmp_path):
+    con = storage.connect(tmp_path / "test.duckdb")
+    yield con
+    con.close()
+
+
+@pytest.fixture
+def study_db(db):
+    """An empty study with the default schedule, codebook and indicators."""
+    service.init_study(db, Study("Test study", dt.date(2025, 1, 1), dt.date(2026, 6, 30), "Test funder"))
+    return db
+
+
+@pytest.fixture(scope="session")
+def demo_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    con = storage.connect(path)
+    service.load_demo(con, today=DEMO_TODAY)
+    con.close()
+    return path
+
+
+@pytest.fixture
+def seeded_path(demo_file, tmp_path):
+    """A private copy of the demo database that a test may change."""
+    path = tmp_path / "seeded.duckdb"
+    shutil.copy(demo_file, path)
+    return path
+
+
+@pytest.fixture
+def seeded(seeded_path):
+    con = storage.connect(seeded_path)
+    yield con
+    con.close()

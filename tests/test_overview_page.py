@@ -1,0 +1,76 @@
+"""The Portfolio overview, rendered by AppTest against real DuckDB files."""
+
+import datetime as dt
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from innovation_tracker import service, storage
+from innovation_tracker.domain import Study
+
+from tests.conftest import DEMO_TODAY
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+def render(monkeypatch, path, today=DEMO_TODAY):
+    monkeypatch.setenv("INNOVATION_TRACKER_DB", str(path))
+    monkeypatch.setenv("INNOVATION_TRACKER_TODAY", today.isoformat())
+    at = AppTest.from_file("../dashboard.py", default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metrics(at):
+    return {m.label: m.value for m in at.metric}
+
+
+def test_overview_shows_the_databases_numbers(monkeypatch, seeded_path):
+    con = storage.connect(seeded_path)
+    counts = storage.headline_counts(con, DEMO_TODAY)
+    projects = con.execute("SELECT count(*) FROM project").fetchone()[0]
+    completed = con.execute("SELECT count(*) FROM interview WHERE status = 'completed'").fetchone()[0]
+    con.close()
+    at = render(monkeypatch, seeded_path)
+    assert at.title[0].value == "Portfolio overview"
+    shown = metrics(at)
+    assert shown["Projects"] == str(projects) == "11"
+    assert shown["Participants"] == "65"
+    assert shown["Interviews done / scheduled so far"] == f"{completed} / {counts['interviews_scheduled']}"
+    assert shown["Follow-ups overdue"] == str(counts["overdue"])
+    assert any("Demo data" in i.value for i in at.info)
+    assert len(at.get("plotly_chart")) == 2
+
+
+def test_a_new_database_starts_as_the_demo(monkeypatch, tmp_path):
+    path = tmp_path / "data" / "tracker.duckdb"
+    at = render(monkeypatch, path)
+    assert path.exists()
+    assert metrics(at)["Projects"] == "11"
+    assert any("Demo data" in i.value for i in at.info)
+
+
+def test_an_empty_study_says_how_to_begin(monkeypatch, tmp_path):
+    path = tmp_path / "empty.duckdb"
+    con = storage.connect(path)
+    service.init_study(con, Study("Empty", dt.date(2025, 1, 1), dt.date(2026, 4, 1)))
+    con.close()
+    at = render(monkeypatch, path, dt.date(2025, 3, 1))
+    assert not at.metric or metrics(at)["Projects"] == "0"
+    assert any("No projects yet" in i.value for i in at.info)
+    assert not any("Demo data" in i.value for i in at.info)
+
+
+def test_a_database_without_a_study_explains_init(monkeypatch, tmp_path):
+    path = tmp_path / "bare.duckdb"
+    storage.connect(path).close()
+    at = render(monkeypatch, path)
+    assert "python -m innovation_tracker init" in at.warning[0].value
