@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from . import service, storage
-from .domain import Study
+from .domain import SYSTEM_VIEWER, Study
 from .errors import TrackerError, ValidationError
 
 
@@ -42,7 +42,7 @@ def cmd_init(args) -> str:
 
 def cmd_export(args) -> str:
     con = storage.connect(args.db)
-    paths = service.export_study(con, args.out, args.format)
+    paths = service.export_study(con, SYSTEM_VIEWER, args.out, args.format)
     return f"Exported {len(paths)} file(s) to {args.out}: " + ", ".join(p.name for p in paths)
 
 

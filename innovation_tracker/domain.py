@@ -377,3 +377,42 @@ def indicator_score(indicator: Indicator, value: str) -> float:
 def require(problems: list[Problem]) -> None:
     if problems:
         raise ValidationError(problems)
+
+
+class AccountRole(StrEnum):
+    ADMIN = "admin"
+    EVALUATOR = "evaluator"
+    FUNDER = "funder"
+    TEAM = "team"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking. Every read is scoped by this (DESIGN §4): teams see only their projects; funders and teams
+    see participants de-identified, no summaries, and only excerpts marked shareable."""
+
+    username: str
+    role: AccountRole
+    projects: frozenset[str] = frozenset()
+
+    @property
+    def identified(self) -> bool:
+        """May see participant codes, interview summaries and every excerpt."""
+        return self.role in (AccountRole.ADMIN, AccountRole.EVALUATOR)
+
+    @property
+    def all_projects(self) -> bool:
+        return self.role != AccountRole.TEAM
+
+    @property
+    def edits_study_data(self) -> bool:
+        return self.role in (AccountRole.ADMIN, AccountRole.EVALUATOR)
+
+    def sees_project(self, project_code: str) -> bool:
+        return self.all_projects or project_code in self.projects
+
+    def edits_milestones_of(self, project_code: str) -> bool:
+        return self.edits_study_data or (self.role == AccountRole.TEAM and project_code in self.projects)
+
+
+SYSTEM_VIEWER = Viewer("system", AccountRole.ADMIN)

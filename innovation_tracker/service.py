@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import storage, tidy
 from .codebook import load_codebook, load_indicators
-from .domain import DEFAULT_WAVES, Study
+from .domain import DEFAULT_WAVES, Study, Viewer
 from .importer import Reference, prepare, read_file
 from .errors import Problem, ValidationError
 
@@ -94,6 +94,7 @@ def load_demo(con: storage.Connection, *, today: dt.date, actor: str = SYSTEM_AC
     return import_tables(con, demo_tables(today), today=today, actor=actor, source="demo")
 
 
-def export_study(con: storage.Connection, out_dir: Path, fmt: str = "csv") -> list[Path]:
-    frames = {table: storage.read_table(con, table) for table in tidy.TABLES}
+def export_study(con: storage.Connection, viewer: Viewer, out_dir: Path, fmt: str = "csv") -> list[Path]:
+    """The study as `viewer` may see it, one tidy file per table (or one workbook)."""
+    frames = {table: storage.read_table(con, viewer, table) for table in tidy.TABLES}
     return tidy.write_tables(frames, Path(out_dir), fmt)

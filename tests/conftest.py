@@ -8,9 +8,10 @@ import shutil
 import pytest
 
 from innovation_tracker import service, storage
-from innovation_tracker.domain import Study
+from innovation_tracker.domain import AccountRole, Study, Viewer
 
 DEMO_TODAY = dt.date(2026, 3, 2)
+EVALUATOR = Viewer("test-evaluator", AccountRole.EVALUATOR)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 
 from innovation_tracker import storage
 from tests.browser import CHROMIUM_ARGS, SCREENSHOTS, Server, chromium_or_skip
-from tests.conftest import DEMO_TODAY
+from tests.conftest import DEMO_TODAY, EVALUATOR
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +25,7 @@ def browser():
 @pytest.fixture
 def server(seeded_path, tmp_path):
     con = storage.connect(seeded_path)
-    expected = storage.headline_counts(con, DEMO_TODAY)
+    expected = storage.headline_counts(con, EVALUATOR, DEMO_TODAY)
     con.close()
     server = Server(seeded_path, DEMO_TODAY.isoformat(), tmp_path / "streamlit.log")
     server.expected = expected

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from innovation_tracker import service, storage
 from innovation_tracker.domain import Study
 
-from tests.conftest import DEMO_TODAY
+from tests.conftest import DEMO_TODAY, EVALUATOR
 
 
 @pytest.fixture(autouse=True)
@@ -24,6 +24,7 @@ def render(monkeypatch, path, today=DEMO_TODAY):
     monkeypatch.setenv("INNOVATION_TRACKER_DB", str(path))
     monkeypatch.setenv("INNOVATION_TRACKER_TODAY", today.isoformat())
     at = AppTest.from_file("../dashboard.py", default_timeout=60)
+    at.session_state["viewer"] = EVALUATOR
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -35,7 +36,7 @@ def metrics(at):
 
 def test_overview_shows_the_databases_numbers(monkeypatch, seeded_path):
     con = storage.connect(seeded_path)
-    counts = storage.headline_counts(con, DEMO_TODAY)
+    counts = storage.headline_counts(con, EVALUATOR, DEMO_TODAY)
     projects = con.execute("SELECT count(*) FROM project").fetchone()[0]
     completed = con.execute("SELECT count(*) FROM interview WHERE status = 'completed'").fetchone()[0]
     con.close()

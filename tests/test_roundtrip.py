@@ -5,7 +5,7 @@ import datetime
 import pytest
 
 from innovation_tracker import service, storage, tidy
-from tests.conftest import DEMO_TODAY
+from tests.conftest import DEMO_TODAY, EVALUATOR
 
 CONTRACT = {
     "projects": "project_code,name,setting,host_organisation,relation_to_statutory,start_date,status",
@@ -19,14 +19,14 @@ CONTRACT = {
 
 
 def test_csv_headers_honour_the_contract(seeded, tmp_path):
-    service.export_study(seeded, tmp_path / "out")
+    service.export_study(seeded, EVALUATOR, tmp_path / "out")
     for table, header in CONTRACT.items():
         first_line = (tmp_path / "out" / f"{table}.csv").read_text(encoding="utf-8").splitlines()[0]
         assert first_line.startswith(header), table
 
 
 def test_csv_dates_are_iso_and_counts_match_the_database(seeded, tmp_path):
-    service.export_study(seeded, tmp_path / "out")
+    service.export_study(seeded, EVALUATOR, tmp_path / "out")
     lines = (tmp_path / "out" / "interviews.csv").read_text(encoding="utf-8").splitlines()
     assert len(lines) - 1 == seeded.execute("SELECT count(*) FROM interview").fetchone()[0]
     first_date = lines[1].split(",")[4]
@@ -35,15 +35,15 @@ def test_csv_dates_are_iso_and_counts_match_the_database(seeded, tmp_path):
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet"])
 def test_export_import_export_reproduces_the_study(seeded, tmp_path, fmt):
-    first = service.export_study(seeded, tmp_path / "first", fmt)
+    first = service.export_study(seeded, EVALUATOR, tmp_path / "first", fmt)
     con = storage.connect(tmp_path / "copy.duckdb")
     service.import_files(con, first, today=DEMO_TODAY, actor="test")
     for table in tidy.TABLES:
-        left = storage.read_table(seeded, table)
-        right = storage.read_table(con, table)
+        left = storage.read_table(seeded, EVALUATOR, table)
+        right = storage.read_table(con, EVALUATOR, table)
         assert left.equals(right), table
-    second = service.export_study(con, tmp_path / "second", "csv")
-    again = service.export_study(seeded, tmp_path / "again", "csv")
+    second = service.export_study(con, EVALUATOR, tmp_path / "second", "csv")
+    again = service.export_study(seeded, EVALUATOR, tmp_path / "again", "csv")
     for a, b in zip(again, second, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name
 
@@ -52,7 +52,7 @@ def test_spreadsheet_formulas_are_neutralised_and_restored(seeded, tmp_path):
     seeded.execute("UPDATE interview SET summary = '=HYPERLINK(\"http://x\")' WHERE interview_id = 1")
     seeded.execute("UPDATE interview SET summary = '@SUM(1)' WHERE interview_id = 2")
     seeded.execute("UPDATE interview SET summary = '-1+2' WHERE interview_id = 3")
-    service.export_study(seeded, tmp_path / "out")
+    service.export_study(seeded, EVALUATOR, tmp_path / "out")
     text = (tmp_path / "out" / "interviews.csv").read_text(encoding="utf-8")
     assert "'=HYPERLINK" in text and "'@SUM(1)" in text and "'-1+2" in text
     ratings = (tmp_path / "out" / "factor_ratings.csv").read_text(encoding="utf-8")
@@ -70,7 +70,7 @@ def test_xlsx_neutralises_formulas(seeded, tmp_path):
     import openpyxl
 
     seeded.execute("UPDATE interview SET summary = '=1+1' WHERE interview_id = 1")
-    [path] = service.export_study(seeded, tmp_path / "out", "xlsx")
+    [path] = service.export_study(seeded, EVALUATOR, tmp_path / "out", "xlsx")
     sheet = openpyxl.load_workbook(path)["interviews"]
     header = [c.value for c in sheet[1]]
     row = {h: c.value for h, c in zip(header, sheet[2], strict=True)}

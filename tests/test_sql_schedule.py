@@ -5,13 +5,13 @@ import datetime as dt
 import pytest
 
 from innovation_tracker import schedule, storage
-from tests.conftest import DEMO_TODAY
+from tests.conftest import DEMO_TODAY, EVALUATOR
 
 
 @pytest.mark.parametrize("offset_days", [-200, -60, 0, 45, 200])
 def test_sql_and_python_schedules_agree_on_every_demo_participant(seeded, offset_days):
     today = DEMO_TODAY + dt.timedelta(days=offset_days)
-    sql = storage.wave_status(seeded, today)
+    sql = storage.wave_status(seeded, EVALUATOR, today)
     study = storage.get_study(seeded)
     waves = storage.list_waves(seeded)
     people = seeded.execute("SELECT participant_code, enrolment_date, withdrawal_date FROM participant").fetchall()
@@ -40,8 +40,8 @@ def test_sql_and_python_schedules_agree_on_every_demo_participant(seeded, offset
 
 
 def test_headline_counts_add_up(seeded):
-    counts = storage.headline_counts(seeded, DEMO_TODAY)
-    statuses = storage.wave_status(seeded, DEMO_TODAY).status.value_counts()
+    counts = storage.headline_counts(seeded, EVALUATOR, DEMO_TODAY)
+    statuses = storage.wave_status(seeded, EVALUATOR, DEMO_TODAY).status.value_counts()
     assert counts["interviews_done"] == statuses["completed"]
     assert counts["overdue"] == statuses["overdue"] > 0
     assert counts["due"] == statuses["due"] > 0

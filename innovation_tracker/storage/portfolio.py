@@ -6,6 +6,8 @@ import datetime as dt
 
 import pandas as pd
 
+from ..domain import Viewer
+from .access import query, query_one, scoped_read
 from .db import Connection
 
 # The rules of `schedule.participant_schedule`, in SQL, for every participant at once. A test checks that the
@@ -44,15 +46,18 @@ WHERE w.window_open <= w.study_end
 """
 
 
-def wave_status(con: Connection, today: dt.date) -> pd.DataFrame:
+@scoped_read
+def wave_status(con: Connection, viewer: Viewer, today: dt.date) -> pd.DataFrame:
     """Every participant × wave with its due date, window and status at `today`."""
-    return con.execute(
-        WAVE_STATUS_SQL + " ORDER BY w.project_code, w.participant_code, w.position", {"today": today}
-    ).df()
+    sql = WAVE_STATUS_SQL + " ORDER BY w.project_code, w.participant_code, w.position"
+    return query(con, viewer, sql, {"today": today})
 
 
-def headline_counts(con: Connection, today: dt.date) -> dict[str, int]:
-    row = con.execute(
+@scoped_read
+def headline_counts(con: Connection, viewer: Viewer, today: dt.date) -> dict[str, int]:
+    row = query_one(
+        con,
+        viewer,
         f"""
         WITH s AS ({WAVE_STATUS_SQL})
         SELECT (SELECT count(*) FROM project),
@@ -65,14 +70,17 @@ def headline_counts(con: Connection, today: dt.date) -> dict[str, int]:
         FROM s
         """,
         {"today": today},
-    ).fetchone()
+    )
     keys = ("projects", "participants", "withdrawn", "interviews_done", "interviews_scheduled", "overdue", "due")
     return dict(zip(keys, (int(v or 0) for v in row), strict=True))
 
 
-def completion_by_wave(con: Connection, today: dt.date) -> pd.DataFrame:
+@scoped_read
+def completion_by_wave(con: Connection, viewer: Viewer, today: dt.date) -> pd.DataFrame:
     """Per wave: how many participants are at each status (completed, missed, overdue, due, upcoming, withdrawn)."""
-    return con.execute(
+    return query(
+        con,
+        viewer,
         f"""
         WITH s AS ({WAVE_STATUS_SQL})
         SELECT s.wave, any_value(s.wave_label) AS wave_label, any_value(s.position) AS position, s.status,
@@ -80,19 +88,22 @@ def completion_by_wave(con: Connection, today: dt.date) -> pd.DataFrame:
         FROM s GROUP BY s.wave, s.status ORDER BY position, s.status
         """,
         {"today": today},
-    ).df()
+    )
 
 
-def outlook_grid(con: Connection, indicator_code: str = "outlook") -> pd.DataFrame:
+@scoped_read
+def outlook_grid(con: Connection, viewer: Viewer, indicator_code: str = "outlook") -> pd.DataFrame:
     """Every project × wave, with the indicator's value where one was scored (NULL where not)."""
-    return con.execute(
+    return query(
+        con,
+        viewer,
         """
         SELECT p.project_code, p.name, p.status AS project_status, w.wave, w.label AS wave_label, w.position,
                v.value
         FROM project p CROSS JOIN wave w
         LEFT JOIN indicator_value v ON v.project_code = p.project_code AND v.wave = w.wave
-                                    AND v.indicator_code = ?
+                                    AND v.indicator_code = $indicator
         ORDER BY p.project_code, w.position
         """,
-        [indicator_code],
-    ).df()
+        {"indicator": indicator_code},
+    )

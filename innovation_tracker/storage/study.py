@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..domain import Factor, FactorKind, Indicator, IndicatorType, Mode, Study, Wave
+from ..domain import Factor, FactorKind, Indicator, IndicatorType, Mode, Study, Viewer, Wave
+from .access import query, scoped_read
 from .db import Connection, record_audit
 
 # tidy table -> (database table, columns stored). Derived columns (a rating's project, wave, domain …) are
@@ -85,8 +86,10 @@ EXPORT_SQL: dict[str, str] = {
 }
 
 
-def read_table(con: Connection, table: str) -> pd.DataFrame:
-    return con.execute(EXPORT_SQL[table]).df()
+@scoped_read
+def read_table(con: Connection, viewer: Viewer, table: str) -> pd.DataFrame:
+    """A whole tidy table as the viewer may see it (a funder's export is de-identified)."""
+    return query(con, viewer, EXPORT_SQL[table])
 
 
 def insert_frames(con: Connection, frames: dict[str, pd.DataFrame], *, actor: str, source: str) -> dict[str, int]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from .. import service, storage
+from ..domain import Viewer
 from ..errors import TrackerError
 
 DB_ENV = "INNOVATION_TRACKER_DB"
@@ -41,17 +42,22 @@ def connection() -> storage.Connection:
     return _shared_connection(str(database_path())).cursor()
 
 
+def viewer() -> Viewer:
+    """The logged-in viewer; dashboard.py guarantees one exists before any page runs."""
+    return st.session_state["viewer"]
+
+
 def read(query, *args):
-    """`query(con, *args)`, cached until the next write: every write is audited, so the audit's newest id is a
-    version number for the whole database."""
+    """`query(con, viewer, *args)` as the logged-in viewer, cached until the next write: every write is audited, so
+    the audit's newest id is a version number for the whole database."""
     con = connection()
     key = f"{query.__module__}.{query.__qualname__}"
-    return _cached_read(key, str(database_path()), storage.data_version(con), args, _query=query)
+    return _cached_read(key, str(database_path()), storage.data_version(con), viewer(), args, _query=query)
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _cached_read(key: str, path: str, version: int, args: tuple, _query):
-    return _query(connection(), *args)
+def _cached_read(key: str, path: str, version: int, who: Viewer, args: tuple, _query):
+    return _query(connection(), who, *args)
 
 
 def demo_banner(con: storage.Connection) -> None:
