@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import html
+import math
+import textwrap
+from collections.abc import Sequence
+
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
-from .domain import RAG_VALUES
+from .domain import BOOLEAN_VALUES, RAG_VALUES, Factor, Indicator, IndicatorType, Wave, indicator_score, label_of
 
 OKABE_ITO = {
     "orange": "#E69F00",
@@ -99,3 +105,566 @@ def outlook_grid_chart(grid: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(side="top")
     return _layout(fig, "Sustainability outlook by wave", 140 + 34 * len(projects))
+
+
+RATING_SCALE = [
+    [0.0, OKABE_ITO["vermillion"]],
+    [0.25, OKABE_ITO["orange"]],
+    [0.5, "#FFFFFF"],
+    [0.75, OKABE_ITO["sky_blue"]],
+    [1.0, OKABE_ITO["blue"]],
+]
+BARRIER_COLOUR = OKABE_ITO["vermillion"]
+FACILITATOR_COLOUR = OKABE_ITO["blue"]
+NET_COLOUR = "#000000"
+NOT_CITED = "#E6E6E6"
+WINDOW_COLOUR = "#D6E6F4"
+RATING_TICKS = {
+    -2: "−2 strong barrier",
+    -1: "−1 barrier",
+    0: "0 mixed",
+    1: "+1 facilitator",
+    2: "+2 strong facilitator",
+}
+DIFF_TICKS = {-4: "−4 much worse", -2: "−2 worse", 0: "0 no change", 2: "+2 better", 4: "+4 much better"}
+DOMAIN_LABELS = {"process_outcome": "Process/outcome"}
+KIND_PLURALS = {"barrier": "barriers", "facilitator": "facilitators"}
+# Okabe–Ito without yellow, which vanishes as a thin line on white; black takes its place.
+PROJECT_COLOURS = tuple(OKABE_ITO[c] for c in ("blue", "orange", "bluish_green", "vermillion", "reddish_purple"))
+PROJECT_COLOURS += (OKABE_ITO["sky_blue"], "#000000", OKABE_ITO["grey"])
+PROJECT_DASHES = ("solid", "dash", "dot", "dashdot")
+PROJECT_SYMBOLS = ("circle", "square", "diamond", "triangle-up")
+STATUS_SYMBOLS = {
+    "completed": "circle",
+    "missed": "x",
+    "overdue": "triangle-up",
+    "due": "square",
+    "withdrawn": "diamond",
+}
+STATUS_NAMES = {
+    "completed": "Completed (interview date)",
+    "missed": "Missed",
+    "overdue": "Overdue",
+    "due": "Due now",
+    "withdrawn": "Withdrawn",
+}
+
+
+def domain_label(domain: str) -> str:
+    return DOMAIN_LABELS.get(domain, label_of(domain))
+
+
+def _empty_figure(title: str, message: str, height: int = 220) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _layout(fig, title, height)
+
+
+def _signed(number: float, digits: int = 1) -> str:
+    """Ratings read as +1.5 / −0.5; a typographic minus keeps the columns of numbers aligned."""
+    if pd.isna(number):
+        return "—"
+    text = f"{number:+.{digits}f}"
+    return "0" if float(text) == 0 else text.replace("-", "−")
+
+
+def _group_label(domain: str, kind: str) -> str:
+    # Codebooks whose factors are all "either" (CFIR) group by domain alone.
+    kind_text = KIND_PLURALS.get(kind)
+    # One line: a two-line label overflows a group of one factor.
+    return domain_label(domain) + (f" {kind_text}" if kind_text else "")
+
+
+def _factor_axis(rows: pd.DataFrame) -> list[list[str]]:
+    """A two-level (multicategory) axis: domain and kind as the group, the factor's label within it."""
+    return [
+        [_group_label(d, k) for d, k in zip(rows.domain, rows.kind, strict=True)],
+        list(rows.label),
+    ]
+
+
+def _excerpt_lookup(evidence: pd.DataFrame | None) -> dict[tuple[str, str], str]:
+    """One excerpt per factor × wave for the hover, shortened and escaped so a quote cannot break the markup."""
+    if evidence is None or evidence.empty:
+        return {}
+    quotes = evidence.dropna(subset=["excerpt"]).drop_duplicates(["factor_code", "wave"])
+    return {(r.factor_code, r.wave): _hover_quote(r.excerpt) for r in quotes.itertuples()}
+
+
+def _hover_quote(text: str, width: int = 60, limit: int = 240) -> str:
+    short = textwrap.shorten(str(text), width=limit, placeholder=" …")
+    return "<br>".join(html.escape(line, quote=False) for line in textwrap.wrap(f"“{short}”", width))
+
+
+def _rating_colorbar(ticks: dict[int, str]) -> dict:
+    # No title: the words on the ticks say what the colours mean, and a title would collide with the top tick.
+    return dict(tickvals=list(ticks), ticktext=list(ticks.values()), thickness=14)
+
+
+def _wrap_tick(label: str, width: int = 10) -> str:
+    return "<br>".join(textwrap.wrap(label, width)) or label
+
+
+def _none_for_nan(frame: pd.DataFrame) -> list[list[float | None]]:
+    return [[None if pd.isna(v) else float(v) for v in row] for row in frame.to_numpy()]
+
+
+def factor_heatmap(trajectory: pd.DataFrame, evidence: pd.DataFrame | None = None) -> go.Figure:
+    """Factors down (grouped by domain and kind), waves across, mean rating in colour and in figures.
+
+    `trajectory` is `analysis.factor_trajectory`; `evidence` (factor_code, wave, excerpt) adds a quote to the hover.
+    """
+    title = "Barriers and facilitators by wave (mean rating)"
+    if trajectory.empty:
+        return _empty_figure(title, "No factor has been rated yet.")
+    rows = trajectory.drop_duplicates("factor_code")
+    waves = trajectory.drop_duplicates("wave")
+    grid = trajectory.set_index(["factor_code", "wave"])
+    mean = grid.mean_rating.unstack().reindex(index=rows.factor_code, columns=waves.wave)
+    count = grid.n.unstack().reindex(index=rows.factor_code, columns=waves.wave).fillna(0).astype(int)
+    quotes = _excerpt_lookup(evidence)
+    custom = [
+        [[int(count.at[f, w]), _signed(mean.at[f, w]), quotes.get((f, w), ""), label] for w in waves.wave]
+        for f, label in zip(rows.factor_code, rows.label, strict=True)
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=_none_for_nan(mean),
+            x=list(waves.wave_label),
+            y=_factor_axis(rows),
+            text=[[_signed(v) if pd.notna(v) else "" for v in row] for row in mean.to_numpy()],
+            texttemplate="%{text}",
+            customdata=custom,
+            colorscale=RATING_SCALE,
+            zmin=-2,
+            zmax=2,
+            xgap=2,
+            ygap=2,
+            colorbar=_rating_colorbar(RATING_TICKS),
+            hovertemplate="<b>%{customdata[3]}</b> · %{x}<br>rated by %{customdata[0]} · mean %{customdata[1]}"
+            "<br>%{customdata[2]}<extra></extra>",
+        )
+    )
+    # Grid lines would run through the middle of the grey "not cited" cells.
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    labels = list(waves.wave_label)
+    fig.update_xaxes(side="top", showgrid=False, tickangle=0, tickvals=labels, ticktext=[_wrap_tick(w) for w in labels])
+    _layout(fig, title, max(340, 150 + 26 * len(rows)))
+    # Grey behind the tiles marks "not cited", which white (a mean of 0) must not be confused with.
+    fig.update_layout(plot_bgcolor=NOT_CITED, margin=dict(t=110), title_subtitle_text="Grey: not cited at that wave")
+    return fig
+
+
+def _per_wave(balance: pd.DataFrame) -> pd.DataFrame:
+    """Sum a by-domain (or several-project) balance back to one row per wave, in schedule order."""
+    keys = ["position", "wave", "wave_label"] if "position" in balance.columns else ["wave", "wave_label"]
+    measures = ["facilitator_weight", "barrier_weight", "net", "n_ratings"]
+    return balance.groupby(keys, as_index=False, sort="position" in keys)[measures].sum()
+
+
+def barriers_facilitators_chart(balance: pd.DataFrame, waves: Sequence[Wave] | None = None) -> go.Figure:
+    """Barrier weight below zero, facilitator weight above, net balance as a line, one group per wave."""
+    title = "Barriers and facilitators per wave"
+    if balance.empty:
+        return _empty_figure(title, "No factor has been rated yet.")
+    per_wave = _per_wave(balance)
+    x = list(per_wave.wave_label)
+    fig = go.Figure()
+    fig.add_bar(
+        name="Barriers (weight of negative ratings)",
+        x=x,
+        y=list(-per_wave.barrier_weight),
+        marker_color=BARRIER_COLOUR,
+        text=[f"{v:g}" for v in per_wave.barrier_weight],
+        textposition="outside",
+        constraintext="none",
+        cliponaxis=False,
+        hovertemplate="%{x}: barrier weight %{text}<extra></extra>",
+    )
+    fig.add_bar(
+        name="Facilitators (weight of positive ratings)",
+        x=x,
+        y=list(per_wave.facilitator_weight),
+        marker_color=FACILITATOR_COLOUR,
+        text=[f"{v:g}" for v in per_wave.facilitator_weight],
+        textposition="outside",
+        constraintext="none",
+        cliponaxis=False,
+        hovertemplate="%{x}: facilitator weight %{text}<extra></extra>",
+    )
+    fig.add_scatter(
+        name="Net balance",
+        x=x,
+        y=list(per_wave.net),
+        mode="lines+markers",
+        text=[_signed(v, 0) for v in per_wave.net],
+        line=dict(color=NET_COLOUR, width=2),
+        marker=dict(symbol="diamond", size=11, color=NET_COLOUR, line=dict(color="white", width=1)),
+        hovertemplate="%{x}: net %{text}<extra></extra>",
+    )
+    fig.update_layout(barmode="relative", bargap=0.35)
+    fig.update_yaxes(
+        title="weight of ratings (barriers below 0)", zeroline=True, zerolinecolor="#333333", gridcolor="#EEEEEE"
+    )
+    # The net is written under each wave rather than beside its marker, where it would sit on a bar.
+    nets = dict(zip(x, per_wave.net, strict=True))
+    categories = [w.label for w in waves] if waves is not None else x
+    ticks = [f"{c}<br><b>net {_signed(nets[c], 0)}</b>" if c in nets else c for c in categories]
+    fig.update_xaxes(
+        type="category", categoryorder="array", categoryarray=categories, tickvals=categories, ticktext=ticks
+    )
+    _layout(fig, title, 440)
+    fig.update_layout(margin=dict(t=80))
+    return fig
+
+
+def _short_wave_label(label: str) -> str:
+    return label.removesuffix(" follow-up")
+
+
+def _indicator_axis(indicator: Indicator, scores: list[float]) -> dict:
+    """Y axis in the indicator's own terms: its words for yes/no and RAG, its scale for ordinals, 0..max for counts."""
+    if indicator.value_type == IndicatorType.BOOLEAN:
+        return dict(range=[-0.3, 1.3], tickvals=[0, 1], ticktext=list(BOOLEAN_VALUES))
+    if indicator.value_type == IndicatorType.RAG:
+        return dict(range=[0.7, 3.3], tickvals=[1, 2, 3], ticktext=list(RAG_VALUES))
+    low = indicator.min_value if indicator.min_value is not None else 0
+    high = indicator.max_value
+    if indicator.value_type == IndicatorType.COUNT or high is None:
+        high = max([*scores, low + 1])
+    pad = max(0.3, (high - low) * 0.08)
+    axis = dict(range=[low - pad, high + pad], tickformat="d")
+    # Plotly would put ticks at 0.5 on a short scale, which read as "0, 1, 1" once rounded to whole numbers.
+    if indicator.value_type == IndicatorType.ORDINAL or high - low <= 6:
+        axis["tickvals"] = list(range(int(low), int(high) + 1))
+    return axis
+
+
+def _indicator_trace(indicator: Indicator, values: pd.DataFrame, waves: Sequence[Wave], colour: str) -> dict:
+    by_wave = {w: v for w, v in zip(values.wave, values.value, strict=True) if pd.notna(v)}
+    words = [by_wave.get(w.wave) for w in waves]
+    y = [None if v is None else indicator_score(indicator, v) for v in words]
+    marker_colours = [RAG_COLOURS.get(v, colour) if v else colour for v in words]
+    return dict(
+        x=[_short_wave_label(w.label) for w in waves],
+        y=y,
+        text=[v or "not scored" for v in words],
+        mode="lines+markers",
+        line=dict(color=colour, width=2),
+        marker=dict(size=10, color=marker_colours, line=dict(color="#333333", width=1)),
+    )
+
+
+def indicator_small_multiples(
+    indicator_values: pd.DataFrame, indicators: Sequence[Indicator], waves: Sequence[Wave]
+) -> go.Figure:
+    """One small panel per sustainability indicator over the waves; one line per project in the frame."""
+    title = "Sustainability indicators by wave"
+    if not indicators:
+        return _empty_figure(title, "No sustainability indicators are defined for this study.")
+    cols = 2 if len(indicators) > 1 else 1
+    rows = math.ceil(len(indicators) / cols)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=[i.label for i in indicators],
+        vertical_spacing=min(0.1, 0.6 / rows),
+        horizontal_spacing=0.12,
+    )
+    projects = sorted(indicator_values.project_code.dropna().unique())
+    x = [_short_wave_label(w.label) for w in waves]
+    for k, indicator in enumerate(indicators):
+        row, col = k // cols + 1, k % cols + 1
+        values = indicator_values[indicator_values.indicator_code == indicator.indicator_code]
+        scores = [indicator_score(indicator, v) for v in values.value.dropna()]
+        for p, project in enumerate(projects):
+            trace = _indicator_trace(indicator, values[values.project_code == project], waves, PROJECT_COLOURS[p % 8])
+            fig.add_scatter(
+                **trace,
+                name=project,
+                legendgroup=project,
+                showlegend=k == 0 and len(projects) > 1,
+                hovertemplate=f"{indicator.label}<br>%{{x}}: %{{text}}<extra>{project}</extra>",
+                row=row,
+                col=col,
+            )
+        fig.update_yaxes(**_indicator_axis(indicator, scores), gridcolor="#EEEEEE", row=row, col=col)
+        fig.update_xaxes(type="category", categoryorder="array", categoryarray=x, range=[-0.4, len(x) - 0.6])
+    fig.update_annotations(font=dict(size=14))
+    _layout(fig, title, 110 + 230 * rows)
+    fig.update_layout(margin=dict(t=90))
+    return fig
+
+
+def _participant_labels(rows: pd.DataFrame) -> pd.Series:
+    if "role" not in rows.columns:
+        return rows.participant_code.astype(str)
+    codes = rows.participant_code.astype(str)
+    # De-identified codes already read "PRJ · Manager A"; naming the role twice would only add noise.
+    return pd.Series(
+        [
+            c if pd.isna(r) or label_of(r) in c else f"{c} · {label_of(r)}"
+            for c, r in zip(codes, rows.role, strict=True)
+        ],
+        index=rows.index,
+    )
+
+
+def _add_windows(fig: go.Figure, rows: pd.DataFrame) -> None:
+    # A bar on a date axis is a duration in milliseconds from its base; +1 day so the close date is inside the band.
+    span = (rows.window_close - rows.window_open + pd.Timedelta(days=1)).dt.total_seconds() * 1000
+    fig.add_bar(
+        name="Interview window",
+        y=list(rows.who),
+        x=list(span),
+        base=list(rows.window_open.dt.strftime("%Y-%m-%d")),
+        orientation="h",
+        width=0.55,
+        marker=dict(color=WINDOW_COLOUR, line=dict(width=0)),
+        customdata=list(
+            zip(
+                rows.wave_label,
+                rows.window_open.dt.strftime("%d %b %Y"),
+                rows.window_close.dt.strftime("%d %b %Y"),
+                strict=True,
+            )
+        ),
+        hovertemplate="%{y}<br>%{customdata[0]} window: %{customdata[1]} – %{customdata[2]}<extra></extra>",
+    )
+
+
+def _add_due_dates(fig: go.Figure, rows: pd.DataFrame) -> None:
+    fig.add_scatter(
+        name="Due date",
+        y=list(rows.who),
+        x=list(rows.due_date.dt.strftime("%Y-%m-%d")),
+        mode="markers",
+        marker=dict(symbol="circle-open", size=13, color="#333333", line=dict(width=2)),
+        customdata=list(zip(rows.wave_label, rows.status, strict=True)),
+        hovertemplate="%{y}<br>%{customdata[0]} due %{x|%d %b %Y} · %{customdata[1]}<extra></extra>",
+    )
+
+
+def _add_interviews(fig: go.Figure, rows: pd.DataFrame) -> None:
+    """What happened or stands: the interview date when there is one, else the due date, coloured by status."""
+    for status, symbol in STATUS_SYMBOLS.items():
+        chosen = rows[rows.status == status]
+        if chosen.empty:
+            continue
+        when = chosen.interview_date.fillna(chosen.due_date)
+        fig.add_scatter(
+            name=STATUS_NAMES[status],
+            y=list(chosen.who),
+            x=list(when.dt.strftime("%Y-%m-%d")),
+            mode="markers",
+            marker=dict(symbol=symbol, size=10, color=STATUS_COLOURS[status], line=dict(color="#333333", width=1)),
+            customdata=list(chosen.wave_label),
+            hovertemplate=f"%{{y}}<br>%{{customdata}}: {status} · %{{x|%d %b %Y}}<extra></extra>",
+        )
+
+
+def _add_date_lines(fig: go.Figure, lines: list[tuple[pd.Timestamp, str, str]]) -> None:
+    """Vertical lines with labels above the plot, staggered so that neighbouring labels do not overprint."""
+    for k, (when, text, dash) in enumerate(sorted(lines, key=lambda line: line[0])):
+        x = when.strftime("%Y-%m-%d")
+        fig.add_shape(type="line", x0=x, x1=x, yref="paper", y0=0, y1=1, line=dict(color="#555555", dash=dash))
+        fig.add_annotation(
+            x=x,
+            y=1,
+            yref="paper",
+            yanchor="bottom",
+            yshift=2 + 15 * (k % 2),
+            text=text,
+            showarrow=False,
+            font=dict(size=11),
+            bgcolor="rgba(255,255,255,0.8)",
+        )
+
+
+def timeline_chart(
+    schedule_rows: pd.DataFrame, milestones: pd.DataFrame, waves: Sequence[Wave], today: object = None
+) -> go.Figure:
+    """One row per participant: each wave's window as a band, the due date hollow, what happened filled in."""
+    title = "Scheduled and actual interviews"
+    if schedule_rows.empty:
+        return _empty_figure(title, "No participants are enrolled yet.")
+    rows = schedule_rows.copy()
+    for column in ("due_date", "window_open", "window_close", "interview_date"):
+        rows[column] = pd.to_datetime(rows[column])
+    if "wave_label" not in rows.columns:
+        rows["wave_label"] = rows.wave.map({w.wave: w.label for w in waves})
+    rows["who"] = _participant_labels(rows)
+    fig = go.Figure()
+    _add_windows(fig, rows)
+    _add_due_dates(fig, rows)
+    _add_interviews(fig, rows)
+    lines = [
+        (pd.Timestamp(m.milestone_date), textwrap.shorten(str(m.title), 28, placeholder="…"), "dash")
+        for m in (milestones if milestones is not None else pd.DataFrame()).itertuples()
+    ]
+    if lines:
+        fig.add_scatter(name="Milestone", x=[None], y=[None], mode="lines", line=dict(color="#555555", dash="dash"))
+    if today is not None:
+        lines.append((pd.Timestamp(today), "today", "solid"))
+    _add_date_lines(fig, lines)
+    people = list(dict.fromkeys(rows.who))
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=people, autorange="reversed")
+    fig.update_xaxes(type="date", title="date", gridcolor="#EEEEEE")
+    _layout(fig, title, 190 + 32 * len(people))
+    fig.update_layout(
+        barmode="overlay",
+        margin=dict(t=90, b=90),
+        # Below the plot, because the milestone labels take the space above it.
+        legend=dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0),
+    )
+    return fig
+
+
+def _with_positions(balance: pd.DataFrame, waves: Sequence[Wave] | None) -> pd.DataFrame:
+    if waves is not None:
+        return balance.assign(position=balance.wave.map({w.wave: n for n, w in enumerate(waves)}))
+    if "position" in balance.columns:
+        return balance
+    return balance.assign(position=pd.factorize(balance.wave)[0])
+
+
+def net_balance_chart(balance: pd.DataFrame, waves: Sequence[Wave] | None = None) -> go.Figure:
+    """One line per project across the waves; above zero facilitators outweigh barriers."""
+    title = "Net balance of facilitators over barriers"
+    if balance.empty:
+        return _empty_figure(title, "No factor has been rated yet.")
+    keys = ["project_code", "position", "wave", "wave_label"]
+    totals = _with_positions(balance, waves).groupby(keys, as_index=False)[["net", "n_ratings"]].sum()
+    if waves is not None:
+        categories = [w.label for w in waves]
+    else:
+        categories = list(totals.sort_values("position").drop_duplicates("wave").wave_label)
+    fig = go.Figure()
+    for k, (project, line) in enumerate(totals.groupby("project_code", sort=True)):
+        style = k // len(PROJECT_COLOURS)
+        fig.add_scatter(
+            name=project,
+            x=list(line.wave_label),
+            y=list(line.net),
+            # The code at the end of each line names it without a trip to the legend.
+            text=[""] * (len(line) - 1) + [project],
+            mode="lines+markers+text",
+            textposition="middle right",
+            line=dict(color=PROJECT_COLOURS[k % 8], dash=PROJECT_DASHES[style % 4], width=2),
+            marker=dict(symbol=PROJECT_SYMBOLS[style % 4], size=8),
+            customdata=list(line.n_ratings),
+            hovertemplate=f"{project} · %{{x}}<br>net %{{y:+g}} from %{{customdata}} ratings<extra></extra>",
+        )
+    fig.update_xaxes(
+        type="category", categoryorder="array", categoryarray=categories, range=[-0.3, len(categories) - 0.4]
+    )
+    fig.update_yaxes(
+        title="net balance (facilitators − barriers)",
+        zeroline=True,
+        zerolinecolor="#333333",
+        zerolinewidth=3,
+        gridcolor="#EEEEEE",
+    )
+    return _layout(fig, title, 460)
+
+
+def citation_chart(counts_a: pd.DataFrame, counts_b: pd.DataFrame, label_a: str, label_b: str) -> go.Figure:
+    """Projects citing each factor at two waves side by side, factors in the order of the table."""
+    title = f"Projects citing each factor: {label_a} and {label_b}"
+    if counts_a.empty:
+        return _empty_figure(title, "The codebook has no factors.")
+    y = _factor_axis(counts_a)
+    fig = go.Figure()
+    for counts, label, colour in ((counts_a, label_a, OKABE_ITO["sky_blue"]), (counts_b, label_b, OKABE_ITO["blue"])):
+        aligned = counts_a[["factor_code"]].merge(counts, on="factor_code", how="left")
+        cited = aligned.projects_citing.fillna(0).astype(int)
+        fig.add_bar(
+            name=label,
+            y=y,
+            x=list(cited),
+            orientation="h",
+            marker_color=colour,
+            text=list(cited),
+            textposition="outside",
+            constraintext="none",
+            textfont=dict(size=12),
+            cliponaxis=False,
+            customdata=list(zip(aligned.label, aligned.percent.fillna(0), strict=True)),
+            hovertemplate=f"%{{customdata[0]}}<br>{label}: %{{x}} projects (%{{customdata[1]:.0f}}%)<extra></extra>",
+        )
+    fig.update_layout(barmode="group", bargap=0.25, bargroupgap=0.05)
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title="projects citing", gridcolor="#EEEEEE", rangemode="tozero")
+    _layout(fig, title, 180 + 30 * len(counts_a))
+    fig.update_layout(margin=dict(t=80))
+    return fig
+
+
+MATRIX_VALUES = {
+    "diff": ("Change in mean rating between the two waves", (-4, 4), DIFF_TICKS),
+    "mean_a": ("Mean rating by project and factor", (-2, 2), RATING_TICKS),
+    "mean_b": ("Mean rating by project and factor", (-2, 2), RATING_TICKS),
+}
+
+
+def _matrix_rows(codes: Sequence[str], factors: Sequence[Factor] | None) -> pd.DataFrame:
+    """The factors to show, in codebook order with their labels when the codebook is given."""
+    if factors is None:
+        return pd.DataFrame({"factor_code": sorted(codes), "label": sorted(codes)})
+    meta = pd.DataFrame(
+        {
+            "factor_code": [f.factor_code for f in factors],
+            "label": [f.label for f in factors],
+            "domain": [f.domain for f in factors],
+            "kind": [str(f.kind) for f in factors],
+        }
+    )
+    # Domains, then kinds, in the order the codebook first names them: the order of analysis.factor_trajectory.
+    for column in ("domain", "kind"):
+        meta[f"{column}_order"] = meta[column].map({v: n for n, v in enumerate(dict.fromkeys(meta[column]))})
+    meta = meta.sort_values(["domain_order", "kind_order"], kind="stable")
+    return meta[meta.factor_code.isin(set(codes))]
+
+
+def change_matrix_chart(
+    matrix: pd.DataFrame, value: str = "diff", factors: Sequence[Factor] | None = None, title: str | None = None
+) -> go.Figure:
+    """Factors down, projects across; `value` is `diff` (−4..4) or `mean_a` / `mean_b` (−2..2)."""
+    if value not in MATRIX_VALUES:
+        raise ValueError(f"value must be one of {', '.join(MATRIX_VALUES)}, not '{value}'")
+    default_title, (zmin, zmax), ticks = MATRIX_VALUES[value]
+    title = title or default_title
+    shown = matrix.dropna(subset=[value])
+    if shown.empty:
+        return _empty_figure(title, "No factor was rated at both waves for these projects.")
+    rows = _matrix_rows(list(shown.factor_code.unique()), factors)
+    projects = sorted(matrix.project_code.unique())
+    z = shown.pivot(index="factor_code", columns="project_code", values=value).reindex(
+        index=rows.factor_code, columns=projects
+    )
+    fig = go.Figure(
+        go.Heatmap(
+            z=_none_for_nan(z),
+            x=projects,
+            y=_factor_axis(rows) if factors is not None else list(rows.label),
+            text=[[_signed(v) if pd.notna(v) else "" for v in row] for row in z.to_numpy()],
+            texttemplate="%{text}",
+            customdata=[[label] * len(projects) for label in rows.label],
+            colorscale=RATING_SCALE,
+            zmin=zmin,
+            zmax=zmax,
+            xgap=2,
+            ygap=2,
+            colorbar=_rating_colorbar(ticks),
+            hovertemplate="<b>%{customdata}</b><br>%{x}: %{text}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    fig.update_xaxes(side="top", type="category", showgrid=False)
+    _layout(fig, title, max(320, 140 + 26 * len(rows)))
+    fig.update_layout(
+        plot_bgcolor=NOT_CITED, margin=dict(t=100), title_subtitle_text="Grey: not rated at the wave(s) compared"
+    )
+    return fig

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
 import sys
 from pathlib import Path
 
-from . import service, storage
-from .domain import SYSTEM_VIEWER, Study
+from . import accounts, service, storage
+from .domain import SYSTEM_VIEWER, AccountRole, Study, Viewer
 from .errors import TrackerError, ValidationError
 
 
@@ -52,6 +53,81 @@ def cmd_import(args) -> str:
     return f"Imported into {args.db}: " + _counts(counts)
 
 
+CLI_ADMIN = Viewer("cli", AccountRole.ADMIN)
+
+
+def _password(args) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass(f"Password for {args.username}: ")
+    if getpass.getpass("Same password again: ") != password:
+        raise TrackerError("The two passwords differ; nothing was changed.")
+    return password
+
+
+def cmd_users_add(args) -> str:
+    con = storage.connect(args.db)
+    account = accounts.add_account(
+        con,
+        CLI_ADMIN,
+        args.username,
+        role=args.role,
+        projects=args.project or (),
+        email=args.email,
+        display_name=args.name,
+        password=_password(args),
+    )
+    return f"Added {account.role.value} account {account.username}" + _projects_of(account)
+
+
+def _projects_of(account: storage.Account) -> str:
+    return f" for {', '.join(sorted(account.projects))}" if account.projects else ""
+
+
+def cmd_users_list(args) -> str:
+    con = storage.connect(args.db)
+    frame = accounts.list_accounts(con, CLI_ADMIN, dt.datetime.now())
+    if frame.empty:
+        return "No accounts yet."
+    lines = []
+    for row in frame.itertuples():
+        state = "active" if row.active else "deactivated"
+        if row.locked_until is not None and str(row.locked_until) != "NaT":
+            state += f", locked until {row.locked_until:%Y-%m-%d %H:%M}"
+        email = row.email if isinstance(row.email, str) else "-"
+        lines.append(f"{row.username}\t{row.role}\t{row.projects or '-'}\t{email}\t{state}")
+    return "\n".join(["username\trole\tprojects\te-mail\tstate", *lines])
+
+
+def cmd_users_set_role(args) -> str:
+    con = storage.connect(args.db)
+    current = storage.get_account(con, args.username)
+    if current is None:
+        raise TrackerError(f"There is no account '{args.username}'.")
+    account = accounts.change_account(
+        con,
+        CLI_ADMIN,
+        args.username,
+        role=args.role,
+        projects=args.project or (),
+        email=current.email,
+        display_name=current.display_name,
+    )
+    return f"{account.username} is now a {account.role.value} account" + _projects_of(account)
+
+
+def cmd_users_set_password(args) -> str:
+    con = storage.connect(args.db)
+    accounts.set_password(con, CLI_ADMIN, args.username, _password(args))
+    return f"New password set for {args.username} (any lockout is lifted)."
+
+
+def cmd_users_set_active(args) -> str:
+    con = storage.connect(args.db)
+    accounts.set_active(con, CLI_ADMIN, args.username, args.active)
+    return f"{args.username} is {'active again' if args.active else 'deactivated: it can no longer log in'}."
+
+
 def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {table.replace('_', ' ')}" for table, n in counts.items()) or "nothing"
 
@@ -91,7 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--codebook", type=Path, help="a codebook CSV to use instead of the default")
     init.add_argument("--indicators", type=Path, help="an indicator-set CSV to use instead of the default")
 
-    export = command("export", cmd_export, "Write the study as tidy files (DESIGN §5 contract), one per table.")
+    export = command(
+        "export",
+        cmd_export,
+        "Write the study as tidy files (DESIGN §5 contract), one per table, plus wide.csv for analysts.",
+    )
     export.add_argument("--db", type=Path, required=True, help="the DuckDB file")
     export.add_argument("--out", type=Path, required=True, help="folder to write into (created if needed)")
     export.add_argument("--format", choices=("csv", "xlsx", "parquet"), default="csv", help="file format")
@@ -100,13 +180,108 @@ def build_parser() -> argparse.ArgumentParser:
         "import",
         cmd_import,
         "Add tidy files (CSV, Parquet, or an Excel workbook with a sheet per "
-        "table) to the study: all checked first, all written or nothing.",
+        "table, or a REDCap flat export of the project from redcap-dictionary) to the study: all checked first, "
+        "all written or nothing.",
     )
     imp.add_argument("--db", type=Path, required=True, help="the DuckDB file (created if it does not exist)")
-    imp.add_argument("files", type=Path, nargs="+", metavar="FILE", help="files named after their table")
+    imp.add_argument("files", type=Path, nargs="+", metavar="FILE", help="tidy files, or REDCap exports")
     imp.add_argument("--today", type=_date, default=dt.date.today(), help="date for the 'not in the future' rule")
     imp.add_argument("--actor", default="cli", help="who to record in the audit log")
+    _add_users_commands(command("users", None, "Manage who can log in: accounts, roles, projects, passwords."))
+    _add_data_commands(command)
     return parser
+
+
+def _add_users_commands(users: argparse.ArgumentParser) -> None:
+    actions = users.add_subparsers(dest="users_command", required=True, metavar="ACTION", help="what to do")
+
+    def action(name, handler, help_text, *, username=True):
+        sub = actions.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        sub.add_argument("--db", type=Path, required=True, help="the DuckDB file")
+        if username:
+            sub.add_argument("username", metavar="USERNAME", help="the account's username")
+        return sub
+
+    roles = [r.value for r in AccountRole]
+    add = action("add", cmd_users_add, "Add an account (asks for its password unless --password-stdin).")
+    add.add_argument("--role", required=True, choices=roles, help="what the account may see and change")
+    add.add_argument("--project", action="append", metavar="CODE", help="a team account's project (repeatable)")
+    add.add_argument("--email", help="e-mail address, used to match single sign-on")
+    add.add_argument("--name", help="display name")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    action("list", cmd_users_list, "List the accounts with their role, projects and state.", username=False)
+    role = action("set-role", cmd_users_set_role, "Change an account's role (and a team account's projects).")
+    role.add_argument("role", choices=roles, metavar="ROLE", help=f"the new role: {', '.join(roles)}")
+    role.add_argument("--project", action="append", metavar="CODE", help="a team account's project (repeatable)")
+    password = action("set-password", cmd_users_set_password, "Give an account a new password; lifts a lockout.")
+    password.add_argument("--password-stdin", action="store_true", help=add._actions[-1].help)
+    off = action("deactivate", cmd_users_set_active, "Stop an account from logging in (its history stays).")
+    off.set_defaults(active=False)
+    on = action("reactivate", cmd_users_set_active, "Let a deactivated account log in again.")
+    on.set_defaults(active=True)
+
+
+def cmd_redcap_dictionary(args) -> str:
+    con = storage.connect(args.db)
+    paths = service.write_redcap_dictionary(con, SYSTEM_VIEWER, args.out)
+    return "REDCap project files written: " + ", ".join(str(p) for p in paths)
+
+
+def cmd_report(args) -> str:
+    # Imported here: plotly, kaleido and fpdf2 would slow down every other command.
+    from . import reports
+
+    fmt = args.format or ("html" if args.out.suffix.lower() in (".html", ".htm") else "pdf")
+    con = storage.connect(args.db)
+    _, data = reports.build(con, SYSTEM_VIEWER, today=args.today, project_code=args.project, wave=args.wave, fmt=fmt)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(data)
+    return f"Report written to {args.out} ({len(data) // 1024} KB)"
+
+
+def cmd_backup(args) -> str:
+    from . import backup
+
+    con = storage.connect(args.db)
+    counts = backup.backup(con, SYSTEM_VIEWER, args.out)
+    return f"Backup of {args.db} written to {args.out}: " + _counts(counts)
+
+
+def cmd_restore(args) -> str:
+    from . import backup
+
+    counts = backup.restore(args.source, args.db)
+    return f"Restored {args.source} into {args.db}: " + _counts(counts)
+
+
+def _add_data_commands(command) -> None:
+    redcap = command(
+        "redcap-dictionary",
+        cmd_redcap_dictionary,
+        "Write a REDCap data dictionary for collecting this study's interviews and ratings in REDCap, with the "
+        "instrument-event mapping, events and repeating-instrument files next to it.",
+    )
+    redcap.add_argument("--db", type=Path, required=True, help="the DuckDB file")
+    redcap.add_argument("--out", type=Path, required=True, help="the dictionary CSV to write (e.g. dictionary.csv)")
+
+    report = command(
+        "report", cmd_report, "Write a report (PDF or self-contained HTML) for a project or the portfolio."
+    )
+    report.add_argument("--db", type=Path, required=True, help="the DuckDB file")
+    report.add_argument("--out", type=Path, required=True, help="the file to write (.pdf or .html)")
+    report.add_argument("--project", metavar="CODE", help="a project's code; without it, the whole portfolio")
+    report.add_argument("--wave", help="the wave to report at (default: the latest wave with data)")
+    report.add_argument("--format", choices=("pdf", "html"), help="file format (default: from --out, else pdf)")
+    report.add_argument("--today", type=_date, default=dt.date.today(), help="the date the report is as of")
+
+    backup = command("backup", cmd_backup, "Copy the whole database (study, accounts, audit log) into a folder.")
+    backup.add_argument("--db", type=Path, required=True, help="the DuckDB file")
+    backup.add_argument("--out", type=Path, required=True, help="a new or empty folder to write the backup into")
+
+    restore = command("restore", cmd_restore, "Rebuild a database from a backup folder (or its zip) into a new file.")
+    restore.add_argument("source", type=Path, metavar="DIR", help="the backup folder, or a zip of it")
+    restore.add_argument("--db", type=Path, required=True, help="the new DuckDB file (must not exist)")
 
 
 def main(argv: list[str] | None = None) -> int:

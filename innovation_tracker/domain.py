@@ -90,9 +90,12 @@ RATING_LABELS = {-2: "strong barrier", -1: "barrier", 1: "facilitator", 2: "stro
 MAX_DURATION_MIN = 600
 
 
+SPECIAL_LABELS = {"non_health_professional": "Non-health professional", "nhs": "NHS", "face_to_face": "Face to face"}
+
+
 def label_of(value: str) -> str:
     """`health_professional` -> `Health professional`."""
-    return str(value).replace("_", " ").capitalize()
+    return SPECIAL_LABELS.get(str(value), str(value).replace("_", " ").capitalize())
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,7 @@ def check_rating(rating: object, factor: Factor | None, factor_code: str, row: i
         value = int(rating)
         if value != float(rating):
             raise ValueError
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, ArithmeticError):  # infinities and NaN (float or Decimal) too
         return [
             Problem(
                 "rating_range",
@@ -304,7 +307,7 @@ def check_duration(duration: object, row: int | None = None) -> tuple[int | None
         minutes = int(float(str(duration)))
         if minutes != float(str(duration)):
             raise ValueError
-    except ValueError:
+    except (ValueError, OverflowError):  # "inf" parses as a float but is no number of minutes
         return None, [
             Problem(
                 "duration",
@@ -349,7 +352,7 @@ def normalise_indicator_value(
         if number != int(number):
             raise ValueError
         number = int(number)
-    except ValueError:
+    except (ValueError, OverflowError):  # "inf" and "nan" parse as floats but are no whole number
         return None, [
             Problem("indicator_value", f"{code} takes a whole number, not '{value}'", "value", row, value=value)
         ]

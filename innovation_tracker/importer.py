@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import warnings
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -55,6 +56,7 @@ class Reference:
     participants: pd.DataFrame | None = None  # participant_code, project_code, enrolment_date, withdrawal_date
     interviews: pd.DataFrame | None = None  # interview_id, participant_code, project_code, wave, status
     max_milestone_id: int = 0
+    ratings: pd.DataFrame | None = None  # interview_id, factor_code of the ratings already stored
 
 
 class Report:
@@ -87,27 +89,59 @@ class Report:
 
 def read_file(path: Path) -> dict[str, pd.DataFrame]:
     """A tidy CSV (named after its table), Parquet file, or an Excel workbook with a sheet per table, as text."""
-    suffix = path.suffix.lower()
+    return read_upload(path.name, path.read_bytes())
+
+
+def read_upload(name: str, data: bytes) -> dict[str, pd.DataFrame]:
+    """`read_file` for bytes that arrive without a path (an upload). Derived tables (`wide`) are skipped."""
+    suffix = Path(name).suffix.lower()
     if suffix == ".xlsx":
-        sheets = pd.read_excel(path, sheet_name=None, dtype=object)
-        unknown = [name for name in sheets if name not in tidy.TABLES]
-        if unknown:
-            raise ValidationError(
-                Problem(
-                    "unknown_table",
-                    f"sheet(s) {unknown} are not tables of the study; expected {', '.join(tidy.TABLES)}",
-                    file=path.name,
-                )
-            )
-        return {name: _text_frame(frame) for name, frame in sheets.items()}
-    table = _table_for(path)
+        return _read_workbook(name, data)
+    if suffix not in (".csv", ".parquet"):
+        raise ValidationError(Problem("file_type", "only .csv, .xlsx and .parquet files can be imported", file=name))
+    if Path(name).stem.lower() in tidy.DERIVED_TABLES:
+        return {}
+    table = _table_for(Path(name))
     if suffix == ".parquet":
-        return {table: _text_frame(pd.read_parquet(path))}
-    if suffix != ".csv":
+        return {table: _read_parquet(name, data)}
+    return {table: read_csv_text(data, name)}
+
+
+def _read_workbook(name: str, data: bytes) -> dict[str, pd.DataFrame]:
+    if not data:
+        raise ValidationError(Problem("empty_file", "the file is empty: it needs a sheet per table", file=name))
+    try:
+        sheets = pd.read_excel(io.BytesIO(data), sheet_name=None, dtype=object, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises zipfile, KeyError, ValueError … for anything that is not .xlsx
         raise ValidationError(
-            Problem("file_type", "only .csv, .xlsx and .parquet files can be imported", file=path.name)
+            Problem(
+                "file_format",
+                "the file cannot be read as an Excel workbook (.xlsx); save it from Excel as 'Excel Workbook'",
+                file=name,
+            )
+        ) from exc
+    sheets = {str(k).strip().lower(): v for k, v in sheets.items() if str(k).strip().lower() not in tidy.DERIVED_TABLES}
+    unknown = [sheet for sheet in sheets if sheet not in tidy.TABLES]
+    if unknown:
+        raise ValidationError(
+            Problem(
+                "unknown_table",
+                f"sheet(s) {unknown} are not tables of the study; expected {', '.join(tidy.TABLES)}",
+                file=name,
+            )
         )
-    return {table: read_csv_text(path.read_bytes(), path.name)}
+    return {sheet: _text_frame(frame) for sheet, frame in sheets.items()}
+
+
+def _read_parquet(name: str, data: bytes) -> pd.DataFrame:
+    if not data:
+        raise ValidationError(Problem("empty_file", "the file is empty", file=name))
+    try:
+        return _text_frame(pd.read_parquet(io.BytesIO(data)))
+    except Exception as exc:  # pyarrow's errors are many and not all share a base class
+        raise ValidationError(
+            Problem("file_format", f"the file is not a readable Parquet file: {exc}", file=name)
+        ) from exc
 
 
 def _table_for(path: Path) -> str:
@@ -124,17 +158,16 @@ def _table_for(path: Path) -> str:
     return table
 
 
-def read_csv_text(data: bytes, name: str) -> pd.DataFrame:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValidationError(
-            Problem(
-                "encoding",
-                f"the file is not UTF-8 text (byte {exc.start} cannot be read); save it as 'CSV UTF-8' and try again",
-                file=name,
-            )
-        ) from exc
+def header_names(data: bytes) -> list[str]:
+    """The first row of a CSV, read leniently: enough to tell what kind of file it is before checking it."""
+    first = data[:65536].decode("utf-8-sig", errors="replace").splitlines()[:1]
+    return [c.strip() for c in next(csv.reader(first), [])] if first else []
+
+
+def read_csv_text(data: bytes, name: str, *, repeated_columns: bool = False) -> pd.DataFrame:
+    """A UTF-8 CSV as text. A repeated column name is refused unless asked for (REDCap's label headers repeat
+    "Complete?"); pandas then numbers the repeats ("Complete?.1")."""
+    text = _decode(data, name)
     if not text.strip():
         raise ValidationError(Problem("empty_file", "the file is empty: it needs a header row", file=name))
     header = text.splitlines()[0]
@@ -144,18 +177,72 @@ def read_csv_text(data: bytes, name: str) -> pd.DataFrame:
         raise ValidationError(
             Problem("delimiter", f"columns are separated by {shown}; the tidy format uses commas", row=1, file=name)
         )
+    if not repeated_columns:
+        _check_header(header, name)
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL)
+        # Rows longer than the header would otherwise become an index and shift every value one column along.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                io.StringIO(text), dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL, index_col=False
+            )
+    except pd.errors.ParserWarning:
+        raise ValidationError(_long_row(text, name)) from None
     except (pd.errors.ParserError, ValueError) as exc:
         raise ValidationError(Problem("csv_format", f"the file is not valid CSV: {exc}", file=name)) from exc
     return _text_frame(frame)
 
 
+def _long_row(text: str, name: str) -> Problem:
+    reader = csv.reader(io.StringIO(text))
+    width = len(next(reader))
+    for number, fields in enumerate(reader, start=2):
+        if len(fields) > width:
+            message = f"the file is not valid CSV: row {number} has {len(fields)} values but the header {width} names"
+            return Problem("csv_format", message, row=number, file=name)
+    return Problem("csv_format", "the file is not valid CSV: a row has more values than the header names", file=name)
+
+
+def _decode(data: bytes, name: str) -> str:
+    """UTF-8, with or without a byte order mark; anything else is refused rather than guessed (and mangled)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ValidationError(
+            Problem("encoding", "the file is UTF-16 text, not UTF-8; save it as 'CSV UTF-8' and try again", file=name)
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        row = data[: exc.start].count(b"\n") + 1
+        raise ValidationError(
+            Problem(
+                "encoding",
+                f"the file is not UTF-8 text: byte 0x{data[exc.start]:02X} on row {row} cannot be read (Latin-1 or "
+                "Windows-1252?); save it as 'CSV UTF-8' and try again",
+                row=row,
+                file=name,
+                value=f"0x{data[exc.start]:02X}",
+            )
+        ) from exc
+
+
+def _check_header(header: str, name: str) -> None:
+    names = [c.strip() for c in next(csv.reader([header]), [])]
+    repeated = sorted({c for c in names if names.count(c) > 1})
+    if repeated:
+        raise ValidationError(
+            Problem("duplicate_columns", f"column(s) {', '.join(repeated)} appear more than once", row=1, file=name)
+        )
+
+
 def _text_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    out = pd.DataFrame(
-        {str(c).strip(): tidy.as_text(frame[c]).str.strip().map(tidy.restore_neutralised) for c in frame.columns}
-    )
+    out = pd.DataFrame({str(c).strip(): _restored(tidy.as_text(frame[c]).str.strip()) for c in frame.columns})
     return out.reset_index(drop=True)
+
+
+def _restored(text: pd.Series) -> pd.Series:
+    """`tidy.restore_neutralised` over a whole column at once."""
+    neutralised = text.str.match(r"'[=+\-@]")
+    return text.where(~neutralised, text.str.slice(1)) if neutralised.any() else text
 
 
 def check_columns(table: str, frame: pd.DataFrame, file: str, report: Report) -> bool:
@@ -610,11 +697,12 @@ def _interview_date_rules(frame, file, date, person, study, today, report) -> No
         )
 
 
-def _prepare_ratings(frame, file, factors, interviews: pd.DataFrame, report) -> pd.DataFrame:
+def _prepare_ratings(frame, file, factors, interviews: pd.DataFrame, report, existing=None) -> pd.DataFrame:
     ids = _ints(frame, "interview_id", file, report)
     by_code = {f.factor_code: f for f in factors}
     known_factor = _exists(frame, "factor_code", set(by_code), file, report, "factor")
     _duplicates(frame, ["interview_id", "factor_code"], file, report, "interview and factor")
+    _stored_ratings(frame, ids, existing, file, report)
     found = pd.DataFrame({"interview_id": ids}).merge(
         interviews.assign(interview_id=interviews.interview_id.astype("Int64")), how="left", on="interview_id"
     )
@@ -663,6 +751,23 @@ def _prepare_ratings(frame, file, factors, interviews: pd.DataFrame, report) -> 
             "shareable": _bools(frame, "shareable", file, report) if "shareable" in frame.columns else False,
             "coder": _optional_text(frame, "coder"),
         }
+    )
+
+
+def _stored_ratings(frame, ids: pd.Series, existing: pd.DataFrame | None, file, report) -> None:
+    """A factor is rated once per interview: a rating the study already holds is refused here, by row."""
+    if existing is None or existing.empty:
+        return
+    keys = pd.DataFrame({"interview_id": ids, "factor_code": frame["factor_code"]})
+    stored = existing.assign(interview_id=existing.interview_id.astype("Int64"), _stored=True)
+    taken = keys.merge(stored[["interview_id", "factor_code", "_stored"]], how="left")["_stored"].eq(True)
+    report.rows(
+        taken,
+        frame,
+        file,
+        "factor_code",
+        "duplicate",
+        lambda v: f"the interview already has a rating for factor '{v}' in the study (one per interview and factor)",
     )
 
 
@@ -813,7 +918,7 @@ def prepare(
         interviews = pd.concat([interviews, added[interviews.columns]], ignore_index=True)
     if "factor_ratings" in present:
         out["factor_ratings"] = _prepare_ratings(
-            present["factor_ratings"], name("factor_ratings"), factors, interviews, report
+            present["factor_ratings"], name("factor_ratings"), factors, interviews, report, ref.ratings
         )
     if "sustainability" in present:
         out["sustainability"] = _prepare_sustainability(

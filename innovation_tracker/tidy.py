@@ -6,6 +6,8 @@ importing it reproduces the study exactly. The same layout is the import templat
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -56,6 +58,9 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "milestones": ((), ("project_code", "milestone_date", "kind", "title", "notes")),
 }
 
+# Tables an export adds for analysts that are computed from the others: import skips them.
+DERIVED_TABLES = frozenset({"wide"})
+
 DATE_COLUMNS = frozenset(
     {"start_date", "end_date", "enrolment_date", "consent_date", "withdrawal_date", "interview_date", "milestone_date"}
 )
@@ -92,6 +97,9 @@ def restore_neutralised(value: str) -> str:
 
 def as_text(series: pd.Series) -> pd.Series:
     """Any column as text the way the CSV export writes it: ISO dates, whole numbers without '.0', '' for missing."""
+    if isinstance(series.dtype, pd.StringDtype):
+        # Already text (a CSV read as str): skip the per-cell work below, which dominates a 100k-row import.
+        return series.fillna("").astype(str)
     if pd.api.types.is_datetime64_any_dtype(series):
         return series.dt.strftime("%Y-%m-%d").fillna("")
     if pd.api.types.is_bool_dtype(series):
@@ -109,7 +117,8 @@ def for_export(frame: pd.DataFrame, table: str, *, typed: bool = False) -> pd.Da
 
     As text for CSV; `typed` keeps numbers as numbers and dates as dates (Excel, Parquet) for analysts.
     """
-    out = pd.DataFrame({c: _typed(frame[c]) if typed else as_text(frame[c]) for c in columns(table)})
+    names = columns(table) if table in TABLES else list(frame.columns)
+    out = pd.DataFrame({c: _typed(frame[c]) if typed else as_text(frame[c]) for c in names})
     for column in out.columns:
         if (
             column not in DATE_COLUMNS
@@ -149,3 +158,29 @@ def write_tables(frames: dict[str, pd.DataFrame], out_dir: Path, fmt: str = "csv
             frame.to_parquet(path, index=False)
         written.append(path)
     return written
+
+
+def template_frames() -> dict[str, pd.DataFrame]:
+    """The import template: every table with its header row and no data, in load order."""
+    return {table: pd.DataFrame({c: pd.Series(dtype=str) for c in columns(table)}) for table in TABLES}
+
+
+def template_xlsx() -> bytes:
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for table, frame in template_frames().items():
+            frame.to_excel(writer, sheet_name=table, index=False)
+    return buffer.getvalue()
+
+
+def template_zip() -> bytes:
+    files = template_frames().items()
+    return zip_files({f"{t}.csv": f.to_csv(index=False, lineterminator="\n").encode("utf-8") for t, f in files})
+
+
+def zip_files(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()

@@ -46,8 +46,8 @@ def free_port() -> int:
 class Server:
     """`streamlit run dashboard.py` against a given database; fails with the server's output if it dies."""
 
-    def __init__(self, db: Path, today: str, log: Path):
-        self.port = free_port()
+    def __init__(self, db: Path, today: str, log: Path, extra_args: tuple[str, ...] = (), port: int | None = None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log
         env = {**os.environ, "INNOVATION_TRACKER_DB": str(db), "INNOVATION_TRACKER_TODAY": today}
@@ -69,6 +69,7 @@ class Server:
                 "false",
                 "--server.fileWatcherType",
                 "none",
+                *extra_args,
             ],
             cwd=ROOT,
             env=env,
@@ -99,3 +100,38 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self.log.close()
+
+
+def login(page, username: str, password: str, timeout: float = 30_000) -> None:
+    """Log in through the form and wait for the sidebar to say who is logged in."""
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text(f"Logged in as {username}").wait_for(timeout=timeout)
+
+
+def heatmap_cells(page) -> dict | None:
+    """The factor heat map's data as the browser holds it: factor labels, wave labels and mean ratings."""
+    return page.evaluate(
+        """() => {
+            for (const plot of document.querySelectorAll('.js-plotly-plot')) {
+                const trace = (plot.data || []).find(t => t.type === 'heatmap');
+                if (trace && plot.layout.title.text.includes('Barriers and facilitators by wave')) {
+                    const labels = Array.isArray(trace.y[0]) ? trace.y[trace.y.length - 1] : trace.y;
+                    return {factors: Array.from(labels), waves: Array.from(trace.x), z: trace.z.map(r => Array.from(r))};
+                }
+            }
+            return null;
+        }"""
+    )
+
+
+def pick_in_grid(page, grid, x: float, y: float, text: str) -> None:
+    """Choose `text` in a select cell of an st.data_editor grid: open the cell's editor, type, confirm."""
+    box = grid.bounding_box()
+    page.mouse.dblclick(box["x"] + x, box["y"] + y)
+    editor = page.locator("#portal input").first
+    editor.wait_for(timeout=10_000)
+    editor.press_sequentially(text, delay=30)
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(500)

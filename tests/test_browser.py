@@ -1,11 +1,14 @@
 """Journeys in a real browser: Debian's Chromium, through Playwright, against `streamlit run`."""
 
 import re
+import shutil
 
 import pytest
 
-from innovation_tracker import storage
-from tests.browser import CHROMIUM_ARGS, SCREENSHOTS, Server, chromium_or_skip
+from innovation_tracker import accounts, storage
+from innovation_tracker.domain import AccountRole, Viewer
+from innovation_tracker.ui.navigation import pages_for
+from tests.browser import CHROMIUM_ARGS, SCREENSHOTS, Server, chromium_or_skip, login
 from tests.conftest import DEMO_TODAY, EVALUATOR
 
 pytestmark = pytest.mark.browser
@@ -41,6 +44,7 @@ def metric_value(page, label):
 def test_the_overview_shows_the_databases_counts(browser, server):
     page = browser.new_page(viewport={"width": 1400, "height": 2200})
     page.goto(server.url, wait_until="domcontentloaded")
+    login(page, "demo-evaluator", accounts.DEMO_PASSWORD)
     page.get_by_role("heading", name="Portfolio overview").wait_for(timeout=30_000)
     page.locator('[data-testid="stMetric"]').first.wait_for(timeout=30_000)
     page.locator(".js-plotly-plot").nth(1).wait_for(timeout=30_000)
@@ -55,3 +59,141 @@ def test_the_overview_shows_the_databases_counts(browser, server):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "overview.png"), full_page=True)
     page.close()
+
+
+DEMO_VIEWERS = {
+    "demo-admin": Viewer("demo-admin", AccountRole.ADMIN),
+    "demo-evaluator": Viewer("demo-evaluator", AccountRole.EVALUATOR),
+    "demo-funder": Viewer("demo-funder", AccountRole.FUNDER),
+    "demo-team-arts": Viewer("demo-team-arts", AccountRole.TEAM, frozenset({"ARTS"})),
+}
+
+
+@pytest.fixture(scope="module")
+def shared_server(browser, demo_file, tmp_path_factory):
+    """One server for the journeys that only read (logging in writes nothing but audit entries). Its first visit
+    is to the front door: see `test_a_first_visit_to_a_deep_link_goes_through_the_log_in_gate` for why."""
+    folder = tmp_path_factory.mktemp("shared_server")
+    shutil.copy(demo_file, folder / "demo.duckdb")
+    server = Server(folder / "demo.duckdb", DEMO_TODAY.isoformat(), folder / "streamlit.log")
+    page = browser.new_page()
+    page.goto(server.url, wait_until="domcontentloaded")
+    page.get_by_role("button", name="Log in").wait_for(timeout=30_000)
+    page.close()
+    yield server
+    server.stop()
+
+
+def nav_titles(page):
+    # Each link's text is its icon's ligature name, then its title.
+    return [text.split("\n")[-1] for text in page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()]
+
+
+def test_the_log_in_form_refuses_a_wrong_password(browser, shared_server):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(shared_server.url, wait_until="domcontentloaded")
+    page.get_by_role("textbox", name="Username").fill("demo-evaluator")
+    page.get_by_role("textbox", name="Password").fill("not the password")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text("Unknown username or wrong password.").wait_for(timeout=30_000)
+    assert page.locator('[data-testid="stSidebarNavLink"]').count() == 0
+    assert page.get_by_role("heading", name="Portfolio overview").count() == 0
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "login.png"))
+    page.close()
+
+
+@pytest.mark.parametrize("username", list(DEMO_VIEWERS))
+def test_each_demo_role_sees_its_own_pages(browser, shared_server, username):
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    page.goto(shared_server.url, wait_until="domcontentloaded")
+    login(page, username, accounts.DEMO_PASSWORD)
+    page.get_by_role("heading", name="Portfolio overview").wait_for(timeout=30_000)
+    page.locator('[data-testid="stSidebarNavLink"]').first.wait_for(timeout=30_000)
+    shown = nav_titles(page)
+    assert shown == [spec.title for spec in pages_for(DEMO_VIEWERS[username])]
+    assert {"Portfolio overview", "Project timeline", "Compare projects"} <= set(shown)
+    assert ("Users" in shown) == (username == "demo-admin")
+    role = DEMO_VIEWERS[username].role.value.capitalize()
+    assert page.get_by_text(re.compile(f"Logged in as {username} · {role}")).count() == 1
+    assert page.locator('[data-testid="stException"]').count() == 0, shared_server.output()
+    page.close()
+
+
+def test_a_team_account_asking_for_the_users_page_gets_its_own_overview(browser, shared_server):
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    page.goto(f"{shared_server.url}/users", wait_until="domcontentloaded")
+    login(page, "demo-team-arts", accounts.DEMO_PASSWORD)
+    page.get_by_role("heading", name="Portfolio overview").wait_for(timeout=30_000)
+    assert page.get_by_role("heading", name="Users").count() == 0
+    assert page.get_by_text("demo-evaluator").count() == 0
+    page.close()
+
+
+def test_a_deep_link_opens_its_page_once_logged_in(browser, shared_server):
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    page.goto(f"{shared_server.url}/timeline?project=BEAT", wait_until="domcontentloaded")
+    login(page, "demo-evaluator", accounts.DEMO_PASSWORD)
+    page.get_by_role("heading", name="Project timeline").wait_for(timeout=30_000)
+    assert "project=BEAT" in page.url
+    page.close()
+
+
+def test_an_admin_adds_an_account_who_then_logs_in_and_out(browser, server):
+    admin = browser.new_page(viewport={"width": 1400, "height": 2000})
+    admin.goto(server.url, wait_until="domcontentloaded")
+    login(admin, "demo-admin", accounts.DEMO_PASSWORD)
+    admin.locator('[data-testid="stSidebarNavLink"]').filter(has_text="Users").click()
+    admin.get_by_role("heading", name="Users").wait_for(timeout=30_000)
+    form = admin.locator('[data-testid="stForm"]').first
+    form.get_by_role("textbox", name="Username").fill("nadia")
+    form.get_by_role("textbox", name="E-mail").fill("nadia@example.org")
+    form.get_by_role("textbox", name="Password").fill("a long enough password")
+    form.get_by_role("button", name="Add account").click()
+    admin.get_by_text("Added the account nadia.").wait_for(timeout=30_000)
+    assert admin.locator('[data-testid="stException"]').count() == 0, server.output()
+    admin.close()
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    page.goto(server.url, wait_until="domcontentloaded")
+    login(page, "nadia", "a long enough password")
+    page.locator('[data-testid="stSidebarNavLink"]').first.wait_for(timeout=30_000)
+    assert nav_titles(page) == [spec.title for spec in pages_for(Viewer("nadia", AccountRole.FUNDER))]
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Log in").wait_for(timeout=30_000)
+    assert page.locator('[data-testid="stSidebarNavLink"]').count() == 0
+    page.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Until a server's first script run has called st.navigation, Streamlit serves the pages/ folder in its"
+    " old folder-based mode, so a first visit to /PAGE runs that file without dashboard.py and its log-in gate."
+    " Moving the page files out of a folder named pages/ ends this (then remove this mark).",
+)
+def test_a_first_visit_to_a_deep_link_goes_through_the_log_in_gate(browser, seeded_path, tmp_path):
+    server = Server(seeded_path, DEMO_TODAY.isoformat(), tmp_path / "streamlit.log")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{server.url}/overview", wait_until="domcontentloaded")
+        page.locator('[data-testid="stMain"] h1').first.wait_for(timeout=30_000)
+        assert page.get_by_role("button", name="Log in").count() == 1
+        assert page.get_by_role("heading", name="Portfolio overview").count() == 0
+        page.close()
+    finally:
+        server.stop()
+
+
+def test_a_first_visit_straight_to_the_users_page_shows_no_accounts(browser, seeded_path, tmp_path):
+    """The Users page checks the viewer itself, so even the first-visit hole above shows nothing of it."""
+    server = Server(seeded_path, DEMO_TODAY.isoformat(), tmp_path / "streamlit.log")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{server.url}/users", wait_until="domcontentloaded")
+        page.locator('[data-testid="stMain"] h1').first.wait_for(timeout=30_000)
+        page.locator('[data-testid="stAlert"], [data-testid="stForm"]').first.wait_for(timeout=30_000)
+        assert page.get_by_text("demo-evaluator").count() == 0
+        assert page.get_by_role("button", name="Add account").count() == 0
+        page.close()
+    finally:
+        server.stop()

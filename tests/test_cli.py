@@ -6,7 +6,8 @@ import pytest
 from innovation_tracker import storage
 from innovation_tracker.cli import build_parser, main
 
-COMMANDS = ["demo", "init", "export", "import"]
+COMMANDS = ["demo", "init", "export", "import", "users", "redcap-dictionary", "report", "backup", "restore"]
+USERS_ACTIONS = ["add", "list", "set-role", "set-password", "deactivate", "reactivate"]
 
 
 def run(*args):
@@ -19,16 +20,19 @@ def test_every_command_has_help_text():
     parser = build_parser()
     subparsers = next(a for a in parser._actions if a.dest == "command")
     assert sorted(subparsers.choices) == sorted(COMMANDS)
-    for name, sub in subparsers.choices.items():
+    users = next(a for a in subparsers.choices["users"]._actions if a.dest == "users_command")
+    assert sorted(users.choices) == sorted(USERS_ACTIONS)
+    named = [*subparsers.choices.items(), *((f"users {n}", sub) for n, sub in users.choices.items())]
+    for name, sub in named:
         assert sub.description, f"{name} has no description"
         for action in sub._actions:
             if action.dest != "help":
                 assert action.help, f"{name} {action.dest} has no help"
 
 
-@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("command", COMMANDS + [f"users {action}" for action in USERS_ACTIONS])
 def test_help_runs(command):
-    result = run(command, "--help")
+    result = run(*command.split(), "--help")
     assert result.returncode == 0 and "usage: python -m innovation_tracker " + command in result.stdout
 
 

@@ -48,7 +48,7 @@ def test_overview_shows_the_databases_numbers(monkeypatch, seeded_path):
     assert shown["Interviews done / scheduled so far"] == f"{completed} / {counts['interviews_scheduled']}"
     assert shown["Follow-ups overdue"] == str(counts["overdue"])
     assert any("Demo data" in i.value for i in at.info)
-    assert len(at.get("plotly_chart")) == 2
+    assert len(at.get("plotly_chart")) == 3
 
 
 def test_a_new_database_starts_as_the_demo(monkeypatch, tmp_path):

@@ -1,4 +1,7 @@
-"""Storage: the only code that imports duckdb. Functions take the connection (or a cursor) first."""
+"""Storage: the only code that imports duckdb. Functions take the connection (or a cursor) first.
+
+Reads of study data also take the viewer second and are scoped by it (see access.py).
+"""
 
 from .db import (
     Connection,
@@ -11,7 +14,53 @@ from .db import (
     transaction,
     write,
 )
+from .exports import wide_table
 from .portfolio import completion_by_wave, headline_counts, outlook_grid, wave_status
+from .quality import (
+    audit_choices,
+    audit_log,
+    interviews_without_ratings,
+    lost_to_follow_up,
+    out_of_window_interviews,
+    restorable_deletions,
+    waves_without_sustainability,
+)
+from .records import (
+    add_interview,
+    add_milestone,
+    add_participant,
+    add_project,
+    delete_interview,
+    delete_milestone,
+    delete_participant,
+    delete_project,
+    erase_participant,
+    indicator_scores,
+    list_milestones,
+    list_participants,
+    list_projects,
+    project_interviews,
+    project_ratings,
+    restore_deleted,
+    set_indicator_values,
+    update_interview,
+    update_milestone,
+    update_participant,
+    update_project,
+    withdraw_participant,
+)
+from .trajectory import (
+    citations,
+    completed_rounds,
+    evidence,
+    factor_stats,
+    indicator_values,
+    milestones,
+    overdue_by_project,
+    project_list,
+    project_schedule,
+    scored_waves,
+)
 from .study import (
     STORED,
     get_study,
@@ -27,32 +76,17 @@ from .study import (
     read_table,
     table_counts,
 )
-
-__all__ = [
-    "Connection",
-    "STORED",
-    "completion_by_wave",
-    "connect",
-    "data_version",
-    "headline_counts",
-    "outlook_grid",
-    "wave_status",
-    "get_study",
-    "insert_frames",
-    "is_empty",
-    "known_interviews",
-    "known_keys",
-    "known_participants",
-    "list_factors",
-    "list_indicators",
-    "list_waves",
-    "max_milestone_id",
-    "migrate",
-    "read_table",
-    "record_audit",
-    "schema_version",
-    "shipped_migrations",
-    "table_counts",
-    "transaction",
-    "write",
-]
+from .users import (
+    Account,
+    add_failed_attempt,
+    reset_failed_attempts,
+    count_accounts,
+    count_active_admins,
+    find_account_by_email,
+    get_account,
+    insert_account,
+    list_accounts,
+    lock_account,
+    set_password_hash,
+    update_account,
+)

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import pandas as pd
 
-from ..domain import AccountRole, Viewer
+from ..domain import AccountRole, Role, Viewer, label_of
 from .db import Connection
 
 F = TypeVar("F", bound=Callable)
@@ -25,9 +25,9 @@ F = TypeVar("F", bound=Callable)
 # Every public read of study data registers here; a test calls each one as a team and as a funder.
 SCOPED_READS: dict[str, Callable] = {}
 
-ROLE_LABEL = "upper(left(replace({col}, '_', ' '), 1)) || substr(replace({col}, '_', ' '), 2)"
+ROLE_LABEL = "CASE {col} " + " ".join(f"WHEN '{r.value}' THEN '{label_of(r.value)}'" for r in Role) + " END"
 PSEUDONYM = (
-    "{alias}.project_code || ' · ' || " + ROLE_LABEL.format(col="{alias}.role") + " || ' ' || "
+    "{alias}.project_code || ' · ' || " + ROLE_LABEL.replace("{col}", "{alias}.role") + " || ' ' || "
     "CASE WHEN n <= 26 THEN chr(64 + n::INTEGER) ELSE n::VARCHAR END"
 )
 

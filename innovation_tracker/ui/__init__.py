@@ -43,8 +43,18 @@ def connection() -> storage.Connection:
 
 
 def viewer() -> Viewer:
-    """The logged-in viewer; dashboard.py guarantees one exists before any page runs."""
-    return st.session_state["viewer"]
+    """The logged-in viewer. Every scoped read asks for it, so nothing is read without a login.
+
+    dashboard.py logs the viewer in before it runs a page. But on a server's very first request Streamlit may run a
+    file of pages/ directly, without dashboard.py (its old folder mode, until st.navigation has run once), so the
+    page stops here instead of reading anything.
+    """
+    current = st.session_state.get("viewer")
+    if current is None:
+        st.warning("Please log in to see this page.")
+        st.page_link("dashboard.py", label="Log in", icon=":material/login:")
+        st.stop()
+    return current
 
 
 def read(query, *args):

@@ -1,12 +1,27 @@
-"""Who is using the app. (Being built: local accounts, first-run admin, single sign-on.)"""
+"""Who is using the app: the gate in front of every page (DESIGN §4).
+
+`require_viewer` returns the logged-in `Viewer`, or shows what comes before one (the first administrator's
+set-up, the log-in form, single sign-on, or "no access") and stops the script. The viewer lives in the plain
+session-state key "viewer", never in a widget key, which the browser could set.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import streamlit as st
 
-from ..domain import Viewer
+from .. import accounts, storage
+from ..domain import Viewer, label_of
+from ..errors import Problem, ValidationError
+from . import connection, demo_banner, navigation
+from .field_errors import FieldErrors
 
 SESSION_KEY = "viewer"
+# Set only by this gate. Sessions it opened are re-checked against the account on every run, so deactivating an
+# account or changing its role takes effect at the next click; a viewer put in place by a test is taken as it is.
+METHOD_KEY = "login_method"
+NOTICE_KEY = "login_notice"
 
 
 def current_viewer() -> Viewer | None:
@@ -14,9 +29,185 @@ def current_viewer() -> Viewer | None:
 
 
 def require_viewer() -> Viewer:
-    viewer = current_viewer()
+    con = connection()
+    viewer = _checked_session(con)
     if viewer is None:
-        st.title("Innovation tracker")
-        st.warning("Please log in.")
+        _gate_navigation(con)
         st.stop()
+    _sidebar(con, viewer)
     return viewer
+
+
+def _gate_navigation(con: storage.Connection) -> None:
+    """Until someone logs in, the gate answers at every page's address, so a deep link (`/timeline?project=…`)
+    opens the page asked for once they have logged in. Going through st.navigation also ends Streamlit's old
+    folder-based mode, in which a server that has not yet run st.navigation lists every file in pages/ and runs
+    it without this gate."""
+
+    def gate() -> None:
+        _gate(con)
+
+    addresses = sorted({spec.url_path for spec in navigation.PAGES})
+    pages = [st.Page(gate, title="Log in", default=True)]
+    pages += [st.Page(gate, title="Log in", url_path=address) for address in addresses]
+    st.navigation(pages, position="hidden").run()
+
+
+def _gate(con: storage.Connection) -> None:
+    if sso_configured():
+        _single_sign_on(con)
+    elif not accounts.has_accounts(con):
+        _first_run(con)
+    else:
+        _login_form(con)
+
+
+def sso_configured() -> bool:
+    """True when secrets.toml has an [auth] section; without a secrets file at all, st.secrets raises."""
+    try:
+        return st.secrets.load_if_toml_exists() and "auth" in st.secrets
+    except Exception:  # a malformed secrets file: fall back to local accounts rather than lock everyone out
+        return False
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now()
+
+
+def _checked_session(con: storage.Connection) -> Viewer | None:
+    viewer = current_viewer()
+    if viewer is None or METHOD_KEY not in st.session_state:
+        return viewer
+    fresh = accounts.current_viewer(con, viewer.username)
+    if fresh is None:
+        _end_session()
+        st.session_state[NOTICE_KEY] = "Your account has been deactivated. Ask an administrator if you need access."
+    elif fresh != viewer:
+        st.session_state[SESSION_KEY] = fresh
+    return fresh
+
+
+def _start_session(viewer: Viewer, method: str) -> None:
+    st.session_state[SESSION_KEY] = viewer
+    st.session_state[METHOD_KEY] = method
+    st.rerun()
+
+
+def _end_session() -> None:
+    for key in (SESSION_KEY, METHOD_KEY):
+        st.session_state.pop(key, None)
+
+
+def _header(con: storage.Connection) -> None:
+    st.title("Innovation tracker")
+    demo_banner(con)
+    notice = st.session_state.pop(NOTICE_KEY, None)
+    if notice:
+        st.info(notice)
+
+
+def _login_form(con: storage.Connection) -> None:
+    _header(con)
+    _demo_accounts_hint(con)
+    with st.form("login"):
+        st.subheader("Log in")
+        username = st.text_input("Username", autocomplete="username")
+        password = st.text_input("Password", type="password", autocomplete="current-password")
+        submitted = st.form_submit_button("Log in", type="primary")
+    if not submitted:
+        return
+    try:
+        viewer = accounts.log_in(con, username, password, now=_now())
+    except accounts.LoginFailed as failure:
+        st.error(failure.message, icon=":material/lock:")
+        return
+    _start_session(viewer, "password")
+
+
+def _demo_accounts_hint(con: storage.Connection) -> None:
+    study = storage.get_study(con)
+    if study is not None and study.is_demo:
+        st.caption(
+            "Demo accounts (this database only): `demo-admin`, `demo-evaluator`, `demo-funder`, and"
+            " `demo-team-<project code>` such as `demo-team-arts`; the password of each is"
+            f" `{accounts.DEMO_PASSWORD}`."
+        )
+
+
+def _first_run(con: storage.Connection, email: str | None = None) -> None:
+    """The one-time set-up of an administrator. Under single sign-on the e-mail is the one just signed in with
+    and no password is needed."""
+    st.title("Set up the first administrator")
+    st.write(
+        "This database has no accounts yet. Create the administrator account: it can then add everyone else"
+        " on the Users page. This form is shown only once."
+    )
+    errors = FieldErrors()
+    with st.form("first_admin"):
+        username = st.text_input("Username", help="2 to 64 lower-case letters, digits, '.', '_' or '-'")
+        errors.slot("username")
+        name = st.text_input("Display name")
+        if email is None:
+            email_given = st.text_input("E-mail (optional)", help="used to match single sign-on, if set up later")
+            errors.slot("email")
+            password = st.text_input("Password", type="password", help="at least 10 characters")
+            errors.slot("password")
+            repeated = st.text_input("Repeat password", type="password")
+            errors.slot("repeat")
+        else:
+            st.text_input("E-mail", value=email, disabled=True)
+            errors.slot("email")
+            email_given, password, repeated = email, None, None
+        submitted = st.form_submit_button("Create administrator", type="primary")
+    if submitted:
+        _create_first_admin(con, errors, username, name, email_given, password, repeated)
+
+
+def _create_first_admin(con, errors: FieldErrors, username, name, email, password, repeated) -> None:
+    try:
+        if password is not None and password != repeated:
+            raise ValidationError(Problem("password_repeat", "the two passwords differ", "repeat"))
+        viewer = accounts.create_first_admin(con, username, password, email=email, display_name=name)
+    except ValidationError as error:
+        errors.show(error)
+        return
+    _start_session(viewer, "first_run" if password is not None else "sso")
+
+
+def _single_sign_on(con: storage.Connection) -> None:
+    if not st.user.get("is_logged_in"):
+        _header(con)
+        st.write("This dashboard uses your organisation's single sign-on.")
+        if st.button("Log in with single sign-on", type="primary", icon=":material/login:"):
+            st.login()
+        return
+    email = str(st.user.get("email") or "")
+    if not accounts.has_accounts(con):
+        _first_run(con, email=email)
+        return
+    try:
+        viewer = accounts.log_in_by_email(con, email)
+    except accounts.NoAccess as refusal:
+        st.title("No access")
+        st.error(refusal.message, icon=":material/block:")
+        if st.button("Log out", type="primary", icon=":material/logout:"):
+            st.logout()
+        return
+    _start_session(viewer, "sso")
+
+
+def _sidebar(con: storage.Connection, viewer: Viewer) -> None:
+    with st.sidebar:
+        projects = f" · {', '.join(sorted(viewer.projects))}" if viewer.projects else ""
+        st.caption(f"Logged in as **{viewer.username}** · {label_of(viewer.role.value)}{projects}")
+        if st.button("Log out", key="log_out", icon=":material/logout:"):
+            _log_out(con, viewer)
+
+
+def _log_out(con: storage.Connection, viewer: Viewer) -> None:
+    method = st.session_state.get(METHOD_KEY)
+    accounts.log_out(con, viewer)
+    _end_session()
+    if method == "sso":
+        st.logout()
+    st.rerun()

@@ -1,0 +1,157 @@
+"""`python -m benchmarks --scale 1000`: build (or reuse) the portfolio, time every page, the import, the export and
+the app's memory, and write the results as markdown and JSON under benchmarks/results/."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import statistics
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from benchmarks import pages, portfolio, transfer
+
+HERE = Path(__file__).resolve().parent
+TARGETS = {"warm_ratio": 10.0, "after_write_s": 1.0, "cold_s": 3.0, "import_ratio": 3.0, "memory_mb": 1536.0}
+
+
+def parse(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--scale", type=int, default=100, help="S: 1 is the demo size, 1000 is 11,000 projects")
+    parser.add_argument("--repeats", type=int, default=5, help="reruns per page for the medians (at least 5)")
+    parser.add_argument("--ratings", type=int, default=1_000_000, help="factor ratings in the import benchmark")
+    parser.add_argument("--work", type=Path, default=HERE / "data", help="where databases are built and kept")
+    parser.add_argument("--out", type=Path, default=HERE / "results", help="where the results are written")
+    parser.add_argument("--no-memory", action="store_true", help="skip the browser run that measures memory")
+    return parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace, log=print) -> dict:
+    args.work.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    db = portfolio.cached(args.work, args.scale)
+    log(f"portfolio S={args.scale} ready in {time.perf_counter() - started:.1f} s: {db}")
+    floor = pages.floor(max(args.repeats, 5) * 4)
+    log(f"empty page rerun (the floor): {floor * 1000:.1f} ms")
+    timings = pages.time_pages(db, portfolio.DEMO_TODAY, args.repeats, log=log)
+    imported = transfer.time_import(args.work, args.ratings)
+    log(f"import of {args.ratings:,} ratings: {imported['import_s']:.1f} s, plain read_csv {imported['plain_s']:.2f} s")
+    exported = transfer.time_export(db)
+    log(f"export: {exported['export_s']:.1f} s")
+    memory = None
+    if not args.no_memory:
+        from benchmarks import memory as memory_module
+
+        memory = memory_module.peak_memory(db, portfolio.DEMO_TODAY.isoformat(), args.work, log=log)
+        log(f"app peak memory: {memory['peak_mb']:.0f} MB")
+    return results(args, db, floor, timings, imported, exported, memory)
+
+
+def results(args, db, floor, timings, imported, exported, memory) -> dict:
+    from innovation_tracker import storage
+
+    con = storage.connect(db)
+    counts = storage.table_counts(con)
+    con.close()
+    pages_out = [
+        {**asdict(t), "warm_ratio": t.warm_s / floor, "after_write_ratio": t.after_write_s / floor} for t in timings
+    ]
+    return {
+        "scale": args.scale,
+        "when": dt.datetime.now().isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {_cores()} cores, Python {platform.python_version()}",
+        "counts": counts,
+        "repeats": args.repeats,
+        "floor_s": floor,
+        "pages": pages_out,
+        "import": {**imported, "ratio": imported["import_s"] / imported["plain_s"]},
+        "export": exported,
+        "memory": memory,
+        "targets": TARGETS,
+        "met": met(pages_out, imported["import_s"] / imported["plain_s"], memory),
+    }
+
+
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+def met(pages_out: list[dict], import_ratio: float, memory: dict | None) -> dict[str, bool | None]:
+    return {
+        "warm_ratio": all(p["warm_ratio"] <= TARGETS["warm_ratio"] for p in pages_out),
+        "after_write_s": all(p["after_write_s"] < TARGETS["after_write_s"] for p in pages_out),
+        "cold_s": all(p["cold_s"] < TARGETS["cold_s"] for p in pages_out),
+        "import_ratio": import_ratio <= TARGETS["import_ratio"],
+        "memory_mb": None if memory is None else memory["peak_mb"] < TARGETS["memory_mb"],
+    }
+
+
+def _mark(ok: bool | None) -> str:
+    return "–" if ok is None else ("✓" if ok else "✗")
+
+
+def markdown(result: dict) -> str:
+    floor = result["floor_s"]
+    counts = result["counts"]
+    lines = [
+        f"# Benchmark at S = {result['scale']}",
+        "",
+        f"{result['when']} · {result['machine']} · {counts['projects']:,} projects, {counts['participants']:,}"
+        f" participants, {counts['interviews']:,} interviews, {counts['factor_ratings']:,} ratings ·"
+        f" medians of {result['repeats']} reruns · empty-page rerun (floor) {floor * 1000:.1f} ms",
+        "",
+        "| page | viewer | cold (s) | warm rerun (s) | warm ÷ floor | after a write (s) | targets |",
+        "|---|---|---:|---:|---:|---:|:---:|",
+    ]
+    for p in result["pages"]:
+        ok = p["cold_s"] < 3 and p["warm_ratio"] <= 10 and p["after_write_s"] < 1
+        lines.append(
+            f"| {p['page']} | {p['viewer']} | {p['cold_s']:.2f} | {p['warm_s']:.3f} | {p['warm_ratio']:.1f}× |"
+            f" {p['after_write_s']:.2f} | {_mark(ok)} |"
+        )
+    imported, exported, memory = result["import"], result["export"], result["memory"]
+    met = result["met"]
+    lines += [
+        "",
+        "| measure | result | target | met |",
+        "|---|---:|---:|:---:|",
+        f"| validated import of {imported['rows']:,} ratings (CSV) | {imported['import_s']:.1f} s | | |",
+        f"| DuckDB `read_csv` of the same file | {imported['plain_s']:.2f} s | | |",
+        f"| import ÷ read_csv | {imported['ratio']:.1f}× | ≤ 3× | {_mark(met['import_ratio'])} |",
+        f"| export of the whole study (CSV, {exported['megabytes']:.0f} MB) | {exported['export_s']:.1f} s | | |",
+        "| app peak memory (VmHWM) | "
+        + ("not measured" if memory is None else f"{memory['peak_mb']:.0f} MB")
+        + f" | < 1.5 GB | {_mark(met['memory_mb'])} |",
+        f"| every warm rerun ≤ 10× floor | | | {_mark(met['warm_ratio'])} |",
+        f"| every rerun after a write < 1 s | | | {_mark(met['after_write_s'])} |",
+        f"| every cold render < 3 s | | | {_mark(met['cold_s'])} |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write(result: dict, out: Path) -> tuple[Path, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"s{result['scale']}"
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(markdown(result))
+    return stem.with_suffix(".md"), stem.with_suffix(".json")
+
+
+def main(argv=None) -> None:
+    args = parse(argv)
+    result = run(args)
+    md, _ = write(result, args.out)
+    print(md.read_text())
+    worst = max(result["pages"], key=lambda p: p["warm_ratio"])
+    print(f"slowest warm rerun: {worst['page']} at {worst['warm_ratio']:.1f}× the floor;"
+          f" median page {statistics.median(p['warm_s'] for p in result['pages']):.3f} s")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

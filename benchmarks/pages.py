@@ -1,0 +1,108 @@
+"""Every page through AppTest: its cold first render, its warm rerun and its rerun right after a write.
+
+The floor is the rerun of an empty Streamlit page in the same process, so ratios do not depend on the machine.
+"Cold" means the data caches are empty but the shared connection is open, as for the first visitor of a page on
+a running server; "after a write" follows an audited write (a sustainability score), which invalidates every
+cached read, as any save by any user does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from innovation_tracker import storage, ui
+from innovation_tracker.domain import AccountRole, Viewer
+from innovation_tracker.ui import navigation
+
+ROOT = Path(__file__).resolve().parent.parent
+DASHBOARD = str(ROOT / "dashboard.py")
+EMPTY_PAGE = "import streamlit as st\n\nst.title('Empty page')\n"
+TIMEOUT_S = 300
+
+EVALUATOR = Viewer("demo-evaluator", AccountRole.EVALUATOR)
+ADMIN = Viewer("demo-admin", AccountRole.ADMIN)
+TEAM = Viewer("demo-team-arts", AccountRole.TEAM, frozenset({"ARTS"}))
+
+
+@dataclass
+class PageTiming:
+    page: str
+    viewer: str
+    cold_s: float
+    warm_s: float
+    after_write_s: float
+
+
+def _timed(run: Callable[[], AppTest]) -> float:
+    started = time.perf_counter()
+    at = run()
+    elapsed = time.perf_counter() - started
+    if at.exception:
+        raise RuntimeError(f"the page raised: {[e.value for e in at.exception]}")
+    return elapsed
+
+
+def floor(repeats: int) -> float:
+    """The median rerun of an empty page: what AppTest and Streamlit cost before a page does any work."""
+    at = AppTest.from_string(EMPTY_PAGE, default_timeout=TIMEOUT_S)
+    at.run()
+    return statistics.median(_timed(at.run) for _ in range(repeats))
+
+
+def cases() -> list[tuple[navigation.PageSpec, Viewer]]:
+    """Every page as an evaluator (the Users page, which evaluators cannot open, as an admin), then the overview
+    as a project team, whose reads are scoped by the access rules."""
+    found = [(spec, EVALUATOR if EVALUATOR.role in spec.roles else ADMIN) for spec in navigation.PAGES]
+    return [*found, (navigation.PAGES[0], TEAM)]
+
+
+def _writer(db: Path) -> Callable[[], None]:
+    """An audited write through the app's own connection: the first project's outlook, changed each time."""
+    con = ui._shared_connection(str(db)).cursor()
+    project = con.execute("SELECT min(project_code) FROM project").fetchone()[0]
+    outlooks = iter(["red", "amber", "green"] * 1000)
+
+    def write() -> None:
+        storage.set_indicator_values(con, "benchmark", project, "baseline", {"outlook": next(outlooks)})
+
+    return write
+
+
+def time_pages(db: Path, today: dt.date, repeats: int, log=print) -> list[PageTiming]:
+    os.environ[ui.DB_ENV] = str(db)
+    os.environ[ui.TODAY_ENV] = today.isoformat()
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    sessions: dict[str, AppTest] = {}
+    write = None
+    timings = []
+    for spec, viewer in cases():
+        if viewer.username not in sessions:
+            at = AppTest.from_file(DASHBOARD, default_timeout=TIMEOUT_S)
+            at.session_state["viewer"] = viewer
+            at.run()
+            sessions[viewer.username] = at
+        at = sessions[viewer.username]
+        write = write or _writer(db)
+        at.switch_page(spec.path)
+        st.cache_data.clear()
+        cold = _timed(at.run)
+        warm = statistics.median(_timed(at.run) for _ in range(repeats))
+        after = []
+        for _ in range(repeats):
+            write()
+            after.append(_timed(at.run))
+        timings.append(PageTiming(spec.title, viewer.role.value, cold, warm, statistics.median(after)))
+        log(f"  {spec.title} ({viewer.role.value}): cold {cold:.3f} s, warm {warm:.3f} s, after a write "
+            f"{timings[-1].after_write_s:.3f} s")  # fmt: skip
+    st.cache_resource.clear()
+    return timings

@@ -1,0 +1,92 @@
+"""Import and export at scale: the product's validated import of a ratings CSV against DuckDB's plain `read_csv`
+of the same file, and the tidy export of a whole study."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from innovation_tracker import service, storage
+from innovation_tracker.domain import SYSTEM_VIEWER, Study
+
+START, END = dt.date(2025, 1, 1), dt.date(2026, 6, 30)
+RATINGS_PER_INTERVIEW = 10
+WAVE_OFFSETS = "[('baseline', 0), ('month_3', 91), ('month_6', 182), ('month_9', 273), ('month_12', 365)]"
+PEOPLE_PER_PROJECT = 100
+
+# Every interview completed on its due date; the ratings obey their factor's kind, so the import finds no problem
+# and the benchmark times the whole path: read, check, write.
+PEOPLE_SQL = """
+INSERT INTO project (project_code, name, setting, relation_to_statutory, status)
+SELECT 'P' || lpad(n::VARCHAR, 5, '0'), 'Project ' || n, 'community', 'external', 'active'
+FROM range($projects) t(n);
+INSERT INTO participant (participant_code, project_code, role, enrolment_date, status)
+SELECT 'P' || lpad((n // $per)::VARCHAR, 5, '0') || '-' || lpad((n % $per)::VARCHAR, 3, '0'),
+       'P' || lpad((n // $per)::VARCHAR, 5, '0'), 'service_user', DATE '2025-01-10' + (n % 50)::INTEGER, 'active'
+FROM range($projects * $per) t(n);
+INSERT INTO interview (interview_id, participant_code, wave, interview_date, mode, status)
+SELECT row_number() OVER (ORDER BY p.participant_code, o.offset_days), p.participant_code, o.wave,
+       p.enrolment_date + o.offset_days, 'telephone', 'completed'
+FROM participant p CROSS JOIN (SELECT unnest(WAVES, recursive := true)) o(wave, offset_days);
+"""
+RATINGS_SQL = """
+COPY (
+    SELECT i.interview_id, p.project_code, i.participant_code, i.wave, f.factor_code, f.domain, f.kind,
+           CASE f.kind WHEN 'barrier' THEN -1 - (i.interview_id + j) % 2 WHEN 'facilitator' THEN 1 + (i.interview_id + j) % 2
+                ELSE CASE WHEN (i.interview_id + j) % 2 = 0 THEN 1 ELSE -2 END END AS rating,
+           '' AS evidence
+    FROM interview i JOIN participant p USING (participant_code) CROSS JOIN range($per_interview) r(j)
+    JOIN factor f ON f.position = (i.interview_id * 7 + j * 4) % (SELECT count(*) FROM factor) + 1
+    ORDER BY i.interview_id, j
+) TO '{path}' (HEADER, DELIMITER ',')
+"""
+
+
+def ratings_study(folder: Path, ratings: int) -> tuple[Path, Path]:
+    """A study holding the interviews that `ratings` ratings need, and the ratings CSV (factor_ratings.csv)."""
+    interviews = ratings // RATINGS_PER_INTERVIEW
+    projects = max(1, interviews // (5 * PEOPLE_PER_PROJECT))
+    db, csv = folder / "import.duckdb", folder / "factor_ratings.csv"
+    db.unlink(missing_ok=True)
+    con = storage.connect(db)
+    service.init_study(con, Study("Import benchmark", START, END))
+    sql = PEOPLE_SQL.replace("WAVES", WAVE_OFFSETS).replace("$projects", str(projects))
+    con.execute(sql.replace("$per", str(PEOPLE_PER_PROJECT)))
+    con.execute(RATINGS_SQL.replace("$per_interview", str(RATINGS_PER_INTERVIEW)).replace("{path}", str(csv)))
+    con.execute("CHECKPOINT")
+    con.close()
+    return db, csv
+
+
+def time_import(folder: Path, ratings: int) -> dict[str, float]:
+    """Seconds for the validated import and for a plain `read_csv` into a table, and how many rows each loaded."""
+    db, csv = ratings_study(folder, ratings)
+    plain = duckdb.connect()
+    started = time.perf_counter()
+    plain.execute(f"CREATE TABLE plain AS SELECT * FROM read_csv('{csv}')")
+    plain_s = time.perf_counter() - started
+    plain_rows = plain.execute("SELECT count(*) FROM plain").fetchone()[0]
+    plain.close()
+    con = storage.connect(db)
+    started = time.perf_counter()
+    counts = service.import_files(con, [csv], today=END, actor="benchmark")
+    import_s = time.perf_counter() - started
+    con.close()
+    return {"rows": plain_rows, "imported": counts.get("factor_ratings", 0), "import_s": import_s, "plain_s": plain_s}
+
+
+def time_export(db: Path) -> dict[str, float]:
+    con = storage.connect(db)
+    try:
+        with tempfile.TemporaryDirectory() as out:
+            started = time.perf_counter()
+            paths = service.export_study(con, SYSTEM_VIEWER, Path(out), "csv")
+            export_s = time.perf_counter() - started
+            size = sum(p.stat().st_size for p in paths)
+    finally:
+        con.close()
+    return {"export_s": export_s, "files": len(paths), "megabytes": size / 1e6}

@@ -1,0 +1,320 @@
+"""How a project's barriers, facilitators and sustainability move from wave to wave (DESIGN §3 "Project
+timeline", "Compare projects", "Portfolio overview" alerts).
+
+Pure functions over small frames that the storage layer has already aggregated in SQL, so every number here can
+be checked by hand on a few rows. A mean rating is (sum of positive + sum of negative ratings) / ratings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .domain import RAG_VALUES, Factor, Wave
+
+CHANGE_THRESHOLD = 0.5
+CHANGE_CLASSES = {
+    "emerged": "Not mentioned at the earlier wave, mentioned at the later one.",
+    "disappeared": "Mentioned at the earlier wave, no longer mentioned at the later one.",
+    "improved": f"Mean rating rose by {CHANGE_THRESHOLD} or more: a facilitator grew stronger or a barrier eased.",
+    "worsened": f"Mean rating fell by {CHANGE_THRESHOLD} or more: a barrier grew stronger or a facilitator weakened.",
+    "steady": f"Mentioned at both waves; the mean rating moved by less than {CHANGE_THRESHOLD}.",
+}
+WARNING_KINDS = {
+    "overdue": "Follow-up interviews whose window has closed without an interview.",
+    "outlook_worsened": "The evaluator's outlook is lower than at the previous scored wave.",
+    "balance_worsened": "The net factor balance is lower than at the previous wave with ratings.",
+    "missing_scores": "A finished round has no sustainability scores for the project.",
+}
+# Means are ratios of small integers: 1.5 - 1.0 is exact, but 2/3-style means are not, so allow for rounding.
+_EPSILON = 1e-9
+
+TRAJECTORY_COLUMNS = [
+    "factor_code",
+    "label",
+    "domain",
+    "kind",
+    "wave",
+    "wave_label",
+    "n",
+    "n_barrier",
+    "n_facilitator",
+    "mean_rating",
+]
+CHANGE_COLUMNS = ["factor_code", "label", "domain", "kind", "mean_a", "mean_b", "n_a", "n_b", "delta", "change"]
+CITATION_COLUMNS = ["factor_code", "label", "domain", "kind", "projects_citing", "percent", "paper_projects"]
+MATRIX_COLUMNS = ["project_code", "factor_code", "mean_a", "mean_b", "diff"]
+WARNING_COLUMNS = ["project_code", "kind", "wave", "message"]
+
+
+def _factor_frame(factors: Sequence[Factor]) -> pd.DataFrame:
+    """The codebook as a frame with sort keys: domains and kinds keep the order they first appear in."""
+    frame = pd.DataFrame(
+        {
+            "factor_code": [f.factor_code for f in factors],
+            "label": [f.label for f in factors],
+            "domain": [f.domain for f in factors],
+            "kind": [str(f.kind) for f in factors],
+            "order": range(len(factors)),
+        }
+    )
+    for column in ("domain", "kind"):
+        first_seen = {value: n for n, value in enumerate(dict.fromkeys(frame[column]))}
+        frame[f"{column}_order"] = frame[column].map(first_seen)
+    return frame
+
+
+def _wave_frame(waves: Sequence[Wave]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"wave": [w.wave for w in waves], "wave_label": [w.label for w in waves], "position": range(len(waves))}
+    )
+
+
+def _means(stats: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    if stats.empty:
+        # pandas 3 groups an empty frame on several string keys into arrays that a later merge cannot join.
+        return stats[keys].assign(n=0, mean=np.nan)
+    sums = stats.groupby(keys, as_index=False)[["n", "positive_sum", "negative_sum"]].sum()
+    sums["mean"] = (sums.positive_sum + sums.negative_sum) / sums.n.where(sums.n > 0)
+    return sums[[*keys, "n", "mean"]]
+
+
+def factor_trajectory(
+    stats: pd.DataFrame, factors: Sequence[Factor], waves: Sequence[Wave], project_code: str
+) -> pd.DataFrame:
+    """Every factor the project cited at any wave, at every wave: counts 0 and mean NaN where it was not cited."""
+    wave_frame = _wave_frame(waves)
+    mine = stats[(stats.project_code == project_code) & stats.wave.isin(wave_frame.wave)]
+    meta = _factor_frame(factors)
+    grid = meta[meta.factor_code.isin(mine.factor_code)].merge(wave_frame, how="cross")
+    measures = ["n", "n_barrier", "n_facilitator", "positive_sum", "negative_sum"]
+    grid = grid.merge(mine[["factor_code", "wave", *measures]], on=["factor_code", "wave"], how="left")
+    counts = ["n", "n_barrier", "n_facilitator"]
+    grid[counts] = grid[counts].fillna(0).astype(int)
+    grid["mean_rating"] = (grid.positive_sum + grid.negative_sum) / grid.n.where(grid.n > 0)
+    grid = grid.sort_values(["domain_order", "kind_order", "order", "position"])
+    return grid[TRAJECTORY_COLUMNS].reset_index(drop=True)
+
+
+def net_balance(
+    stats: pd.DataFrame, waves: Sequence[Wave], factors: Sequence[Factor] | None = None, *, by_domain: bool = False
+) -> pd.DataFrame:
+    """Weight of facilitators (sum of positive ratings) against barriers (|sum of negative ratings|) per project
+    and wave, optionally per domain (which needs `factors`). Waves without ratings have no row.
+
+    `position` is the wave's place in the schedule, so charts can order waves without the schedule at hand.
+    """
+    frame = stats.merge(_wave_frame(waves), on="wave")
+    keys = ["project_code", "position", "wave", "wave_label"]
+    if by_domain:
+        if factors is None:
+            raise ValueError("net_balance by domain needs the codebook's factors to know each factor's domain")
+        frame = frame.merge(_factor_frame(factors)[["factor_code", "domain", "domain_order"]], on="factor_code")
+        keys += ["domain_order", "domain"]
+    out = frame.groupby(keys, as_index=False).agg(
+        facilitator_weight=("positive_sum", "sum"), negative=("negative_sum", "sum"), n_ratings=("n", "sum")
+    )
+    out["barrier_weight"] = -out.negative
+    out["net"] = out.facilitator_weight - out.barrier_weight
+    out = out.sort_values(keys).reset_index(drop=True)
+    columns = ["project_code", "wave", "wave_label", "position", *(["domain"] if by_domain else [])]
+    return out[[*columns, "facilitator_weight", "barrier_weight", "net", "n_ratings"]]
+
+
+def _change_class(mean_a: pd.Series, mean_b: pd.Series) -> np.ndarray:
+    delta = mean_b - mean_a
+    return np.select(
+        [
+            mean_a.isna().to_numpy(),
+            mean_b.isna().to_numpy(),
+            (delta >= CHANGE_THRESHOLD - _EPSILON).to_numpy(),
+            (delta <= -CHANGE_THRESHOLD + _EPSILON).to_numpy(),
+        ],
+        ["emerged", "disappeared", "improved", "worsened"],
+        default="steady",
+    )
+
+
+def wave_changes(
+    stats: pd.DataFrame, factors: Sequence[Factor], project_code: str, wave_a: str, wave_b: str
+) -> pd.DataFrame:
+    """What changed for one project between two waves, biggest movements first within each change class."""
+    mine = stats[stats.project_code == project_code]
+    means = [
+        _means(mine[mine.wave == wave], ["factor_code"]).rename(columns={"n": f"n_{side}", "mean": f"mean_{side}"})
+        for side, wave in (("a", wave_a), ("b", wave_b))
+    ]
+    both = _factor_frame(factors).merge(means[0].merge(means[1], on="factor_code", how="outer"), on="factor_code")
+    both[["n_a", "n_b"]] = both[["n_a", "n_b"]].fillna(0).astype(int)
+    both["delta"] = both.mean_b - both.mean_a
+    both["change"] = _change_class(both.mean_a, both.mean_b)
+    both["class_order"] = both.change.map({name: n for n, name in enumerate(CHANGE_CLASSES)})
+    both["size"] = both.delta.abs()
+    both = both.sort_values(
+        ["class_order", "size", "order"], ascending=[True, False, True], na_position="last", kind="stable"
+    )
+    return both[CHANGE_COLUMNS].reset_index(drop=True)
+
+
+def _as_set(value: str | Iterable[str]) -> set[str]:
+    return {str(value)} if isinstance(value, str) else {str(v) for v in value}
+
+
+def citation_counts(
+    citations: pd.DataFrame,
+    projects: pd.DataFrame,
+    factors: Sequence[Factor],
+    setting: str | Iterable[str] | None = None,
+    relation: str | Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """How many projects cite each codebook factor: the paper's Tables 2 and 3 recomputed from the data.
+
+    `setting` and `relation` (to statutory services) take one value or several; None or empty means all.
+    """
+    chosen = projects
+    for column, wanted in (("setting", setting), ("relation_to_statutory", relation)):
+        if wanted is not None and _as_set(wanted):
+            chosen = chosen[chosen[column].isin(_as_set(wanted))]
+    codes = set(chosen.project_code)
+    cited = citations[citations.project_code.isin(codes)].drop_duplicates(["project_code", "factor_code"])
+    per_factor = cited.groupby("factor_code").size()
+    out = _factor_frame(factors)
+    out["projects_citing"] = out.factor_code.map(per_factor).fillna(0).astype(int)
+    out["percent"] = 100.0 * out.projects_citing / len(codes) if codes else 0.0
+    out["paper_projects"] = pd.array([f.paper_projects for f in factors], dtype="Int64")
+    out = out.sort_values(
+        ["domain_order", "kind_order", "projects_citing", "label"], ascending=[True, True, False, True]
+    )
+    return out[CITATION_COLUMNS].reset_index(drop=True)
+
+
+def change_matrix(stats: pd.DataFrame, wave_a: str, wave_b: str) -> pd.DataFrame:
+    """Project × factor mean ratings at two waves; `diff` only where the factor was rated at both."""
+    sides = [
+        _means(stats[stats.wave == wave], ["project_code", "factor_code"])
+        .drop(columns="n")
+        .rename(columns={"mean": f"mean_{side}"})
+        for side, wave in (("a", wave_a), ("b", wave_b))
+    ]
+    out = sides[0].merge(sides[1], on=["project_code", "factor_code"], how="outer")
+    out["diff"] = out.mean_b - out.mean_a
+    return out.sort_values(["project_code", "factor_code"])[MATRIX_COLUMNS].reset_index(drop=True)
+
+
+def _or_empty(frame: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(columns=columns) if frame is None else frame
+
+
+def _signed(number: float) -> str:
+    return f"{number:+g}" if number else "0"
+
+
+def _overdue_warnings(overdue: pd.DataFrame) -> list[tuple]:
+    rows = []
+    for project_code, count in overdue[overdue.overdue > 0][["project_code", "overdue"]].itertuples(index=False):
+        count = int(count)
+        noun = "follow-up" if count == 1 else "follow-ups"
+        rows.append((project_code, "overdue", None, f"{count} {noun} overdue"))
+    return rows
+
+
+def _last_two(frame: pd.DataFrame, positions: dict[str, int]) -> Iterable[tuple[str, pd.Series, pd.Series]]:
+    """For each project, its previous and latest rows in schedule order (projects with only one are skipped)."""
+    frame = frame[frame.wave.isin(positions)].assign(position=lambda f: f.wave.map(positions))
+    for project_code, group in frame.sort_values(["project_code", "position"]).groupby("project_code", sort=False):
+        if len(group) >= 2:
+            yield project_code, group.iloc[-2], group.iloc[-1]
+
+
+def _outlook_warnings(outlook: pd.DataFrame, waves: Sequence[Wave]) -> list[tuple]:
+    labels = {w.wave: w.label for w in waves}
+    scored = outlook[outlook.value.isin(RAG_VALUES)]
+    rows = []
+    for project_code, before, after in _last_two(scored, {w.wave: n for n, w in enumerate(waves)}):
+        if RAG_VALUES.index(after.value) < RAG_VALUES.index(before.value):
+            message = (
+                f"Outlook fell from {before.value} ({labels[before.wave]}) to {after.value} ({labels[after.wave]})"
+            )
+            rows.append((project_code, "outlook_worsened", after.wave, message))
+    return rows
+
+
+def _balance_warnings(balance: pd.DataFrame, waves: Sequence[Wave]) -> list[tuple]:
+    labels = {w.wave: w.label for w in waves}
+    # A by-domain balance is summed back to one net per project and wave.
+    totals = balance[balance.n_ratings > 0].groupby(["project_code", "wave"], as_index=False)[["net"]].sum()
+    rows = []
+    for project_code, before, after in _last_two(totals, {w.wave: n for n, w in enumerate(waves)}):
+        if after.net < before.net:
+            message = (
+                f"Net factor balance fell from {_signed(before.net)} ({labels[before.wave]}) "
+                f"to {_signed(after.net)} ({labels[after.wave]})"
+            )
+            rows.append((project_code, "balance_worsened", after.wave, message))
+    return rows
+
+
+def _missing_score_warnings(scored: pd.DataFrame, completed: pd.DataFrame, waves: Sequence[Wave]) -> list[tuple]:
+    labels = {w.wave: w.label for w in waves}
+    done = set(scored[["project_code", "wave"]].itertuples(index=False, name=None))
+    rows = []
+    for project_code, wave in completed[["project_code", "wave"]].drop_duplicates().itertuples(index=False):
+        if (project_code, wave) not in done:
+            message = f"{labels.get(wave, wave)} round is finished but no sustainability indicators were scored"
+            rows.append((project_code, "missing_scores", wave, message))
+    return rows
+
+
+def early_warnings(
+    overdue: pd.DataFrame | None,
+    outlook: pd.DataFrame | None,
+    balance: pd.DataFrame | None,
+    scored: pd.DataFrame | None,
+    completed_waves: pd.DataFrame | None,
+    waves: Sequence[Wave],
+) -> pd.DataFrame:
+    """Alerts for the portfolio overview, one row each, by project then in the order of `WARNING_KINDS`.
+
+    Any input may be None (nothing of that kind to check). `wave` is empty for overdue counts. Balances are compared
+    only between finished rounds (when `completed_waves` is given): a half-done round has fewer ratings, so its sum
+    is smaller without anything having got worse.
+    """
+    pairs = ["project_code", "wave"]
+    if balance is not None and completed_waves is not None:
+        balance = balance.merge(completed_waves[pairs].drop_duplicates(), on=pairs)
+    rows = [
+        *_overdue_warnings(_or_empty(overdue, ["project_code", "overdue"])),
+        *_outlook_warnings(_or_empty(outlook, [*pairs, "value"]), waves),
+        *_balance_warnings(_or_empty(balance, [*pairs, "net", "n_ratings"]), waves),
+        *_missing_score_warnings(_or_empty(scored, pairs), _or_empty(completed_waves, pairs), waves),
+    ]
+    out = pd.DataFrame(rows, columns=WARNING_COLUMNS)
+    positions = {w.wave: n for n, w in enumerate(waves)}
+    out = out.assign(
+        kind_order=out.kind.map({kind: n for n, kind in enumerate(WARNING_KINDS)}),
+        position=out.wave.map(positions).fillna(-1),
+    )
+    out = out.sort_values(["project_code", "kind_order", "position"], kind="stable")
+    return out[WARNING_COLUMNS].reset_index(drop=True)
+
+
+def _matches(frame: pd.DataFrame, column: str, chosen: Iterable[str] | None) -> pd.Series:
+    """Rows whose `column` is among `chosen`; every row when nothing is chosen (an empty filter is no filter)."""
+    chosen = list(chosen or [])
+    return frame[column].isin(chosen) if chosen else pd.Series(True, index=frame.index)
+
+
+def filter_projects(projects: pd.DataFrame, settings=None, relations=None) -> pd.DataFrame:
+    keep = _matches(projects, "setting", settings) & _matches(projects, "relation_to_statutory", relations)
+    return projects[keep]
+
+
+def filter_evidence(evidence: pd.DataFrame, factor_labels=None, wave_labels=None, roles=None) -> pd.DataFrame:
+    keep = (
+        _matches(evidence, "factor_label", factor_labels)
+        & _matches(evidence, "wave_label", wave_labels)
+        & _matches(evidence, "role", roles)
+    )
+    return evidence[keep]

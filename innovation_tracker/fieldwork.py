@@ -1,0 +1,127 @@
+"""Fieldwork: who to ring, when, and for which wave. Pure: a schedule frame in, call lists and files out.
+
+The schedule is `storage.wave_status` (every participant × wave with its window and status at `today`). These
+lists are for evaluators only, so participants appear under their codes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from icalendar import Calendar, Event
+
+from . import tidy
+
+HORIZON_DAYS = 30
+CATEGORIES = {
+    "overdue": "Overdue",
+    "due": "Due now",
+    "upcoming": f"Upcoming (next {HORIZON_DAYS} days)",
+    "missed": "Missed",
+}
+UNASSIGNED = "(no interviewer yet)"
+CSV_COLUMNS = (
+    "category", "interviewer", "project_code", "participant_code", "role", "wave", "wave_label", "due_date",
+    "window_open", "window_close", "when",
+)  # fmt: skip
+CALENDAR_CATEGORIES = ("due", "upcoming")
+
+
+def _dates(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    out = frame.copy()
+    for column in columns:
+        out[column] = pd.to_datetime(out[column]).dt.date
+    return out
+
+
+def _previous_interviewer(status: pd.DataFrame) -> pd.Series:
+    """For each wave, who held the participant's latest interview before it."""
+    ordered = status.sort_values(["participant_code", "position"])
+    carried = ordered.groupby("participant_code")["interviewer"].transform(lambda s: s.ffill().shift())
+    return carried.reindex(status.index)
+
+
+def _category(status: pd.DataFrame, today: dt.date, horizon: int) -> pd.Series:
+    soon = status.window_open <= today + dt.timedelta(days=horizon)
+    category = status.status.where(status.status.isin(["overdue", "due", "missed"]))
+    return category.mask((status.status == "upcoming") & soon, "upcoming")
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+def _when(row) -> str:
+    if row.category == "overdue":
+        return f"window closed {_days((row.today - row.window_close).days)} ago"
+    if row.category == "due":
+        return f"window closes in {_days((row.window_close - row.today).days)}"
+    if row.category == "upcoming":
+        return f"window opens in {_days((row.window_open - row.today).days)}"
+    return f"missed on {row.interview_date}" if pd.notna(row.interview_date) else "missed"
+
+
+def call_list(status: pd.DataFrame, today: dt.date, horizon: int = HORIZON_DAYS) -> pd.DataFrame:
+    """Overdue, due, upcoming (window opening within `horizon` days) and missed follow-ups, by interviewer.
+
+    The interviewer of a call still to make is whoever held that participant's previous interview; a missed call
+    keeps the interviewer who recorded it.
+    """
+    if status.empty:
+        return pd.DataFrame(columns=[*CSV_COLUMNS, "interview_date"])
+    frame = _dates(status, ("due_date", "window_open", "window_close", "interview_date"))
+    frame["category"] = _category(frame, today, horizon)
+    frame["interviewer"] = frame.interviewer.where(frame.status == "missed").fillna(_previous_interviewer(frame))
+    frame["interviewer"] = frame.interviewer.fillna(UNASSIGNED)
+    calls = frame[frame.category.notna()].copy()
+    calls["today"] = today
+    calls["when"] = [_when(row) for row in calls.itertuples()] if len(calls) else []
+    calls["order"] = calls.category.map(list(CATEGORIES).index)
+    calls = calls.sort_values(["order", "interviewer", "project_code", "due_date", "participant_code"])
+    return calls[[*CSV_COLUMNS, "interview_date"]].reset_index(drop=True)
+
+
+def workload(calls: pd.DataFrame) -> pd.DataFrame:
+    """Interviewer × project: how many calls of each category."""
+    counts = calls.pivot_table(
+        index=["interviewer", "project_code"], columns="category", values="wave", aggfunc="count", fill_value=0
+    )
+    counts = counts.reindex(columns=list(CATEGORIES), fill_value=0).rename(columns=CATEGORIES)
+    return counts.reset_index().rename(columns={"interviewer": "Interviewer", "project_code": "Project"})
+
+
+def calls_csv(calls: pd.DataFrame) -> bytes:
+    """The call list as CSV, ISO dates, with spreadsheet formulas neutralised."""
+    out = calls[list(CSV_COLUMNS)].copy()
+    for column in out.columns:
+        out[column] = out[column].map(lambda v: "" if v is None or v is pd.NaT else tidy.neutralise(str(v)))
+    return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def calls_ics(calls: pd.DataFrame, study_name: str, today: dt.date) -> bytes:
+    """One all-day event per call still to make, on its due date; the UID is stable per participant × wave so a
+    calendar that imports the file again updates the events instead of doubling them."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//innovation_tracker//fieldwork//EN")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", f"{study_name}: follow-up calls")
+    stamp = dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC)
+    for row in calls[calls.category.isin(CALENDAR_CATEGORIES)].itertuples():
+        calendar.add_component(_event(row, stamp))
+    return calendar.to_ical()
+
+
+def _event(row, stamp: dt.datetime) -> Event:
+    event = Event()
+    event.add("uid", f"{row.participant_code}-{row.wave}@innovation-tracker")
+    event.add("dtstamp", stamp)
+    event.add("dtstart", row.due_date)
+    event.add("dtend", row.due_date + dt.timedelta(days=1))
+    event.add("summary", f"{row.wave_label} call: {row.participant_code} ({row.project_code})")
+    event.add(
+        "description",
+        f"Window {row.window_open.isoformat()} to {row.window_close.isoformat()}. "
+        f"Interviewer: {row.interviewer}. Role: {row.role.replace('_', ' ')}.",
+    )
+    return event

@@ -1,0 +1,483 @@
+"""The REDCap round trip (DESIGN §5): a data dictionary for a longitudinal REDCap project whose record is the
+participant, and the conversion of that project's flat CSV export back into tidy tables.
+
+Pure (pandas + domain). The project has one arm, an event per wave (`baseline_arm_1`, `month_3_arm_1`, …), a
+`participant` instrument in the first event, an `interview` instrument in every event and a repeating
+`factor_rating` instrument in every event. The export follows REDCap's conventions: one row per record and event
+for the non-repeating instruments, one more row per instance of a repeating one, blank fields that belong to
+other instruments, and values either as raw codes or as their labels. The converted tables then go through the
+importer's `prepare` like any tidy file, so the rules and messages are the same; only the rows are mapped back
+to the export's own row numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from .domain import Factor, InterviewStatus, Mode, ParticipantStatus, Role, Study, Wave, label_of
+from .errors import Problem, ValidationError
+
+DICTIONARY_COLUMNS = (
+    "Variable / Field Name",
+    "Form Name",
+    "Section Header",
+    "Field Type",
+    "Field Label",
+    "Choices, Calculations, OR Slider Labels",
+    "Field Note",
+    "Text Validation Type OR Show Slider Number",
+    "Text Validation Min",
+    "Text Validation Max",
+    "Identifier?",
+    "Branching Logic (Show field only if...)",
+    "Required Field?",
+    "Custom Alignment",
+    "Question Number (surveys only)",
+    "Matrix Group Name",
+    "Matrix Ranking?",
+    "Field Annotation",
+)
+PARTICIPANT, INTERVIEW, RATING = "participant", "interview", "factor_rating"
+FORMS = {PARTICIPANT: "Participant", INTERVIEW: "Interview", RATING: "Factor rating"}
+RECORD, EVENT, REPEAT_FORM, REPEAT_INSTANCE, DAG = (
+    "record_id",
+    "redcap_event_name",
+    "redcap_repeat_instrument",
+    "redcap_repeat_instance",
+    "redcap_data_access_group",
+)
+REQUIRED_COLUMNS = (RECORD, EVENT, REPEAT_FORM, REPEAT_INSTANCE)
+# What a REDCap export with label headers ("CSV (labels)") calls its own columns.
+SYSTEM_LABELS = {
+    "event name": EVENT,
+    "repeat instrument": REPEAT_FORM,
+    "repeat instance": REPEAT_INSTANCE,
+    "data access group": DAG,
+}
+COMPLETE_CHOICES = {"0": "Incomplete", "1": "Unverified", "2": "Complete"}
+RATING_CHOICES = {"-2": "Strong barrier", "-1": "Barrier", "1": "Facilitator", "2": "Strong facilitator"}
+YESNO_CHOICES = {"1": "Yes", "0": "No"}
+ARM_SUFFIX = re.compile(r"\s*\(arm \d+[^)]*\)\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of the REDCap project, and the tidy column it fills (`table.column`)."""
+
+    name: str
+    form: str
+    field_type: str
+    label: str
+    tidy: str
+    choices: dict[str, str] = field(default_factory=dict)
+    validation: str = ""
+    minimum: str = ""
+    maximum: str = ""
+    required: bool = False
+    branching: str = ""
+    note: str = ""
+    section: str = ""
+
+    def dictionary_row(self) -> list[str]:
+        choices = " | ".join(f"{code}, {choice_label(text)}" for code, text in self.choices.items())
+        if self.field_type == "yesno":
+            choices = ""
+        return [
+            self.name,
+            self.form,
+            self.section,
+            self.field_type,
+            self.label,
+            choices,
+            self.note,
+            self.validation,
+            self.minimum,
+            self.maximum,
+            "",
+            self.branching,
+            "y" if self.required else "",
+            "",
+            "",
+            "",
+            "",
+            f"Innovation tracker: {self.tidy}",
+        ]
+
+
+def choice_label(text: str) -> str:
+    """REDCap separates choices with '|', so a label may not contain one."""
+    return str(text).replace("|", "/").strip()
+
+
+def _enum_choices(enum) -> dict[str, str]:
+    return {member.value: label_of(member.value) for member in enum}
+
+
+def event_name(wave: str, arm: int = 1) -> str:
+    return f"{wave}_arm_{arm}"
+
+
+def fields(study: Study | None, factors: Sequence[Factor], projects: dict[str, str]) -> list[Field]:
+    """The project's fields in dictionary order (REDCap wants the record id first)."""
+    start, end = (study.start_date.isoformat(), study.end_date.isoformat()) if study else ("", "")
+    date = dict(field_type="text", validation="date_ymd", minimum=start, maximum=end)
+    # REDCap's raw choice codes take letters, digits and _ only; other project codes are typed in as text.
+    project = (
+        dict(field_type="dropdown", choices=dict(projects))
+        if projects and all(re.fullmatch(r"\w+", code) for code in projects)
+        else dict(field_type="text", note="The project's code in the tracker")
+    )
+    return [
+        Field(RECORD, PARTICIPANT, "text", "Participant code", "participants.participant_code",
+              note="Pseudonymous code, never a name", section="Participant"),
+        Field("project", PARTICIPANT, label="Project", tidy="participants.project_code", required=True, **project),
+        Field("role", PARTICIPANT, "dropdown", "Stakeholder role", "participants.role", _enum_choices(Role),
+              required=True),
+        Field("enrolment_date", PARTICIPANT, label="Enrolment date", tidy="participants.enrolment_date",
+              required=True, **date),
+        Field("consent_date", PARTICIPANT, label="Consent date", tidy="participants.consent_date", **date),
+        Field("participant_status", PARTICIPANT, "dropdown", "Participant status", "participants.status",
+              _enum_choices(ParticipantStatus), note="Blank means active"),
+        Field("withdrawal_date", PARTICIPANT, label="Withdrawal date", tidy="participants.withdrawal_date",
+              branching="[participant_status] = 'withdrawn'", **date),
+        Field("interview_date", INTERVIEW, label="Interview date", tidy="interviews.interview_date",
+              section="Interview at this wave", required=True, **date),
+        Field("interview_mode", INTERVIEW, "dropdown", "Mode", "interviews.mode", _enum_choices(Mode), required=True),
+        Field("interviewer", INTERVIEW, "text", "Interviewer", "interviews.interviewer"),
+        Field("duration_min", INTERVIEW, "text", "Duration (minutes)", "interviews.duration_min",
+              validation="integer", minimum="1", maximum="600"),
+        Field("interview_status", INTERVIEW, "dropdown", "Interview status", "interviews.status",
+              _enum_choices(InterviewStatus), required=True),
+        Field("summary", INTERVIEW, "notes", "Summary notes", "interviews.summary",
+              note="Seen only by evaluators and admins"),
+        Field("factor", RATING, "dropdown", "Factor", "factor_ratings.factor_code",
+              {f.factor_code: f.label for f in factors}, required=True,
+              section="One factor the participant described (add an instance per factor)"),
+        Field("rating", RATING, "dropdown", "Rating", "factor_ratings.rating", dict(RATING_CHOICES), required=True,
+              note="Barriers take negative ratings, facilitators positive"),
+        Field("evidence", RATING, "notes", "Evidence (a short quote)", "factor_ratings.evidence"),
+        Field("shareable", RATING, "yesno", "Excerpt may be shown to funders and project teams",
+              "factor_ratings.shareable", dict(YESNO_CHOICES)),
+        Field("coder", RATING, "text", "Coder", "factor_ratings.coder"),
+    ]  # fmt: skip
+
+
+def data_dictionary(study: Study | None, factors: Sequence[Factor], projects: dict[str, str]) -> pd.DataFrame:
+    """The REDCap data dictionary: the standard 18 columns, one row per field."""
+    return pd.DataFrame(
+        [f.dictionary_row() for f in fields(study, factors, projects)], columns=list(DICTIONARY_COLUMNS)
+    )
+
+
+def instrument_event_mapping(waves: Sequence[Wave]) -> pd.DataFrame:
+    """The participant form is filled once, at the first wave; interviews and ratings at every wave."""
+    rows = [(1, event_name(waves[0].wave), PARTICIPANT)] if waves else []
+    for wave in waves:
+        rows += [(1, event_name(wave.wave), INTERVIEW), (1, event_name(wave.wave), RATING)]
+    return pd.DataFrame(rows, columns=["arm_num", "unique_event_name", "form"])
+
+
+def events(waves: Sequence[Wave]) -> pd.DataFrame:
+    """REDCap's event import format. The event name is the wave's code, so REDCap derives `<wave>_arm_1` from it."""
+    return pd.DataFrame(
+        [
+            (w.wave, 1, w.offset_days, w.window_before_days, w.window_after_days, event_name(w.wave), w.label)
+            for w in waves
+        ],
+        columns=["event_name", "arm_num", "day_offset", "offset_min", "offset_max", "unique_event_name",
+                 "custom_event_label"],
+    )  # fmt: skip
+
+
+def repeating_instruments(waves: Sequence[Wave]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [(event_name(w.wave), RATING, "[factor]") for w in waves],
+        columns=["event_name", "form_name", "custom_form_label"],
+    )
+
+
+def is_export(columns: Sequence[str]) -> bool:
+    """A REDCap flat export, with raw headers or with label headers."""
+    names = {str(c).strip().lower() for c in columns}
+    return {RECORD, EVENT} <= names or {"event name", "repeat instrument"} <= names
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the conversion needs from the study: its schedule, codebook, projects and existing people."""
+
+    study: Study | None
+    waves: list[Wave]
+    factors: list[Factor]
+    projects: dict[str, str]
+    next_interview_id: int = 1
+
+
+@dataclass
+class Conversion:
+    """Tidy tables made from one REDCap export, and the export's row number behind each tidy row."""
+
+    file: str
+    tables: dict[str, pd.DataFrame]
+    rows: dict[str, np.ndarray]
+
+    def locate(self, problem: Problem) -> Problem:
+        """A problem `prepare` found in a converted table, pointed at the export's row and field."""
+        table = next((t for t in self.tables if problem.file == self.name(t)), None)
+        if table is None:
+            return problem
+        row = problem.row
+        if row is not None and 2 <= row < len(self.rows[table]) + 2:
+            row = int(self.rows[table][row - 2])
+        return replace(problem, file=self.file, row=row, field=TIDY_TO_FIELD[table].get(problem.field, problem.field))
+
+    def name(self, table: str) -> str:
+        return f"{self.file} [{table}]"
+
+
+TIDY_TO_FIELD = {
+    "participants": {"participant_code": RECORD, "project_code": "project", "status": "participant_status"},
+    "interviews": {
+        "participant_code": RECORD,
+        "wave": EVENT,
+        "interview_id": EVENT,
+        "mode": "interview_mode",
+        "status": "interview_status",
+    },
+    "factor_ratings": {"participant_code": RECORD, "wave": EVENT, "interview_id": EVENT, "factor_code": "factor"},
+}
+
+
+def convert(frame: pd.DataFrame, file: str, context: Context) -> Conversion:
+    """Participants, interviews and factor ratings from a flat export (text frame), or a `ValidationError`."""
+    known = fields(context.study, context.factors, context.projects)
+    frame = _raw_headers(frame, known)
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValidationError(
+            Problem("missing_columns", f"missing REDCap column(s): {', '.join(missing)}", row=1, file=file)
+        )
+    frame = frame.assign(**{f.name: frame.get(f.name, "") for f in known}).reset_index(drop=True)
+    problems: list[Problem] = []
+    decoded = _decode_choices(frame, known)
+    waves = _waves_of_events(frame, context.waves, file, problems)
+    repeating = _repeating_rows(frame, file, problems)
+    problems += _completion_problems(frame, file)
+    problems += _misplaced_values(frame, known, repeating, file)
+    source = pd.Series(np.arange(len(frame)) + 2)
+    participants, people_rows = _participants(decoded, frame, ~repeating, context.projects, file, problems)
+    interviews, interview_rows = _interviews(decoded, waves, ~repeating, context.next_interview_id, file, problems)
+    ratings, rating_rows = _ratings(decoded, frame, waves, repeating, interviews, file, problems)
+    if problems:
+        raise ValidationError(problems)
+    tables = {"participants": participants, "interviews": interviews, "factor_ratings": ratings}
+    rows = {
+        "participants": source[people_rows].to_numpy(),
+        "interviews": source[interview_rows].to_numpy(),
+        "factor_ratings": source[rating_rows].to_numpy(),
+    }
+    keep = [t for t, f in tables.items() if not f.empty]
+    return Conversion(file, {t: tables[t] for t in keep}, {t: rows[t] for t in keep})
+
+
+def _raw_headers(frame: pd.DataFrame, known: list[Field]) -> pd.DataFrame:
+    """Label headers ("Participant code", "Event Name", "Complete?" …) back to field names."""
+    if RECORD in frame.columns or EVENT in frame.columns:
+        return frame
+    by_label = {f.label.lower(): f.name for f in known} | SYSTEM_LABELS
+    forms = iter(f"{form}_complete" for form in FORMS)
+    names = {}
+    for column in frame.columns:
+        text = str(column).strip()
+        if re.fullmatch(r"Complete\?(\.\d+)?", text):
+            names[column] = next(forms, text)
+        else:
+            names[column] = by_label.get(text.lower(), text)
+    return frame.rename(columns=names)
+
+
+def _lookup(choices: dict[str, str]) -> dict[str, str]:
+    """Raw code or label, any case, to the raw code."""
+    table = {choice_label(label).lower(): code for code, label in choices.items()}
+    return table | {code.lower(): code for code in choices}
+
+
+def _decode_choices(frame: pd.DataFrame, known: list[Field]) -> pd.DataFrame:
+    """Every field as raw codes; a value that matches neither a code nor a label stays as it is for `prepare`."""
+    out = {}
+    for f in known:
+        text = frame[f.name]
+        if f.choices:
+            out[f.name] = text.str.lower().map(_lookup(f.choices)).fillna(text)
+        else:
+            out[f.name] = text
+    out["shareable"] = out["shareable"].map({"1": "true", "0": "false"}).fillna(out["shareable"])
+    return pd.DataFrame(out)
+
+
+def _waves_of_events(frame, waves: list[Wave], file: str, problems: list[Problem]) -> pd.Series:
+    lookup = {}
+    for wave in waves:
+        for name in (wave.wave, event_name(wave.wave), wave.label):
+            lookup[name.lower()] = wave.wave
+    text = frame[EVENT].map(lambda v: ARM_SUFFIX.sub("", v).lower())
+    found = text.map(lookup)
+    expected = ", ".join(event_name(w.wave) for w in waves)
+    for pos in np.flatnonzero(found.isna().to_numpy()):
+        value = frame[EVENT].iloc[pos]
+        message = f"event '{value}' is not one of the study's waves ({expected})" if value else "the event is blank"
+        problems.append(Problem("unknown_event", message, EVENT, int(pos) + 2, file, value))
+    return found
+
+
+def _repeating_rows(frame, file: str, problems: list[Problem]) -> pd.Series:
+    form = frame[REPEAT_FORM].str.lower()
+    repeating = form.isin({RATING, FORMS[RATING].lower()})
+    for pos in np.flatnonzero((~repeating & (form != "")).to_numpy()):
+        value = frame[REPEAT_FORM].iloc[pos]
+        message = f"'{value}' is not a repeating instrument of this project; only {RATING} repeats"
+        problems.append(Problem("repeat_instrument", message, REPEAT_FORM, int(pos) + 2, file, value))
+    instance = pd.to_numeric(frame[REPEAT_INSTANCE], errors="coerce")
+    bad = repeating & ~(instance >= 1).fillna(False)
+    for pos in np.flatnonzero(bad.to_numpy()):
+        value = frame[REPEAT_INSTANCE].iloc[pos]
+        message = f"repeat instance '{value}' must be a whole number from 1 on a {RATING} row"
+        problems.append(Problem("repeat_instance", message, REPEAT_INSTANCE, int(pos) + 2, file, value))
+    key = frame[[RECORD, EVENT, REPEAT_FORM, REPEAT_INSTANCE]]
+    twice = repeating & key.duplicated()
+    for pos in np.flatnonzero(twice.to_numpy()):
+        message = "this record, event and repeat instance appear on an earlier row too"
+        problems.append(Problem("duplicate", message, REPEAT_INSTANCE, int(pos) + 2, file, key.iloc[pos, 3]))
+    return repeating
+
+
+def _completion_problems(frame, file: str) -> list[Problem]:
+    allowed = _lookup(COMPLETE_CHOICES)
+    problems = []
+    for form in FORMS:
+        column = f"{form}_complete"
+        if column not in frame.columns:
+            continue
+        bad = ~frame[column].str.lower().isin(set(allowed) | {""})
+        for pos in np.flatnonzero(bad.to_numpy()):
+            value = frame[column].iloc[pos]
+            message = f"'{value}' is not a form status: 0 Incomplete, 1 Unverified or 2 Complete"
+            problems.append(Problem("allowed_values", message, column, int(pos) + 2, file, value))
+    return problems
+
+
+def _misplaced_values(frame, known: list[Field], repeating: pd.Series, file: str) -> list[Problem]:
+    """A repeating row carries only its instrument's fields, and the other rows never carry them."""
+    problems = []
+    for f in known:
+        if f.name == RECORD:
+            continue
+        wrong_row = ~repeating if f.form == RATING else repeating
+        for pos in np.flatnonzero((wrong_row & (frame[f.name] != "")).to_numpy()):
+            where = "on a row that is not a factor_rating instance" if f.form == RATING else "on a factor_rating row"
+            message = f"'{f.name}' belongs to the {f.form} instrument but has a value {where}"
+            problems.append(Problem("sparse_row", message, f.name, int(pos) + 2, file, frame[f.name].iloc[pos]))
+    return problems
+
+
+def _filled(decoded: pd.DataFrame, form: str, rows: pd.Series) -> pd.Series:
+    names = [f for f in _FORM_FIELDS[form] if f in decoded.columns]
+    return rows & (decoded[names] != "").any(axis=1)
+
+
+_FORM_FIELDS = {
+    PARTICIPANT: ["project", "role", "enrolment_date", "consent_date", "participant_status", "withdrawal_date"],
+    INTERVIEW: ["interview_date", "interview_mode", "interviewer", "duration_min", "interview_status", "summary"],
+    RATING: ["factor", "rating", "evidence", "shareable", "coder"],
+}
+
+
+def _participants(decoded, frame, rows, projects: dict[str, str], file: str, problems: list[Problem]):
+    """A participant row where the participant form has data; a record without one must already be in the study."""
+    mask = _filled(decoded, PARTICIPANT, rows)
+    twice = mask & decoded[RECORD].where(mask).duplicated() & mask
+    for pos in np.flatnonzero(twice.to_numpy()):
+        message = "the participant form of this record is filled in on an earlier row too"
+        problems.append(Problem("duplicate", message, RECORD, int(pos) + 2, file, decoded[RECORD].iloc[pos]))
+    d = decoded[mask]
+    project = d["project"]
+    if DAG in frame.columns:
+        # A project left blank is taken from the data access group, when the group is named after the project.
+        group = frame.loc[mask, DAG].str.lower().map(_lookup(projects)).fillna("")
+        project = project.where(project != "", group)
+    implied = pd.Series(np.where(d["withdrawal_date"] != "", "withdrawn", "active"), index=d.index)
+    status = d["participant_status"].where(d["participant_status"] != "", implied)
+    out = pd.DataFrame(
+        {
+            "participant_code": d[RECORD],
+            "project_code": project,
+            "role": d["role"],
+            "enrolment_date": d["enrolment_date"],
+            "status": status,
+            "consent_date": d["consent_date"],
+            "withdrawal_date": d["withdrawal_date"],
+        }
+    )
+    return out.reset_index(drop=True), mask
+
+
+def _interviews(decoded, waves: pd.Series, rows, first_id: int, file: str, problems: list[Problem]):
+    mask = _filled(decoded, INTERVIEW, rows) & waves.notna()
+    keys = pd.DataFrame({"record": decoded[RECORD], "wave": waves})
+    twice = mask & keys.where(mask).duplicated() & mask
+    for pos in np.flatnonzero(twice.to_numpy()):
+        message = "this record's interview form for this event is filled in on an earlier row too"
+        problems.append(Problem("duplicate", message, EVENT, int(pos) + 2, file, decoded[EVENT].iloc[pos]))
+    d = decoded[mask]
+    out = pd.DataFrame(
+        {
+            "interview_id": [str(n) for n in range(first_id, first_id + len(d))],
+            "participant_code": d[RECORD],
+            "project_code": "",
+            "wave": waves[mask],
+            "interview_date": d["interview_date"],
+            "mode": d["interview_mode"],
+            "interviewer": d["interviewer"],
+            "duration_min": d["duration_min"],
+            "status": d["interview_status"],
+            "summary": d["summary"],
+        }
+    )
+    return out.reset_index(drop=True), mask
+
+
+def _ratings(decoded, frame, waves: pd.Series, rows, interviews: pd.DataFrame, file: str, problems: list[Problem]):
+    mask = _filled(decoded, RATING, rows) & waves.notna()
+    ids = interviews.drop_duplicates(["participant_code", "wave"]).set_index(["participant_code", "wave"])
+    ids = ids["interview_id"]
+    keys = pd.MultiIndex.from_arrays([decoded[RECORD], waves])
+    interview_id = pd.Series(ids.reindex(keys).to_numpy(), index=decoded.index)
+    orphan = mask & interview_id.isna()
+    for pos in np.flatnonzero(orphan.to_numpy()):
+        message = (
+            f"factor ratings for {decoded[RECORD].iloc[pos]} at {waves.iloc[pos]} but the interview form of that "
+            "event is empty: enter the interview (date, mode, status) in REDCap first"
+        )
+        problems.append(Problem("no_interview", message, EVENT, int(pos) + 2, file, frame[EVENT].iloc[pos]))
+    d = decoded[mask]
+    out = pd.DataFrame(
+        {
+            "interview_id": interview_id[mask].fillna(""),
+            "project_code": "",
+            "participant_code": d[RECORD],
+            "wave": waves[mask],
+            "factor_code": d["factor"],
+            "domain": "",
+            "kind": "",
+            "rating": d["rating"],
+            "evidence": d["evidence"],
+            "shareable": d["shareable"],
+            "coder": d["coder"],
+        }
+    )
+    return out.reset_index(drop=True), mask

@@ -1,0 +1,177 @@
+"""Data-quality checks over the whole study, and the audit log: reads only, aggregated in SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from ..domain import Viewer
+from .access import query, scoped_read
+from .db import Connection
+from .portfolio import WAVE_STATUS_SQL
+
+
+@scoped_read
+def interviews_without_ratings(con: Connection, viewer: Viewer) -> pd.DataFrame:
+    """Completed interviews that no factor was coded for."""
+    return query(
+        con,
+        viewer,
+        """
+        SELECT p.project_code, i.participant_code, i.wave, w.label AS wave_label, i.interview_id, i.interview_date,
+               i.interviewer
+        FROM interview i JOIN participant p USING (participant_code) JOIN wave w USING (wave)
+        WHERE i.status = 'completed'
+          AND NOT EXISTS (SELECT 1 FROM factor_rating r WHERE r.interview_id = i.interview_id)
+        ORDER BY p.project_code, i.participant_code, w.position
+        """,
+    )
+
+
+@scoped_read
+def waves_without_sustainability(con: Connection, viewer: Viewer, today: dt.date) -> pd.DataFrame:
+    """Project × wave whose round is over (every participant's window has closed) but whose indicators are not
+    all scored."""
+    return query(
+        con,
+        viewer,
+        f"""
+        WITH s AS ({WAVE_STATUS_SQL}),
+        rounds AS (
+            SELECT project_code, wave, any_value(wave_label) AS wave_label, any_value(position) AS position,
+                   max(window_close) AS round_closed
+            FROM s WHERE status <> 'withdrawn' GROUP BY project_code, wave
+        )
+        SELECT r.project_code, r.wave, r.wave_label, r.round_closed,
+               (SELECT count(*) FROM indicator) - count(v.indicator_code) AS missing,
+               (SELECT count(*) FROM indicator) AS indicators
+        FROM rounds r
+        LEFT JOIN indicator_value v ON v.project_code = r.project_code AND v.wave = r.wave
+        WHERE r.round_closed < $today
+        GROUP BY r.project_code, r.wave, r.wave_label, r.round_closed, r.position
+        HAVING count(v.indicator_code) < (SELECT count(*) FROM indicator)
+        ORDER BY r.project_code, r.position
+        """,
+        {"today": today},
+    )
+
+
+@scoped_read
+def out_of_window_interviews(con: Connection, viewer: Viewer, today: dt.date) -> pd.DataFrame:
+    """Interviews held outside their wave's window; `days_outside` is negative when early, positive when late."""
+    return query(
+        con,
+        viewer,
+        f"""
+        WITH s AS ({WAVE_STATUS_SQL})
+        SELECT project_code, participant_code, wave, wave_label, interview_id, interview_date, window_open,
+               window_close,
+               CASE WHEN interview_date < window_open THEN interview_date - window_open
+                    ELSE interview_date - window_close END AS days_outside
+        FROM s
+        WHERE interview_id IS NOT NULL AND (interview_date < window_open OR interview_date > window_close)
+        ORDER BY project_code, participant_code, position
+        """,
+        {"today": today},
+    )
+
+
+@scoped_read
+def lost_to_follow_up(con: Connection, viewer: Viewer, today: dt.date) -> pd.DataFrame:
+    """Participants with two or more consecutive waves missed or overdue, with the longest such run."""
+    return query(
+        con,
+        viewer,
+        f"""
+        WITH s AS ({WAVE_STATUS_SQL}),
+        flagged AS (
+            SELECT *, status IN ('missed', 'overdue') AS lost,
+                   row_number() OVER (PARTITION BY participant_code ORDER BY position)
+                   - row_number() OVER (PARTITION BY participant_code, status IN ('missed', 'overdue')
+                                        ORDER BY position) AS run
+            FROM s WHERE status <> 'upcoming'
+        ),
+        runs AS (
+            SELECT participant_code, any_value(project_code) AS project_code, any_value(role) AS role,
+                   count(*) AS consecutive, string_agg(wave_label, ', ' ORDER BY position) AS waves,
+                   max(position) AS last_position
+            FROM flagged WHERE lost GROUP BY participant_code, run HAVING count(*) >= 2
+        )
+        SELECT project_code, participant_code, role, consecutive, waves
+        FROM runs QUALIFY row_number() OVER (PARTITION BY participant_code ORDER BY consecutive DESC,
+                                             last_position DESC) = 1
+        ORDER BY project_code, participant_code
+        """,
+        {"today": today},
+    )
+
+
+# Entries about a participant who asked for erasure keep who did what and when, never what was said.
+ERASED = "(SELECT entity_key FROM audit_entry WHERE action = 'erase' AND entity = 'participant')"
+MENTIONS_ERASED = (
+    f"(a.entity = 'participant' AND a.entity_key IN {ERASED})"
+    f" OR json_extract_string(a.before, '$.participant_code') IN {ERASED}"
+    f" OR json_extract_string(a.after, '$.participant_code') IN {ERASED}"
+    f" OR json_extract_string(a.before, '$.interview[0].participant_code') IN {ERASED}"
+)
+
+
+@scoped_read
+def audit_log(
+    con: Connection,
+    viewer: Viewer,
+    entity: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    limit: int = 500,
+) -> pd.DataFrame:
+    """The newest audit entries first, filtered; before/after are JSON text (hidden for erased participants)."""
+    return query(
+        con,
+        viewer,
+        f"""
+        SELECT a.audit_id, a.changed_at, a.actor, a.action, a.entity, a.entity_key,
+               CASE WHEN {MENTIONS_ERASED} THEN NULL ELSE a.before::VARCHAR END AS before,
+               CASE WHEN {MENTIONS_ERASED} THEN NULL ELSE a.after::VARCHAR END AS after
+        FROM audit_entry a
+        WHERE ($entity IS NULL OR a.entity = $entity) AND ($actor IS NULL OR a.actor = $actor)
+          AND ($action IS NULL OR a.action = $action)
+          AND ($since IS NULL OR a.changed_at >= $since::DATE)
+          AND ($until IS NULL OR a.changed_at < $until::DATE + 1)
+        ORDER BY a.audit_id DESC LIMIT $limit
+        """,
+        {"entity": entity, "actor": actor, "action": action, "since": since, "until": until, "limit": limit},
+    )
+
+
+@scoped_read
+def audit_choices(con: Connection, viewer: Viewer) -> dict[str, list[str]]:
+    """The entities, actors and actions that occur in the log, for its filters."""
+    found = query(
+        con,
+        viewer,
+        "SELECT DISTINCT 'entity' AS field, entity AS value FROM audit_entry"
+        " UNION SELECT DISTINCT 'actor', actor FROM audit_entry"
+        " UNION SELECT DISTINCT 'action', action FROM audit_entry",
+    )
+    return {field: sorted(found.loc[found.field == field, "value"]) for field in ("entity", "actor", "action")}
+
+
+@scoped_read
+def restorable_deletions(con: Connection, viewer: Viewer) -> pd.DataFrame:
+    """Deletions of projects, participants, interviews and milestones whose record has not come back since."""
+    return query(
+        con,
+        viewer,
+        """
+        SELECT a.audit_id, a.changed_at, a.actor, a.entity, a.entity_key
+        FROM audit_entry a
+        WHERE a.action = 'delete' AND a.entity IN ('project', 'participant', 'interview', 'milestone')
+          AND NOT EXISTS (SELECT 1 FROM audit_entry r WHERE r.action IN ('restore', 'create')
+                          AND r.entity = a.entity AND r.entity_key = a.entity_key AND r.audit_id > a.audit_id)
+        ORDER BY a.audit_id DESC
+        """,
+    )

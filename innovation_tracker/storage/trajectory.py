@@ -1,0 +1,148 @@
+"""Reads behind the project timeline, the comparison and the early warnings: aggregated in SQL, scoped by viewer."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from ..domain import Viewer
+from .access import query, scoped_read
+from .db import Connection
+from .portfolio import WAVE_STATUS_SQL
+
+PROJECT_FILTER = "($project IS NULL OR p.project_code = $project)"
+
+
+@scoped_read
+def project_list(con: Connection, viewer: Viewer) -> pd.DataFrame:
+    return query(
+        con,
+        viewer,
+        "SELECT project_code, name, setting, relation_to_statutory, status, host_organisation, innovation_type,"
+        " novelty, start_date FROM project ORDER BY project_code",
+    )
+
+
+@scoped_read
+def factor_stats(con: Connection, viewer: Viewer, project_code: str | None = None) -> pd.DataFrame:
+    """Per project × wave × factor: ratings, barrier and facilitator counts, and the sums of each sign."""
+    return query(
+        con,
+        viewer,
+        f"""
+        SELECT p.project_code, i.wave, r.factor_code, count(*) AS n,
+               count(*) FILTER (WHERE r.rating < 0) AS n_barrier,
+               count(*) FILTER (WHERE r.rating > 0) AS n_facilitator,
+               coalesce(sum(r.rating) FILTER (WHERE r.rating > 0), 0) AS positive_sum,
+               coalesce(sum(r.rating) FILTER (WHERE r.rating < 0), 0) AS negative_sum
+        FROM factor_rating r JOIN interview i USING (interview_id) JOIN participant p USING (participant_code)
+        WHERE {PROJECT_FILTER}
+        GROUP BY ALL ORDER BY ALL
+        """,
+        {"project": project_code},
+    )
+
+
+@scoped_read
+def citations(con: Connection, viewer: Viewer, wave: str | None = None) -> pd.DataFrame:
+    """Distinct project × factor pairs with at least one rating (at `wave`, or over the whole year)."""
+    return query(
+        con,
+        viewer,
+        """
+        SELECT DISTINCT p.project_code, r.factor_code
+        FROM factor_rating r JOIN interview i USING (interview_id) JOIN participant p USING (participant_code)
+        WHERE $wave IS NULL OR i.wave = $wave
+        ORDER BY ALL
+        """,
+        {"wave": wave},
+    )
+
+
+@scoped_read
+def indicator_values(con: Connection, viewer: Viewer, project_code: str | None = None) -> pd.DataFrame:
+    return query(
+        con,
+        viewer,
+        f"""
+        SELECT v.project_code, v.wave, v.indicator_code, v.value
+        FROM indicator_value v JOIN project p USING (project_code) JOIN wave w USING (wave)
+        JOIN indicator d USING (indicator_code)
+        WHERE {PROJECT_FILTER} ORDER BY v.project_code, w.position, d.position
+        """,
+        {"project": project_code},
+    )
+
+
+@scoped_read
+def milestones(con: Connection, viewer: Viewer, project_code: str | None = None) -> pd.DataFrame:
+    return query(
+        con,
+        viewer,
+        f"""
+        SELECT m.milestone_id, m.project_code, m.milestone_date, m.kind, m.title, m.notes
+        FROM milestone m JOIN project p USING (project_code)
+        WHERE {PROJECT_FILTER} ORDER BY m.milestone_date, m.milestone_id
+        """,
+        {"project": project_code},
+    )
+
+
+@scoped_read
+def evidence(con: Connection, viewer: Viewer, project_code: str) -> pd.DataFrame:
+    """Every excerpt of a project the viewer may read (funders and teams: only those marked shareable)."""
+    return query(
+        con,
+        viewer,
+        """
+        SELECT r.factor_code, f.label AS factor_label, f.domain, f.kind, i.wave, w.label AS wave_label,
+               w.position AS wave_position, p.participant_code AS participant, p.role, r.rating,
+               r.evidence AS excerpt, r.shareable
+        FROM factor_rating r JOIN interview i USING (interview_id) JOIN participant p USING (participant_code)
+        JOIN factor f USING (factor_code) JOIN wave w ON w.wave = i.wave
+        WHERE p.project_code = $project AND r.evidence IS NOT NULL
+        ORDER BY w.position, f.position, p.participant_code
+        """,
+        {"project": project_code},
+    )
+
+
+@scoped_read
+def project_schedule(con: Connection, viewer: Viewer, project_code: str, today: dt.date) -> pd.DataFrame:
+    """The project's participants × waves: due dates, windows, what happened (for the timeline)."""
+    sql = WAVE_STATUS_SQL + " AND w.project_code = $project ORDER BY w.participant_code, w.position"
+    return query(con, viewer, sql, {"today": today, "project": project_code})
+
+
+@scoped_read
+def overdue_by_project(con: Connection, viewer: Viewer, today: dt.date) -> pd.DataFrame:
+    return query(
+        con,
+        viewer,
+        f"WITH s AS ({WAVE_STATUS_SQL}) SELECT project_code, count(*) AS overdue FROM s"
+        " WHERE status = 'overdue' GROUP BY project_code ORDER BY project_code",
+        {"today": today},
+    )
+
+
+@scoped_read
+def completed_rounds(con: Connection, viewer: Viewer, today: dt.date) -> pd.DataFrame:
+    """Project × wave rounds that are over: someone was interviewed and nobody is still due or upcoming."""
+    return query(
+        con,
+        viewer,
+        f"""
+        WITH s AS ({WAVE_STATUS_SQL})
+        SELECT project_code, wave FROM s GROUP BY project_code, wave, position
+        HAVING count(*) FILTER (WHERE status = 'completed') > 0
+           AND count(*) FILTER (WHERE status IN ('due', 'upcoming')) = 0
+        ORDER BY project_code, position
+        """,
+        {"today": today},
+    )
+
+
+@scoped_read
+def scored_waves(con: Connection, viewer: Viewer) -> pd.DataFrame:
+    return query(con, viewer, "SELECT DISTINCT project_code, wave FROM indicator_value ORDER BY ALL")

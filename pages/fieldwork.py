@@ -1,0 +1,68 @@
+"""Fieldwork: the follow-up calls overdue, due now, upcoming and missed, by interviewer and project, with each
+call's window; the list as CSV and the calls still to make as a calendar file."""
+
+import streamlit as st
+
+from innovation_tracker import fieldwork, storage, ui
+from innovation_tracker.domain import label_of
+from innovation_tracker.ui import forms
+
+COLUMNS = {
+    "interviewer": "Interviewer",
+    "project_code": "Project",
+    "participant_code": "Participant",
+    "role": "Role",
+    "wave_label": "Wave",
+    "due_date": st.column_config.DateColumn("Due", format="D MMM YYYY"),
+    "window_open": st.column_config.DateColumn("Window opens", format="D MMM YYYY"),
+    "window_close": st.column_config.DateColumn("Window closes", format="D MMM YYYY"),
+    "when": "When",
+}
+
+st.title("Fieldwork")
+con, today = ui.connection(), ui.today()
+study = forms.require_study(con)
+forms.require_projects(ui.read(storage.list_projects))
+calls = fieldwork.call_list(ui.read(storage.wave_status, today), today)
+st.caption(f"As of {today:%d %b %Y}. The interviewer of a call is whoever held that participant's previous interview.")
+
+interviewers, projects = st.columns(2)
+chosen_people = interviewers.multiselect("Interviewers", sorted(calls.interviewer.unique()), placeholder="All")
+chosen_projects = projects.multiselect("Projects", sorted(calls.project_code.unique()), placeholder="All")
+if chosen_people:
+    calls = calls[calls.interviewer.isin(chosen_people)]
+if chosen_projects:
+    calls = calls[calls.project_code.isin(chosen_projects)]
+
+for column, (category, title) in zip(st.columns(len(fieldwork.CATEGORIES)), fieldwork.CATEGORIES.items(), strict=True):
+    column.metric(title, int((calls.category == category).sum()))
+if calls.empty:
+    st.success("No follow-up is overdue, due, upcoming in the next 30 days or missed.", icon=":material/task_alt:")
+    st.stop()
+
+csv_file, calendar_file = st.columns(2)
+csv_file.download_button(
+    "Call list (CSV)",
+    fieldwork.calls_csv(calls),
+    file_name=f"call-list-{today}.csv",
+    mime="text/csv",
+    icon=":material/download:",
+)
+calendar_file.download_button(
+    "Calls to make (.ics calendar)",
+    fieldwork.calls_ics(calls, study.name, today),
+    file_name=f"calls-{today}.ics",
+    mime="text/calendar",
+    icon=":material/event:",
+)
+
+st.subheader("By interviewer and project")
+st.dataframe(fieldwork.workload(calls), hide_index=True)
+for category, title in fieldwork.CATEGORIES.items():
+    rows = calls[calls.category == category]
+    if rows.empty:
+        continue
+    st.subheader(f"{title} · {len(rows)}")
+    st.dataframe(
+        rows.assign(role=rows.role.map(label_of)), hide_index=True, column_order=list(COLUMNS), column_config=COLUMNS
+    )

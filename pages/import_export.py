@@ -1,0 +1,253 @@
+"""Import and export: the study's data out (tidy files, reports, backups) and in (tidy files, REDCap exports).
+
+One page for every role: what each tab hands out is scoped to the viewer by the package (a team's export holds its
+own project, de-identified), and the tabs that change data or hold identities only appear for those allowed.
+"""
+
+import streamlit as st
+
+from innovation_tracker import backup, reports, service, storage, tidy, ui
+from innovation_tracker.domain import AccountRole
+from innovation_tracker.errors import TrackerError, ValidationError
+
+FORMATS = {"csv": "CSV files (zip)", "xlsx": "Excel workbook", "parquet": "Parquet files (zip)"}
+MIME = {".zip": "application/zip", ".pdf": "application/pdf", ".html": "text/html",
+        ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}  # fmt: skip
+PREVIEW_ROWS = 5
+
+st.title("Import and export")
+con = ui.connection()
+viewer = ui.viewer()
+ui.demo_banner(con)
+study = storage.get_study(con)
+
+
+def rows(n: int) -> str:
+    return f"{n:,} row" + ("" if n == 1 else "s")
+
+
+def mime(name: str) -> str:
+    return next((m for suffix, m in MIME.items() if name.endswith(suffix)), "application/octet-stream")
+
+
+def offer(key: str, label: str) -> None:
+    """The download prepared earlier in this session under `key`, if any."""
+    if key in st.session_state:
+        name, data = st.session_state[key]
+        st.download_button(
+            f"{label} · {name} ({len(data) / 1024:,.0f} KB)",
+            data,
+            file_name=name,
+            mime=mime(name),
+            icon=":material/download:",
+            type="primary",
+            key=f"{key}_button",
+            on_click="ignore",
+        )
+
+
+def show_problems(error: ValidationError) -> None:
+    st.error(f"**Nothing was imported.** {len(error.problems)} problem(s) to fix first:", icon=":material/block:")
+    st.dataframe(
+        service.problem_frame(error.problems),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Row": st.column_config.NumberColumn(width="small"),
+            "Rule": st.column_config.TextColumn(width="small"),
+            "Problem": st.column_config.TextColumn(width="large"),
+        },
+    )
+
+
+def export_tab() -> None:
+    if viewer.identified:
+        st.caption("The whole study, as stored: the files `import` reads back, plus `wide.csv` for analysts.")
+    else:
+        scope = "all projects" if viewer.all_projects else "your project"
+        st.caption(
+            f"Data of {scope}, de-identified: participants appear by role, without summaries, and only excerpts "
+            "marked shareable. Includes `wide.csv`: one row per project and wave, a column per factor (mean rating)."
+        )
+    fmt = st.radio("Format", list(FORMATS), format_func=FORMATS.get, horizontal=True, key="export_format")
+    if st.button("Prepare export", icon=":material/inventory_2:"):
+        with st.spinner("Writing the files…"):
+            st.session_state["export_file"] = service.export_download(con, viewer, fmt)
+    offer("export_file", "Download export")
+
+
+def report_tab() -> None:
+    if study is None:
+        st.info("Reports need a study: create one with `python -m innovation_tracker init`.")
+        return
+    projects = ui.read(storage.project_list)
+    names = dict(zip(projects.project_code, projects.name, strict=True))
+    scope = st.selectbox(
+        "Report on",
+        [None, *names],
+        format_func=lambda c: "The whole portfolio" if c is None else f"{c} · {names[c]}",
+        key="report_scope",
+    )
+    waves = storage.list_waves(con)
+    labels = {w.wave: w.label for w in waves}
+    wave = st.selectbox(
+        "At wave",
+        [None, *labels],
+        format_func=lambda w: "The latest wave with data" if w is None else labels[w],
+        key="report_wave",
+    )
+    fmt = st.radio("Format", ["pdf", "html"], format_func=str.upper, horizontal=True, key="report_format")
+    st.caption("Participants appear by role only and only excerpts marked shareable are quoted, whoever asks.")
+    if st.button("Build report", icon=":material/description:"):
+        build_report(scope, wave, fmt)
+    offer("report_file", "Download report")
+
+
+def build_report(project: str | None, wave: str | None, fmt: str) -> None:
+    with st.status("Building the report…", expanded=True) as status:
+        bar = st.progress(0.0, text="Starting")
+        try:
+            st.session_state["report_file"] = reports.build(
+                con,
+                viewer,
+                today=ui.today(),
+                project_code=project,
+                wave=wave,
+                fmt=fmt,
+                progress=lambda fraction, message: bar.progress(min(fraction, 1.0), text=message),
+            )
+        except TrackerError as error:
+            st.session_state.pop("report_file", None)
+            status.update(label="The report could not be built", state="error")
+            ui.show_error(error)
+            return
+        status.update(label="Report ready", state="complete", expanded=False)
+
+
+def import_tab() -> None:
+    st.caption(
+        "Tidy CSV files named after their table (`projects.csv`, `interviews.csv`, …), one Excel workbook with a "
+        "sheet per table, Parquet files, or a REDCap export of the project from the REDCap tab. Every row is checked "
+        "first; if anything is wrong nothing is imported."
+    )
+    left, right = st.columns(2)
+    left.download_button(
+        "Empty template (Excel)",
+        tidy.template_xlsx(),
+        file_name="import-template.xlsx",
+        mime=mime(".xlsx"),
+        icon=":material/table:",
+        on_click="ignore",
+    )
+    right.download_button(
+        "Empty template (CSV files, zip)",
+        tidy.template_zip(),
+        file_name="import-template.zip",
+        mime=mime(".zip"),
+        icon=":material/folder_zip:",
+        on_click="ignore",
+    )
+    uploads = st.file_uploader(
+        "Files to import", type=["csv", "xlsx", "parquet"], accept_multiple_files=True, key="import_files"
+    )
+    if not uploads:
+        st.session_state.pop("import_preview", None)
+        return
+    signature = tuple((f.name, f.size) for f in uploads)
+    if st.button("Check files", icon=":material/fact_check:"):
+        check_files(uploads, signature)
+    preview = st.session_state.get("import_preview")
+    if preview and preview["signature"] == signature:
+        show_preview(preview)
+
+
+def check_files(uploads, signature: tuple) -> None:
+    st.session_state.pop("import_preview", None)
+    size = sum(f.size for f in uploads) / 1_048_576
+    failure = None
+    with st.status(f"Checking {len(uploads)} file(s), {size:,.1f} MB…", expanded=True) as status:
+        bar = st.progress(0.0, text="Reading the files")
+        try:
+            plan = service.read_import(con, [(f.name, f.getvalue()) for f in uploads])
+            bar.progress(0.4, text=f"Checking {sum(len(t) for t in plan.tables.values()):,} rows against the study")
+            ready = service.check_import(con, plan, today=ui.today())
+            bar.progress(1.0, text="Every row passed")
+            status.update(label="Every row passed the checks", state="complete", expanded=False)
+        except TrackerError as error:
+            failure = error
+            status.update(label="Problems found: nothing will be imported", state="error", expanded=False)
+    # Outside the status box, which folds away: the problems are what the user needs to see.
+    if isinstance(failure, ValidationError):
+        show_problems(failure)
+    elif failure is not None:
+        ui.show_error(failure)
+    else:
+        st.session_state["import_preview"] = {"signature": signature, "plan": plan, "ready": ready}
+
+
+def show_preview(preview: dict) -> None:
+    ready = preview["ready"]
+    counts = {table: len(frame) for table, frame in ready.items() if len(frame)}
+    st.subheader("What will be added")
+    st.dataframe(
+        {"Table": [t.replace("_", " ") for t in counts], "Rows to add": list(counts.values())}, hide_index=True
+    )
+    for table, frame in ready.items():
+        if len(frame):
+            with st.expander(f"First rows of {table.replace('_', ' ')}", expanded=len(counts) == 1):
+                st.dataframe(frame.head(PREVIEW_ROWS), hide_index=True)
+    if st.button(f"Import {rows(sum(counts.values()))}", type="primary", icon=":material/upload:"):
+        try:
+            added = service.import_as(con, viewer, preview["plan"], today=ui.today())
+        except ValidationError as error:
+            show_problems(error)
+            return
+        except TrackerError as error:
+            ui.show_error(error)
+            return
+        st.session_state.pop("import_preview", None)
+        st.success("Imported " + ", ".join(f"{rows(n)} into {t.replace('_', ' ')}" for t, n in added.items()) + ".")
+
+
+def redcap_tab() -> None:
+    st.markdown(
+        "Collect interviews and factor ratings in **REDCap**: upload these files to a new longitudinal project "
+        "(*Project Setup → Data Dictionary*, then *Define My Events* and *Designate Instruments*, and make "
+        "`factor_rating` a repeating instrument). The record is the participant; each wave is an event "
+        "(`baseline_arm_1`, `month_3_arm_1`, …). Import REDCap's CSV export (raw or labels) in the *Import* tab."
+    )
+    files = service.redcap_project(con, viewer)
+    archive = tidy.zip_files(
+        {f"{name}.csv": frame.to_csv(index=False, lineterminator="\n").encode("utf-8") for name, frame in files.items()}
+    )
+    st.download_button(
+        "REDCap data dictionary and event files (zip)",
+        archive,
+        file_name="redcap-project.zip",
+        mime=mime(".zip"),
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    dictionary = files["data_dictionary"]
+    st.dataframe(dictionary.iloc[:, [0, 1, 3, 4]], hide_index=True, width="stretch")
+
+
+def backup_tab() -> None:
+    st.caption(
+        "A copy of the whole database: the study, every account (with password hashes) and the audit log. "
+        "Restore it with `python -m innovation_tracker restore backup.zip --db NEW.duckdb`."
+    )
+    if st.button("Prepare backup", icon=":material/backup:"):
+        with st.spinner("Copying the database…"):
+            st.session_state["backup_file"] = ("tracker-backup.zip", backup.backup_zip(con, viewer))
+    offer("backup_file", "Download backup")
+
+
+tabs = {"Export": export_tab, "Reports": report_tab}
+if viewer.edits_study_data:
+    tabs |= {"Import": import_tab, "REDCap": redcap_tab}
+if viewer.role == AccountRole.ADMIN:
+    tabs["Backup"] = backup_tab
+for tab, render in zip(st.tabs(list(tabs)), tabs.values(), strict=True):
+    with tab:
+        render()

@@ -1,0 +1,220 @@
+"""Projects and participants: create and edit projects, enrol participants under pseudonymous codes, record a
+withdrawal (or an erasure of what a participant said), and delete what was entered by mistake."""
+
+import pandas as pd
+import streamlit as st
+
+from innovation_tracker import capture, storage, ui
+from innovation_tracker.domain import Novelty, ProjectStatus, Relation, Role, Setting, label_of
+from innovation_tracker.ui import forms
+
+NEW = "(new)"
+
+
+def pick(label: str, options: list[str], key: str, field: str, row) -> str | None:
+    """A selectbox over enum values showing the stored value of `row` (or the first)."""
+    current = None if row is None or pd.isna(row[field]) else row[field]
+    chosen = st.selectbox(
+        label,
+        options,
+        index=options.index(current) if current in options else 0,
+        format_func=lambda v: "—" if v is None else label_of(v),
+        key=key,
+    )
+    return chosen
+
+
+def stored(row, field: str, default=None):
+    return default if row is None or pd.isna(row[field]) else row[field]
+
+
+st.title("Projects and participants")
+con, viewer, today = ui.connection(), ui.viewer(), ui.today()
+forms.show_flash()
+study = forms.require_study(con)
+projects = ui.read(storage.list_projects)
+projects_tab, people_tab = st.tabs(["Projects", "Participants"])
+
+with projects_tab:
+    if projects.empty:
+        st.info("No projects yet: add the first one below.", icon=":material/info:")
+    else:
+        st.dataframe(
+            projects,
+            hide_index=True,
+            column_order=[
+                "project_code",
+                "name",
+                "setting",
+                "status",
+                "host_organisation",
+                "start_date",
+                "participants",
+            ],
+        )
+    codes = [NEW, *projects.project_code]
+    project = st.selectbox("Project to edit", codes, index=forms.preselected(codes, "project"), key="manage:project")
+    row = (
+        None
+        if project == NEW
+        else projects.set_index("project_code").loc[project].to_dict() | {"project_code": project}
+    )
+    form = f"project:{project}"
+    with st.form(form, clear_on_submit=False):
+        st.subheader("New project" if row is None else f"Edit {project}")
+        if row is None:
+            code = st.text_input("Project code", key=f"{form}:project_code", help="1–16 upper-case letters, e.g. ARTS")
+            forms.field_errors(form, "project_code")
+        name = st.text_input("Name", value=stored(row, "name", ""), key=f"{form}:name")
+        forms.field_errors(form, "name")
+        left, right = st.columns(2)
+        with left:
+            setting = pick("Setting", [s.value for s in Setting], f"{form}:setting", "setting", row)
+            relation = pick(
+                "Relation to statutory services",
+                [r.value for r in Relation],
+                f"{form}:relation",
+                "relation_to_statutory",
+                row,
+            )
+            status = pick("Status", [s.value for s in ProjectStatus], f"{form}:status", "status", row)
+            novelty = pick(
+                "New, expansion or existing", [None, *(n.value for n in Novelty)], f"{form}:novelty", "novelty", row
+            )
+        with right:
+            host = st.text_input("Host organisation", value=stored(row, "host_organisation", ""), key=f"{form}:host")
+            kind = st.text_input("Innovation type", value=stored(row, "innovation_type", ""), key=f"{form}:type")
+            start = st.date_input("Start date", value=stored(row, "start_date"), key=f"{form}:start_date")
+            forms.field_errors(form, "start_date")
+        forms.other_errors(form, ["project_code", "name", "start_date"])
+        submitted = st.form_submit_button("Save project", type="primary")
+    values = {
+        "name": name,
+        "setting": setting,
+        "relation_to_statutory": relation,
+        "status": status,
+        "novelty": novelty,
+        "host_organisation": host,
+        "innovation_type": kind,
+        "start_date": start,
+    }
+    if submitted and row is None:
+        values["project_code"] = code
+        forms.save(form, lambda: capture.create_project(con, viewer, values), lambda s: f"Added project {s.key}")
+    elif submitted:
+        forms.save(form, lambda: capture.edit_project(con, viewer, project, values), f"Saved project {project}")
+    if row is not None:
+        with st.expander(f"Delete project {project}"):
+            st.write(
+                "Deletes the project with its participants, interviews, ratings, scores and milestones. "
+                "An evaluator can restore all of it from the audit log."
+            )
+            sure = st.checkbox(f"Yes, delete {project} and everything in it", key=f"{form}:delete-confirm")
+            if st.button("Delete project", disabled=not sure, key=f"{form}:delete"):
+                forms.save(
+                    f"{form}:delete", lambda: capture.remove_project(con, viewer, project), f"Deleted project {project}"
+                )
+            forms.other_errors(f"{form}:delete", [])
+
+with people_tab:
+    if projects.empty:
+        st.info("Participants are enrolled into a project: add a project first.", icon=":material/info:")
+        st.stop()
+    codes = list(projects.project_code)
+    project = st.selectbox("Project", codes, index=forms.preselected(codes, "project"), key="manage:people-project")
+    people = ui.read(storage.list_participants, project)
+    if people.empty:
+        st.info(f"No participants enrolled in {project} yet.", icon=":material/info:")
+    else:
+        st.dataframe(
+            people,
+            hide_index=True,
+            column_order=[
+                "participant_code",
+                "role",
+                "enrolment_date",
+                "consent_date",
+                "status",
+                "withdrawal_date",
+                "interviews",
+            ],
+        )
+    options = [NEW, *people.participant_code]
+    person = st.selectbox(
+        "Participant", options, index=forms.preselected(options, "participant"), key=f"manage:person:{project}"
+    )
+    row = None if person == NEW else people.set_index("participant_code").loc[person].to_dict()
+    form = f"participant:{project}:{person}"
+    with st.form(form, clear_on_submit=False):
+        st.subheader(f"Enrol a participant in {project}" if row is None else f"Edit {person}")
+        if row is None:
+            code = st.text_input(
+                "Participant code",
+                key=f"{form}:participant_code",
+                help="A pseudonymous code such as ARTS-07: never a name",
+            )
+            forms.field_errors(form, "participant_code")
+        role = pick("Stakeholder role", [r.value for r in Role], f"{form}:role", "role", row)
+        left, right = st.columns(2)
+        enrolled = left.date_input(
+            "Enrolment date", value=stored(row, "enrolment_date", today), key=f"{form}:enrolment_date"
+        )
+        with left:
+            forms.field_errors(form, "enrolment_date")
+        consented = right.date_input("Consent date", value=stored(row, "consent_date"), key=f"{form}:consent_date")
+        with right:
+            forms.field_errors(form, "consent_date")
+        forms.other_errors(form, ["participant_code", "enrolment_date", "consent_date"])
+        submitted = st.form_submit_button("Enrol" if row is None else "Save participant", type="primary")
+    values = {"project_code": project, "role": role, "enrolment_date": enrolled, "consent_date": consented}
+    if submitted and row is None:
+        values["participant_code"] = code
+        forms.save(
+            form,
+            lambda: capture.enrol_participant(con, viewer, values, today),
+            lambda s: f"Enrolled {s.key} in {project}",
+        )
+    elif submitted:
+        forms.save(
+            form, lambda: capture.edit_participant(con, viewer, project, person, values, today), f"Saved {person}"
+        )
+
+    if row is not None and row["status"] == "withdrawn":
+        st.info(
+            f"{person} withdrew on {row['withdrawal_date']:%d %b %Y}: their later waves are not followed up.",
+            icon=":material/person_off:",
+        )
+    elif row is not None:
+        leave = f"withdraw:{person}"
+        with st.form(leave, clear_on_submit=False):
+            st.subheader(f"Withdraw {person}")
+            when = st.date_input("Withdrawal date", value=today, key=f"{leave}:withdrawal_date")
+            forms.field_errors(leave, "withdrawal_date")
+            erase = st.checkbox(
+                "Erase what they said: delete their interviews and ratings (the audit log keeps only that an "
+                "erasure happened, when and by whom)",
+                key=f"{leave}:erase",
+            )
+            forms.other_errors(leave, ["withdrawal_date"])
+            gone = st.form_submit_button("Withdraw")
+        if gone:
+            forms.save(
+                leave,
+                lambda: capture.withdraw(con, viewer, project, person, when, today, erase=erase),
+                f"{person} withdrawn" + (" and their interviews erased" if erase else ""),
+            )
+    if row is not None:
+        with st.expander(f"Delete {person}"):
+            st.write(
+                "For a participant enrolled by mistake: deletes them with their interviews and ratings. "
+                "An evaluator can restore them from the audit log. To honour a request to be forgotten, "
+                "withdraw them with erasure instead."
+            )
+            sure = st.checkbox(f"Yes, delete {person}", key=f"{form}:delete-confirm")
+            if st.button("Delete participant", disabled=not sure, key=f"{form}:delete"):
+                forms.save(
+                    f"{form}:delete",
+                    lambda: capture.remove_participant(con, viewer, project, person),
+                    f"Deleted {person}",
+                )
+            forms.other_errors(f"{form}:delete", [])

@@ -1,0 +1,84 @@
+"""Milestones: the dated events on a project's timeline (funding decisions, reorganisations, a champion leaving).
+
+Evaluators edit every project's milestones and a project team its own; funders read them."""
+
+import pandas as pd
+import streamlit as st
+
+from innovation_tracker import capture, storage, ui
+from innovation_tracker.domain import MilestoneKind, label_of
+from innovation_tracker.ui import forms
+
+NEW = "(new milestone)"
+
+st.title("Milestones")
+con, viewer, today = ui.connection(), ui.viewer(), ui.today()
+forms.show_flash()
+forms.require_study(con)
+projects = ui.read(storage.list_projects)
+if projects.empty:
+    st.info("No projects to show yet. Milestones belong to a project.", icon=":material/info:")
+    st.stop()
+
+names = dict(zip(projects.project_code, projects.name, strict=True))
+codes = list(projects.project_code)
+project = st.selectbox(
+    "Project", codes, index=forms.preselected(codes, "project"), format_func=lambda code: f"{code} · {names[code]}"
+)
+milestones = ui.read(storage.list_milestones, project)
+if milestones.empty:
+    st.info(f"No milestones recorded for {project} yet.", icon=":material/flag:")
+else:
+    st.dataframe(
+        milestones.assign(kind=milestones.kind.map(label_of)),
+        hide_index=True,
+        column_order=["milestone_date", "kind", "title", "notes"],
+        column_config={
+            "milestone_date": st.column_config.DateColumn("Date"),
+            "kind": "Kind",
+            "title": "Title",
+            "notes": "Notes",
+        },
+    )
+if not viewer.edits_milestones_of(project):
+    st.caption("Read-only: milestones are kept by the evaluators and by each project's own team.")
+    st.stop()
+
+titles = dict(zip(milestones.milestone_id.astype(int), milestones.title, strict=True))
+choice = st.selectbox(
+    "Milestone to edit", [NEW, *titles], format_func=lambda m: titles.get(m, m), key=f"milestones:choice:{project}"
+)
+row = None if choice == NEW else milestones.set_index("milestone_id").loc[choice]
+form = f"milestone:{project}:{choice}"
+kinds = [k.value for k in MilestoneKind]
+with st.form(form, clear_on_submit=False):
+    st.subheader("Add a milestone" if row is None else f"Edit “{row.title}”")
+    left, right = st.columns(2)
+    kind = left.selectbox(
+        "Kind", kinds, index=kinds.index(row.kind) if row is not None else 0, format_func=label_of, key=f"{form}:kind"
+    )
+    when = right.date_input("Date", value=row.milestone_date if row is not None else today, key=f"{form}:date")
+    with right:
+        forms.field_errors(form, "milestone_date")
+    title = st.text_input("Title", value=row.title if row is not None else "", key=f"{form}:title")
+    forms.field_errors(form, "title")
+    notes = st.text_area(
+        "Notes", value=row.notes if row is not None and pd.notna(row.notes) else "", key=f"{form}:notes"
+    )
+    forms.other_errors(form, ["milestone_date", "title"])
+    submitted = st.form_submit_button("Save milestone", type="primary")
+values = {"kind": kind, "milestone_date": when, "title": title, "notes": notes}
+if submitted and row is None:
+    forms.save(form, lambda: capture.create_milestone(con, viewer, project, values), f"Added “{title}” to {project}")
+elif submitted:
+    forms.save(form, lambda: capture.edit_milestone(con, viewer, project, choice, values), f"Saved “{title}”")
+if row is not None:
+    with st.expander("Delete this milestone"):
+        sure = st.checkbox(f"Yes, delete “{row.title}”", key=f"{form}:delete-confirm")
+        if st.button("Delete milestone", disabled=not sure, key=f"{form}:delete"):
+            forms.save(
+                f"{form}:delete",
+                lambda: capture.remove_milestone(con, viewer, project, choice),
+                f"Deleted “{row.title}”",
+            )
+        forms.other_errors(f"{form}:delete", [])

@@ -1,0 +1,66 @@
+"""Sustainability: score a project's indicators for a wave, with the previous wave's scores beside each one."""
+
+import pandas as pd
+import streamlit as st
+
+from innovation_tracker import capture, storage, ui
+from innovation_tracker.ui import forms
+
+NOT_SCORED = "not scored"
+
+st.title("Sustainability scores")
+con, viewer = ui.connection(), ui.viewer()
+forms.show_flash()
+forms.require_study(con)
+projects = ui.read(storage.list_projects)
+forms.require_projects(projects)
+
+names = dict(zip(projects.project_code, projects.name, strict=True))
+waves = {w.wave: w.label for w in storage.list_waves(con)}
+choose_project, choose_wave = st.columns(2)
+codes = list(projects.project_code)
+project = choose_project.selectbox(
+    "Project", codes, index=forms.preselected(codes, "project"), format_func=lambda code: f"{code} · {names[code]}"
+)
+wave = choose_wave.selectbox("Wave", list(waves), index=forms.preselected(list(waves), "wave"), format_func=waves.get)
+scores = ui.read(storage.indicator_scores, project, wave)
+st.caption("Score each indicator after the wave's round of interviews. Leave one blank to clear its score.")
+
+form = f"sustainability:{project}:{wave}"
+entered = {}
+with st.form(form, clear_on_submit=False):
+    for row in scores.itertuples():
+        field, before = st.columns([3, 1], vertical_alignment="center")
+        current = None if pd.isna(row.value) else row.value
+        with field:
+            key = f"{form}:{row.indicator_code}"
+            if row.value_type == "count":
+                entered[row.indicator_code] = st.number_input(
+                    row.label, value=None if current is None else int(current), step=1, help=row.description, key=key
+                )
+            else:
+                if row.value_type == "ordinal":
+                    options = [None, *(str(n) for n in range(int(row.min_value), int(row.max_value) + 1))]
+                elif row.value_type == "boolean":
+                    options = [None, "yes", "no"]
+                else:
+                    options = [None, "red", "amber", "green"]
+                entered[row.indicator_code] = st.selectbox(
+                    row.label,
+                    options,
+                    index=options.index(current) if current in options else 0,
+                    format_func=lambda v: NOT_SCORED if v is None else v,
+                    help=row.description,
+                    key=key,
+                )
+            forms.field_errors(form, row.indicator_code)
+        previous = NOT_SCORED if pd.isna(row.previous_value) else row.previous_value
+        before.caption(f"{row.previous_wave}: **{previous}**" if isinstance(row.previous_wave, str) else "first wave")
+    forms.other_errors(form, list(scores.indicator_code))
+    submitted = st.form_submit_button("Save scores", type="primary")
+if submitted:
+    forms.save(
+        form,
+        lambda: capture.score_sustainability(con, viewer, project, wave, entered),
+        f"Saved the {waves[wave].lower()} scores of {project}",
+    )

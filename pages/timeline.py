@@ -1,0 +1,123 @@
+"""Project timeline: one project's year — interviews, barriers and facilitators, sustainability, what changed."""
+
+import streamlit as st
+
+from innovation_tracker import analysis, charts, storage, ui
+from innovation_tracker.domain import label_of
+
+st.title("Project timeline")
+con = ui.connection()
+ui.demo_banner(con)
+projects = ui.read(storage.project_list)
+if projects.empty:
+    st.info("No projects to show yet. Once projects are added and interviews logged, each one's year appears here.")
+    st.stop()
+
+codes = projects.project_code.tolist()
+names = dict(zip(projects.project_code, projects.name, strict=True))
+requested = st.query_params.get("project")
+if requested and requested not in codes:
+    st.warning(f"There is no project '{requested}' among the projects you can see.")
+code = st.selectbox(
+    "Project",
+    codes,
+    index=codes.index(requested) if requested in codes else 0,
+    format_func=lambda c: f"{c} · {names[c]}",
+)
+st.query_params["project"] = code
+project = projects.set_index("project_code").loc[code]
+st.caption(
+    f"{label_of(project.setting)} · host: {project.host_organisation or 'not recorded'} · "
+    f"{label_of(project.relation_to_statutory)} to statutory services · status: **{label_of(project.status)}**"
+)
+
+today = ui.today()
+waves = storage.list_waves(con)
+factors = storage.list_factors(con)
+schedule = ui.read(storage.project_schedule, code, today)
+stats = ui.read(storage.factor_stats, code)
+
+st.header("Interviews over the year")
+if schedule.empty:
+    st.info("No participants are enrolled in this project yet.")
+else:
+    done = int((schedule.status == "completed").sum())
+    overdue = int((schedule.status == "overdue").sum())
+    people, interviews, late = st.columns(3)
+    people.metric("Participants", schedule.participant_code.nunique())
+    interviews.metric("Interviews completed", done)
+    late.metric("Follow-ups overdue", overdue)
+    st.plotly_chart(charts.timeline_chart(schedule, ui.read(storage.milestones, code), waves, today), width="stretch")
+
+st.header("Barriers and facilitators")
+if stats.empty:
+    st.info("No factor has been rated for this project yet: ratings appear here after the first coded interview.")
+    st.stop()
+evidence = ui.read(storage.evidence, code)
+trajectory = analysis.factor_trajectory(stats, factors, waves, code)
+hover = evidence[evidence.shareable][["factor_code", "wave", "excerpt"]]
+st.plotly_chart(charts.factor_heatmap(trajectory, hover), width="stretch")
+st.caption(
+    "Mean rating of each factor cited, by wave: −2 strong barrier … +2 strong facilitator. "
+    "Blank cells: nobody cited the factor at that wave. Hover for how many participants rated it."
+)
+balance = analysis.net_balance(stats, waves, factors)
+st.plotly_chart(charts.barriers_facilitators_chart(balance), width="stretch")
+
+st.header("Sustainability")
+values = ui.read(storage.indicator_values, code)
+if values.empty:
+    st.info("No sustainability indicators have been scored for this project yet.")
+else:
+    st.plotly_chart(charts.indicator_small_multiples(values, storage.list_indicators(con), waves), width="stretch")
+
+st.header("What changed")
+rated_waves = [w for w in waves if w.wave in set(stats.wave)]
+if len(rated_waves) < 2:
+    st.info("Only one wave has ratings so far; changes appear once a follow-up has been coded.")
+else:
+    labels = {w.wave: w.label for w in rated_waves}
+    # A round still in progress looks as if factors disappeared: by default compare the last two finished rounds.
+    rounds = ui.read(storage.completed_rounds, today)
+    finished = [n for n, w in enumerate(labels) if w in set(rounds[rounds.project_code == code].wave)]
+    before, after = finished[-2:] if len(finished) >= 2 else (len(labels) - 2, len(labels) - 1)
+    first, second = st.columns(2)
+    wave_a = first.selectbox("From", list(labels), index=before, format_func=labels.get)
+    wave_b = second.selectbox("To", list(labels), index=after, format_func=labels.get)
+    changes = analysis.wave_changes(stats, factors, code, wave_a, wave_b)
+    st.dataframe(
+        changes[["change", "label", "kind", "mean_a", "mean_b", "delta", "n_a", "n_b"]],
+        hide_index=True,
+        column_config={
+            "change": "Change",
+            "label": "Factor",
+            "kind": "Kind",
+            "mean_a": st.column_config.NumberColumn(f"Mean at {labels[wave_a]}", format="%.2f"),
+            "mean_b": st.column_config.NumberColumn(f"Mean at {labels[wave_b]}", format="%.2f"),
+            "delta": st.column_config.NumberColumn("Change", format="%+.2f"),
+            "n_a": "Rated by (from)",
+            "n_b": "Rated by (to)",
+        },
+    )
+    st.caption(" · ".join(f"**{name}**: {meaning}" for name, meaning in analysis.CHANGE_CLASSES.items()))
+
+st.header("Evidence")
+if evidence.empty:
+    st.info("No excerpts you may read have been recorded for this project.")
+else:
+    by_factor, by_wave, by_role = st.columns(3)
+    chosen_factors = by_factor.multiselect("Factor", sorted(evidence.factor_label.unique()))
+    chosen_waves = by_wave.multiselect("Wave", [w.label for w in waves if w.wave in set(evidence.wave)])
+    chosen_roles = by_role.multiselect("Role", sorted(evidence.role.unique()), format_func=label_of)
+    shown = analysis.filter_evidence(evidence, chosen_factors, chosen_waves, chosen_roles)
+    st.dataframe(
+        shown[["wave_label", "factor_label", "rating", "participant", "excerpt"]],
+        hide_index=True,
+        column_config={
+            "wave_label": "Wave",
+            "factor_label": "Factor",
+            "rating": st.column_config.NumberColumn("Rating", format="%+d"),
+            "participant": "Participant",
+            "excerpt": st.column_config.TextColumn("Excerpt", width="large"),
+        },
+    )

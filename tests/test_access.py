@@ -1,0 +1,141 @@
+"""Access rules hold where data is read: every storage read, every page, every role (DESIGN §4)."""
+
+import importlib
+import inspect
+import pkgutil
+import re
+
+import pandas as pd
+import pytest
+
+from innovation_tracker import storage, tidy
+from innovation_tracker.domain import AccountRole, Viewer
+from innovation_tracker.storage.access import SCOPED_READS
+from tests.conftest import DEMO_TODAY
+
+TEAM = Viewer("demo-team-arts", AccountRole.TEAM, frozenset({"ARTS"}))
+FUNDER = Viewer("demo-funder", AccountRole.FUNDER)
+
+# Public storage functions that are not reads of project data, and why they need no viewer.
+UNSCOPED = {
+    "connect": "opens the database",
+    "migrate": "schema", "schema_version": "schema", "shipped_migrations": "schema",
+    "transaction": "write machinery", "write": "write machinery", "record_audit": "writes an audit entry",
+    "data_version": "a number that changes on every write; reveals nothing",
+    "get_study": "study name and dates, shown to everyone",
+    "list_waves": "the schedule, shown to everyone", "list_factors": "the codebook, shown to everyone",
+    "list_indicators": "the indicator set, shown to everyone",
+    "insert_frames": "import (editors only, checked by the caller)",
+    "known_interviews": "import checks (editors only)", "known_participants": "import checks (editors only)",
+    "known_keys": "import checks (editors only)", "max_milestone_id": "import checks (editors only)",
+    "table_counts": "row counts for import checks and tests", "is_empty": "whether a study exists",
+}
+WRITE_PREFIXES = ("add_", "update_", "delete_", "set_", "withdraw_", "erase_", "restore_", "create_", "deactivate_",
+                  "reactivate_", "record_", "insert_", "lock_", "unlock_", "reset_", "remove_")
+SAMPLE_ARGS = {"today": DEMO_TODAY, "wave": "month_6", "indicator_code": "outlook"}
+DEMO_PROJECTS = ("ARTS", "BEAT", "CARE", "EMPL", "GROW", "LIAS", "PEER", "RSCH", "SANC", "SENT", "WEB")
+
+
+def public_storage_functions():
+    found = {}
+    for module_info in pkgutil.iter_modules(storage.__path__):
+        module = importlib.import_module(f"innovation_tracker.storage.{module_info.name}")
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ == module.__name__ and not name.startswith("_"):
+                found[name] = fn
+    return found
+
+
+def test_every_public_storage_function_is_scoped_or_explained():
+    unexplained = [
+        name for name in public_storage_functions()
+        if name not in SCOPED_READS and name not in UNSCOPED and not name.startswith(WRITE_PREFIXES)
+        and name not in ("scoped_read", "scoped_sql", "scope_ctes", "query", "query_one", "translate")
+    ]
+    assert unexplained == [], "register these with @scoped_read, or explain them in UNSCOPED"
+
+
+def calls(fn):
+    """Every way to call a scoped read with sample arguments: once per tidy table, once per project."""
+    params = list(inspect.signature(fn).parameters)[2:]
+    if params == ["table"]:
+        return [(table,) for table in tidy.TABLES]
+    if params and params[0] == "project_code":
+        rest = calls_with(params[1:], fn)
+        return [(code, *args) for code in DEMO_PROJECTS for args in rest]
+    return calls_with(params, fn)
+
+
+def calls_with(params, fn):
+    missing = [p for p in params if p not in SAMPLE_ARGS and inspect.signature(fn).parameters[p].default is
+               inspect.Parameter.empty]
+    assert not missing, f"add sample values for {missing} to SAMPLE_ARGS"
+    return [tuple(SAMPLE_ARGS[p] for p in params if p in SAMPLE_ARGS)]
+
+
+def as_text(result) -> str:
+    if isinstance(result, pd.DataFrame):
+        return result.to_csv(index=False)
+    return repr(result)
+
+
+@pytest.fixture(scope="module")
+def demo(demo_file):
+    con = storage.connect(demo_file)
+    others = con.execute("SELECT project_code, name FROM project WHERE project_code <> 'ARTS'").fetchall()
+    codes = [r[0] for r in con.execute("SELECT participant_code FROM participant").fetchall()]
+    summaries = [r[0] for r in con.execute("SELECT DISTINCT summary FROM interview WHERE summary IS NOT NULL")
+                 .fetchall()]
+    unshared = [r[0] for r in con.execute(
+        "SELECT DISTINCT evidence FROM factor_rating WHERE evidence IS NOT NULL AND NOT shareable"
+        " EXCEPT SELECT evidence FROM factor_rating WHERE shareable").fetchall()]
+    assert others and codes and summaries and unshared, "the demo must exercise every rule"
+    yield con, others, codes, summaries, unshared
+    con.close()
+
+
+@pytest.mark.parametrize("name", sorted(SCOPED_READS))
+def test_a_team_never_receives_another_projects_rows(demo, name):
+    con, others, *_ = demo
+    for args in calls(SCOPED_READS[name]):
+        text = as_text(SCOPED_READS[name](con, TEAM, *args))
+        for code, project_name in others:
+            assert not re.search(rf"\b{re.escape(code)}\b", text), f"{name}{args} leaks {code}"
+            assert project_name not in text, f"{name}{args} leaks {project_name}"
+
+
+@pytest.mark.parametrize("viewer", [FUNDER, TEAM], ids=["funder", "team"])
+@pytest.mark.parametrize("name", sorted(SCOPED_READS))
+def test_de_identified_viewers_never_receive_codes_summaries_or_unshared_excerpts(demo, name, viewer):
+    con, _, codes, summaries, unshared = demo
+    for args in calls(SCOPED_READS[name]):
+        text = as_text(SCOPED_READS[name](con, viewer, *args))
+        leaked = [c for c in codes if re.search(rf"\b{re.escape(c)}\b", text)]
+        assert not leaked, f"{name}{args} leaks participant codes {leaked[:3]}"
+        assert not [s for s in summaries if s in text], f"{name}{args} leaks interview summaries"
+        assert not [e for e in unshared if e in text], f"{name}{args} leaks unshared excerpts"
+
+
+def test_de_identified_participants_read_as_role_and_letter(demo):
+    con, *_ = demo
+    people = storage.read_table(con, FUNDER, "participants")
+    assert len(people) == 65
+    assert people.participant_code.str.fullmatch(r"[A-Z]+ · [A-Z][a-z -]+ [A-Z]").all()
+    assert "ARTS · Service user A" in set(people.participant_code)
+    assert people.participant_code.is_unique
+
+
+def test_a_team_sees_all_of_its_own_project(demo):
+    con, *_ = demo
+    mine = storage.read_table(con, TEAM, "interviews")
+    everything = con.execute("SELECT count(*) FROM interview JOIN participant USING (participant_code)"
+                             " WHERE project_code = 'ARTS'").fetchone()[0]
+    assert len(mine) == everything > 0
+    assert set(mine.project_code) == {"ARTS"}
+
+
+def test_a_team_with_no_projects_sees_nothing(demo):
+    con, *_ = demo
+    nobody = Viewer("orphan", AccountRole.TEAM, frozenset())
+    assert storage.project_list(con, nobody).empty
+    assert storage.headline_counts(con, nobody, DEMO_TODAY)["participants"] == 0

@@ -1,0 +1,123 @@
+"""Backup and restore give an identical database: every table, the audit log, accounts and applied migrations."""
+
+import json
+import zipfile
+
+import pytest
+
+from innovation_tracker import backup, storage
+from innovation_tracker.cli import main
+from innovation_tracker.domain import SYSTEM_VIEWER, AccountRole, Viewer
+from innovation_tracker.errors import AccessDenied, TrackerError
+from tests.conftest import EVALUATOR
+
+ADMIN = Viewer("demo-admin", AccountRole.ADMIN)
+
+
+def tables(con) -> list[str]:
+    return [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY table_name").fetchall()]
+
+
+def contents(path) -> dict[str, list[tuple]]:
+    con = storage.connect(path)
+    try:
+        return {t: con.execute(f'SELECT * FROM "{t}" ORDER BY ALL').fetchall() for t in tables(con)}
+    finally:
+        con.close()
+
+
+def test_backup_then_restore_reproduces_every_table(seeded, seeded_path, tmp_path):
+    counts = backup.backup(seeded, ADMIN, tmp_path / "backup")
+    seeded.close()
+    restored = tmp_path / "restored.duckdb"
+    assert backup.restore(tmp_path / "backup", restored) == counts
+    original, copy = contents(seeded_path), contents(restored)
+    assert set(copy) >= {"audit_entry", "user_account", "user_project", "schema_migration", "factor_rating"}
+    for table in original:
+        assert copy[table] == original[table], table
+    assert counts["factor_rating"] == len(original["factor_rating"]) > 1000
+    assert len(original["user_account"]) > 0 and len(original["schema_migration"]) > 0
+
+
+def test_the_backup_is_audited_and_the_restored_audit_log_carries_on(seeded, tmp_path):
+    backup.backup(seeded, ADMIN, tmp_path / "backup")
+    last = seeded.execute("SELECT max(audit_id) FROM audit_entry").fetchone()[0]
+    entry = seeded.execute("SELECT actor, action, entity FROM audit_entry WHERE audit_id = ?", [last]).fetchone()
+    assert entry == ("demo-admin", "export", "backup")
+    backup.restore(tmp_path / "backup", tmp_path / "restored.duckdb")
+    con = storage.connect(tmp_path / "restored.duckdb")
+    storage.record_audit(con, "someone", "export", "study", None)
+    assert con.execute("SELECT max(audit_id) FROM audit_entry").fetchone()[0] == last + 1
+    assert storage.schema_version(con) == storage.schema_version(seeded)
+    assert storage.read_table(con, EVALUATOR, "interviews").equals(storage.read_table(seeded, EVALUATOR, "interviews"))
+    con.close()
+
+
+def test_restore_never_overwrites_an_existing_file(seeded, tmp_path):
+    backup.backup(seeded, ADMIN, tmp_path / "backup")
+    existing = tmp_path / "existing.duckdb"
+    existing.write_bytes(b"precious")
+    with pytest.raises(TrackerError, match="already exists"):
+        backup.restore(tmp_path / "backup", existing)
+    assert existing.read_bytes() == b"precious"
+
+
+def test_the_zip_download_restores_too(seeded, seeded_path, tmp_path):
+    archive = tmp_path / "backup.zip"
+    archive.write_bytes(backup.backup_zip(seeded, ADMIN))
+    names = zipfile.ZipFile(archive).namelist()
+    assert {"manifest.json", "schema.sql", "load.sql", "factor_rating.parquet"} <= set(names)
+    seeded.close()
+    backup.restore(archive, tmp_path / "restored.duckdb")
+    assert contents(tmp_path / "restored.duckdb") == contents(seeded_path)
+
+
+@pytest.mark.parametrize("role", [AccountRole.EVALUATOR, AccountRole.FUNDER, AccountRole.TEAM])
+def test_only_admins_back_up(seeded, tmp_path, role):
+    before = seeded.execute("SELECT count(*) FROM audit_entry").fetchone()[0]
+    with pytest.raises(AccessDenied):
+        backup.backup(seeded, Viewer("someone", role, frozenset({"ARTS"})), tmp_path / "backup")
+    assert not (tmp_path / "backup").exists()
+    assert seeded.execute("SELECT count(*) FROM audit_entry").fetchone()[0] == before
+
+
+def test_a_folder_that_is_not_empty_is_refused(seeded, tmp_path):
+    (tmp_path / "backup").mkdir()
+    (tmp_path / "backup" / "notes.txt").write_text("mine")
+    with pytest.raises(TrackerError, match="not empty"):
+        backup.backup(seeded, ADMIN, tmp_path / "backup")
+
+
+def test_a_damaged_backup_is_refused_and_leaves_no_file(seeded, tmp_path):
+    backup.backup(seeded, ADMIN, tmp_path / "backup")
+    manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
+    manifest["tables"]["factor_rating"] += 1
+    (tmp_path / "backup" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(TrackerError, match="differ from the backup's manifest"):
+        backup.restore(tmp_path / "backup", tmp_path / "restored.duckdb")
+    assert not (tmp_path / "restored.duckdb").exists()
+    with pytest.raises(TrackerError, match="is not a backup"):
+        backup.restore(tmp_path, tmp_path / "other.duckdb")
+
+
+def test_a_backup_from_a_newer_version_is_refused(seeded, tmp_path):
+    backup.backup(seeded, ADMIN, tmp_path / "backup")
+    manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
+    manifest["schema_version"] = 999
+    (tmp_path / "backup" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(TrackerError, match="newer version"):
+        backup.restore(tmp_path / "backup", tmp_path / "restored.duckdb")
+
+
+def test_backup_and_restore_from_the_command_line(seeded_path, tmp_path, capsys):
+    assert main(["backup", "--db", str(seeded_path), "--out", str(tmp_path / "b")]) == 0
+    assert "factor rating" in capsys.readouterr().out
+    new = tmp_path / "new.duckdb"
+    assert main(["restore", str(tmp_path / "b"), "--db", str(new)]) == 0
+    assert contents(new) == contents(seeded_path)
+    assert main(["restore", str(tmp_path / "b"), "--db", str(new)]) == 1
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_the_system_viewer_may_back_up(seeded, tmp_path):
+    assert backup.backup(seeded, SYSTEM_VIEWER, tmp_path / "b")["study"] == 1

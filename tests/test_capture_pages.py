@@ -1,0 +1,402 @@
+"""The data-entry pages driven by AppTest against real DuckDB files: every form through success and through its
+error paths, with the message shown next to the field and the database unchanged."""
+
+import datetime as dt
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from innovation_tracker import capture, service, storage
+from innovation_tracker.domain import AccountRole, Study, Viewer
+from tests.small_study import EDITOR, build
+
+TODAY = dt.date(2025, 6, 20)
+FUNDER = Viewer("fun", AccountRole.FUNDER)
+TEAM = Viewer("team", AccountRole.TEAM, frozenset({"ART"}))
+PAGES = ["log_interview", "manage", "sustainability", "milestones", "fieldwork", "data_quality", "audit"]
+LABEL = "Context · facilitator · Team expertise"
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def small(tmp_path):
+    path = tmp_path / "small.duckdb"
+    con = storage.connect(path)
+    service.init_study(con, Study("Test study", dt.date(2025, 1, 1), dt.date(2026, 6, 30), "Test funder"))
+    build(con)
+    con.close()
+    return path
+
+
+def page(monkeypatch, path, name, viewer=EDITOR, today=TODAY, **params):
+    monkeypatch.setenv("INNOVATION_TRACKER_DB", str(path))
+    monkeypatch.setenv("INNOVATION_TRACKER_TODAY", today.isoformat())
+    at = AppTest.from_file("../dashboard.py", default_timeout=60)
+    at.session_state["viewer"] = viewer
+    at.query_params.update(params)
+    at.switch_page(f"pages/{name}.py")
+    return run(at)
+
+
+def run(at_or_widget):
+    at = at_or_widget.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def db(path):
+    """Row counts and every row of the study's tables, read through a fresh connection."""
+    con = storage.connect(path)
+    try:
+        tables = ("project", "participant", "interview", "factor_rating", "indicator_value", "milestone", "audit_entry")
+        return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables} | {
+            "counts": storage.table_counts(con)
+        }
+    finally:
+        con.close()
+
+
+def query(path, sql):
+    con = storage.connect(path)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def errors(at):
+    return [e.value for e in at.error]
+
+
+def submit(at):
+    return run(at.form_submit_button[0].click())
+
+
+def toasts(at):
+    return [t.value for t in at.toast]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_renders_on_the_small_study(monkeypatch, small, name):
+    at = page(monkeypatch, small, name)
+    assert at.title and not errors(at)
+
+
+EMPTY_STATES = {
+    "log_interview": "No projects yet",
+    "manage": "No projects yet",
+    "sustainability": "No projects yet",
+    "milestones": "No projects to show yet",
+    "fieldwork": "No projects yet",
+    "data_quality": "No projects yet",
+    "audit": "Nothing deleted is waiting to be restored",
+}
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_explains_an_empty_study(monkeypatch, tmp_path, name):
+    path = tmp_path / "empty.duckdb"
+    con = storage.connect(path)
+    service.init_study(con, Study("Empty", dt.date(2025, 1, 1), dt.date(2026, 4, 1)))
+    con.close()
+    at = page(monkeypatch, path, name)
+    shown = [i.value for i in at.info] + [c.value for c in at.caption]
+    assert any(EMPTY_STATES[name] in text for text in shown), shown
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_explains_a_database_without_a_study(monkeypatch, tmp_path, name):
+    path = tmp_path / "bare.duckdb"
+    storage.connect(path).close()
+    at = page(monkeypatch, path, name)
+    assert "python -m innovation_tracker init" in at.warning[0].value
+
+
+def log_page(monkeypatch, path, person="ART-03"):
+    at = page(monkeypatch, path, "log_interview", project="ART", participant=person)
+    wave = next(s for s in at.selectbox if s.label == "Wave").value
+    return at, f"interview:{person}:{wave}"
+
+
+def rate(at, form, *rows):
+    at.session_state[f"{form}:ratings"] = {
+        "edited_rows": {},
+        "deleted_rows": [],
+        "added_rows": [{"factor": f, "rating": r, "evidence": e, "shareable": s} for f, r, e, s in rows],
+    }
+
+
+def test_logging_the_proposed_follow_up_with_ratings(monkeypatch, small):
+    at, form = log_page(monkeypatch, small)
+    assert form == "interview:ART-03:month_3", "the wave due now is proposed"
+    assert at.selectbox(key=f"{form}:mode").value == "telephone", "follow-ups default to the telephone"
+    at.date_input(key=f"{form}:interview_date").set_value(dt.date(2025, 6, 12))
+    at.number_input(key=f"{form}:duration_min").set_value(35)
+    rate(at, form, (LABEL, 2, "they know what they are doing", True))
+    at = submit(at)
+    assert toasts(at) == ["Saved the 3-month follow-up of ART-03"]
+    assert not errors(at) and not at.warning
+    assert query(
+        small,
+        "SELECT wave, interview_date, mode, duration_min, interviewer FROM interview WHERE participant_code = 'ART-03'",
+    ) == [("month_3", dt.date(2025, 6, 12), "telephone", 35, "ed")]
+    assert query(
+        small,
+        "SELECT factor_code, rating, evidence, shareable, coder FROM factor_rating JOIN interview"
+        " USING (interview_id) WHERE participant_code = 'ART-03'",
+    ) == [("ctx_team_expertise", 2, "they know what they are doing", True, "ed")]
+    assert "Edit the 3-month follow-up" in at.subheader[0].value, "the saved interview is shown at once"
+
+
+def test_an_interview_outside_its_window_is_saved_and_the_user_told(monkeypatch, small):
+    at, form = log_page(monkeypatch, small)
+    at.selectbox(key="log:wave:ART-03").set_value("baseline")
+    at = run(at)
+    form = "interview:ART-03:baseline"
+    at.date_input(key=f"{form}:interview_date").set_value(dt.date(2025, 4, 10))
+    at = submit(at)
+    assert toasts(at) == ["Saved the baseline of ART-03"]
+    assert at.warning[0].value == "Baseline interview is 10 days after its window closed (2025-03-31)"
+    assert query(small, "SELECT count(*) FROM interview WHERE participant_code = 'ART-03'") == [(1,)]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "rows", "message"),
+    [
+        (
+            "interview_date",
+            dt.date(2025, 6, 21),
+            (),
+            "interview date 2025-06-21 is in the future (today is 2025-06-20)",
+        ),
+        ("interview_date", dt.date(2025, 2, 1), (), "is before the participant's enrolment on 2025-03-01"),
+        ("duration_min", 0, (), "duration 0 must be between 1 and 600 minutes"),
+        ("ratings", None, ((LABEL, -1, None, False),), "row 1: 'Team expertise' is a facilitator"),
+        ("ratings", None, ((LABEL, 1, None, False), (LABEL, 2, None, False)), "rated twice"),
+        ("ratings", None, ((None, 1, "a quote", False),), "row 1: factor '(none chosen)' is not in the study"),
+    ],
+    ids=["future", "before-enrolment", "duration", "sign", "twice", "no-factor"],
+)
+def test_a_broken_rule_shows_under_its_field_and_nothing_is_saved(monkeypatch, small, field, value, rows, message):
+    before = db(small)
+    at, form = log_page(monkeypatch, small)
+    at.number_input(key=f"{form}:duration_min").set_value(25)
+    if field != "ratings":
+        widget = (
+            at.date_input(key=f"{form}:{field}")
+            if field == "interview_date"
+            else at.number_input(key=f"{form}:{field}")
+        )
+        widget.set_value(value)
+    rate(at, form, *rows)
+    at = submit(at)
+    shown = errors(at)
+    assert any(message in text for text in shown), shown
+    assert any(text.startswith("**Nothing was saved.**") for text in shown)
+    assert not toasts(at)
+    assert db(small) == before
+    if field != "ratings":
+        widget = (
+            at.date_input(key=f"{form}:{field}")
+            if field == "interview_date"
+            else at.number_input(key=f"{form}:{field}")
+        )
+        assert widget.value == value, "the form keeps what the user typed"
+
+
+def test_a_missed_call_with_ratings_is_refused(monkeypatch, small):
+    before = db(small)
+    at, form = log_page(monkeypatch, small)
+    at.selectbox(key=f"{form}:status").set_value("missed")
+    rate(at, form, (LABEL, 1, None, False))
+    at = submit(at)
+    assert any("a missed interview carries no ratings" in e for e in errors(at))
+    assert db(small) == before
+
+
+def test_editing_and_deleting_an_interview(monkeypatch, small):
+    at, form = log_page(monkeypatch, small, "ART-01")
+    at.selectbox(key="log:wave:ART-01").set_value("baseline")
+    at = run(at)
+    form = "interview:ART-01:baseline"
+    assert at.data_editor[0].value.shape[0] == 2, "the stored ratings are loaded into the table"
+    at.text_area(key=f"{form}:summary").input("Revised notes")
+    at = submit(at)
+    assert toasts(at) == ["Updated the baseline of ART-01"]
+    assert query(small, "SELECT summary FROM interview WHERE interview_id = 1") == [("Revised notes",)]
+    assert query(small, "SELECT count(*) FROM factor_rating WHERE interview_id = 1") == [(2,)]
+    at.checkbox(key=f"{form}:delete-confirm").check()
+    at = run(at)
+    at = run(at.button(key=f"{form}:delete").click())
+    assert toasts(at) == ["Deleted the baseline of ART-01"]
+    assert query(small, "SELECT count(*) FROM interview WHERE interview_id = 1") == [(0,)]
+
+
+def test_the_previous_waves_ratings_are_shown_beside_the_form(monkeypatch, small):
+    at, _ = log_page(monkeypatch, small, "ART-01")
+    assert at.markdown[-1].value == "**Ratings at the baseline**" or any(
+        m.value == "**Ratings at the baseline**" for m in at.markdown
+    )
+    shown = at.dataframe[-1].value
+    assert list(shown.label) == ["Team expertise", "Limited resources"]
+    assert list(shown.rating) == ["+2 strong facilitator", "-1 barrier"]
+
+
+def test_creating_a_project_and_a_code_format_error(monkeypatch, small):
+    at = page(monkeypatch, small, "manage")
+    form = "project:(new)"
+    at.text_input(key=f"{form}:project_code").input("bad code")
+    at.text_input(key=f"{form}:name").input("Peer support")
+    before = db(small)
+    at = submit(at)
+    assert any("project code 'bad code' must be 1–16 upper-case letters" in e for e in errors(at))
+    assert db(small) == before
+    assert at.text_input(key=f"{form}:name").value == "Peer support"
+    at.text_input(key=f"{form}:project_code").input("PEER")
+    at = submit(at)
+    assert toasts(at) == ["Added project PEER"]
+    assert query(small, "SELECT project_code, name, setting FROM project WHERE project_code = 'PEER'") == [
+        ("PEER", "Peer support", "nhs")
+    ]
+
+
+def test_enrolling_and_the_participant_rules(monkeypatch, small):
+    at = page(monkeypatch, small, "manage", project="ART")
+    form = "participant:ART:(new)"
+    at.text_input(key=f"{form}:participant_code").input("ART-04")
+    at.date_input(key=f"{form}:enrolment_date").set_value(dt.date(2025, 7, 1))
+    before = db(small)
+    at = submit_named(at, "Enrol")
+    assert any("enrolment date 2025-07-01 is in the future" in e for e in errors(at))
+    assert db(small) == before
+    at.date_input(key=f"{form}:enrolment_date").set_value(dt.date(2025, 6, 1))
+    at = submit_named(at, "Enrol")
+    assert toasts(at) == ["Enrolled ART-04 in ART"]
+    assert query(small, "SELECT role, enrolment_date, status FROM participant WHERE participant_code = 'ART-04'") == [
+        ("service_user", dt.date(2025, 6, 1), "active")
+    ]
+
+
+def submit_named(at, label):
+    return run(next(b for b in at.form_submit_button if b.label == label).click())
+
+
+def test_withdrawing_with_and_without_erasure(monkeypatch, small):
+    at = page(monkeypatch, small, "manage", project="ART", participant="ART-01")
+    leave = "withdraw:ART-01"
+    at.date_input(key=f"{leave}:withdrawal_date").set_value(dt.date(2025, 4, 1))
+    before = db(small)
+    at = submit_named(at, "Withdraw")
+    assert any("withdrawal date 2025-04-01 is before their last interview on 2025-05-01" in e for e in errors(at))
+    assert db(small) == before
+    at.checkbox(key=f"{leave}:erase").check()
+    at = submit_named(at, "Withdraw")
+    assert toasts(at) == ["ART-01 withdrawn and their interviews erased"]
+    assert query(small, "SELECT count(*) FROM interview WHERE participant_code = 'ART-01'") == [(0,)]
+    assert query(small, "SELECT action, before, after FROM audit_entry WHERE action = 'erase'") == [
+        ("erase", None, None)
+    ]
+    assert any("ART-01 withdrew on 01 Apr 2025" in i.value for i in at.info)
+
+
+def test_deleting_a_project_then_restoring_it_from_the_audit_log(monkeypatch, small):
+    before = db(small)
+    at = page(monkeypatch, small, "manage", project="ART")
+    at.checkbox(key="project:ART:delete-confirm").check()
+    at = run(at)
+    at = run(at.button(key="project:ART:delete").click())
+    assert toasts(at) == ["Deleted project ART"]
+    assert query(small, "SELECT count(*) FROM participant") == [(0,)]
+    at = page(monkeypatch, small, "audit")
+    assert at.selectbox[-1].label == "Deleted record"
+    at = run(at.button[0].click())
+    (restored,) = toasts(at)
+    assert restored.startswith("Restored #") and restored.endswith(": project ART")
+    after = db(small)
+    assert {t: after[t] for t in ("project", "participant", "interview", "factor_rating")} == {
+        t: before[t] for t in ("project", "participant", "interview", "factor_rating")
+    }
+
+
+def test_scoring_sustainability_with_previous_values_and_a_range_error(monkeypatch, small):
+    con = storage.connect(small)
+    capture.score_sustainability(con, EDITOR, "ART", "baseline", {"outlook": "amber", "service_users_engaged": 4})
+    con.close()
+    at = page(monkeypatch, small, "sustainability", project="ART", wave="month_3")
+    form = "sustainability:ART:month_3"
+    assert any(c.value == "Baseline: **amber**" for c in at.caption), "the previous wave's value is beside it"
+    at.number_input(key=f"{form}:service_users_engaged").set_value(-2)
+    at.selectbox(key=f"{form}:outlook").set_value("green")
+    before = db(small)
+    at = submit(at)
+    assert any("service_users_engaged must be at least 0, not -2" in e for e in errors(at))
+    assert db(small) == before
+    at.number_input(key=f"{form}:service_users_engaged").set_value(6)
+    at = submit(at)
+    assert toasts(at) == ["Saved the 3-month follow-up scores of ART"]
+    assert query(small, "SELECT indicator_code, value FROM indicator_value WHERE wave = 'month_3' ORDER BY 1") == [
+        ("outlook", "green"),
+        ("service_users_engaged", "6"),
+    ]
+
+
+def test_milestones_for_an_evaluator_a_team_and_a_funder(monkeypatch, small):
+    at = page(monkeypatch, small, "milestones", viewer=TEAM)
+    form = "milestone:ART:(new milestone)"
+    before = db(small)
+    at = submit(at)
+    assert any("a milestone needs a title" in e for e in errors(at))
+    assert db(small) == before
+    at.text_input(key=f"{form}:title").input("Launch event")
+    at.date_input(key=f"{form}:date").set_value(dt.date(2026, 7, 2))
+    at = submit(at)
+    assert any("milestone date 2026-07-02 is after the study window closed on 2026-06-30" in e for e in errors(at))
+    at.date_input(key=f"{form}:date").set_value(dt.date(2025, 3, 2))
+    at = submit(at)
+    assert toasts(at) == ["Added “Launch event” to ART"]
+    assert query(small, "SELECT kind, milestone_date, title FROM milestone") == [
+        ("funding_decision", dt.date(2025, 3, 2), "Launch event")
+    ]
+    funder = page(monkeypatch, small, "milestones", viewer=FUNDER)
+    assert not funder.form_submit_button and funder.dataframe[0].value.shape[0] == 1
+    assert any("Read-only" in c.value for c in funder.caption)
+
+
+def test_fieldwork_lists_calls_and_offers_both_files(monkeypatch, small):
+    at = page(monkeypatch, small, "fieldwork")
+    shown = {m.label: m.value for m in at.metric}
+    assert shown == {"Overdue": "1", "Due now": "1", "Upcoming (next 30 days)": "1", "Missed": "1"}
+    assert [b.label for b in at.download_button] == ["Call list (CSV)", "Calls to make (.ics calendar)"]
+    assert [s.value for s in at.subheader][1:] == [
+        "Overdue · 1",
+        "Due now · 1",
+        "Upcoming (next 30 days) · 1",
+        "Missed · 1",
+    ]
+
+
+def test_data_quality_links_each_problem_to_where_it_is_fixed(monkeypatch, small):
+    at = page(monkeypatch, small, "data_quality")
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Interviews not coded"] == "2"  # ART-01's 3-month and ART-02's baseline
+    links = [
+        (
+            link.value,
+            link.proto.page,
+            dict(link.proto.query_string and [p.split("=") for p in link.proto.query_string.split("&")]),
+        )
+        for link in at.page_link
+    ]
+    assert any(
+        label.startswith("ART · ART-01 · 3-month follow-up")
+        and params == {"project": "ART", "participant": "ART-01", "wave": "month_3"}
+        for label, _, params in links
+    ), links

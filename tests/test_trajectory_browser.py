@@ -1,0 +1,113 @@
+"""Deep links and trajectories in a real browser (Chromium through Playwright against `streamlit run`)."""
+
+import shutil
+
+import pytest
+
+from innovation_tracker import accounts, storage
+from tests.browser import CHROMIUM_ARGS, SCREENSHOTS, Server, chromium_or_skip, heatmap_cells, login
+from tests.conftest import DEMO_TODAY, EVALUATOR
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def start_server(demo_file, folder):
+    shutil.copy(demo_file, folder / "demo.duckdb")
+    return Server(folder / "demo.duckdb", DEMO_TODAY.isoformat(), folder / "streamlit.log")
+
+
+@pytest.fixture(scope="module")
+def server(browser, demo_file, tmp_path_factory):
+    """A server someone has already opened at its front page, as any running server has been."""
+    server = start_server(demo_file, tmp_path_factory.mktemp("trajectory_server"))
+    page = browser.new_page()
+    page.goto(server.url, wait_until="domcontentloaded")
+    page.get_by_role("textbox", name="Username").wait_for(timeout=30_000)
+    page.close()
+    yield server
+    server.stop()
+
+
+def test_a_fresh_servers_first_request_for_a_page_reads_nothing_without_a_login(browser, demo_file, tmp_path):
+    # Streamlit's old folder mode runs pages/timeline.py directly on a fresh server's first request.
+    server = start_server(demo_file, tmp_path)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        page.goto(f"{server.url}/timeline?project=CARE", wait_until="domcontentloaded")
+        page.get_by_text("Please log in to see this page.").wait_for(timeout=30_000)
+        body = page.locator("body").inner_text()
+        assert "Carers Connect" not in body and "CARE-0" not in body
+        assert page.locator('[data-testid="stException"]').count() == 0, server.output()
+        page.get_by_role("link", name="Log in", exact=True).click()
+        page.get_by_role("textbox", name="Username").wait_for(timeout=30_000)
+        page.close()
+    finally:
+        server.stop()
+
+
+def open_as(browser, server, path, username="demo-evaluator"):
+    page = browser.new_page(viewport={"width": 1400, "height": 3000})
+    page.goto(f"{server.url}/{path}", wait_until="domcontentloaded")
+    login(page, username, accounts.DEMO_PASSWORD)
+    return page
+
+
+def test_a_deep_link_opens_the_projects_timeline_with_one_heat_map_row_per_factor(browser, server, demo_file):
+    con = storage.connect(demo_file)
+    cited = storage.factor_stats(con, EVALUATOR, "CARE").factor_code.nunique()
+    con.close()
+    page = open_as(browser, server, "timeline?project=CARE")
+    page.get_by_role("heading", name="Project timeline").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="What changed").wait_for(timeout=30_000)
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=30_000)
+    cells = heatmap_cells(page)
+    assert cells is not None and len(cells["factors"]) == cited > 0
+    assert cells["waves"][0] == "Baseline"
+    assert "project=CARE" in page.url
+    assert page.locator('[data-testid="stException"]').count() == 0, server.output()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "timeline.png"), full_page=True)
+    page.close()
+
+
+def test_compare_shows_the_papers_citation_counts(browser, server, demo_file):
+    con = storage.connect(demo_file)
+    expected = {label: paper for label, paper in con.execute("SELECT label, paper_projects FROM factor").fetchall()}
+    con.close()
+    page = open_as(browser, server, "compare")
+    page.get_by_role("heading", name="How many projects cite each factor").wait_for(timeout=30_000)
+    table = page.locator('[data-testid="stTable"] table')
+    table.wait_for(timeout=30_000)
+    headers = [h.strip() for h in table.locator("thead th").all_inner_texts()]
+    rows = [[c.strip() for c in row.locator("td, th").all_inner_texts()] for row in table.locator("tbody tr").all()]
+    assert len(rows) == 47
+    at = {name: headers.index(name) for name in ("Factor", "Projects citing", "Projects in the paper (of 11)")}
+    for row in rows:
+        paper = expected[row[at["Factor"]]]
+        if paper is not None:
+            assert row[at["Projects citing"]] == row[at["Projects in the paper (of 11)"]] == str(paper)
+    assert page.locator('[data-testid="stException"]').count() == 0, server.output()
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=30_000)
+    page.screenshot(path=str(SCREENSHOTS / "compare.png"), full_page=True)
+    page.close()
+
+
+def test_a_team_editing_the_url_sees_nothing_of_another_project(browser, server):
+    page = open_as(browser, server, "timeline?project=PEER", username="demo-team-arts")
+    page.get_by_text("There is no project 'PEER' among the projects you can see.").wait_for(timeout=30_000)
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 1", timeout=30_000)
+    body = page.locator("body").inner_text()
+    assert "Peer Support on the Wards" not in body
+    assert "ARTS-0" in body or "ARTS · " in body, "its own project is shown"
+    page.close()
