@@ -1,14 +1,15 @@
 """Every page through AppTest: its cold first render, its warm rerun and its rerun right after a write.
 
 The floor is the rerun of an empty Streamlit page in the same process, so ratios do not depend on the machine.
-"Cold" means the data caches are empty but the shared connection is open, as for the first visitor of a page on
-a running server; "after a write" follows an audited write (a sustainability score), which invalidates every
-cached read, as any save by any user does.
+"Cold" means the caches of reads and views are empty but the shared connection is open, as for the first
+visitor of a page on a running server; "after a write" follows an audited write (a sustainability score),
+which invalidates every cached read, as any save by any user does.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import statistics
 import time
@@ -95,6 +96,7 @@ def time_pages(db: Path, today: dt.date, repeats: int, log=print) -> list[PageTi
         write = write or _writer(db)
         at.switch_page(spec.path)
         st.cache_data.clear()
+        ui._shared_view.clear()
         cold = _timed(at.run)
         warm = statistics.median(_timed(at.run) for _ in range(repeats))
         after = []
@@ -104,5 +106,9 @@ def time_pages(db: Path, today: dt.date, repeats: int, log=print) -> list[PageTi
         timings.append(PageTiming(spec.title, viewer.role.value, cold, warm, statistics.median(after)))
         log(f"  {spec.title} ({viewer.role.value}): cold {cold:.3f} s, warm {warm:.3f} s, after a write "
             f"{timings[-1].after_write_s:.3f} s")  # fmt: skip
+    # Let go of every cursor on the database (the writer's, the AppTest sessions'): while one lives, DuckDB keeps
+    # the file locked against the server that the memory measurement starts next.
+    del sessions, write, at
     st.cache_resource.clear()
+    gc.collect()
     return timings

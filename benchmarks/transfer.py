@@ -36,7 +36,8 @@ FROM participant p CROSS JOIN (SELECT unnest(WAVES, recursive := true)) o(wave, 
 RATINGS_SQL = """
 COPY (
     SELECT i.interview_id, p.project_code, i.participant_code, i.wave, f.factor_code, f.domain, f.kind,
-           CASE f.kind WHEN 'barrier' THEN -1 - (i.interview_id + j) % 2 WHEN 'facilitator' THEN 1 + (i.interview_id + j) % 2
+           CASE f.kind WHEN 'barrier' THEN -1 - (i.interview_id + j) % 2
+                       WHEN 'facilitator' THEN 1 + (i.interview_id + j) % 2
                 ELSE CASE WHEN (i.interview_id + j) % 2 = 0 THEN 1 ELSE -2 END END AS rating,
            '' AS evidence
     FROM interview i JOIN participant p USING (participant_code) CROSS JOIN range($per_interview) r(j)

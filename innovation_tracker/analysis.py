@@ -179,10 +179,14 @@ def citation_counts(
             chosen = chosen[chosen[column].isin(_as_set(wanted))]
     codes = set(chosen.project_code)
     cited = citations[citations.project_code.isin(codes)].drop_duplicates(["project_code", "factor_code"])
-    per_factor = cited.groupby("factor_code").size()
+    return citation_table(cited.groupby("factor_code").size(), len(codes), factors)
+
+
+def citation_table(per_factor: pd.Series, n_projects: int, factors: Sequence[Factor]) -> pd.DataFrame:
+    """`citation_counts` from projects citing each factor (a Series by factor code) already counted."""
     out = _factor_frame(factors)
     out["projects_citing"] = out.factor_code.map(per_factor).fillna(0).astype(int)
-    out["percent"] = 100.0 * out.projects_citing / len(codes) if codes else 0.0
+    out["percent"] = 100.0 * out.projects_citing / n_projects if n_projects else 0.0
     out["paper_projects"] = pd.array([f.paper_projects for f in factors], dtype="Int64")
     out = out.sort_values(
         ["domain_order", "kind_order", "projects_citing", "label"], ascending=[True, True, False, True]
@@ -220,12 +224,17 @@ def _overdue_warnings(overdue: pd.DataFrame) -> list[tuple]:
     return rows
 
 
-def _last_two(frame: pd.DataFrame, positions: dict[str, int]) -> Iterable[tuple[str, pd.Series, pd.Series]]:
-    """For each project, its previous and latest rows in schedule order (projects with only one are skipped)."""
+def _last_two(frame: pd.DataFrame, positions: dict[str, int]) -> Iterable[tuple[str, tuple, tuple]]:
+    """For each project, its previous and latest rows in schedule order (projects with only one are skipped).
+
+    Found with whole-column operations: a portfolio of thousands of projects made a loop over groups take seconds.
+    """
     frame = frame[frame.wave.isin(positions)].assign(position=lambda f: f.wave.map(positions))
-    for project_code, group in frame.sort_values(["project_code", "position"]).groupby("project_code", sort=False):
-        if len(group) >= 2:
-            yield project_code, group.iloc[-2], group.iloc[-1]
+    last = frame.sort_values(["project_code", "position"], kind="stable").groupby("project_code", sort=False).tail(2)
+    previous = last[last.duplicated("project_code", keep="last")]
+    latest = last[last.duplicated("project_code", keep="first")]
+    for before, after in zip(previous.itertuples(index=False), latest.itertuples(index=False), strict=True):
+        yield before.project_code, before, after
 
 
 def _outlook_warnings(outlook: pd.DataFrame, waves: Sequence[Wave]) -> list[tuple]:
@@ -258,12 +267,12 @@ def _balance_warnings(balance: pd.DataFrame, waves: Sequence[Wave]) -> list[tupl
 
 def _missing_score_warnings(scored: pd.DataFrame, completed: pd.DataFrame, waves: Sequence[Wave]) -> list[tuple]:
     labels = {w.wave: w.label for w in waves}
-    done = set(scored[["project_code", "wave"]].itertuples(index=False, name=None))
+    pairs = ["project_code", "wave"]
+    rounds = completed[pairs].drop_duplicates().merge(scored[pairs].drop_duplicates(), how="left", indicator=True)
     rows = []
-    for project_code, wave in completed[["project_code", "wave"]].drop_duplicates().itertuples(index=False):
-        if (project_code, wave) not in done:
-            message = f"{labels.get(wave, wave)} round is finished but no sustainability indicators were scored"
-            rows.append((project_code, "missing_scores", wave, message))
+    for project_code, wave in rounds.loc[rounds._merge == "left_only", pairs].itertuples(index=False):
+        message = f"{labels.get(wave, wave)} round is finished but no sustainability indicators were scored"
+        rows.append((project_code, "missing_scores", wave, message))
     return rows
 
 

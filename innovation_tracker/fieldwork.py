@@ -38,7 +38,9 @@ def _dates(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
 def _previous_interviewer(status: pd.DataFrame) -> pd.Series:
     """For each wave, who held the participant's latest interview before it."""
     ordered = status.sort_values(["participant_code", "position"])
-    carried = ordered.groupby("participant_code")["interviewer"].transform(lambda s: s.ffill().shift())
+    # Group-wise ffill then shift, both built in: a Python function per participant took seconds at 65,000.
+    filled = ordered.groupby("participant_code")["interviewer"].ffill()
+    carried = filled.groupby(ordered.participant_code).shift()
     return carried.reindex(status.index)
 
 

@@ -40,6 +40,7 @@ from .domain import (
 from .errors import Problem, ValidationError
 
 MAX_PROBLEMS = 500
+MAX_INT = 2**31 - 1
 TRUE_TEXT = {"true", "yes", "y", "1"}
 FALSE_TEXT = {"false", "no", "n", "0", ""}
 
@@ -297,6 +298,10 @@ def _ints(frame, column, file, report, required=True, low=None, high=None) -> pd
     numbers = pd.to_numeric(text, errors="coerce")
     bad = (numbers.isna() & (text != "")) | (numbers.notna() & (numbers % 1 != 0))
     report.rows(bad, frame, file, column, "whole_number", lambda v: f"'{v}' is not a whole number")
+    # The database stores these as 32-bit integers; a larger number would fail there rather than here.
+    huge = ~bad & (numbers.abs() > MAX_INT)
+    report.rows(huge, frame, file, column, "range", lambda v: f"{v} is too large (at most {MAX_INT})")
+    bad = bad | huge
     if required:
         report.rows(text == "", frame, file, column, "required", lambda v: f"{column} is required")
     ok = numbers.notna() & ~bad

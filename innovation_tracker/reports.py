@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
+from fpdf import FPDF
+from fpdf.fonts import FontFace
 
 from . import analysis, charts, storage
 from .domain import RAG_VALUES, Indicator, IndicatorType, Viewer, Wave, indicator_score, label_of
@@ -458,9 +460,17 @@ def _html_block(block: Block) -> str:
         return f"<p>{html.escape(block.text)}</p>"
     if isinstance(block, Quote):
         return f"<blockquote>“{html.escape(block.text)}”<footer>{html.escape(block.source)}</footer></blockquote>"
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in block.frame.columns)
+    numeric = [_numeric(block.frame[c]) for c in block.frame.columns]
+    head = "".join(
+        f"<th{' class=num' if n else ''}>{html.escape(str(c))}</th>"
+        for c, n in zip(block.frame.columns, numeric, strict=True)
+    )
     rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+        "<tr>"
+        + "".join(
+            f"<td{' class=num' if n else ''}>{html.escape(str(v))}</td>" for v, n in zip(row, numeric, strict=True)
+        )
+        + "</tr>"
         for row in block.frame.itertuples(index=False)
     )
     caption = f"<caption>{html.escape(block.caption)}</caption>" if block.caption else ""
@@ -478,7 +488,7 @@ table {{ border-collapse: collapse; margin: 0.8em 0; width: 100%; font-size: 0.9
 th, td {{ border: 1px solid #ccc; padding: 0.3em 0.5em; text-align: left; vertical-align: top; }}
 th {{ background: #f0f0f0; }} caption, figcaption {{ caption-side: bottom; color: #555; font-size: 0.9em;
       text-align: left; padding-top: 0.3em; }}
-figure {{ margin: 1em 0; }}
+figure {{ margin: 1em 0; }} .num {{ text-align: right; }}
 blockquote {{ border-left: 4px solid #56B4E9; margin: 0.8em 0; padding: 0.2em 1em; background: #f7fbfe; }}
 blockquote footer {{ color: #555; font-size: 0.9em; margin-top: 0.3em; }}
 </style></head>
@@ -541,8 +551,6 @@ class _PdfWriter:
     """Lays the blocks out on A4 with fpdf2: DejaVu Sans where installed (all of Unicode), else Helvetica."""
 
     def __init__(self, report: Report, pngs: dict[int, tuple[bytes, int, int]]):
-        from fpdf import FPDF
-
         self.report, self.pngs = report, pngs
         self.pdf = FPDF(format="A4")
         self.pdf.set_title(report.title)
@@ -627,8 +635,6 @@ class _PdfWriter:
         pdf.ln(1.5)
 
     def _table(self, block: Table) -> None:
-        from fpdf.fonts import FontFace
-
         pdf = self.pdf
         columns = len(block.frame.columns)
         pdf.set_font(self.family, "", 9 if columns <= 7 else 7.5)

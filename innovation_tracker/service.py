@@ -20,7 +20,9 @@ from .errors import AccessDenied, Problem, ValidationError
 SYSTEM_ACTOR = "system"
 
 
-def reference(con: storage.Connection) -> Reference:
+def reference(con: storage.Connection, *, with_ratings: bool = False) -> Reference:
+    """What an import is checked against; the stored ratings only when the import adds ratings."""
+    ratings = storage.read_table(con, SYSTEM_VIEWER, "factor_ratings") if with_ratings else None
     return Reference(
         study=storage.get_study(con),
         waves=storage.list_waves(con),
@@ -30,7 +32,7 @@ def reference(con: storage.Connection) -> Reference:
         participants=storage.known_participants(con),
         interviews=storage.known_interviews(con),
         max_milestone_id=storage.max_milestone_id(con),
-        ratings=storage.read_table(con, SYSTEM_VIEWER, "factor_ratings")[["interview_id", "factor_code"]],
+        ratings=None if ratings is None else ratings[["interview_id", "factor_code"]],
     )
 
 
@@ -45,7 +47,7 @@ def import_tables(
 ) -> dict[str, int]:
     """Check everything first; write everything in one transaction, or nothing."""
     text = {table: pd.DataFrame({c: tidy.as_text(frame[c]) for c in frame.columns}) for table, frame in tables.items()}
-    ready = prepare(text, reference(con), today, files)
+    ready = prepare(text, reference(con, with_ratings="factor_ratings" in tables), today, files)
     return storage.write(con, lambda cur: storage.insert_frames(cur, ready, actor=actor, source=source))
 
 
@@ -178,7 +180,7 @@ def check_import(con: storage.Connection, plan: ImportPlan, *, today: dt.date) -
     """Every rule checked against the study; the typed frames that would be added (a preview), or raise."""
     text = {t: pd.DataFrame({c: tidy.as_text(f[c]) for c in f.columns}) for t, f in plan.tables.items()}
     try:
-        return prepare(text, reference(con), today, plan.files)
+        return prepare(text, reference(con, with_ratings="factor_ratings" in plan.tables), today, plan.files)
     except ValidationError as error:
         raise plan.located(error) from None
 

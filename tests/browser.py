@@ -118,7 +118,8 @@ def heatmap_cells(page) -> dict | None:
                 const trace = (plot.data || []).find(t => t.type === 'heatmap');
                 if (trace && plot.layout.title.text.includes('Barriers and facilitators by wave')) {
                     const labels = Array.isArray(trace.y[0]) ? trace.y[trace.y.length - 1] : trace.y;
-                    return {factors: Array.from(labels), waves: Array.from(trace.x), z: trace.z.map(r => Array.from(r))};
+                    const z = trace.z.map(r => Array.from(r));
+                    return {factors: Array.from(labels), waves: Array.from(trace.x), z: z};
                 }
             }
             return null;

@@ -29,6 +29,9 @@ UNSCOPED = {
     "known_interviews": "import checks (editors only)", "known_participants": "import checks (editors only)",
     "known_keys": "import checks (editors only)", "max_milestone_id": "import checks (editors only)",
     "table_counts": "row counts for import checks and tests", "is_empty": "whether a study exists",
+    "get_account": "log-in and account rules; used only by accounts.py",
+    "find_account_by_email": "single sign-on; used only by accounts.py",
+    "count_accounts": "first-run check; a number", "count_active_admins": "account rules; a number",
 }
 WRITE_PREFIXES = ("add_", "update_", "delete_", "set_", "withdraw_", "erase_", "restore_", "create_", "deactivate_",
                   "reactivate_", "record_", "insert_", "lock_", "unlock_", "reset_", "remove_")

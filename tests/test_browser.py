@@ -165,12 +165,6 @@ def test_an_admin_adds_an_account_who_then_logs_in_and_out(browser, server):
     page.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Until a server's first script run has called st.navigation, Streamlit serves the pages/ folder in its"
-    " old folder-based mode, so a first visit to /PAGE runs that file without dashboard.py and its log-in gate."
-    " Moving the page files out of a folder named pages/ ends this (then remove this mark).",
-)
 def test_a_first_visit_to_a_deep_link_goes_through_the_log_in_gate(browser, seeded_path, tmp_path):
     server = Server(seeded_path, DEMO_TODAY.isoformat(), tmp_path / "streamlit.log")
     try:
@@ -185,14 +179,15 @@ def test_a_first_visit_to_a_deep_link_goes_through_the_log_in_gate(browser, seed
 
 
 def test_a_first_visit_straight_to_the_users_page_shows_no_accounts(browser, seeded_path, tmp_path):
-    """The Users page checks the viewer itself, so even the first-visit hole above shows nothing of it."""
+    """A fresh server's first request, straight to an admin page: the login form, nothing of the page."""
     server = Server(seeded_path, DEMO_TODAY.isoformat(), tmp_path / "streamlit.log")
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{server.url}/users", wait_until="domcontentloaded")
         page.locator('[data-testid="stMain"] h1').first.wait_for(timeout=30_000)
-        page.locator('[data-testid="stAlert"], [data-testid="stForm"]').first.wait_for(timeout=30_000)
-        assert page.get_by_text("demo-evaluator").count() == 0
+        page.locator('[data-testid="stForm"]').first.wait_for(timeout=30_000)
+        assert page.get_by_role("button", name="Log in").count() == 1
+        assert page.get_by_role("heading", name="Users").count() == 0
         assert page.get_by_role("button", name="Add account").count() == 0
         page.close()
     finally:

@@ -42,7 +42,8 @@ def page(monkeypatch, path, name, viewer=EDITOR, today=TODAY, **params):
     at = AppTest.from_file("../dashboard.py", default_timeout=60)
     at.session_state["viewer"] = viewer
     at.query_params.update(params)
-    at.switch_page(f"pages/{name}.py")
+    run(at)
+    at.switch_page(f"views/{name}.py")
     return run(at)
 
 

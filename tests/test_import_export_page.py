@@ -16,7 +16,7 @@ from innovation_tracker.domain import AccountRole, Study, Viewer
 from tests.browser import CHROMIUM_ARGS, SCREENSHOTS, Server, chromium_or_skip, login
 from tests.conftest import DEMO_TODAY, EVALUATOR
 
-PAGE = "pages/import_export.py"
+PAGE = "views/import_export.py"
 ADMIN = Viewer("demo-admin", AccountRole.ADMIN)
 FUNDER = Viewer("demo-funder", AccountRole.FUNDER)
 TEAM = Viewer("demo-team-arts", AccountRole.TEAM, frozenset({"ARTS"}))

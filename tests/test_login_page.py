@@ -1,7 +1,6 @@
 """The log-in gate and the Users page, rendered by AppTest against real DuckDB files."""
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 import streamlit as st
@@ -30,19 +29,6 @@ def fresh_caches():
     st.cache_resource.clear()
     yield
     st.cache_resource.clear()
-
-
-class _NoPagesFolder(type(Path())):
-    def exists(self, *args, **kwargs):
-        return False if self.name == "pages" else super().exists(*args, **kwargs)
-
-
-@pytest.fixture(autouse=True)
-def every_run_goes_through_dashboard(monkeypatch):
-    """AppTest forgets before every run that the app uses st.navigation; seeing a `pages/` folder it then runs the
-    last page on its own (Streamlit's old folder-based mode), skipping dashboard.py and so the log-in gate and its
-    sidebar. A real server forgets nothing after its first run, so hide the folder from that check."""
-    monkeypatch.setattr("streamlit.runtime.pages_manager.Path", _NoPagesFolder)
 
 
 def start(monkeypatch, path, *, viewer=None, secrets=None, user=None, today=DEMO_TODAY):
@@ -241,7 +227,7 @@ def test_under_single_sign_on_the_first_admin_is_whoever_signs_in_first(monkeypa
 
 def users_page(monkeypatch, path):
     at = start(monkeypatch, path, viewer=DEMO_ADMIN)
-    return run(at.switch_page("pages/users.py"))
+    return run(at.switch_page("views/users.py"))
 
 
 def account(path, username):

@@ -9,7 +9,7 @@ import math
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from innovation_tracker import codebook, domain, importer, service, storage, tidy
@@ -21,7 +21,14 @@ from tests.conftest import DEMO_TODAY
 FACTORS = codebook.load_codebook()
 INDICATORS = codebook.load_indicators()
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Imports run against a real database: fewer examples, and no shrinking, whose hundreds of extra imports would
+# take minutes; the failing example is printed as it was found.
+SLOW = settings(
+    max_examples=40,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 # What a person (or a broken export) might put in a cell: any text, numbers of every kind, dates and near-dates.
 numbers = st.one_of(
@@ -34,7 +41,9 @@ date_like = st.one_of(
     st.datetimes().map(str),
     st.from_regex(r"\d{1,5}-\d{1,3}-\d{1,3}", fullmatch=True),
 )
-cells = st.one_of(st.text(max_size=40), numbers.map(str), date_like, st.sampled_from(["", "nan", "None", "-0", "1e309"]))
+cells = st.one_of(
+    st.text(max_size=40), numbers.map(str), date_like, st.sampled_from(["", "nan", "None", "-0", "1e309"])
+)
 values = st.one_of(st.none(), st.text(max_size=40), numbers, st.dates(), st.booleans())
 
 
@@ -169,7 +178,9 @@ def test_a_good_file_next_to_random_bytes_writes_nothing(con, rows, noise):
 
 
 @SLOW
-@given(tables=st.dictionaries(st.sampled_from(list(tidy.TABLES)), st.lists(st.dictionaries(st.text(max_size=8), cells))))
+@given(
+    tables=st.dictionaries(st.sampled_from(list(tidy.TABLES)), st.lists(st.dictionaries(st.text(max_size=8), cells)))
+)
 def test_import_tables_of_any_shape_is_refused_cleanly(con, tables):
     frames = {t: pd.DataFrame(rows) for t, rows in tables.items()}
     before = snapshot(con)

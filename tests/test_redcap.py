@@ -351,3 +351,21 @@ def test_a_missing_redcap_column_is_named(target, tmp_path):
 )
 def test_exports_are_told_apart_from_tidy_files_by_their_columns(columns, expected):
     assert redcap.is_export(columns) is expected
+
+
+def test_a_later_export_adds_interviews_to_participants_already_in_the_study(demo, target, tmp_path):
+    project, tables, waves = demo
+    person = tables["participants"].iloc[[0]]
+    mine = tables["interviews"][tables["interviews"].participant_code == person.participant_code.iloc[0]]
+    path = tmp_path / "export.csv"
+    first = {"participants": person, "interviews": mine.iloc[:1], "factor_ratings": tables["factor_ratings"].iloc[0:0]}
+    path.write_text(flat_export(project, first, waves), encoding="utf-8")
+    service.import_files(target, [path], today=DEMO_TODAY, actor="test")
+    later = {**first, "interviews": mine.iloc[1:2]}
+    frame = pd.read_csv(io.StringIO(flat_export(project, later, waves)), dtype=str, keep_default_na=False)
+    assert frame.participant_complete.iloc[0] == "2", "the first event's row carries the participant form"
+    without_participant = frame.iloc[1:]
+    path.write_text(without_participant.to_csv(index=False, lineterminator="\n"), encoding="utf-8")
+    assert service.import_files(target, [path], today=DEMO_TODAY, actor="test") == {"interviews": 1}
+    waves_done = target.execute("SELECT wave FROM interview ORDER BY interview_id").fetchall()
+    assert [w for (w,) in waves_done] == list(mine.wave.iloc[:2])

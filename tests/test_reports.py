@@ -230,3 +230,11 @@ CHAMPION = Indicator("champion", "Champion", IndicatorType.BOOLEAN, None, None, 
 )
 def test_indicator_change_in_words(indicator, before, after, expected):
     assert reports.indicator_change(indicator, before, after) == expected
+
+
+def test_the_pdf_falls_back_to_helvetica_where_dejavu_is_not_installed(monkeypatch):
+    monkeypatch.setattr(reports, "FONT_DIRS", ())
+    report = reports.Report("Café · −2 … “quoted” → ü", "subtitle", "stem")
+    report.blocks += [reports.Heading("Ratings"), reports.Quote("It’s – fine", "Factor · rated −1 · Manager")]
+    text = pdf_text(reports.to_pdf(report))
+    assert 'Café · -2 ... "quoted" -> ü' in text and "It's - fine" in text and "rated -1" in text

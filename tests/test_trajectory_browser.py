@@ -28,32 +28,10 @@ def start_server(demo_file, folder):
 
 
 @pytest.fixture(scope="module")
-def server(browser, demo_file, tmp_path_factory):
-    """A server someone has already opened at its front page, as any running server has been."""
+def server(demo_file, tmp_path_factory):
     server = start_server(demo_file, tmp_path_factory.mktemp("trajectory_server"))
-    page = browser.new_page()
-    page.goto(server.url, wait_until="domcontentloaded")
-    page.get_by_role("textbox", name="Username").wait_for(timeout=30_000)
-    page.close()
     yield server
     server.stop()
-
-
-def test_a_fresh_servers_first_request_for_a_page_reads_nothing_without_a_login(browser, demo_file, tmp_path):
-    # Streamlit's old folder mode runs pages/timeline.py directly on a fresh server's first request.
-    server = start_server(demo_file, tmp_path)
-    try:
-        page = browser.new_page(viewport={"width": 1400, "height": 1200})
-        page.goto(f"{server.url}/timeline?project=CARE", wait_until="domcontentloaded")
-        page.get_by_text("Please log in to see this page.").wait_for(timeout=30_000)
-        body = page.locator("body").inner_text()
-        assert "Carers Connect" not in body and "CARE-0" not in body
-        assert page.locator('[data-testid="stException"]').count() == 0, server.output()
-        page.get_by_role("link", name="Log in", exact=True).click()
-        page.get_by_role("textbox", name="Username").wait_for(timeout=30_000)
-        page.close()
-    finally:
-        server.stop()
 
 
 def open_as(browser, server, path, username="demo-evaluator"):
@@ -61,6 +39,23 @@ def open_as(browser, server, path, username="demo-evaluator"):
     page.goto(f"{server.url}/{path}", wait_until="domcontentloaded")
     login(page, username, accounts.DEMO_PASSWORD)
     return page
+
+
+def test_a_deep_link_on_a_fresh_server_goes_through_the_login_and_lands_on_the_page(browser, demo_file, tmp_path):
+    server = start_server(demo_file, tmp_path)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        page.goto(f"{server.url}/timeline?project=CARE", wait_until="domcontentloaded")
+        page.get_by_role("textbox", name="Username").wait_for(timeout=30_000)
+        body = page.locator("body").inner_text()
+        assert "Carers Connect" not in body and "CARE-0" not in body
+        login(page, "demo-evaluator", accounts.DEMO_PASSWORD)
+        page.get_by_role("heading", name="Project timeline").wait_for(timeout=30_000)
+        assert "project=CARE" in page.url
+        assert page.locator('[data-testid="stException"]').count() == 0, server.output()
+        page.close()
+    finally:
+        server.stop()
 
 
 def test_a_deep_link_opens_the_projects_timeline_with_one_heat_map_row_per_factor(browser, server, demo_file):

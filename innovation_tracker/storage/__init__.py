@@ -15,7 +15,7 @@ from .db import (
     write,
 )
 from .exports import wide_table
-from .portfolio import completion_by_wave, headline_counts, outlook_grid, wave_status
+from .portfolio import completion_by_wave, headline_counts, outlook_grid, outlook_table, wave_status
 from .quality import (
     audit_choices,
     audit_log,
@@ -60,6 +60,9 @@ from .trajectory import (
     project_list,
     project_schedule,
     scored_waves,
+    wave_balance,
+    projects_citing,
+    factor_stats_of,
 )
 from .study import (
     STORED,

@@ -107,3 +107,22 @@ def outlook_grid(con: Connection, viewer: Viewer, indicator_code: str = "outlook
         """,
         {"indicator": indicator_code},
     )
+
+
+@scoped_read
+def outlook_table(con: Connection, viewer: Viewer, indicator_code: str = "outlook") -> pd.DataFrame:
+    """`outlook_grid` as a table: a row per project, a column per wave (named by its code) holding the value."""
+    waves = [row[0] for row in con.execute("SELECT wave FROM wave ORDER BY position").fetchall()]
+    # Wave codes match [a-z][a-z0-9_]* (a CHECK in the schema), so they are safe as column names.
+    columns = "".join(f", max(v.value) FILTER (WHERE v.wave = '{w}') AS \"{w}\"" for w in waves)
+    return query(
+        con,
+        viewer,
+        f"""
+        SELECT p.project_code, any_value(p.name) AS name, any_value(p.status) AS project_status{columns}
+        FROM project p LEFT JOIN indicator_value v ON v.project_code = p.project_code
+                                                  AND v.indicator_code = $indicator
+        GROUP BY p.project_code ORDER BY p.project_code
+        """,
+        {"indicator": indicator_code},
+    )

@@ -146,3 +146,64 @@ def completed_rounds(con: Connection, viewer: Viewer, today: dt.date) -> pd.Data
 @scoped_read
 def scored_waves(con: Connection, viewer: Viewer) -> pd.DataFrame:
     return query(con, viewer, "SELECT DISTINCT project_code, wave FROM indicator_value ORDER BY ALL")
+
+
+@scoped_read
+def wave_balance(con: Connection, viewer: Viewer) -> pd.DataFrame:
+    """`analysis.net_balance` for every project and wave, summed in SQL: a portfolio's ratings never leave the
+    database, only one row per project and wave does."""
+    return query(
+        con,
+        viewer,
+        """
+        SELECT p.project_code, i.wave, any_value(w.label) AS wave_label, any_value(w.position) AS position,
+               coalesce(sum(r.rating) FILTER (WHERE r.rating > 0), 0) AS facilitator_weight,
+               -coalesce(sum(r.rating) FILTER (WHERE r.rating < 0), 0) AS barrier_weight,
+               sum(r.rating) AS net, count(*) AS n_ratings
+        FROM factor_rating r JOIN interview i USING (interview_id) JOIN participant p USING (participant_code)
+        JOIN wave w ON w.wave = i.wave
+        GROUP BY p.project_code, i.wave ORDER BY p.project_code, position
+        """,
+    )
+
+
+@scoped_read
+def projects_citing(
+    con: Connection, viewer: Viewer, wave: str | None = None, settings: tuple = (), relations: tuple = ()
+) -> pd.DataFrame:
+    """Per factor, how many projects (in the given settings and relations; all when none) cite it at `wave` or
+    over the whole year: `citations` counted in SQL."""
+    return query(
+        con,
+        viewer,
+        """
+        SELECT r.factor_code, count(DISTINCT p.project_code) AS projects_citing
+        FROM factor_rating r JOIN interview i USING (interview_id) JOIN participant p USING (participant_code)
+        JOIN project pr ON pr.project_code = p.project_code
+        WHERE ($wave IS NULL OR i.wave = $wave)
+          AND (len($settings) = 0 OR list_contains($settings, pr.setting))
+          AND (len($relations) = 0 OR list_contains($relations, pr.relation_to_statutory))
+        GROUP BY r.factor_code ORDER BY r.factor_code
+        """,
+        {"wave": wave, "settings": list(settings), "relations": list(relations)},
+    )
+
+
+@scoped_read
+def factor_stats_of(con: Connection, viewer: Viewer, project_codes: tuple = ()) -> pd.DataFrame:
+    """`factor_stats` for the given projects only."""
+    return query(
+        con,
+        viewer,
+        """
+        SELECT p.project_code, i.wave, r.factor_code, count(*) AS n,
+               count(*) FILTER (WHERE r.rating < 0) AS n_barrier,
+               count(*) FILTER (WHERE r.rating > 0) AS n_facilitator,
+               coalesce(sum(r.rating) FILTER (WHERE r.rating > 0), 0) AS positive_sum,
+               coalesce(sum(r.rating) FILTER (WHERE r.rating < 0), 0) AS negative_sum
+        FROM factor_rating r JOIN interview i USING (interview_id) JOIN participant p USING (participant_code)
+        WHERE list_contains($projects::VARCHAR[], p.project_code)
+        GROUP BY ALL ORDER BY ALL
+        """,
+        {"projects": list(project_codes)},
+    )

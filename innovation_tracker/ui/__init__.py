@@ -43,16 +43,12 @@ def connection() -> storage.Connection:
 
 
 def viewer() -> Viewer:
-    """The logged-in viewer. Every scoped read asks for it, so nothing is read without a login.
-
-    dashboard.py logs the viewer in before it runs a page. But on a server's very first request Streamlit may run a
-    file of pages/ directly, without dashboard.py (its old folder mode, until st.navigation has run once), so the
-    page stops here instead of reading anything.
-    """
+    """The logged-in viewer. Every scoped read asks for it, so nothing is read without a login, even by a page
+    that somehow runs without dashboard.py's gate (the page files live in views/, not pages/, so that Streamlit
+    never serves them in its old folder mode, which runs a file of pages/ directly on a server's first request)."""
     current = st.session_state.get("viewer")
     if current is None:
         st.warning("Please log in to see this page.")
-        st.page_link("dashboard.py", label="Log in", icon=":material/login:")
         st.stop()
     return current
 
@@ -68,6 +64,29 @@ def read(query, *args):
 @st.cache_data(show_spinner=False, max_entries=512)
 def _cached_read(key: str, path: str, version: int, who: Viewer, args: tuple, _query):
     return _query(connection(), who, *args)
+
+
+def view(build, *args):
+    """`build(con, viewer, *args)` cached like `read`, but shared rather than copied on every rerun: what a page
+    only shows (figures, tables) and must never change. Unpickling figures and large frames cost a rerun more than
+    drawing them, so pages put their finished content here."""
+    con = connection()
+    key = f"{build.__module__}.{build.__qualname__}"
+    return _shared_view(key, str(database_path()), storage.data_version(con), viewer(), args, _build=build)
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def _shared_view(key: str, path: str, version: int, who: Viewer, args: tuple, _build):
+    return _build(connection(), who, *args)
+
+
+def paginated(frame, key: str, rows: int = 50, **dataframe_args) -> None:
+    """A long table a page at a time: the browser gets `rows` rows, however many the table has."""
+    pages = max(1, -(-len(frame) // rows))
+    page = 1
+    if pages > 1:
+        page = st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1, step=1, key=key)
+    st.dataframe(frame.iloc[(page - 1) * rows : page * rows], **dataframe_args)
 
 
 def demo_banner(con: storage.Connection) -> None:

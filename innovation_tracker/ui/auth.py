@@ -40,9 +40,7 @@ def require_viewer() -> Viewer:
 
 def _gate_navigation(con: storage.Connection) -> None:
     """Until someone logs in, the gate answers at every page's address, so a deep link (`/timeline?project=…`)
-    opens the page asked for once they have logged in. Going through st.navigation also ends Streamlit's old
-    folder-based mode, in which a server that has not yet run st.navigation lists every file in pages/ and runs
-    it without this gate."""
+    opens the page asked for once they have logged in."""
 
     def gate() -> None:
         _gate(con)
@@ -109,7 +107,8 @@ def _header(con: storage.Connection) -> None:
 def _login_form(con: storage.Connection) -> None:
     _header(con)
     _demo_accounts_hint(con)
-    with st.form("login"):
+    column, _ = st.columns([2, 3])
+    with column, st.form("login"):
         st.subheader("Log in")
         username = st.text_input("Username", autocomplete="username")
         password = st.text_input("Password", type="password", autocomplete="current-password")
@@ -119,7 +118,7 @@ def _login_form(con: storage.Connection) -> None:
     try:
         viewer = accounts.log_in(con, username, password, now=_now())
     except accounts.LoginFailed as failure:
-        st.error(failure.message, icon=":material/lock:")
+        column.error(failure.message, icon=":material/lock:")
         return
     _start_session(viewer, "password")
 

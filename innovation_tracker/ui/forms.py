@@ -103,5 +103,5 @@ def require_study(con: storage.Connection):
 def require_projects(projects) -> None:
     if projects.empty:
         st.info("No projects yet. Start by adding one under **Projects and participants**.", icon=":material/info:")
-        st.page_link("pages/manage.py", label="Add a project", icon=":material/add_business:")
+        st.page_link("views/manage.py", label="Add a project", icon=":material/add_business:")
         st.stop()

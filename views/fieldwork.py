@@ -3,15 +3,14 @@ call's window; the list as CSV and the calls still to make as a calendar file.""
 
 import streamlit as st
 
-from innovation_tracker import fieldwork, storage, ui
-from innovation_tracker.domain import label_of
+from innovation_tracker import fieldwork, storage, ui, views
 from innovation_tracker.ui import forms
 
 COLUMNS = {
     "interviewer": "Interviewer",
     "project_code": "Project",
     "participant_code": "Participant",
-    "role": "Role",
+    "role_label": "Role",
     "wave_label": "Wave",
     "due_date": st.column_config.DateColumn("Due", format="D MMM YYYY"),
     "window_open": st.column_config.DateColumn("Window opens", format="D MMM YYYY"),
@@ -23,7 +22,8 @@ st.title("Fieldwork")
 con, today = ui.connection(), ui.today()
 study = forms.require_study(con)
 forms.require_projects(ui.read(storage.list_projects))
-calls = fieldwork.call_list(ui.read(storage.wave_status, today), today)
+prepared = ui.view(views.fieldwork_calls, today)
+calls = prepared.calls
 st.caption(f"As of {today:%d %b %Y}. The interviewer of a call is whoever held that participant's previous interview.")
 
 interviewers, projects = st.columns(2)
@@ -33,6 +33,7 @@ if chosen_people:
     calls = calls[calls.interviewer.isin(chosen_people)]
 if chosen_projects:
     calls = calls[calls.project_code.isin(chosen_projects)]
+narrowed = bool(chosen_people or chosen_projects)
 
 for column, (category, title) in zip(st.columns(len(fieldwork.CATEGORIES)), fieldwork.CATEGORIES.items(), strict=True):
     column.metric(title, int((calls.category == category).sum()))
@@ -43,26 +44,26 @@ if calls.empty:
 csv_file, calendar_file = st.columns(2)
 csv_file.download_button(
     "Call list (CSV)",
-    fieldwork.calls_csv(calls),
+    lambda: fieldwork.calls_csv(calls),  # made when clicked: a portfolio's call list takes a while to write
     file_name=f"call-list-{today}.csv",
     mime="text/csv",
     icon=":material/download:",
 )
 calendar_file.download_button(
     "Calls to make (.ics calendar)",
-    fieldwork.calls_ics(calls, study.name, today),
+    lambda: fieldwork.calls_ics(calls, study.name, today),
     file_name=f"calls-{today}.ics",
     mime="text/calendar",
     icon=":material/event:",
 )
 
 st.subheader("By interviewer and project")
-st.dataframe(fieldwork.workload(calls), hide_index=True)
+ui.paginated(fieldwork.workload(calls) if narrowed else prepared.workload, "fieldwork:workload-page", hide_index=True)
 for category, title in fieldwork.CATEGORIES.items():
     rows = calls[calls.category == category]
     if rows.empty:
         continue
     st.subheader(f"{title} · {len(rows)}")
-    st.dataframe(
-        rows.assign(role=rows.role.map(label_of)), hide_index=True, column_order=list(COLUMNS), column_config=COLUMNS
+    ui.paginated(
+        rows, f"fieldwork:{category}-page", hide_index=True, column_order=list(COLUMNS), column_config=COLUMNS
     )

@@ -6,6 +6,8 @@ import streamlit as st
 from innovation_tracker import analysis, charts, storage, ui
 from innovation_tracker.domain import Relation, Setting, label_of
 
+MATRIX_SHOWN = 40  # projects across the matrix: wider cannot be read
+
 st.title("Compare projects")
 con = ui.connection()
 ui.demo_banner(con)
@@ -25,10 +27,15 @@ relations = relation_col.multiselect(
 chosen = analysis.filter_projects(projects, settings, relations)
 st.caption(f"{len(chosen)} of {len(projects)} projects match the filters.")
 
-stats = ui.read(storage.factor_stats)
-stats = stats[stats.project_code.isin(chosen.project_code)]
-
 st.header("Project × factor")
+prefix = st.text_input("Project codes starting with", help="Narrow down the matrix to some projects").strip().upper()
+matrix_codes = chosen.project_code[chosen.project_code.str.startswith(prefix)] if prefix else chosen.project_code
+if len(matrix_codes) > MATRIX_SHOWN:
+    st.caption(
+        f"The matrix shows the first {MATRIX_SHOWN} of {len(matrix_codes)} projects by code: narrow down with the "
+        "filters above or by the start of the codes."
+    )
+stats = ui.read(storage.factor_stats_of, tuple(matrix_codes.head(MATRIX_SHOWN)))
 if stats.empty:
     st.info("No ratings for the projects chosen yet.")
 else:
@@ -52,7 +59,14 @@ scope = st.selectbox(
     ["whole", *[w.wave for w in waves]],
     format_func=lambda w: "The whole year" if w == "whole" else labels[w],
 )
-counts = analysis.citation_counts(ui.read(storage.citations, None if scope == "whole" else scope), chosen, factors)
+
+
+def citation_counts(wave):
+    citing = ui.read(storage.projects_citing, wave, tuple(settings), tuple(relations))
+    return analysis.citation_table(citing.set_index("factor_code").projects_citing, len(chosen), factors)
+
+
+counts = citation_counts(None if scope == "whole" else scope)
 st.table(
     counts.assign(
         domain=counts.domain.map(label_of),
@@ -78,6 +92,5 @@ st.caption(
 rated_waves = [w for w in waves if w.wave in set(stats.wave)]
 if len(rated_waves) >= 2:
     first, latest = rated_waves[0], rated_waves[-1]
-    counts_a = analysis.citation_counts(ui.read(storage.citations, first.wave), chosen, factors)
-    counts_b = analysis.citation_counts(ui.read(storage.citations, latest.wave), chosen, factors)
+    counts_a, counts_b = citation_counts(first.wave), citation_counts(latest.wave)
     st.plotly_chart(charts.citation_chart(counts_a, counts_b, first.label, latest.label), width="stretch")

@@ -97,6 +97,10 @@ if add:
     )
 
 st.subheader("Change an account")
+if table.empty:
+    # Only under single sign-on can an admin be here with no account of their own in the table.
+    st.info("No accounts yet: add one above.")
+    st.stop()
 selected = st.selectbox("Account", table["username"].tolist(), key="change_account", on_change=forget_change_fields)
 account = accounts.account_details(con, admin, selected)
 change_errors = FieldErrors()

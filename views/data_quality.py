@@ -38,7 +38,7 @@ if unrated.empty:
     st.caption("None: every completed interview has its factors coded.")
 links(
     unrated,
-    "pages/log_interview.py",
+    "views/log_interview.py",
     lambda r: f"{r.project_code} · {r.participant_code} · {r.wave_label} of {r.interview_date:%d %b %Y}: code it",
     lambda r: {"project": r.project_code, "participant": r.participant_code, "wave": r.wave},
     ":material/edit_note:",
@@ -49,7 +49,7 @@ if unscored.empty:
     st.caption("None: every finished round is scored.")
 links(
     unscored,
-    "pages/sustainability.py",
+    "views/sustainability.py",
     lambda r: (
         f"{r.project_code} · {r.wave_label} (round closed {r.round_closed:%d %b %Y}): "
         f"{r.missing} of {r.indicators} indicators unscored"
@@ -63,7 +63,7 @@ if outside.empty:
     st.caption("None: every interview was held inside its window.")
 links(
     outside,
-    "pages/log_interview.py",
+    "views/log_interview.py",
     lambda r: (
         f"{r.project_code} · {r.participant_code} · {r.wave_label} on {r.interview_date:%d %b %Y}: "
         + (f"{-r.days_outside} days early" if r.days_outside < 0 else f"{r.days_outside} days late")
@@ -78,7 +78,7 @@ if lost.empty:
     st.caption("None: nobody has missed two waves in a row.")
 links(
     lost,
-    "pages/manage.py",
+    "views/manage.py",
     lambda r: f"{r.project_code} · {r.participant_code}: {r.consecutive} in a row ({r.waves})",
     lambda r: {"project": r.project_code, "participant": r.participant_code},
     ":material/person_off:",

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from innovation_tracker import analysis, charts, storage, ui
+from innovation_tracker import analysis, storage, ui, views
 from innovation_tracker.domain import label_of
 
 st.title("Project timeline")
@@ -34,42 +34,36 @@ st.caption(
 today = ui.today()
 waves = storage.list_waves(con)
 factors = storage.list_factors(con)
-schedule = ui.read(storage.project_schedule, code, today)
+view = ui.view(views.timeline, code, today)
 stats = ui.read(storage.factor_stats, code)
 
 st.header("Interviews over the year")
-if schedule.empty:
+if view.schedule_figure is None:
     st.info("No participants are enrolled in this project yet.")
 else:
-    done = int((schedule.status == "completed").sum())
-    overdue = int((schedule.status == "overdue").sum())
     people, interviews, late = st.columns(3)
-    people.metric("Participants", schedule.participant_code.nunique())
-    interviews.metric("Interviews completed", done)
-    late.metric("Follow-ups overdue", overdue)
-    st.plotly_chart(charts.timeline_chart(schedule, ui.read(storage.milestones, code), waves, today), width="stretch")
+    people.metric("Participants", view.participants)
+    interviews.metric("Interviews completed", view.completed)
+    late.metric("Follow-ups overdue", view.overdue)
+    st.plotly_chart(view.schedule_figure, width="stretch")
 
 st.header("Barriers and facilitators")
-if stats.empty:
+if view.heatmap is None:
     st.info("No factor has been rated for this project yet: ratings appear here after the first coded interview.")
     st.stop()
 evidence = ui.read(storage.evidence, code)
-trajectory = analysis.factor_trajectory(stats, factors, waves, code)
-hover = evidence[evidence.shareable][["factor_code", "wave", "excerpt"]]
-st.plotly_chart(charts.factor_heatmap(trajectory, hover), width="stretch")
+st.plotly_chart(view.heatmap, width="stretch")
 st.caption(
     "Mean rating of each factor cited, by wave: −2 strong barrier … +2 strong facilitator. "
     "Blank cells: nobody cited the factor at that wave. Hover for how many participants rated it."
 )
-balance = analysis.net_balance(stats, waves, factors)
-st.plotly_chart(charts.barriers_facilitators_chart(balance), width="stretch")
+st.plotly_chart(view.balance_figure, width="stretch")
 
 st.header("Sustainability")
-values = ui.read(storage.indicator_values, code)
-if values.empty:
+if view.indicators_figure is None:
     st.info("No sustainability indicators have been scored for this project yet.")
 else:
-    st.plotly_chart(charts.indicator_small_multiples(values, storage.list_indicators(con), waves), width="stretch")
+    st.plotly_chart(view.indicators_figure, width="stretch")
 
 st.header("What changed")
 rated_waves = [w for w in waves if w.wave in set(stats.wave)]

@@ -27,7 +27,7 @@ people = ui.read(storage.list_participants, project)
 if people.empty:
     st.info(f"No participants are enrolled in {project} yet.", icon=":material/info:")
     st.page_link(
-        "pages/manage.py", label="Enrol a participant", icon=":material/person_add:", query_params={"project": project}
+        "views/manage.py", label="Enrol a participant", icon=":material/person_add:", query_params={"project": project}
     )
     st.stop()
 roles = dict(zip(people.participant_code, people.role, strict=True))

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from innovation_tracker import analysis, charts, storage, ui
+from innovation_tracker import storage, ui, views
+from innovation_tracker.domain import ProjectStatus, Setting, label_of
 
 WARNING_ICONS = {
     "overdue": ":material/schedule:",
@@ -10,6 +11,7 @@ WARNING_ICONS = {
     "balance_worsened": ":material/balance:",
     "missing_scores": ":material/rule:",
 }
+WARNINGS_SHOWN = 25
 
 st.title("Portfolio overview")
 con = ui.connection()
@@ -42,38 +44,56 @@ interviews.metric(
 )
 alerts.metric("Follow-ups overdue", counts["overdue"], help=f"{counts['due']} more are due now, within their window.")
 
-st.plotly_chart(charts.completion_chart(ui.read(storage.completion_by_wave, today)), width="stretch")
-waves = storage.list_waves(con)
-factors = storage.list_factors(con)
-grid = ui.read(storage.outlook_grid)
-if grid["value"].notna().any():
-    st.plotly_chart(charts.outlook_grid_chart(grid), width="stretch")
+filters = st.columns(2)
+settings = filters[0].multiselect("Setting", [s.value for s in Setting], format_func=label_of, placeholder="All")
+statuses = filters[1].multiselect(
+    "Project status", [s.value for s in ProjectStatus], format_func=label_of, placeholder="All"
+)
+view = ui.view(views.overview, today, tuple(settings), tuple(statuses))
+if settings or statuses:
+    st.caption(f"{view.projects} of {counts['projects']} projects match the filters (the counts above are for all).")
+st.plotly_chart(view.completion, width="stretch")
+if view.outlook_figure is not None:
+    st.plotly_chart(view.outlook_figure, width="stretch")
+    if view.outlook_shown < view.projects:
+        st.caption(
+            f"The {view.outlook_shown} projects of {view.projects} whose latest outlook is worst; narrow down with the "
+            "filters above, or read every project's outlook in the table below."
+        )
+        with st.expander(f"Outlook of all {view.projects} projects"):
+            ui.paginated(view.outlook_table, "overview:outlook-page", hide_index=True)
 else:
     st.info("No sustainability outlook has been scored yet. Scores appear here wave by wave once entered.")
 
 st.header("Early warnings")
-balance = analysis.net_balance(ui.read(storage.factor_stats), waves, factors)
-warnings = analysis.early_warnings(
-    overdue=ui.read(storage.overdue_by_project, today),
-    outlook=grid.dropna(subset=["value"])[["project_code", "wave", "value"]],
-    balance=balance,
-    scored=ui.read(storage.scored_waves),
-    completed_waves=ui.read(storage.completed_rounds, today),
-    waves=waves,
-)
+warnings = view.warnings
 if warnings.empty:
     st.success("No warnings: nothing is overdue, no project's outlook or balance fell, every finished wave is scored.")
-for warning in warnings.itertuples():
+for warning in warnings.head(WARNINGS_SHOWN).itertuples():
     st.page_link(
-        "pages/timeline.py",
+        "views/timeline.py",
         label=f"**{warning.project_code}** · {warning.message}",
         icon=WARNING_ICONS.get(warning.kind, ":material/warning:"),
         query_params={"project": warning.project_code},
     )
+if len(warnings) > WARNINGS_SHOWN:
+    with st.expander(f"All {len(warnings)} warnings"):
+        ui.paginated(
+            warnings.assign(kind=warnings.kind.map(label_of))[["project_code", "kind", "message"]],
+            "overview:warnings-page",
+            hide_index=True,
+            column_config={"project_code": "Project", "kind": "Warning", "message": "What happened"},
+        )
 
 st.header("Net balance of factors over the waves")
-if balance.empty:
+if view.balance_figure is None:
     st.info("No factor ratings yet.")
 else:
-    st.plotly_chart(charts.net_balance_chart(balance), width="stretch")
-    st.caption("Sum of facilitator ratings minus the weight of barrier ratings, per project and wave.")
+    st.plotly_chart(view.balance_figure, width="stretch")
+    caption = "Sum of facilitator ratings minus the weight of barrier ratings, per project and wave."
+    if view.balance_shown < view.projects:
+        caption += (
+            f" Drawn for the {view.balance_shown} projects with the highest and lowest latest balance of"
+            f" {view.projects}; narrow down with the filters above to see others."
+        )
+    st.caption(caption)
