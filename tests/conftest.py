@@ -6,12 +6,23 @@ import datetime as dt
 import shutil
 
 import pytest
+import streamlit as st
 
 from innovation_tracker import service, storage
 from innovation_tracker.domain import AccountRole, Study, Viewer
 
 DEMO_TODAY = dt.date(2026, 3, 2)
 EVALUATOR = Viewer("test-evaluator", AccountRole.EVALUATOR)
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    """Streamlit's caches live in the process and AppTest shares them: start and end every test with none, so no
+    test sees another's connection or data (and no cached connection keeps a database file locked)."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
 
 
 @pytest.fixture

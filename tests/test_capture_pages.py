@@ -4,7 +4,6 @@ error paths, with the message shown next to the field and the database unchanged
 import datetime as dt
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from innovation_tracker import capture, service, storage
@@ -16,14 +15,6 @@ FUNDER = Viewer("fun", AccountRole.FUNDER)
 TEAM = Viewer("team", AccountRole.TEAM, frozenset({"ART"}))
 PAGES = ["log_interview", "manage", "sustainability", "milestones", "fieldwork", "data_quality", "audit"]
 LABEL = "Context · facilitator · Team expertise"
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
 
 
 @pytest.fixture

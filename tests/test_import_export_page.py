@@ -7,7 +7,6 @@ import zipfile
 
 import pandas as pd
 import pytest
-import streamlit as st
 from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
@@ -20,14 +19,6 @@ PAGE = "views/import_export.py"
 ADMIN = Viewer("demo-admin", AccountRole.ADMIN)
 FUNDER = Viewer("demo-funder", AccountRole.FUNDER)
 TEAM = Viewer("demo-team-arts", AccountRole.TEAM, frozenset({"ARTS"}))
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
 
 
 def open_page(monkeypatch, path, viewer=EVALUATOR):

@@ -23,14 +23,6 @@ SSO_SECRETS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
-
-
 def start(monkeypatch, path, *, viewer=None, secrets=None, user=None, today=DEMO_TODAY):
     monkeypatch.setenv("INNOVATION_TRACKER_DB", str(path))
     monkeypatch.setenv("INNOVATION_TRACKER_TODAY", today.isoformat())

@@ -2,22 +2,12 @@
 
 import datetime as dt
 
-import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from innovation_tracker import service, storage
 from innovation_tracker.domain import Study
 
 from tests.conftest import DEMO_TODAY, EVALUATOR
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
 
 
 def render(monkeypatch, path, today=DEMO_TODAY):

@@ -4,7 +4,6 @@ import datetime as dt
 import re
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from innovation_tracker import service, storage
@@ -25,14 +24,6 @@ EXPECTED = {
     "funder": READERS,
     "team": READERS,
 }
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
 
 
 @pytest.mark.parametrize("role", VIEWERS)

@@ -3,7 +3,6 @@
 import datetime as dt
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from innovation_tracker import analysis, service, storage
@@ -11,14 +10,6 @@ from innovation_tracker.domain import AccountRole, Study, Viewer
 from tests.conftest import DEMO_TODAY, EVALUATOR
 
 TEAM = Viewer("demo-team-arts", AccountRole.TEAM, frozenset({"ARTS"}))
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
 
 
 def open_page(monkeypatch, path, page, viewer=EVALUATOR, today=DEMO_TODAY, **query):
