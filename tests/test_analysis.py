@@ -8,6 +8,7 @@ import pytest
 
 from innovation_tracker import analysis
 from innovation_tracker.domain import DEFAULT_WAVES, Factor, FactorKind
+from tests.factor_stats import stat, stats_frame
 
 FAC, BAR, EITHER = FactorKind.FACILITATOR, FactorKind.BARRIER, FactorKind.EITHER
 # Deliberately not in display order: domains and kinds are interleaved, as in the real codebook.
@@ -24,28 +25,6 @@ DISPLAY_ORDER = ["c_team", "c_networks", "c_goal", "c_instability", "p_champion"
 WAVES = list(DEFAULT_WAVES)
 WAVE_CODES = [w.wave for w in WAVES]
 LABELS = {w.wave: w.label for w in WAVES}
-STATS_COLUMNS = [
-    "project_code",
-    "wave",
-    "factor_code",
-    "n",
-    "n_barrier",
-    "n_facilitator",
-    "positive_sum",
-    "negative_sum",
-]
-
-
-def stat(project, wave, factor, *ratings):
-    """One row of the SQL aggregate, from the individual ratings."""
-    positive = [r for r in ratings if r > 0]
-    negative = [r for r in ratings if r < 0]
-    return (project, wave, factor, len(ratings), len(negative), len(positive), sum(positive), sum(negative))
-
-
-def stats_frame(*rows):
-    return pd.DataFrame(list(rows), columns=STATS_COLUMNS)
-
 
 def records(frame, columns):
     """Rows as tuples with NaN turned into None, so expected values can be written literally."""

@@ -7,6 +7,7 @@ import pytest
 
 from innovation_tracker import analysis, charts, codebook
 from innovation_tracker.domain import DEFAULT_WAVES, Factor, FactorKind
+from tests.factor_stats import stat, stats_frame
 
 FAC, BAR = FactorKind.FACILITATOR, FactorKind.BARRIER
 FACTORS = [
@@ -18,27 +19,6 @@ FACTORS = [
 WAVES = list(DEFAULT_WAVES)
 WAVE_LABELS = [w.label for w in WAVES]
 INDICATORS = codebook.load_indicators()
-STATS_COLUMNS = [
-    "project_code",
-    "wave",
-    "factor_code",
-    "n",
-    "n_barrier",
-    "n_facilitator",
-    "positive_sum",
-    "negative_sum",
-]
-
-
-def stat(project, wave, factor, *ratings):
-    positive = [r for r in ratings if r > 0]
-    negative = [r for r in ratings if r < 0]
-    return (project, wave, factor, len(ratings), len(negative), len(positive), sum(positive), sum(negative))
-
-
-def stats_frame(*rows):
-    return pd.DataFrame(list(rows), columns=STATS_COLUMNS)
-
 
 STATS = stats_frame(
     stat("P1", "baseline", "c_team", 2, 1),

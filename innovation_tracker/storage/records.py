@@ -97,14 +97,19 @@ def add_project(con: Connection, actor: str, project: dict) -> None:
     write(con, work)
 
 
-def update_project(con: Connection, actor: str, project_code: str, changes: dict) -> None:
+def _update_audited(con: Connection, actor: str, table: str, key: object, label: str, changes: dict) -> None:
+    """Change a row's non-key columns, auditing the whole row before and after, in one transaction."""
+
     def work(cur):
-        before = _existing(cur, "project", (project_code,), "Project")
-        _update(cur, "project", (project_code,), changes)
-        after = _one(cur, "project", (project_code,))
-        record_audit(cur, actor, "update", "project", project_code, before=before, after=after)
+        before = _existing(cur, table, (key,), label)
+        _update(cur, table, (key,), changes)
+        record_audit(cur, actor, "update", table, str(key), before=before, after=_one(cur, table, (key,)))
 
     write(con, work)
+
+
+def update_project(con: Connection, actor: str, project_code: str, changes: dict) -> None:
+    _update_audited(con, actor, "project", project_code, "Project", changes)
 
 
 def _project_tree(con: Connection, project_code: str) -> dict[str, list[dict]]:
@@ -180,13 +185,7 @@ def add_participant(con: Connection, actor: str, participant: dict) -> None:
 
 
 def update_participant(con: Connection, actor: str, participant_code: str, changes: dict) -> None:
-    def work(cur):
-        before = _existing(cur, "participant", (participant_code,), "Participant")
-        _update(cur, "participant", (participant_code,), changes)
-        after = _one(cur, "participant", (participant_code,))
-        record_audit(cur, actor, "update", "participant", participant_code, before=before, after=after)
-
-    write(con, work)
+    _update_audited(con, actor, "participant", participant_code, "Participant", changes)
 
 
 def withdraw_participant(con: Connection, actor: str, participant_code: str, withdrawal_date: dt.date) -> None:
@@ -303,13 +302,7 @@ def add_milestone(con: Connection, actor: str, milestone: dict) -> int:
 
 
 def update_milestone(con: Connection, actor: str, milestone_id: int, changes: dict) -> None:
-    def work(cur):
-        before = _existing(cur, "milestone", (milestone_id,), "Milestone")
-        _update(cur, "milestone", (milestone_id,), changes)
-        after = _one(cur, "milestone", (milestone_id,))
-        record_audit(cur, actor, "update", "milestone", str(milestone_id), before=before, after=after)
-
-    write(con, work)
+    _update_audited(con, actor, "milestone", milestone_id, "Milestone", changes)
 
 
 def delete_milestone(con: Connection, actor: str, milestone_id: int) -> dict[str, int]:
