@@ -195,12 +195,16 @@ def read_csv_text(data: bytes, name: str, *, repeated_columns: bool = False) -> 
 
 
 def _long_row(text: str, name: str) -> Problem:
-    reader = csv.reader(io.StringIO(text))
-    width = len(next(reader))
-    for number, fields in enumerate(reader, start=2):
-        if len(fields) > width:
-            message = f"the file is not valid CSV: row {number} has {len(fields)} values but the header {width} names"
-            return Problem("csv_format", message, row=number, file=name)
+    # newline="" as csv wants, so a stray carriage return is a field character rather than a csv.Error.
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        width = len(next(reader))
+        for number, fields in enumerate(reader, start=2):
+            if len(fields) > width:
+                message = f"row {number} has {len(fields)} values but the header {width} names"
+                return Problem("csv_format", f"the file is not valid CSV: {message}", row=number, file=name)
+    except csv.Error as exc:
+        return Problem("csv_format", f"the file is not valid CSV: {exc}", file=name)
     return Problem("csv_format", "the file is not valid CSV: a row has more values than the header names", file=name)
 
 
@@ -625,7 +629,10 @@ def _prepare_interviews(
             "duplicate",
             lambda v: f"the participant already has a {v} interview in the study (one per participant and wave)",
         )
-    person = frame[["participant_code"]].merge(people, how="left", on="participant_code")
+    # A participant given twice is already reported; one row each keeps `person` aligned with `frame`.
+    person = frame[["participant_code"]].merge(
+        people.drop_duplicates("participant_code"), how="left", on="participant_code"
+    )
     mismatch = present & (frame["project_code"] != "") & (person["project_code"] != frame["project_code"])
     report.rows(
         mismatch,
