@@ -391,7 +391,8 @@ def indicator_small_multiples(
                 col=col,
             )
         fig.update_yaxes(**_indicator_axis(indicator, scores), gridcolor="#EEEEEE", row=row, col=col)
-        fig.update_xaxes(type="category", categoryorder="array", categoryarray=x, range=[-0.4, len(x) - 0.6])
+    # Every panel's x axis at once: the same waves in the same order.
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=x, range=[-0.4, len(x) - 0.6])
     fig.update_annotations(font=dict(size=14))
     _layout(fig, title, 110 + 230 * rows)
     fig.update_layout(margin=dict(t=90))

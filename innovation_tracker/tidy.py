@@ -6,6 +6,7 @@ importing it reproduces the study exactly. The same layout is the import templat
 
 from __future__ import annotations
 
+import functools
 import io
 import zipfile
 from pathlib import Path
@@ -165,6 +166,7 @@ def template_frames() -> dict[str, pd.DataFrame]:
     return {table: pd.DataFrame({c: pd.Series(dtype=str) for c in columns(table)}) for table in TABLES}
 
 
+@functools.cache  # the same bytes every time: built once per process, not on every rerun of the page
 def template_xlsx() -> bytes:
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
@@ -173,6 +175,7 @@ def template_xlsx() -> bytes:
     return buffer.getvalue()
 
 
+@functools.cache
 def template_zip() -> bytes:
     files = template_frames().items()
     return zip_files({f"{t}.csv": f.to_csv(index=False, lineterminator="\n").encode("utf-8") for t, f in files})

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from . import analysis, charts, fieldwork, storage
-from .domain import RAG_VALUES, Viewer, label_of
+from . import analysis, charts, fieldwork, service, storage, tidy
+from .domain import RAG_VALUES, Viewer, Wave, label_of
 
 OUTLOOK_SHOWN = 30  # projects in the outlook grid: a taller one cannot be read
 BALANCE_SHOWN = 5  # best and worst projects drawn in the net balance chart when there are more than twice this
@@ -107,15 +107,79 @@ def _among(frame: pd.DataFrame, codes: pd.Series, of: int) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
+class ProjectChoices:
+    """The projects a viewer may pick from, in code order, each labelled "CODE · name"."""
+
+    codes: tuple[str, ...]
+    labels: dict[str, str]
+    positions: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "positions", {code: n for n, code in enumerate(self.codes)})
+
+    def label(self, code: str) -> str:
+        return self.labels[code]
+
+    def position(self, code: str | None) -> int:
+        """Where `code` is among the choices (a deep link's project), else 0: the first project."""
+        return self.positions.get(code, 0)
+
+
+def project_choices(con: storage.Connection, viewer: Viewer) -> ProjectChoices:
+    projects = storage.project_list(con, viewer)
+    codes = tuple(projects.project_code.tolist())
+    names = projects.name.tolist()
+    return ProjectChoices(codes, {code: f"{code} · {name}" for code, name in zip(codes, names, strict=True)})
+
+
+def project_caption(con: storage.Connection, viewer: Viewer, project_code: str) -> str:
+    """One line on a project: its setting, host, relation to statutory services and status."""
+    projects = storage.project_list(con, viewer)
+    project = projects[projects.project_code == project_code].iloc[0]
+    return (
+        f"{label_of(project.setting)} · host: {project.host_organisation or 'not recorded'} · "
+        f"{label_of(project.relation_to_statutory)} to statutory services · status: **{label_of(project.status)}**"
+    )
+
+
+def wave_changes(con: storage.Connection, viewer: Viewer, project_code: str, wave_a: str, wave_b: str) -> pd.DataFrame:
+    """How each factor's mean rating moved between two waves of one project (`analysis.wave_changes`)."""
+    stats = storage.factor_stats(con, viewer, project_code)
+    return analysis.wave_changes(stats, storage.list_factors(con), project_code, wave_a, wave_b)
+
+
+def redcap_files(con: storage.Connection, viewer: Viewer) -> tuple[bytes, pd.DataFrame]:
+    """The REDCap project files as one zip, and the columns of the data dictionary the page shows."""
+    files = service.redcap_project(con, viewer)
+    archive = tidy.zip_files(
+        {f"{name}.csv": frame.to_csv(index=False, lineterminator="\n").encode("utf-8") for name, frame in files.items()}
+    )
+    return archive, files["data_dictionary"].iloc[:, [0, 1, 3, 4]]
+
+
+@dataclass(frozen=True)
 class Fieldwork:
     calls: pd.DataFrame  # fieldwork.call_list, plus role_label
-    workload: pd.DataFrame  # for all calls; a page narrowed down by interviewer or project computes its own
+    workload: pd.DataFrame
+    by_category: dict[str, pd.DataFrame]  # the calls of each of fieldwork.CATEGORIES
+    interviewers: tuple[str, ...]  # everyone with a call, to narrow the page down by
+    projects: tuple[str, ...]
 
 
 def fieldwork_calls(con: storage.Connection, viewer: Viewer, today: dt.date) -> Fieldwork:
-    calls = fieldwork.call_list(storage.wave_status(con, viewer, today), today)
-    calls = calls.assign(role_label=calls.role.map(label_of))
-    return Fieldwork(calls, fieldwork.workload(calls))
+    calls = fieldwork.call_list(storage.call_candidates(con, viewer, today, fieldwork.HORIZON_DAYS), today)
+    return fieldwork_of(calls.assign(role_label=calls.role.map(label_of)))
+
+
+def fieldwork_of(calls: pd.DataFrame) -> Fieldwork:
+    """The fieldwork page's content for `calls` (all of them, or those of some interviewers or projects)."""
+    return Fieldwork(
+        calls=calls,
+        workload=fieldwork.workload(calls),
+        by_category={category: calls[calls.category == category] for category in fieldwork.CATEGORIES},
+        interviewers=tuple(sorted(calls.interviewer.unique())),
+        projects=tuple(sorted(calls.project_code.unique())),
+    )
 
 
 @dataclass(frozen=True)
@@ -127,6 +191,8 @@ class Timeline:
     heatmap: go.Figure | None  # None: nothing rated
     balance_figure: go.Figure | None
     indicators_figure: go.Figure | None  # None: nothing scored
+    rated_waves: frozenset[str]  # waves with at least one rating
+    finished_waves: frozenset[str]  # waves whose round of interviews is over for this project
 
 
 def timeline(con: storage.Connection, viewer: Viewer, project_code: str, today: dt.date) -> Timeline:
@@ -135,6 +201,7 @@ def timeline(con: storage.Connection, viewer: Viewer, project_code: str, today: 
     schedule = storage.project_schedule(con, viewer, project_code, today)
     stats = storage.factor_stats(con, viewer, project_code)
     values = storage.indicator_values(con, viewer, project_code)
+    rounds = storage.completed_rounds(con, viewer, today, project_code)
     figure = None
     if not schedule.empty:
         figure = charts.timeline_chart(schedule, storage.milestones(con, viewer, project_code), waves, today)
@@ -155,4 +222,81 @@ def timeline(con: storage.Connection, viewer: Viewer, project_code: str, today: 
         heatmap=heatmap,
         balance_figure=balance,
         indicators_figure=indicators,
+        rated_waves=frozenset(stats.wave),
+        finished_waves=frozenset(rounds[rounds.project_code == project_code].wave),
     )
+
+
+MATRIX_SHOWN = 40  # projects across the compare page's matrix: wider cannot be read
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The compare page's projects: how many match the filters, and those drawn in the matrix."""
+
+    projects: int
+    chosen: int
+    matrix_codes: tuple[str, ...]  # the first MATRIX_SHOWN chosen projects whose codes start with the prefix
+    matching_prefix: int
+    rated_waves: tuple[str, ...]  # waves with ratings among the matrix's projects
+
+
+def comparison(con: storage.Connection, viewer: Viewer, settings: tuple, relations: tuple, prefix: str) -> Comparison:
+    projects = storage.project_list(con, viewer)
+    chosen = analysis.filter_projects(projects, list(settings), list(relations))
+    codes = chosen.project_code[chosen.project_code.str.startswith(prefix)] if prefix else chosen.project_code
+    shown = tuple(codes.head(MATRIX_SHOWN).tolist())
+    stats = storage.factor_stats_of(con, viewer, shown)
+    rated = tuple(w.wave for w in storage.list_waves(con) if w.wave in set(stats.wave))
+    return Comparison(len(projects), len(chosen), shown, len(codes), rated)
+
+
+def change_matrix_figure(
+    con: storage.Connection, viewer: Viewer, codes: tuple[str, ...], wave_a: str, wave_b: str
+) -> go.Figure:
+    """The project × factor matrix: mean ratings at one wave (`wave_a == wave_b`) or their change between two."""
+    matrix = analysis.change_matrix(storage.factor_stats_of(con, viewer, codes), wave_a, wave_b)
+    value = "mean_b" if wave_a == wave_b else "diff"
+    return charts.change_matrix_chart(matrix, value=value, factors=storage.list_factors(con))
+
+
+def citation_counts(
+    con: storage.Connection, viewer: Viewer, wave: str | None, settings: tuple, relations: tuple
+) -> pd.DataFrame:
+    """`analysis.citation_table` of the projects in the chosen settings and relations, at one wave or (None) over
+    the whole year."""
+    projects = storage.project_list(con, viewer)
+    chosen = len(analysis.filter_projects(projects, list(settings), list(relations)))
+    citing = storage.projects_citing(con, viewer, wave, settings, relations)
+    return analysis.citation_table(citing.set_index("factor_code").projects_citing, chosen, storage.list_factors(con))
+
+
+def citation_display(
+    con: storage.Connection, viewer: Viewer, wave: str | None, settings: tuple, relations: tuple
+) -> pd.DataFrame:
+    """The citation table as the compare page shows it, next to the paper's counts."""
+    counts = citation_counts(con, viewer, wave, settings, relations)
+    return counts.assign(
+        domain=counts.domain.map(label_of),
+        kind=counts.kind.map(label_of),
+        percent=counts.percent.map("{:.0f}%".format),
+        paper_projects=counts.paper_projects.map(lambda n: "—" if pd.isna(n) else str(int(n))),
+    )[["domain", "kind", "label", "projects_citing", "percent", "paper_projects"]].rename(
+        columns={
+            "domain": "Domain",
+            "kind": "Kind",
+            "label": "Factor",
+            "projects_citing": "Projects citing",
+            "percent": "% of projects",
+            "paper_projects": "Projects in the paper (of 11)",
+        }
+    )
+
+
+def citation_figure(
+    con: storage.Connection, viewer: Viewer, first: Wave, latest: Wave, settings: tuple, relations: tuple
+) -> go.Figure:
+    """How many projects cite each factor at the first and at the latest rated wave."""
+    counts_a = citation_counts(con, viewer, first.wave, settings, relations)
+    counts_b = citation_counts(con, viewer, latest.wave, settings, relations)
+    return charts.citation_chart(counts_a, counts_b, first.label, latest.label)

@@ -35,7 +35,7 @@ UNSCOPED = {
 }
 WRITE_PREFIXES = ("add_", "update_", "delete_", "set_", "withdraw_", "erase_", "restore_", "create_", "deactivate_",
                   "reactivate_", "record_", "insert_", "lock_", "unlock_", "reset_", "remove_")
-SAMPLE_ARGS = {"today": DEMO_TODAY, "wave": "month_6", "indicator_code": "outlook"}
+SAMPLE_ARGS = {"today": DEMO_TODAY, "wave": "month_6", "indicator_code": "outlook", "horizon_days": 30}
 DEMO_PROJECTS = ("ARTS", "BEAT", "CARE", "EMPL", "GROW", "LIAS", "PEER", "RSCH", "SANC", "SENT", "WEB")
 
 

@@ -19,7 +19,7 @@ def small(study_db):
 
 
 def calls_at(con, today=TODAY):
-    return fieldwork.call_list(storage.wave_status(con, EDITOR, today), today)
+    return fieldwork.call_list(storage.call_candidates(con, EDITOR, today, fieldwork.HORIZON_DAYS), today)
 
 
 def test_every_category_matches_the_hand_computed_schedule(small):

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from innovation_tracker import storage, ui
+from innovation_tracker import storage, ui, views
 from innovation_tracker.ui import forms
 
 LINKS_SHOWN = 25
@@ -19,7 +19,7 @@ def links(rows, page: str, label, params, icon: str) -> None:
 st.title("Data quality")
 con, today = ui.connection(), ui.today()
 forms.require_study(con)
-forms.require_projects(ui.read(storage.list_projects))
+forms.require_projects(ui.view(views.project_choices).codes)
 unrated = ui.read(storage.interviews_without_ratings)
 unscored = ui.read(storage.waves_without_sustainability, today)
 outside = ui.read(storage.out_of_window_interviews, today)

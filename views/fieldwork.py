@@ -3,7 +3,7 @@ call's window; the list as CSV and the calls still to make as a calendar file.""
 
 import streamlit as st
 
-from innovation_tracker import fieldwork, storage, ui, views
+from innovation_tracker import fieldwork, ui, views
 from innovation_tracker.ui import forms
 
 COLUMNS = {
@@ -21,22 +21,25 @@ COLUMNS = {
 st.title("Fieldwork")
 con, today = ui.connection(), ui.today()
 study = forms.require_study(con)
-forms.require_projects(ui.read(storage.list_projects))
-prepared = ui.view(views.fieldwork_calls, today)
-calls = prepared.calls
+forms.require_projects(ui.view(views.project_choices).codes)
+everything = ui.view(views.fieldwork_calls, today)
 st.caption(f"As of {today:%d %b %Y}. The interviewer of a call is whoever held that participant's previous interview.")
 
 interviewers, projects = st.columns(2)
-chosen_people = interviewers.multiselect("Interviewers", sorted(calls.interviewer.unique()), placeholder="All")
-chosen_projects = projects.multiselect("Projects", sorted(calls.project_code.unique()), placeholder="All")
-if chosen_people:
-    calls = calls[calls.interviewer.isin(chosen_people)]
-if chosen_projects:
-    calls = calls[calls.project_code.isin(chosen_projects)]
-narrowed = bool(chosen_people or chosen_projects)
+chosen_people = interviewers.multiselect("Interviewers", everything.interviewers, placeholder="All")
+chosen_projects = projects.multiselect("Projects", everything.projects, placeholder="All")
+shown = everything
+if chosen_people or chosen_projects:
+    calls = everything.calls
+    if chosen_people:
+        calls = calls[calls.interviewer.isin(chosen_people)]
+    if chosen_projects:
+        calls = calls[calls.project_code.isin(chosen_projects)]
+    shown = views.fieldwork_of(calls)
+calls = shown.calls
 
 for column, (category, title) in zip(st.columns(len(fieldwork.CATEGORIES)), fieldwork.CATEGORIES.items(), strict=True):
-    column.metric(title, int((calls.category == category).sum()))
+    column.metric(title, len(shown.by_category[category]))
 if calls.empty:
     st.success("No follow-up is overdue, due, upcoming in the next 30 days or missed.", icon=":material/task_alt:")
     st.stop()
@@ -58,12 +61,10 @@ calendar_file.download_button(
 )
 
 st.subheader("By interviewer and project")
-ui.paginated(fieldwork.workload(calls) if narrowed else prepared.workload, "fieldwork:workload-page", hide_index=True)
+ui.paginated(shown.workload, "fieldwork:workload-page", hide_index=True)
 for category, title in fieldwork.CATEGORIES.items():
-    rows = calls[calls.category == category]
+    rows = shown.by_category[category]
     if rows.empty:
         continue
     st.subheader(f"{title} · {len(rows)}")
-    ui.paginated(
-        rows, f"fieldwork:{category}-page", hide_index=True, column_order=list(COLUMNS), column_config=COLUMNS
-    )
+    ui.paginated(rows, f"fieldwork:{category}-page", hide_index=True, column_order=list(COLUMNS), column_config=COLUMNS)

@@ -6,7 +6,7 @@ own project, de-identified), and the tabs that change data or hold identities on
 
 import streamlit as st
 
-from innovation_tracker import backup, reports, service, storage, tidy, ui
+from innovation_tracker import backup, reports, service, storage, tidy, ui, views
 from innovation_tracker.domain import AccountRole
 from innovation_tracker.errors import TrackerError, ValidationError
 
@@ -19,7 +19,7 @@ st.title("Import and export")
 con = ui.connection()
 viewer = ui.viewer()
 ui.demo_banner(con)
-study = storage.get_study(con)
+study = ui.reference(storage.get_study)
 
 
 def rows(n: int) -> str:
@@ -80,15 +80,14 @@ def report_tab() -> None:
     if study is None:
         st.info("Reports need a study: create one with `python -m innovation_tracker init`.")
         return
-    projects = ui.read(storage.project_list)
-    names = dict(zip(projects.project_code, projects.name, strict=True))
+    projects = ui.view(views.project_choices)
     scope = st.selectbox(
         "Report on",
-        [None, *names],
-        format_func=lambda c: "The whole portfolio" if c is None else f"{c} · {names[c]}",
+        [None, *projects.codes],
+        format_func=lambda c: "The whole portfolio" if c is None else projects.label(c),
         key="report_scope",
     )
-    waves = storage.list_waves(con)
+    waves = ui.reference(storage.list_waves)
     labels = {w.wave: w.label for w in waves}
     wave = st.selectbox(
         "At wave",
@@ -216,10 +215,7 @@ def redcap_tab() -> None:
         "`factor_rating` a repeating instrument). The record is the participant; each wave is an event "
         "(`baseline_arm_1`, `month_3_arm_1`, …). Import REDCap's CSV export (raw or labels) in the *Import* tab."
     )
-    files = service.redcap_project(con, viewer)
-    archive = tidy.zip_files(
-        {f"{name}.csv": frame.to_csv(index=False, lineterminator="\n").encode("utf-8") for name, frame in files.items()}
-    )
+    archive, dictionary = ui.view(views.redcap_files)
     st.download_button(
         "REDCap data dictionary and event files (zip)",
         archive,
@@ -228,8 +224,7 @@ def redcap_tab() -> None:
         icon=":material/download:",
         on_click="ignore",
     )
-    dictionary = files["data_dictionary"]
-    st.dataframe(dictionary.iloc[:, [0, 1, 3, 4]], hide_index=True, width="stretch")
+    st.dataframe(dictionary, hide_index=True, width="stretch")
 
 
 def backup_tab() -> None:

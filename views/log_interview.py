@@ -4,7 +4,7 @@ ratings sit beside the form. Choosing a wave that is already recorded opens that
 import pandas as pd
 import streamlit as st
 
-from innovation_tracker import capture, storage, ui
+from innovation_tracker import capture, storage, ui, views
 from innovation_tracker.domain import InterviewStatus, Mode, label_of
 from innovation_tracker.ui import forms
 
@@ -12,16 +12,15 @@ st.title("Log an interview")
 con, viewer, today = ui.connection(), ui.viewer(), ui.today()
 forms.show_flash()
 study = forms.require_study(con)
-projects = ui.read(storage.list_projects)
-forms.require_projects(projects)
+projects = ui.view(views.project_choices)
+forms.require_projects(projects.codes)
 
-names = dict(zip(projects.project_code, projects.name, strict=True))
 choose_project, choose_person, choose_wave = st.columns(3)
 project = choose_project.selectbox(
     "Project",
-    list(projects.project_code),
-    index=forms.preselected(projects.project_code, "project"),
-    format_func=lambda code: f"{code} · {names[code]}",
+    projects.codes,
+    index=projects.position(st.query_params.get("project")),
+    format_func=projects.label,
 )
 people = ui.read(storage.list_participants, project)
 if people.empty:
@@ -39,7 +38,7 @@ person = choose_person.selectbox(
     key=f"log:person:{project}",
 )
 
-waves = {w.wave: w for w in storage.list_waves(con)}
+waves = {w.wave: w for w in ui.reference(storage.list_waves)}
 plan = ui.read(storage.project_schedule, project, today)
 plan = plan[plan.participant_code == person].set_index("wave")
 proposed = capture.proposed_wave(plan.reset_index())
@@ -62,7 +61,7 @@ interviews = ui.read(storage.project_interviews, project)
 mine = interviews[interviews.participant_code == person]
 existing = mine[mine.wave == wave].iloc[0] if (mine.wave == wave).any() else None
 ratings = ui.read(storage.project_ratings, project)
-factors = storage.list_factors(con)
+factors = ui.reference(storage.list_factors)
 choices = capture.factor_choices(factors)
 if existing is not None:
     table = capture.rating_rows(ratings[ratings.interview_id == existing.interview_id], factors)

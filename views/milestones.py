@@ -5,7 +5,7 @@ Evaluators edit every project's milestones and a project team its own; funders r
 import pandas as pd
 import streamlit as st
 
-from innovation_tracker import capture, storage, ui
+from innovation_tracker import capture, storage, ui, views
 from innovation_tracker.domain import MilestoneKind, label_of
 from innovation_tracker.ui import forms
 
@@ -15,15 +15,13 @@ st.title("Milestones")
 con, viewer, today = ui.connection(), ui.viewer(), ui.today()
 forms.show_flash()
 forms.require_study(con)
-projects = ui.read(storage.list_projects)
-if projects.empty:
+projects = ui.view(views.project_choices)
+if not projects.codes:
     st.info("No projects to show yet. Milestones belong to a project.", icon=":material/info:")
     st.stop()
 
-names = dict(zip(projects.project_code, projects.name, strict=True))
-codes = list(projects.project_code)
 project = st.selectbox(
-    "Project", codes, index=forms.preselected(codes, "project"), format_func=lambda code: f"{code} · {names[code]}"
+    "Project", projects.codes, index=projects.position(st.query_params.get("project")), format_func=projects.label
 )
 milestones = ui.read(storage.list_milestones, project)
 if milestones.empty:

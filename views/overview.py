@@ -16,7 +16,7 @@ WARNINGS_SHOWN = 25
 st.title("Portfolio overview")
 con = ui.connection()
 ui.demo_banner(con)
-study = storage.get_study(con)
+study = ui.reference(storage.get_study)
 if study is None:
     st.warning(
         "This database holds no study yet. Create one with `python -m innovation_tracker init --db PATH`, "

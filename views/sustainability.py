@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from innovation_tracker import capture, storage, ui
+from innovation_tracker import capture, storage, ui, views
 from innovation_tracker.ui import forms
 
 NOT_SCORED = "not scored"
@@ -12,15 +12,13 @@ st.title("Sustainability scores")
 con, viewer = ui.connection(), ui.viewer()
 forms.show_flash()
 forms.require_study(con)
-projects = ui.read(storage.list_projects)
-forms.require_projects(projects)
+projects = ui.view(views.project_choices)
+forms.require_projects(projects.codes)
 
-names = dict(zip(projects.project_code, projects.name, strict=True))
-waves = {w.wave: w.label for w in storage.list_waves(con)}
+waves = {w.wave: w.label for w in ui.reference(storage.list_waves)}
 choose_project, choose_wave = st.columns(2)
-codes = list(projects.project_code)
 project = choose_project.selectbox(
-    "Project", codes, index=forms.preselected(codes, "project"), format_func=lambda code: f"{code} · {names[code]}"
+    "Project", projects.codes, index=projects.position(st.query_params.get("project")), format_func=projects.label
 )
 wave = choose_wave.selectbox("Wave", list(waves), index=forms.preselected(list(waves), "wave"), format_func=waves.get)
 scores = ui.read(storage.indicator_scores, project, wave)

@@ -8,34 +8,21 @@ from innovation_tracker.domain import label_of
 st.title("Project timeline")
 con = ui.connection()
 ui.demo_banner(con)
-projects = ui.read(storage.project_list)
-if projects.empty:
+projects = ui.view(views.project_choices)
+if not projects.codes:
     st.info("No projects to show yet. Once projects are added and interviews logged, each one's year appears here.")
     st.stop()
 
-codes = projects.project_code.tolist()
-names = dict(zip(projects.project_code, projects.name, strict=True))
 requested = st.query_params.get("project")
-if requested and requested not in codes:
+if requested and requested not in projects.labels:
     st.warning(f"There is no project '{requested}' among the projects you can see.")
-code = st.selectbox(
-    "Project",
-    codes,
-    index=codes.index(requested) if requested in codes else 0,
-    format_func=lambda c: f"{c} · {names[c]}",
-)
+code = st.selectbox("Project", projects.codes, index=projects.position(requested), format_func=projects.label)
 st.query_params["project"] = code
-project = projects.set_index("project_code").loc[code]
-st.caption(
-    f"{label_of(project.setting)} · host: {project.host_organisation or 'not recorded'} · "
-    f"{label_of(project.relation_to_statutory)} to statutory services · status: **{label_of(project.status)}**"
-)
+st.caption(ui.view(views.project_caption, code))
 
 today = ui.today()
-waves = storage.list_waves(con)
-factors = storage.list_factors(con)
+waves = ui.reference(storage.list_waves)
 view = ui.view(views.timeline, code, today)
-stats = ui.read(storage.factor_stats, code)
 
 st.header("Interviews over the year")
 if view.schedule_figure is None:
@@ -66,19 +53,18 @@ else:
     st.plotly_chart(view.indicators_figure, width="stretch")
 
 st.header("What changed")
-rated_waves = [w for w in waves if w.wave in set(stats.wave)]
+rated_waves = [w for w in waves if w.wave in view.rated_waves]
 if len(rated_waves) < 2:
     st.info("Only one wave has ratings so far; changes appear once a follow-up has been coded.")
 else:
     labels = {w.wave: w.label for w in rated_waves}
     # A round still in progress looks as if factors disappeared: by default compare the last two finished rounds.
-    rounds = ui.read(storage.completed_rounds, today)
-    finished = [n for n, w in enumerate(labels) if w in set(rounds[rounds.project_code == code].wave)]
+    finished = [n for n, w in enumerate(labels) if w in view.finished_waves]
     before, after = finished[-2:] if len(finished) >= 2 else (len(labels) - 2, len(labels) - 1)
     first, second = st.columns(2)
     wave_a = first.selectbox("From", list(labels), index=before, format_func=labels.get)
     wave_b = second.selectbox("To", list(labels), index=after, format_func=labels.get)
-    changes = analysis.wave_changes(stats, factors, code, wave_a, wave_b)
+    changes = ui.view(views.wave_changes, code, wave_a, wave_b)
     st.dataframe(
         changes[["change", "label", "kind", "mean_a", "mean_b", "delta", "n_a", "n_b"]],
         hide_index=True,

@@ -7,6 +7,7 @@ from .db import (
     Connection,
     connect,
     data_version,
+    local_writes,
     migrate,
     record_audit,
     schema_version,
@@ -15,7 +16,14 @@ from .db import (
     write,
 )
 from .exports import wide_table
-from .portfolio import completion_by_wave, headline_counts, outlook_grid, outlook_table, wave_status
+from .portfolio import (
+    call_candidates,
+    completion_by_wave,
+    headline_counts,
+    outlook_grid,
+    outlook_table,
+    wave_status,
+)
 from .quality import (
     audit_choices,
     audit_log,
@@ -72,6 +80,7 @@ from .study import (
     known_interviews,
     known_keys,
     known_participants,
+    known_ratings,
     list_factors,
     list_indicators,
     list_waves,

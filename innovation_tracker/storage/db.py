@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from importlib import resources
@@ -105,6 +106,26 @@ def _constraint_message(text: str) -> str:
     return text
 
 
+class _WriteCounter:
+    """How many transactions this process has ended. DuckDB lets one process at a time open a database file for
+    writing, so while this number stands still no one has written, and a script run may keep using the data
+    version it read (see `ui`), instead of asking the database again before every cached read."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def bump(self) -> None:
+        with self._lock:
+            self._count += 1
+
+    def __call__(self) -> int:
+        return self._count
+
+
+local_writes = _WriteCounter()
+
+
 @contextlib.contextmanager
 def transaction(con: Connection) -> Iterator[Connection]:
     """One atomic write: everything inside commits together or not at all."""
@@ -123,6 +144,8 @@ def transaction(con: Connection) -> Iterator[Connection]:
             with contextlib.suppress(duckdb.Error):
                 con.execute("ROLLBACK")
             raise translate(exc) from exc
+    finally:
+        local_writes.bump()
 
 
 def write(con: Connection, work: Callable[[Connection], T], *, retries: int = CONFLICT_RETRIES) -> T:

@@ -54,6 +54,26 @@ def wave_status(con: Connection, viewer: Viewer, today: dt.date) -> pd.DataFrame
 
 
 @scoped_read
+def call_candidates(con: Connection, viewer: Viewer, today: dt.date, horizon_days: int) -> pd.DataFrame:
+    """The participant × wave rows a call list is made of (overdue, due, missed, and upcoming with a window opening
+    within `horizon_days`), each with the interviewer of the participant's latest interview before that wave. The
+    rest of the schedule (most of it, at portfolio scale) never leaves the database."""
+    sql = f"""
+        WITH s AS ({WAVE_STATUS_SQL}), marked AS (
+            SELECT *, last_value(interviewer IGNORE NULLS) OVER (
+                PARTITION BY participant_code ORDER BY position ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+            ) AS previous_interviewer
+            FROM s
+        )
+        SELECT * FROM marked
+        WHERE status IN ('overdue', 'due', 'missed')
+           OR (status = 'upcoming' AND window_open <= CAST($today AS DATE) + CAST($horizon AS INTEGER))
+        ORDER BY project_code, participant_code, position
+    """
+    return query(con, viewer, sql, {"today": today, "horizon": horizon_days})
+
+
+@scoped_read
 def headline_counts(con: Connection, viewer: Viewer, today: dt.date) -> dict[str, int]:
     row = query_one(
         con,

@@ -127,19 +127,22 @@ def overdue_by_project(con: Connection, viewer: Viewer, today: dt.date) -> pd.Da
 
 
 @scoped_read
-def completed_rounds(con: Connection, viewer: Viewer, today: dt.date) -> pd.DataFrame:
-    """Project × wave rounds that are over: someone was interviewed and nobody is still due or upcoming."""
+def completed_rounds(con: Connection, viewer: Viewer, today: dt.date, project_code: str | None = None) -> pd.DataFrame:
+    """Project × wave rounds that are over: someone was interviewed and nobody is still due or upcoming. Of one
+    project when `project_code` is given (the schedule of the others is then never computed)."""
+    one = " AND w.project_code = $project" if project_code is not None else ""
+    params = {"today": today} | ({"project": project_code} if project_code is not None else {})
     return query(
         con,
         viewer,
         f"""
-        WITH s AS ({WAVE_STATUS_SQL})
+        WITH s AS ({WAVE_STATUS_SQL}{one})
         SELECT project_code, wave FROM s GROUP BY project_code, wave, position
         HAVING count(*) FILTER (WHERE status = 'completed') > 0
            AND count(*) FILTER (WHERE status IN ('due', 'upcoming')) = 0
         ORDER BY project_code, position
         """,
-        {"today": today},
+        params,
     )
 
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from .. import service, storage
 from ..domain import Viewer
 from ..errors import TrackerError
+from .results import ResultCache
 
 DB_ENV = "INNOVATION_TRACKER_DB"
 TODAY_ENV = "INNOVATION_TRACKER_TODAY"
@@ -37,9 +42,48 @@ def _shared_connection(path: str) -> storage.Connection:
     return con
 
 
+@st.cache_resource(show_spinner=False)
+def _result_cache(path: str) -> ResultCache:
+    """Reads and views of one database, shared by every session (`st.cache_resource.clear()` empties it)."""
+    return ResultCache()
+
+
+@dataclass
+class _Run:
+    """What one script run reuses: its cursor, the result cache, and the data version while nobody writes."""
+
+    marker: object  # Streamlit's per-run dict of cursors: a new run (or fragment run) has a new one
+    path: str
+    cursor: storage.Connection
+    results: ResultCache
+    writes: int = -1  # storage.local_writes() when `version` was read
+    version: int = 0
+
+    def data_version(self) -> int:
+        writes = storage.local_writes()
+        if writes != self.writes:
+            self.writes, self.version = writes, storage.data_version(self.cursor)
+        return self.version
+
+
+_RUN_KEY = "_ui:run"
+
+
+def _this_run() -> _Run:
+    ctx = get_script_run_ctx()
+    marker = ctx.cursors if ctx is not None else None
+    path = str(database_path())
+    run = st.session_state.get(_RUN_KEY) if marker is not None else None
+    if run is None or run.marker is not marker or run.path != path:
+        run = _Run(marker, path, _shared_connection(path).cursor(), _result_cache(path))
+        if marker is not None:
+            st.session_state[_RUN_KEY] = run
+    return run
+
+
 def connection() -> storage.Connection:
-    """A cursor for this script run: DuckDB connections must not be shared between threads."""
-    return _shared_connection(str(database_path())).cursor()
+    """This script run's cursor: DuckDB connections must not be shared between threads."""
+    return _this_run().cursor
 
 
 def viewer() -> Viewer:
@@ -54,30 +98,49 @@ def viewer() -> Viewer:
 
 
 def read(query, *args):
-    """`query(con, viewer, *args)` as the logged-in viewer, cached until the next write: every write is audited, so
-    the audit's newest id is a version number for the whole database."""
-    con = connection()
-    key = f"{query.__module__}.{query.__qualname__}"
-    return _cached_read(key, str(database_path()), storage.data_version(con), viewer(), args, _query=query)
-
-
-@st.cache_data(show_spinner=False, max_entries=512)
-def _cached_read(key: str, path: str, version: int, who: Viewer, args: tuple, _query):
-    return _query(connection(), who, *args)
+    """`query(con, viewer, *args)` as the logged-in viewer, kept until the next write, and returned as this run's own
+    copy: a page may change what it gets without changing what the next run gets."""
+    return _private(view(query, *args))
 
 
 def view(build, *args):
-    """`build(con, viewer, *args)` cached like `read`, but shared rather than copied on every rerun: what a page
-    only shows (figures, tables) and must never change. Unpickling figures and large frames cost a rerun more than
-    drawing them, so pages put their finished content here."""
-    con = connection()
-    key = f"{build.__module__}.{build.__qualname__}"
-    return _shared_view(key, str(database_path()), storage.data_version(con), viewer(), args, _build=build)
+    """`build(con, viewer, *args)` kept like `read`, but shared rather than copied: what a page only shows (figures,
+    tables) and must never change. Pages put their finished content here, so a rerun only draws it."""
+    run, who = _this_run(), viewer()
+    key = (build.__module__, build.__qualname__, who, args)
+    try:
+        hash(key)
+    except TypeError:  # a list among the arguments
+        key = repr(key)
+    return run.results.get(run.data_version(), key, lambda: build(run.cursor, who, *args))
 
 
-@st.cache_resource(show_spinner=False, max_entries=128)
-def _shared_view(key: str, path: str, version: int, who: Viewer, args: tuple, _build):
-    return _build(connection(), who, *args)
+def reference(query, *args):
+    """`query(con, *args)` for what every viewer may read alike (the study, its waves, factors and indicators),
+    kept until the next write like `read`."""
+    run = _this_run()
+    key = (query.__module__, query.__qualname__, None, args)
+    return _private(run.results.get(run.data_version(), key, lambda: query(run.cursor, *args)))
+
+
+def _private(value):
+    if isinstance(value, pd.DataFrame | pd.Series):
+        return value.copy(deep=False)  # copy-on-write (pandas 3): changing the copy never changes the original
+    if isinstance(value, str | int | float | bool | dt.date | type(None)) or _frozen(value):
+        return value
+    if isinstance(value, list) and all(_frozen(item) for item in value):
+        return list(value)
+    return copy.deepcopy(value)
+
+
+def _frozen(value) -> bool:
+    params = getattr(value, "__dataclass_params__", None)
+    return params is not None and params.frozen
+
+
+def clear_results() -> None:
+    """Forget every kept read and view (tests and the benchmark's cold render)."""
+    _result_cache.clear()
 
 
 def paginated(frame, key: str, rows: int = 50, **dataframe_args) -> None:
@@ -90,7 +153,7 @@ def paginated(frame, key: str, rows: int = 50, **dataframe_args) -> None:
 
 
 def demo_banner(con: storage.Connection) -> None:
-    study = storage.get_study(con)
+    study = reference(storage.get_study)
     if study is not None and study.is_demo:
         st.info(
             f"**Demo data.** *{study.name}* is synthetic: no real project, participant or interview is shown.",

@@ -15,6 +15,7 @@ import streamlit as st
 from .. import storage
 from ..domain import label_of
 from ..errors import Problem, TrackerError, ValidationError
+from . import reference
 
 FLASH = "_forms:flash"
 NOTICE = "_forms:notice"
@@ -90,7 +91,7 @@ def preselected(options: Sequence, param: str) -> int:
 
 def require_study(con: storage.Connection):
     """The study, or an explanation of how to create one (and the page stops)."""
-    study = storage.get_study(con)
+    study = reference(storage.get_study)
     if study is None:
         st.warning(
             "This database holds no study yet. Create one with `python -m innovation_tracker init --db PATH`, "
@@ -101,7 +102,8 @@ def require_study(con: storage.Connection):
 
 
 def require_projects(projects) -> None:
-    if projects.empty:
+    """Stop the page, with a way to add one, when `projects` (codes, or a table of them) is empty."""
+    if len(projects) == 0:
         st.info("No projects yet. Start by adding one under **Projects and participants**.", icon=":material/info:")
         st.page_link("views/manage.py", label="Add a project", icon=":material/add_business:")
         st.stop()

@@ -43,9 +43,22 @@ def pages_for(viewer: Viewer) -> list[PageSpec]:
     return [spec for spec in PAGES if viewer.role in spec.roles]
 
 
+_SESSION_KEY = "_navigation:pages"
+
+
 def run(viewer: Viewer) -> None:
+    """Navigate among the viewer's pages. The `st.Page` objects are made once per session and role: making them
+    took a tenth of a light page's rerun. They are not shared between sessions, since navigating marks them."""
+    kept = st.session_state.get(_SESSION_KEY)
+    if kept is None or kept[0] != viewer.role:
+        kept = (viewer.role, _sections(viewer))
+        st.session_state[_SESSION_KEY] = kept
+    st.navigation(kept[1]).run()
+
+
+def _sections(viewer: Viewer) -> dict[str, list]:
     sections: dict[str, list] = {}
     for n, spec in enumerate(pages_for(viewer)):
         page = st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path, default=n == 0)
         sections.setdefault(spec.section, []).append(page)
-    st.navigation(sections).run()
+    return sections
