@@ -96,8 +96,8 @@ def _writer(db: Path) -> Callable[[], None]:
 
 
 def time_pages(db: Path, today: dt.date, repeats: int, log=print) -> list[PageTiming]:
-    """Each page's timings, with the floor measured again just before its warm reruns: the machine's load drifts
-    during a run, and a ratio is only fair against a floor taken under the same load."""
+    """Each page's timings. The floor is measured with each page, one empty rerun before each of the page's warm
+    reruns: the load of a shared machine drifts, and a ratio is only fair against a floor taken under the same load."""
     with server_script_cache():
         return _time_pages(db, today, repeats, log)
 
@@ -108,6 +108,8 @@ def _time_pages(db: Path, today: dt.date, repeats: int, log) -> list[PageTiming]
     st.cache_data.clear()
     st.cache_resource.clear()
     sessions: dict[str, AppTest] = {}
+    empty = AppTest.from_string(EMPTY_PAGE, default_timeout=TIMEOUT_S)
+    empty.run()
     write = None
     timings = []
     for spec, viewer in cases():
@@ -122,8 +124,11 @@ def _time_pages(db: Path, today: dt.date, repeats: int, log) -> list[PageTiming]
         st.cache_data.clear()
         ui.clear_results()
         cold = _timed(at.run)
-        floor_here = floor(max(repeats, 5))
-        warm = statistics.median(_timed(at.run) for _ in range(repeats))
+        floors, warms = [], []
+        for _ in range(max(repeats, 5)):
+            floors.append(_timed(empty.run))
+            warms.append(_timed(at.run))
+        floor_here, warm = statistics.median(floors), statistics.median(warms)
         after = []
         for _ in range(repeats):
             write()
@@ -133,7 +138,7 @@ def _time_pages(db: Path, today: dt.date, repeats: int, log) -> list[PageTiming]
             f"({warm / floor_here:.1f}× the floor), after a write {timings[-1].after_write_s:.3f} s")  # fmt: skip
     # Let go of every cursor on the database (the writer's, the AppTest sessions'): while one lives, DuckDB keeps
     # the file locked against the server that the memory measurement starts next.
-    del sessions, write, at
+    del sessions, write, at, empty
     st.cache_resource.clear()
     gc.collect()
     return timings

@@ -329,3 +329,44 @@ def filter_evidence(evidence: pd.DataFrame, factor_labels=None, wave_labels=None
         & _matches(evidence, "role", roles)
     )
     return evidence[keep]
+
+
+# The statuses of a participant × wave in the schedule (`storage.wave_status`), and the columns of
+# `storage.round_counts`, which counts them per project × wave. The summaries below are derived from those counts.
+SCHEDULE_STATUSES = ("completed", "missed", "overdue", "due", "upcoming", "withdrawn")
+
+
+def completion_per_wave(counts: pd.DataFrame) -> pd.DataFrame:
+    """Per wave, how many participants are at each status (statuses nobody is at are left out), in wave order."""
+    columns = ["wave", "wave_label", "position", "status", "participants"]
+    if counts.empty:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "participants" else object) for c in columns})
+    waves = counts.groupby("wave", sort=False)[["wave_label", "position"]].first()
+    totals = counts.groupby("wave", sort=False)[list(SCHEDULE_STATUSES)].sum()
+    long = totals.stack().rename("participants").reset_index().rename(columns={"level_1": "status"})
+    long = long[long.participants > 0].join(waves, on="wave")
+    return long.sort_values(["position", "status"], kind="stable")[columns].reset_index(drop=True)
+
+
+def overdue_per_project(counts: pd.DataFrame) -> pd.DataFrame:
+    """Per project with at least one follow-up overdue: how many."""
+    overdue = counts.groupby("project_code", as_index=False, sort=True)["overdue"].sum()
+    return overdue[overdue.overdue > 0].reset_index(drop=True)
+
+
+def finished_rounds(counts: pd.DataFrame) -> pd.DataFrame:
+    """Project × wave rounds that are over: someone was interviewed and nobody is still due or upcoming."""
+    over = counts[(counts.completed > 0) & (counts.due + counts.upcoming == 0)]
+    over = over.sort_values(["project_code", "position"], kind="stable")
+    return over[["project_code", "wave"]].reset_index(drop=True)
+
+
+def headline(counts: pd.DataFrame, people: dict[str, int]) -> dict[str, int]:
+    """The overview's headline numbers: projects, participants and withdrawals (`people`), and from the round
+    counts the interviews done, those scheduled so far, and the follow-ups overdue and due now."""
+    return people | {
+        "interviews_done": int(counts.completed.sum()),
+        "interviews_scheduled": int(counts.scheduled.sum()),
+        "overdue": int(counts.overdue.sum()),
+        "due": int(counts.due.sum()),
+    }

@@ -8,7 +8,7 @@ projects that most need attention, and the full lists are tables that the page s
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -24,6 +24,7 @@ RISK_ORDER = {value: n for n, value in enumerate(RAG_VALUES)}  # red first
 
 @dataclass(frozen=True)
 class Overview:
+    headline: dict[str, int]  # analysis.headline, for all projects whatever the filters
     completion: go.Figure
     projects: int
     outlook_table: pd.DataFrame
@@ -46,21 +47,23 @@ def overview(
     waves = storage.list_waves(con)
     projects = storage.project_list(con, viewer)
     codes = chosen_projects(projects, settings, statuses).project_code
+    rounds = storage.round_counts(con, viewer, today)  # the schedule, computed once for all that follows
     grid = _among(storage.outlook_grid(con, viewer), codes, len(projects))
     balance = storage.wave_balance(con, viewer)
     warnings = analysis.early_warnings(
-        overdue=storage.overdue_by_project(con, viewer, today),
+        overdue=analysis.overdue_per_project(rounds),
         outlook=grid.dropna(subset=["value"])[["project_code", "wave", "value"]],
         balance=balance,
         scored=storage.scored_waves(con, viewer),
-        completed_waves=storage.completed_rounds(con, viewer, today),
+        completed_waves=analysis.finished_rounds(rounds),
         waves=waves,
     )
     balance = _among(balance, codes, len(projects))
     shown_grid = most_at_risk(grid, OUTLOOK_SHOWN)
     shown_balance = best_and_worst(balance, BALANCE_SHOWN)
     return Overview(
-        completion=charts.completion_chart(storage.completion_by_wave(con, viewer, today)),
+        headline=analysis.headline(rounds, storage.people_counts(con, viewer)),
+        completion=charts.completion_chart(analysis.completion_per_wave(rounds)),
         projects=len(codes),
         outlook_table=outlook_table(_among(storage.outlook_table(con, viewer), codes, len(projects)), waves),
         outlook_figure=charts.outlook_grid_chart(shown_grid) if grid["value"].notna().any() else None,
@@ -113,12 +116,13 @@ class ProjectChoices:
     codes: tuple[str, ...]
     labels: dict[str, str]
     positions: dict[str, int] = field(init=False, repr=False)
+    # The label of a code: a selectbox calls it once per option on every rerun, 11,000 times at portfolio scale,
+    # so it is the dictionary's own lookup rather than a Python function.
+    label: Callable[[str], str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "positions", {code: n for n, code in enumerate(self.codes)})
-
-    def label(self, code: str) -> str:
-        return self.labels[code]
+        object.__setattr__(self, "label", self.labels.__getitem__)
 
     def position(self, code: str | None) -> int:
         """Where `code` is among the choices (a deep link's project), else 0: the first project."""
@@ -155,6 +159,58 @@ def redcap_files(con: storage.Connection, viewer: Viewer) -> tuple[bytes, pd.Dat
         {f"{name}.csv": frame.to_csv(index=False, lineterminator="\n").encode("utf-8") for name, frame in files.items()}
     )
     return archive, files["data_dictionary"].iloc[:, [0, 1, 3, 4]]
+
+
+Link = tuple[str, tuple[tuple[str, str], ...]]  # a label, and the query parameters of the page that fixes it
+
+
+@dataclass(frozen=True)
+class Quality:
+    """The data-quality checks, each as the links the page shows: what to fix, and where."""
+
+    unrated: tuple[Link, ...]  # completed interviews with no ratings
+    unscored: tuple[Link, ...]  # finished rounds without sustainability scores
+    outside: tuple[Link, ...]  # interviews outside their window
+    lost: tuple[Link, ...]  # participants who missed two or more waves in a row
+
+
+def quality(con: storage.Connection, viewer: Viewer, today: dt.date) -> Quality:
+    def links(frame: pd.DataFrame, label, params) -> tuple[Link, ...]:
+        return tuple((label(r), tuple(params(r).items())) for r in frame.itertuples())
+
+    def late(days: int) -> str:
+        return f"{-days} days early" if days < 0 else f"{days} days late"
+
+    return Quality(
+        unrated=links(
+            storage.interviews_without_ratings(con, viewer),
+            lambda r: (
+                f"{r.project_code} · {r.participant_code} · {r.wave_label} of {r.interview_date:%d %b %Y}: code it"
+            ),
+            lambda r: {"project": r.project_code, "participant": r.participant_code, "wave": r.wave},
+        ),
+        unscored=links(
+            storage.waves_without_sustainability(con, viewer, today),
+            lambda r: (
+                f"{r.project_code} · {r.wave_label} (round closed {r.round_closed:%d %b %Y}): "
+                f"{r.missing} of {r.indicators} indicators unscored"
+            ),
+            lambda r: {"project": r.project_code, "wave": r.wave},
+        ),
+        outside=links(
+            storage.out_of_window_interviews(con, viewer, today),
+            lambda r: (
+                f"{r.project_code} · {r.participant_code} · {r.wave_label} on {r.interview_date:%d %b %Y}: "
+                + late(r.days_outside)
+            ),
+            lambda r: {"project": r.project_code, "participant": r.participant_code, "wave": r.wave},
+        ),
+        lost=links(
+            storage.lost_to_follow_up(con, viewer, today),
+            lambda r: f"{r.project_code} · {r.participant_code}: {r.consecutive} in a row ({r.waves})",
+            lambda r: {"project": r.project_code, "participant": r.participant_code},
+        ),
+    )
 
 
 @dataclass(frozen=True)

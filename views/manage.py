@@ -4,7 +4,7 @@ withdrawal (or an erasure of what a participant said), and delete what was enter
 import pandas as pd
 import streamlit as st
 
-from innovation_tracker import capture, storage, ui
+from innovation_tracker import capture, storage, ui, views
 from innovation_tracker.domain import Novelty, ProjectStatus, Relation, Role, Setting, label_of
 from innovation_tracker.ui import forms
 
@@ -32,15 +32,17 @@ st.title("Projects and participants")
 con, viewer, today = ui.connection(), ui.viewer(), ui.today()
 forms.show_flash()
 study = forms.require_study(con)
-projects = ui.read(storage.list_projects)
+projects = ui.view(storage.list_projects)  # shown, never changed
+choices = ui.view(views.project_choices)
 projects_tab, people_tab = st.tabs(["Projects", "Participants"])
 
 with projects_tab:
     if projects.empty:
         st.info("No projects yet: add the first one below.", icon=":material/info:")
     else:
-        st.dataframe(
+        ui.paginated(
             projects,
+            "manage:projects-page",
             hide_index=True,
             column_order=[
                 "project_code",
@@ -52,13 +54,14 @@ with projects_tab:
                 "participants",
             ],
         )
-    codes = [NEW, *projects.project_code]
-    project = st.selectbox("Project to edit", codes, index=forms.preselected(codes, "project"), key="manage:project")
-    row = (
-        None
-        if project == NEW
-        else projects.set_index("project_code").loc[project].to_dict() | {"project_code": project}
+    wanted = st.query_params.get("project")
+    project = st.selectbox(
+        "Project to edit",
+        [NEW, *choices.codes],
+        index=choices.position(wanted) + 1 if wanted in choices.labels else 0,
+        key="manage:project",
     )
+    row = None if project == NEW else projects.iloc[choices.position(project)].to_dict()
     form = f"project:{project}"
     with st.form(form, clear_on_submit=False):
         st.subheader("New project" if row is None else f"Edit {project}")
@@ -120,8 +123,12 @@ with people_tab:
     if projects.empty:
         st.info("Participants are enrolled into a project: add a project first.", icon=":material/info:")
         st.stop()
-    codes = list(projects.project_code)
-    project = st.selectbox("Project", codes, index=forms.preselected(codes, "project"), key="manage:people-project")
+    project = st.selectbox(
+        "Project",
+        choices.codes,
+        index=choices.position(st.query_params.get("project")),
+        key="manage:people-project",
+    )
     people = ui.read(storage.list_participants, project)
     if people.empty:
         st.info(f"No participants enrolled in {project} yet.", icon=":material/info:")

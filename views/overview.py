@@ -26,12 +26,19 @@ if study is None:
 
 today = ui.today()
 st.caption(f"{study.name} · {study.start_date:%d %b %Y} to {study.end_date:%d %b %Y} · figures as of {today:%d %b %Y}")
-counts = ui.read(storage.headline_counts, today)
-if counts["projects"] == 0:
+if ui.read(storage.people_counts)["projects"] == 0:
     st.info("No projects yet. Add projects and enrol participants, or import them from the tidy CSV template.")
     st.stop()
 
-projects, people, interviews, alerts = st.columns(4)
+headline = st.container()
+filters = st.columns(2)
+settings = filters[0].multiselect("Setting", [s.value for s in Setting], format_func=label_of, placeholder="All")
+statuses = filters[1].multiselect(
+    "Project status", [s.value for s in ProjectStatus], format_func=label_of, placeholder="All"
+)
+view = ui.view(views.overview, today, tuple(settings), tuple(statuses))
+counts = view.headline
+projects, people, interviews, alerts = headline.columns(4)
 projects.metric("Projects", counts["projects"])
 people.metric(
     "Participants", counts["participants"], help=f"{counts['withdrawn']} withdrawn" if counts["withdrawn"] else None
@@ -44,12 +51,6 @@ interviews.metric(
 )
 alerts.metric("Follow-ups overdue", counts["overdue"], help=f"{counts['due']} more are due now, within their window.")
 
-filters = st.columns(2)
-settings = filters[0].multiselect("Setting", [s.value for s in Setting], format_func=label_of, placeholder="All")
-statuses = filters[1].multiselect(
-    "Project status", [s.value for s in ProjectStatus], format_func=label_of, placeholder="All"
-)
-view = ui.view(views.overview, today, tuple(settings), tuple(statuses))
 if settings or statuses:
     st.caption(f"{view.projects} of {counts['projects']} projects match the filters (the counts above are for all).")
 st.plotly_chart(view.completion, width="stretch")

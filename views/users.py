@@ -4,7 +4,7 @@ import datetime as dt
 
 import streamlit as st
 
-from innovation_tracker import accounts, ui
+from innovation_tracker import accounts, ui, views
 from innovation_tracker.domain import AccountRole, label_of
 from innovation_tracker.errors import TrackerError, ValidationError
 from innovation_tracker.ui import auth
@@ -46,7 +46,8 @@ con = ui.connection()
 if flash := st.session_state.pop(FLASH, None):
     st.success(flash, icon=":material/check_circle:")
 
-table = accounts.list_accounts(con, admin, dt.datetime.now())
+# Kept until the next write or the next minute: a lock shows until it lapses, to the minute.
+table = ui.view(accounts.list_accounts, dt.datetime.now().replace(second=0, microsecond=0))
 st.dataframe(
     table,
     hide_index=True,
@@ -65,7 +66,7 @@ st.caption(
     f"An account is locked for {accounts.LOCKOUT.seconds // 60} minutes after {accounts.MAX_FAILED_ATTEMPTS}"
     " failed log-in attempts; a new password lifts the lock. Team accounts see only their own projects."
 )
-projects = accounts.project_choices(con)
+projects = ui.view(views.project_choices).codes
 roles = list(AccountRole)
 
 st.subheader("Add an account")

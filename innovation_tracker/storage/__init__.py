@@ -22,6 +22,8 @@ from .portfolio import (
     headline_counts,
     outlook_grid,
     outlook_table,
+    people_counts,
+    round_counts,
     wave_status,
 )
 from .quality import (

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
+from .. import analysis
 from ..domain import Viewer
 from .access import query, query_one, scoped_read
 from .db import Connection
@@ -74,41 +75,45 @@ def call_candidates(con: Connection, viewer: Viewer, today: dt.date, horizon_day
 
 
 @scoped_read
+def round_counts(con: Connection, viewer: Viewer, today: dt.date, project_code: str | None = None) -> pd.DataFrame:
+    """Per project × wave: how many participants are at each status at `today` (a column per status of
+    `analysis.SCHEDULE_STATUSES`), and `scheduled`, the interviews done or due by then (withdrawals excluded). One
+    pass over the schedule, from which the portfolio's summaries are derived (`analysis.completion_per_wave`, …).
+    Of one project when `project_code` is given: the schedule of the others is then never computed."""
+    one = " AND w.project_code = $project" if project_code is not None else ""
+    params = {"today": today} | ({"project": project_code} if project_code is not None else {})
+    per_status = ", ".join(f"count(*) FILTER (WHERE status = '{s}') AS {s}" for s in analysis.SCHEDULE_STATUSES)
+    sql = f"""
+        WITH s AS ({WAVE_STATUS_SQL}{one})
+        SELECT project_code, wave, any_value(wave_label) AS wave_label, any_value(position) AS position, {per_status},
+               count(*) FILTER (WHERE status = 'completed' OR (status <> 'withdrawn' AND due_date <= $today))
+                   AS scheduled
+        FROM s GROUP BY project_code, wave ORDER BY project_code, position
+    """
+    return query(con, viewer, sql, params)
+
+
+@scoped_read
 def headline_counts(con: Connection, viewer: Viewer, today: dt.date) -> dict[str, int]:
+    return analysis.headline(round_counts(con, viewer, today), people_counts(con, viewer))
+
+
+@scoped_read
+def people_counts(con: Connection, viewer: Viewer) -> dict[str, int]:
+    """How many projects and participants the viewer sees, and how many of the participants withdrew."""
     row = query_one(
         con,
         viewer,
-        f"""
-        WITH s AS ({WAVE_STATUS_SQL})
-        SELECT (SELECT count(*) FROM project),
-               (SELECT count(*) FROM participant),
-               (SELECT count(*) FROM participant WHERE status = 'withdrawn'),
-               count(*) FILTER (WHERE status = 'completed'),
-               count(*) FILTER (WHERE status = 'completed' OR (status <> 'withdrawn' AND due_date <= $today)),
-               count(*) FILTER (WHERE status = 'overdue'),
-               count(*) FILTER (WHERE status = 'due')
-        FROM s
-        """,
-        {"today": today},
+        "SELECT (SELECT count(*) FROM project), (SELECT count(*) FROM participant),"
+        " (SELECT count(*) FROM participant WHERE status = 'withdrawn')",
     )
-    keys = ("projects", "participants", "withdrawn", "interviews_done", "interviews_scheduled", "overdue", "due")
-    return dict(zip(keys, (int(v or 0) for v in row), strict=True))
+    return dict(zip(("projects", "participants", "withdrawn"), (int(v or 0) for v in row), strict=True))
 
 
 @scoped_read
 def completion_by_wave(con: Connection, viewer: Viewer, today: dt.date) -> pd.DataFrame:
     """Per wave: how many participants are at each status (completed, missed, overdue, due, upcoming, withdrawn)."""
-    return query(
-        con,
-        viewer,
-        f"""
-        WITH s AS ({WAVE_STATUS_SQL})
-        SELECT s.wave, any_value(s.wave_label) AS wave_label, any_value(s.position) AS position, s.status,
-               count(*) AS participants
-        FROM s GROUP BY s.wave, s.status ORDER BY position, s.status
-        """,
-        {"today": today},
-    )
+    return analysis.completion_per_wave(round_counts(con, viewer, today))
 
 
 @scoped_read

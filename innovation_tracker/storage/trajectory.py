@@ -9,7 +9,8 @@ import pandas as pd
 from ..domain import Viewer
 from .access import query, scoped_read
 from .db import Connection
-from .portfolio import WAVE_STATUS_SQL
+from .. import analysis
+from .portfolio import WAVE_STATUS_SQL, round_counts
 
 PROJECT_FILTER = "($project IS NULL OR p.project_code = $project)"
 
@@ -117,33 +118,14 @@ def project_schedule(con: Connection, viewer: Viewer, project_code: str, today: 
 
 @scoped_read
 def overdue_by_project(con: Connection, viewer: Viewer, today: dt.date) -> pd.DataFrame:
-    return query(
-        con,
-        viewer,
-        f"WITH s AS ({WAVE_STATUS_SQL}) SELECT project_code, count(*) AS overdue FROM s"
-        " WHERE status = 'overdue' GROUP BY project_code ORDER BY project_code",
-        {"today": today},
-    )
+    return analysis.overdue_per_project(round_counts(con, viewer, today))
 
 
 @scoped_read
 def completed_rounds(con: Connection, viewer: Viewer, today: dt.date, project_code: str | None = None) -> pd.DataFrame:
     """Project × wave rounds that are over: someone was interviewed and nobody is still due or upcoming. Of one
     project when `project_code` is given (the schedule of the others is then never computed)."""
-    one = " AND w.project_code = $project" if project_code is not None else ""
-    params = {"today": today} | ({"project": project_code} if project_code is not None else {})
-    return query(
-        con,
-        viewer,
-        f"""
-        WITH s AS ({WAVE_STATUS_SQL}{one})
-        SELECT project_code, wave FROM s GROUP BY project_code, wave, position
-        HAVING count(*) FILTER (WHERE status = 'completed') > 0
-           AND count(*) FILTER (WHERE status IN ('due', 'upcoming')) = 0
-        ORDER BY project_code, position
-        """,
-        params,
-    )
+    return analysis.finished_rounds(round_counts(con, viewer, today, project_code))
 
 
 @scoped_read
