@@ -65,3 +65,19 @@ def test_a_database_without_a_study_explains_init(monkeypatch, tmp_path):
     storage.connect(path).close()
     at = render(monkeypatch, path)
     assert "python -m innovation_tracker init" in at.warning[0].value
+
+
+def test_a_write_by_anyone_shows_at_the_next_rerun_and_not_before(monkeypatch, seeded_path):
+    """Pages keep their reads until the data changes: a second user's save (another session, here the app's own
+    connection as `capture` uses it) must show at this user's next rerun, though nothing on this page changed."""
+    from innovation_tracker import ui
+
+    at = render(monkeypatch, seeded_path)
+    assert metrics(at)["Projects"] == "11"
+    at.run()
+    assert metrics(at)["Projects"] == "11"
+    other = ui._shared_connection(str(seeded_path)).cursor()
+    storage.add_project(other, "someone-else", {"project_code": "NEWP", "name": "New project", "setting": "nhs",
+                                                "relation_to_statutory": "internal", "status": "active"})  # fmt: skip
+    at.run()
+    assert metrics(at)["Projects"] == "12"

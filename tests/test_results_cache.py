@@ -1,0 +1,93 @@
+"""The cache of reads and views (`ui.results`): kept for the newest data version only, never handing a page
+another run's object to change."""
+
+import threading
+
+import pandas as pd
+
+from innovation_tracker import storage
+from innovation_tracker.ui import _private
+from innovation_tracker.ui.results import ResultCache
+
+
+def counting_build(value):
+    calls = []
+
+    def build():
+        calls.append(1)
+        return value
+
+    return build, calls
+
+
+def test_a_result_is_built_once_per_version_and_key():
+    cache = ResultCache()
+    build, calls = counting_build("a")
+    assert [cache.get(1, "k", build) for _ in range(3)] == ["a", "a", "a"]
+    assert len(calls) == 1
+    other, other_calls = counting_build("b")
+    assert cache.get(1, "other", other) == "b"
+    assert len(other_calls) == 1
+
+
+def test_a_newer_version_drops_every_older_result():
+    cache = ResultCache()
+    cache.get(1, "k", lambda: "old")
+    cache.get(1, "j", lambda: "old too")
+    assert cache.get(2, "k", lambda: "new") == "new"
+    assert len(cache) == 1  # "j" of version 1 is gone with it
+
+
+def test_a_result_built_for_an_older_version_is_returned_but_not_kept():
+    cache = ResultCache()
+    cache.get(5, "k", lambda: "current")
+    assert cache.get(4, "k", lambda: "stale") == "stale"  # a run that read its version before a write
+    assert cache.get(5, "k", lambda: "rebuilt") == "current"
+
+
+def test_the_least_recently_used_result_goes_first_when_full():
+    cache = ResultCache(max_entries=2)
+    cache.get(1, "a", lambda: 1)
+    cache.get(1, "b", lambda: 2)
+    cache.get(1, "a", lambda: "again")  # "a" is now the most recent
+    cache.get(1, "c", lambda: 3)
+    assert cache.get(1, "a", lambda: "rebuilt") == 1
+    assert cache.get(1, "b", lambda: "rebuilt") == "rebuilt"
+
+
+def test_threads_asking_at_once_all_get_the_result():
+    cache = ResultCache()
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get(1, "k", lambda: "x"))) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == ["x"] * 16
+
+
+def test_a_read_is_a_private_copy_a_page_may_change():
+    kept = pd.DataFrame({"project_code": ["ARTS", "CARE"], "n": [1, 2]})
+    mine = _private(kept)
+    mine["n"] = mine.n * 10
+    mine.loc[0, "project_code"] = "XXXX"
+    mine["extra"] = 1
+    assert kept.to_dict("list") == {"project_code": ["ARTS", "CARE"], "n": [1, 2]}
+    counts = {"projects": 3, "codes": ["A"]}
+    copied = _private(counts)
+    copied["codes"].append("B")
+    assert counts == {"projects": 3, "codes": ["A"]}
+
+
+def test_every_transaction_moves_the_write_counter(db):
+    before = storage.local_writes()
+    with storage.transaction(db) as con:
+        con.execute("SELECT 1")
+    assert storage.local_writes() > before
+    failed = storage.local_writes()
+    try:
+        with storage.transaction(db):
+            raise RuntimeError("rolled back")
+    except RuntimeError:
+        pass
+    assert storage.local_writes() > failed  # a rollback too: the count only has to move when a write may have
