@@ -215,21 +215,28 @@ def _signed(number: float) -> str:
     return f"{number:+g}" if number else "0"
 
 
-def _overdue_warnings(overdue: pd.DataFrame) -> list[tuple]:
-    rows = []
-    for project_code, count in overdue[overdue.overdue > 0][["project_code", "overdue"]].itertuples(index=False):
-        count = int(count)
-        noun = "follow-up" if count == 1 else "follow-ups"
-        rows.append((project_code, "overdue", None, f"{count} {noun} overdue"))
-    return rows
+def _warnings(project_code, kind: str, wave, message) -> pd.DataFrame:
+    """Warnings of one kind as rows of `WARNING_COLUMNS`, from aligned columns (or one value for every row)."""
+    project_code = pd.Series(project_code).reset_index(drop=True)
+    frame = pd.DataFrame({"project_code": project_code, "kind": kind})
+    frame["wave"] = wave if wave is None else pd.Series(wave).reset_index(drop=True)
+    frame["message"] = pd.Series(message).reset_index(drop=True)
+    return frame[WARNING_COLUMNS]
+
+
+def _overdue_warnings(overdue: pd.DataFrame) -> pd.DataFrame:
+    late = overdue[overdue.overdue > 0]
+    count = late.overdue.astype(int)
+    message = count.astype(str) + np.where(count == 1, " follow-up overdue", " follow-ups overdue")
+    return _warnings(late.project_code, "overdue", None, message)
 
 
 def _last_two(frame: pd.DataFrame, positions: dict[str, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """For each project, its previous and its latest row in schedule order, as two frames whose rows pair up by
     position (projects with only one row are left out).
 
-    Whole-column operations only, and the caller compares whole columns: at thousands of projects, anything done
-    once per project in Python took a page seconds.
+    Whole-column operations only, and the callers compare and word whole columns: at thousands of projects,
+    anything done once per project in Python took a page seconds.
     """
     frame = frame[frame.wave.isin(positions)].assign(position=lambda f: f.wave.map(positions))
     last = frame.sort_values(["project_code", "position"], kind="stable").groupby("project_code", sort=False).tail(2)
@@ -238,44 +245,43 @@ def _last_two(frame: pd.DataFrame, positions: dict[str, int]) -> tuple[pd.DataFr
     return previous, latest
 
 
-def _outlook_warnings(outlook: pd.DataFrame, waves: Sequence[Wave]) -> list[tuple]:
+def _outlook_warnings(outlook: pd.DataFrame, waves: Sequence[Wave]) -> pd.DataFrame:
     labels = {w.wave: w.label for w in waves}
     scored = outlook[outlook.value.isin(RAG_VALUES)]
     previous, latest = _last_two(scored, {w.wave: n for n, w in enumerate(waves)})
     rank = {value: n for n, value in enumerate(RAG_VALUES)}
     fell = (latest.value.map(rank) < previous.value.map(rank)).to_numpy(dtype=bool)
-    rows = []
-    for before, after in zip(previous[fell].itertuples(), latest[fell].itertuples(), strict=True):
-        message = f"Outlook fell from {before.value} ({labels[before.wave]}) to {after.value} ({labels[after.wave]})"
-        rows.append((after.project_code, "outlook_worsened", after.wave, message))
-    return rows
+    before, after = previous[fell], latest[fell]
+    message = (
+        "Outlook fell from " + before.value.astype(str) + " (" + before.wave.map(labels).astype(str) + ") to "
+        + after.value.astype(str) + " (" + after.wave.map(labels).astype(str) + ")"
+    )  # fmt: skip
+    return _warnings(after.project_code, "outlook_worsened", after.wave, message)
 
 
-def _balance_warnings(balance: pd.DataFrame, waves: Sequence[Wave]) -> list[tuple]:
+def _balance_warnings(balance: pd.DataFrame, waves: Sequence[Wave]) -> pd.DataFrame:
     labels = {w.wave: w.label for w in waves}
     # A by-domain balance is summed back to one net per project and wave.
     totals = balance[balance.n_ratings > 0].groupby(["project_code", "wave"], as_index=False)[["net"]].sum()
     previous, latest = _last_two(totals, {w.wave: n for n, w in enumerate(waves)})
     fell = (latest.net < previous.net).to_numpy(dtype=bool)
-    rows = []
-    for before, after in zip(previous[fell].itertuples(), latest[fell].itertuples(), strict=True):
-        message = (
-            f"Net factor balance fell from {_signed(before.net)} ({labels[before.wave]}) "
-            f"to {_signed(after.net)} ({labels[after.wave]})"
-        )
-        rows.append((after.project_code, "balance_worsened", after.wave, message))
-    return rows
+    before, after = previous[fell], latest[fell]
+    message = (
+        "Net factor balance fell from " + before.net.map(_signed).astype(str) + " ("
+        + before.wave.map(labels).astype(str) + ") to " + after.net.map(_signed).astype(str) + " ("
+        + after.wave.map(labels).astype(str) + ")"
+    )  # fmt: skip
+    return _warnings(after.project_code, "balance_worsened", after.wave, message)
 
 
-def _missing_score_warnings(scored: pd.DataFrame, completed: pd.DataFrame, waves: Sequence[Wave]) -> list[tuple]:
+def _missing_score_warnings(scored: pd.DataFrame, completed: pd.DataFrame, waves: Sequence[Wave]) -> pd.DataFrame:
     labels = {w.wave: w.label for w in waves}
     pairs = ["project_code", "wave"]
     rounds = completed[pairs].drop_duplicates().merge(scored[pairs].drop_duplicates(), how="left", indicator=True)
-    rows = []
-    for project_code, wave in rounds.loc[rounds._merge == "left_only", pairs].itertuples(index=False):
-        message = f"{labels.get(wave, wave)} round is finished but no sustainability indicators were scored"
-        rows.append((project_code, "missing_scores", wave, message))
-    return rows
+    missing = rounds[rounds._merge == "left_only"]
+    wave_label = missing.wave.map(lambda w: labels.get(w, w)).astype(str)
+    message = wave_label + " round is finished but no sustainability indicators were scored"
+    return _warnings(missing.project_code, "missing_scores", missing.wave, message)
 
 
 def early_warnings(
@@ -295,20 +301,22 @@ def early_warnings(
     pairs = ["project_code", "wave"]
     if balance is not None and completed_waves is not None:
         balance = balance.merge(completed_waves[pairs].drop_duplicates(), on=pairs)
-    rows = [
-        *_overdue_warnings(_or_empty(overdue, ["project_code", "overdue"])),
-        *_outlook_warnings(_or_empty(outlook, [*pairs, "value"]), waves),
-        *_balance_warnings(_or_empty(balance, [*pairs, "net", "n_ratings"]), waves),
-        *_missing_score_warnings(_or_empty(scored, pairs), _or_empty(completed_waves, pairs), waves),
+    found = [
+        _overdue_warnings(_or_empty(overdue, ["project_code", "overdue"])),
+        _outlook_warnings(_or_empty(outlook, [*pairs, "value"]), waves),
+        _balance_warnings(_or_empty(balance, [*pairs, "net", "n_ratings"]), waves),
+        _missing_score_warnings(_or_empty(scored, pairs), _or_empty(completed_waves, pairs), waves),
     ]
-    out = pd.DataFrame(rows, columns=WARNING_COLUMNS)
+    found = [frame.astype(object) for frame in found if len(frame)]
+    out = pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=WARNING_COLUMNS)
     positions = {w.wave: n for n, w in enumerate(waves)}
     out = out.assign(
         kind_order=out.kind.map({kind: n for n, kind in enumerate(WARNING_KINDS)}),
         position=out.wave.map(positions).fillna(-1),
     )
     out = out.sort_values(["project_code", "kind_order", "position"], kind="stable")
-    return out[WARNING_COLUMNS].reset_index(drop=True)
+    out = out[WARNING_COLUMNS].reset_index(drop=True)
+    return out.astype({"project_code": "str", "kind": "str", "message": "str"}) if len(out) else out
 
 
 def _matches(frame: pd.DataFrame, column: str, chosen: Iterable[str] | None) -> pd.Series:

@@ -31,6 +31,7 @@ class Overview:
     outlook_figure: go.Figure | None
     outlook_shown: int
     warnings: pd.DataFrame
+    warnings_table: pd.DataFrame  # every warning, as the page's table shows them
     balance_figure: go.Figure | None
     balance_shown: int
 
@@ -58,6 +59,7 @@ def overview(
         completed_waves=analysis.finished_rounds(rounds),
         waves=waves,
     )
+    warnings = _among(warnings, codes, len(projects)).reset_index(drop=True)
     balance = _among(balance, codes, len(projects))
     shown_grid = most_at_risk(grid, OUTLOOK_SHOWN)
     shown_balance = best_and_worst(balance, BALANCE_SHOWN)
@@ -68,7 +70,8 @@ def overview(
         outlook_table=outlook_table(_among(storage.outlook_table(con, viewer), codes, len(projects)), waves),
         outlook_figure=charts.outlook_grid_chart(shown_grid) if grid["value"].notna().any() else None,
         outlook_shown=shown_grid.project_code.nunique(),
-        warnings=_among(warnings, codes, len(projects)).reset_index(drop=True),
+        warnings=warnings,
+        warnings_table=warnings.assign(kind=warnings.kind.map(label_of))[["project_code", "kind", "message"]],
         balance_figure=None if balance.empty else charts.net_balance_chart(shown_balance, waves),
         balance_shown=shown_balance.project_code.nunique(),
     )

@@ -80,7 +80,7 @@ for warning in warnings.head(WARNINGS_SHOWN).itertuples():
 if len(warnings) > WARNINGS_SHOWN:
     with st.expander(f"All {len(warnings)} warnings"):
         ui.paginated(
-            warnings.assign(kind=warnings.kind.map(label_of))[["project_code", "kind", "message"]],
+            view.warnings_table,
             "overview:warnings-page",
             hide_index=True,
             column_config={"project_code": "Project", "kind": "Warning", "message": "What happened"},
