@@ -182,7 +182,8 @@ def quality(con: storage.Connection, viewer: Viewer, today: dt.date) -> Quality:
         return tuple((label(r), tuple(params(r).items())) for r in frame.itertuples())
 
     def late(days: int) -> str:
-        return f"{-days} days early" if days < 0 else f"{days} days late"
+        count = abs(days)
+        return f"{count} day{'' if count == 1 else 's'} {'early' if days < 0 else 'late'}"
 
     return Quality(
         unrated=links(

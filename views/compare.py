@@ -25,12 +25,12 @@ with matrix_header:
     st.header("Project × factor")
     prefix = st.text_input("Project codes starting with", help="Narrow down the matrix to some projects").strip()
 compared = ui.view(views.comparison, settings, relations, prefix.upper())
-settings_col.caption(f"{compared.chosen} of {compared.projects} projects match the filters.")
+settings_col.caption(f"{compared.chosen:,} of {compared.projects:,} projects match the filters.")
 
 with matrix_header:
     if compared.matching_prefix > views.MATRIX_SHOWN:
         st.caption(
-            f"The matrix shows the first {views.MATRIX_SHOWN} of {compared.matching_prefix} projects by code: narrow "
+            f"The matrix shows the first {views.MATRIX_SHOWN} of {compared.matching_prefix:,} projects by code: narrow "
             "down with the filters above or by the start of the codes."
         )
     rated = list(compared.rated_waves)

@@ -13,8 +13,8 @@ def links(check: str, items: tuple, page: str, icon: str) -> None:
     pages = max(1, -(-len(items) // LINKS_SHOWN))
     screen = 1
     if pages > 1:
-        screen = st.number_input(
-            f"Page (of {pages}, {len(items)} in all)", min_value=1, max_value=pages, value=1, key=f"quality:{check}"
+        screen = st.columns(4)[0].number_input(
+            f"Page (of {pages:,}; {len(items):,} in all)", min_value=1, max_value=pages, value=1, key=f"quality:{check}"
         )
     for label, params in items[(screen - 1) * LINKS_SHOWN : screen * LINKS_SHOWN]:
         st.page_link(page, label=label, query_params=dict(params), icon=icon)

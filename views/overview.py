@@ -38,30 +38,35 @@ statuses = filters[1].multiselect(
 )
 view = ui.view(views.overview, today, tuple(settings), tuple(statuses))
 counts = view.headline
-projects, people, interviews, alerts = headline.columns(4)
-projects.metric("Projects", counts["projects"])
+projects, people, interviews, alerts = headline.columns([1, 1, 1.6, 1])  # "224,000 / 232,000" needs the room
+projects.metric("Projects", f"{counts['projects']:,}")
 people.metric(
-    "Participants", counts["participants"], help=f"{counts['withdrawn']} withdrawn" if counts["withdrawn"] else None
+    "Participants",
+    f"{counts['participants']:,}",
+    help=f"{counts['withdrawn']:,} withdrawn" if counts["withdrawn"] else None,
 )
 done, scheduled = counts["interviews_done"], counts["interviews_scheduled"]
 interviews.metric(
     "Interviews done / scheduled so far",
-    f"{done} / {scheduled}",
+    f"{done:,} / {scheduled:,}",
     help="Completed interviews, against every wave whose due date has passed (withdrawals excluded).",
 )
-alerts.metric("Follow-ups overdue", counts["overdue"], help=f"{counts['due']} more are due now, within their window.")
+alerts.metric(
+    "Follow-ups overdue", f"{counts['overdue']:,}", help=f"{counts['due']:,} more are due now, within their window."
+)
 
 if settings or statuses:
-    st.caption(f"{view.projects} of {counts['projects']} projects match the filters (the counts above are for all).")
+    shown = f"{view.projects:,} of {counts['projects']:,}"
+    st.caption(f"{shown} projects match the filters (the counts above are for all).")
 st.plotly_chart(view.completion, width="stretch")
 if view.outlook_figure is not None:
     st.plotly_chart(view.outlook_figure, width="stretch")
     if view.outlook_shown < view.projects:
         st.caption(
-            f"The {view.outlook_shown} projects of {view.projects} whose latest outlook is worst; narrow down with the "
-            "filters above, or read every project's outlook in the table below."
+            f"The {view.outlook_shown} projects of {view.projects:,} whose latest outlook is worst; narrow down with "
+            "the filters above, or read every project's outlook in the table below."
         )
-        with st.expander(f"Outlook of all {view.projects} projects"):
+        with st.expander(f"Outlook of all {view.projects:,} projects"):
             ui.paginated(view.outlook_table, "overview:outlook-page", hide_index=True)
 else:
     st.info("No sustainability outlook has been scored yet. Scores appear here wave by wave once entered.")
@@ -95,6 +100,6 @@ else:
     if view.balance_shown < view.projects:
         caption += (
             f" Drawn for the {view.balance_shown} projects with the highest and lowest latest balance of"
-            f" {view.projects}; narrow down with the filters above to see others."
+            f" {view.projects:,}; narrow down with the filters above to see others."
         )
     st.caption(caption)

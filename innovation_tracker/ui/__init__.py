@@ -148,7 +148,8 @@ def paginated(frame, key: str, rows: int = 50, **dataframe_args) -> None:
     pages = max(1, -(-len(frame) // rows))
     page = 1
     if pages > 1:
-        page = st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1, step=1, key=key)
+        where = st.columns(4)[0]
+        page = where.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=1, step=1, key=key)
     st.dataframe(frame.iloc[(page - 1) * rows : page * rows], **dataframe_args)
 
 
