@@ -228,7 +228,8 @@ class Fieldwork:
 
 def fieldwork_calls(con: storage.Connection, viewer: Viewer, today: dt.date) -> Fieldwork:
     calls = fieldwork.call_list(storage.call_candidates(con, viewer, today, fieldwork.HORIZON_DAYS), today)
-    return fieldwork_of(calls.assign(role_label=calls.role.map(label_of)))
+    roles = {role: label_of(role) for role in calls.role.unique()}
+    return fieldwork_of(calls.assign(role_label=calls.role.map(roles)))
 
 
 def fieldwork_of(calls: pd.DataFrame) -> Fieldwork:
