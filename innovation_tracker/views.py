@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import plotly.graph_objects as go
 
-from . import analysis, charts, fieldwork, service, storage, tidy
+from . import analysis, capture, charts, fieldwork, service, storage, tidy
 from .domain import RAG_VALUES, Viewer, Wave, label_of
 
 OUTLOOK_SHOWN = 30  # projects in the outlook grid: a taller one cannot be read
@@ -113,8 +113,8 @@ def _among(frame: pd.DataFrame, codes: pd.Series, of: int) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
-class ProjectChoices:
-    """The projects a viewer may pick from, in code order, each labelled "CODE · name"."""
+class Choices:
+    """What a picker offers (projects, participants), in code order, each with its label."""
 
     codes: tuple[str, ...]
     labels: dict[str, str]
@@ -132,11 +132,43 @@ class ProjectChoices:
         return self.positions.get(code, 0)
 
 
-def project_choices(con: storage.Connection, viewer: Viewer) -> ProjectChoices:
+def project_choices(con: storage.Connection, viewer: Viewer) -> Choices:
+    """The projects the viewer sees, each labelled "CODE · name"."""
     projects = storage.project_list(con, viewer)
     codes = tuple(projects.project_code.tolist())
     names = projects.name.tolist()
-    return ProjectChoices(codes, {code: f"{code} · {name}" for code, name in zip(codes, names, strict=True)})
+    return Choices(codes, {code: f"{code} · {name}" for code, name in zip(codes, names, strict=True)})
+
+
+def participant_choices(con: storage.Connection, viewer: Viewer, project_code: str) -> Choices:
+    """A project's participants, each labelled "CODE · Role"."""
+    people = storage.list_participants(con, viewer, project_code)
+    codes = tuple(people.participant_code.tolist())
+    roles = people.role.tolist()
+    return Choices(codes, {code: f"{code} · {label_of(role)}" for code, role in zip(codes, roles, strict=True)})
+
+
+@dataclass(frozen=True)
+class ParticipantPlan:
+    """One participant's waves as the interview log offers them."""
+
+    schedule: pd.DataFrame  # storage.project_schedule's rows for the participant, indexed by wave
+    proposed: str | None  # capture.proposed_wave: the wave to log next
+    labels: dict[str, str]  # every wave: "<label> · <status>", and "(next due)" on the proposed one
+
+
+def participant_plan(
+    con: storage.Connection, viewer: Viewer, project_code: str, participant_code: str, today: dt.date
+) -> ParticipantPlan:
+    plan = storage.project_schedule(con, viewer, project_code, today)
+    plan = plan[plan.participant_code == participant_code]
+    proposed = capture.proposed_wave(plan)
+    status = dict(zip(plan.wave, plan.status, strict=True))
+    labels = {
+        w.wave: f"{w.label} · {status.get(w.wave, 'outside the study')}" + (" (next due)" if w.wave == proposed else "")
+        for w in storage.list_waves(con)
+    }
+    return ParticipantPlan(plan.set_index("wave"), proposed, labels)
 
 
 def project_caption(con: storage.Connection, viewer: Viewer, project_code: str) -> str:

@@ -22,35 +22,31 @@ project = choose_project.selectbox(
     index=projects.position(st.query_params.get("project")),
     format_func=projects.label,
 )
-people = ui.read(storage.list_participants, project)
-if people.empty:
+people = ui.view(views.participant_choices, project)
+if not people.codes:
     st.info(f"No participants are enrolled in {project} yet.", icon=":material/info:")
     st.page_link(
         "views/manage.py", label="Enrol a participant", icon=":material/person_add:", query_params={"project": project}
     )
     st.stop()
-roles = dict(zip(people.participant_code, people.role, strict=True))
 person = choose_person.selectbox(
     "Participant",
-    list(people.participant_code),
-    index=forms.preselected(people.participant_code, "participant"),
-    format_func=lambda code: f"{code} · {label_of(roles[code])}",
+    people.codes,
+    index=people.position(st.query_params.get("participant")),
+    format_func=people.label,
     key=f"log:person:{project}",
 )
 
 waves = {w.wave: w for w in ui.reference(storage.list_waves)}
-plan = ui.read(storage.project_schedule, project, today)
-plan = plan[plan.participant_code == person].set_index("wave")
-proposed = capture.proposed_wave(plan.reset_index())
+planned = ui.view(views.participant_plan, project, person, today)
+plan, proposed = planned.schedule, planned.proposed
 wave_codes = list(waves)
 wanted = st.query_params.get("wave", proposed)
 wave = choose_wave.selectbox(
     "Wave",
     wave_codes,
     index=wave_codes.index(wanted) if wanted in wave_codes else 0,
-    format_func=lambda w: (
-        f"{waves[w].label} · {plan.status.get(w, 'outside the study')}" + (" (next due)" if w == proposed else "")
-    ),
+    format_func=planned.labels.get,
     key=f"log:wave:{person}",
 )
 if wave in plan.index:
