@@ -1,15 +1,17 @@
 """Checking tidy tables before anything is written: every problem found, with its file, row, column and rule.
 
-Pure (pandas + domain): the caller gives what the database already holds as a `Reference`, and gets back typed
+Pure (pandas, pyarrow + domain): the caller gives what the database already holds as a `Reference`, and gets back typed
 frames ready to load, or a `ValidationError` listing every problem. Checks are vectorised so a million ratings
 take seconds, and only the rows that break a rule become `Problem`s.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
+import re
 import warnings
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -17,6 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from . import codebook as codebook_module
 from . import tidy
@@ -43,6 +48,7 @@ MAX_PROBLEMS = 500
 MAX_INT = 2**31 - 1
 TRUE_TEXT = {"true", "yes", "y", "1"}
 FALSE_TEXT = {"false", "no", "n", "0", ""}
+LONE_CR = re.compile(rb"\r(?!\n)")
 
 
 @dataclass
@@ -169,9 +175,9 @@ def read_csv_text(data: bytes, name: str, *, repeated_columns: bool = False) -> 
     """A UTF-8 CSV as text. A repeated column name is refused unless asked for (REDCap's label headers repeat
     "Complete?"); pandas then numbers the repeats ("Complete?.1")."""
     text = _decode(data, name)
-    if not text.strip():
+    if not text or text.isspace():
         raise ValidationError(Problem("empty_file", "the file is empty: it needs a header row", file=name))
-    header = text.splitlines()[0]
+    header = _first_line(text)
     if "," not in header and any(sep in header for sep in (";", "\t", "|")):
         found = next(sep for sep in (";", "\t", "|") if sep in header)
         shown = "tab" if found == "\t" else f"'{found}'"
@@ -180,18 +186,67 @@ def read_csv_text(data: bytes, name: str, *, repeated_columns: bool = False) -> 
         )
     if not repeated_columns:
         _check_header(header, name)
+    frame = None if repeated_columns else _read_regular_csv(data, header)
+    return _text_frame(_read_any_csv(text, name) if frame is None else frame)
+
+
+def _first_line(text: str) -> str:
+    """`text.splitlines()[0]` without splitting a whole (large) file."""
+    size = 4096
+    while True:
+        lines = text[:size].splitlines()
+        # Only a line followed by another is sure to be whole (a prefix may end half-way through it, or its "\r\n").
+        if len(lines) > 1 or size >= len(text):
+            return lines[0]
+        size *= 4
+
+
+def _read_regular_csv(data: bytes, header: str) -> pd.DataFrame | None:
+    """pyarrow's parser, several times faster than pandas' on a large file, for a file it reads the way pandas does:
+    named columns, every row as wide as the header, no NUL byte, no lone carriage return, no quote left open. None
+    for anything else, which pandas reads (and words the problems of); tests/test_import_fast_paths.py holds the
+    two parsers to the same result."""
+    names = next(csv.reader([header]), [])
+    if len(names) < 2 or "" in names or len(set(names)) < len(names) or b"\x00" in data:
+        return None
+    if b"\r" in data and LONE_CR.search(data):  # pandas reads the line after an empty "\r" line oddly
+        return None
+    # pyarrow ends a quote left open at the end of the file quietly, where pandas refuses the file: a last row of
+    # our own only comes back as a row when every quote was closed.
+    end = [f"\x01end{n}" for n in range(len(names))]
+    options = pacsv.ConvertOptions(
+        column_types=dict.fromkeys(names, pa.string()),
+        null_values=[],
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data.removeprefix(codecs.BOM_UTF8) + ("\n" + ",".join(end)).encode()),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=options,
+        )
+    except pa.ArrowException:
+        return None
+    if table.num_rows < 2 or table.column_names != names or set(table.schema.types) != {pa.string()}:
+        return None
+    if [column[-1].as_py() for column in table.columns] != end:
+        return None
+    return table.slice(0, table.num_rows - 1).to_pandas()
+
+
+def _read_any_csv(text: str, name: str) -> pd.DataFrame:
     try:
         # Rows longer than the header would otherwise become an index and shift every value one column along.
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            frame = pd.read_csv(
+            return pd.read_csv(
                 io.StringIO(text), dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL, index_col=False
             )
     except pd.errors.ParserWarning:
         raise ValidationError(_long_row(text, name)) from None
     except (pd.errors.ParserError, ValueError) as exc:
         raise ValidationError(Problem("csv_format", f"the file is not valid CSV: {exc}", file=name)) from exc
-    return _text_frame(frame)
 
 
 def _long_row(text: str, name: str) -> Problem:
@@ -246,6 +301,8 @@ def _text_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _restored(text: pd.Series) -> pd.Series:
     """`tidy.restore_neutralised` over a whole column at once."""
+    if not text.str.startswith("'").any():  # the usual case, and a much cheaper test than the pattern
+        return text
     neutralised = text.str.match(r"'[=+\-@]")
     return text.where(~neutralised, text.str.slice(1)) if neutralised.any() else text
 
@@ -299,7 +356,7 @@ def _dates(frame, column, file, report, required=True) -> pd.Series:
 
 def _ints(frame, column, file, report, required=True, low=None, high=None) -> pd.Series:
     text = frame[column] if column in frame.columns else pd.Series([""] * len(frame), dtype=str)
-    numbers = pd.to_numeric(text, errors="coerce")
+    numbers = _numbers(text)
     bad = (numbers.isna() & (text != "")) | (numbers.notna() & (numbers % 1 != 0))
     report.rows(bad, frame, file, column, "whole_number", lambda v: f"'{v}' is not a whole number")
     # The database stores these as 32-bit integers; a larger number would fail there rather than here.
@@ -314,6 +371,22 @@ def _ints(frame, column, file, report, required=True, low=None, high=None) -> pd
     if high is not None:
         report.rows(ok & (numbers > high), frame, file, column, "range", lambda v: f"{v} is above the maximum {high}")
     return numbers.where(~bad).astype("Int64")
+
+
+def _numbers(text: pd.Series) -> pd.Series:
+    """`pd.to_numeric(text, errors="coerce")`; plain whole numbers (the usual column) without it, as it
+    converts every value to a Python object on the way."""
+    values = pa.array(text.where(text != "", None), type=pa.string(), from_pandas=True)
+    # Only digits after an optional minus: pyarrow's cast also takes "0x1F", which pandas does not.
+    if pc.any(pc.invert(pc.match_substring_regex(values, r"^-?[0-9]{1,18}$"))).as_py():
+        return pd.to_numeric(text, errors="coerce")
+    return pd.Series(pc.cast(values, pa.int64()).to_numpy(zero_copy_only=False).astype(float), index=text.index)
+
+
+def _lookup(text: pd.Series, mapping: dict) -> pd.Series:
+    """`text.map(mapping)`, looked up once per distinct value: a million ratings name a few dozen factors."""
+    codes, distinct = pd.factorize(text)
+    return pd.Series(pd.Series(distinct).map(mapping).array.take(codes, allow_fill=True), index=text.index)
 
 
 def _bools(frame, column, file, report) -> pd.Series:
@@ -743,7 +816,7 @@ def _prepare_ratings(frame, file, factors, interviews: pd.DataFrame, report, exi
             )
     for column in ("domain", "kind"):
         if column in frame.columns:
-            expected = frame["factor_code"].map({code: str(getattr(f, column)) for code, f in by_code.items()})
+            expected = _lookup(frame["factor_code"], {code: str(getattr(f, column)) for code, f in by_code.items()})
             wrong = known_factor & (frame[column] != "") & (frame[column] != expected)
             report.rows(
                 wrong,
@@ -794,8 +867,7 @@ def _rating_rules(frame, file, by_code, known_factor, report) -> pd.Series:
         "rating_range",
         lambda v: f"rating {v} must be −2, −1, +1 or +2 (absent factors get no rating, not 0)",
     )
-    kind = frame["factor_code"].map({code: f.kind.value for code, f in by_code.items()})
-    labels = frame["factor_code"].map({code: f.label for code, f in by_code.items()})
+    kind = _lookup(frame["factor_code"], {code: f.kind.value for code, f in by_code.items()})
     positive = (rating > 0).fillna(False)
     negative = (rating < 0).fillna(False)
     for wrong_sign, factor_kind, need in (
@@ -805,7 +877,7 @@ def _rating_rules(frame, file, by_code, known_factor, report) -> pd.Series:
         mask = known_factor & wrong_sign & (kind == factor_kind.value)
         report.rows(
             mask,
-            frame.assign(label=labels),
+            frame,
             file,
             "rating",
             "rating_sign",

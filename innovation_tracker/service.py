@@ -22,7 +22,7 @@ SYSTEM_ACTOR = "system"
 
 def reference(con: storage.Connection, *, with_ratings: bool = False) -> Reference:
     """What an import is checked against; the stored ratings only when the import adds ratings."""
-    ratings = storage.read_table(con, SYSTEM_VIEWER, "factor_ratings") if with_ratings else None
+    ratings = storage.known_ratings(con) if with_ratings else None
     return Reference(
         study=storage.get_study(con),
         waves=storage.list_waves(con),
@@ -32,7 +32,7 @@ def reference(con: storage.Connection, *, with_ratings: bool = False) -> Referen
         participants=storage.known_participants(con),
         interviews=storage.known_interviews(con),
         max_milestone_id=storage.max_milestone_id(con),
-        ratings=None if ratings is None else ratings[["interview_id", "factor_code"]],
+        ratings=ratings,
     )
 
 

@@ -210,6 +210,8 @@ class Quality:
 
 
 def quality(con: storage.Connection, viewer: Viewer, today: dt.date) -> Quality:
+    checks = storage.schedule_checks(con, viewer, today)
+
     def links(frame: pd.DataFrame, label, params) -> tuple[Link, ...]:
         return tuple((label(r), tuple(params(r).items())) for r in frame.itertuples())
 
@@ -226,7 +228,7 @@ def quality(con: storage.Connection, viewer: Viewer, today: dt.date) -> Quality:
             lambda r: {"project": r.project_code, "participant": r.participant_code, "wave": r.wave},
         ),
         unscored=links(
-            storage.waves_without_sustainability(con, viewer, today),
+            checks["waves_without_sustainability"],
             lambda r: (
                 f"{r.project_code} · {r.wave_label} (round closed {r.round_closed:%d %b %Y}): "
                 f"{r.missing} of {r.indicators} indicators unscored"
@@ -234,7 +236,7 @@ def quality(con: storage.Connection, viewer: Viewer, today: dt.date) -> Quality:
             lambda r: {"project": r.project_code, "wave": r.wave},
         ),
         outside=links(
-            storage.out_of_window_interviews(con, viewer, today),
+            checks["out_of_window_interviews"],
             lambda r: (
                 f"{r.project_code} · {r.participant_code} · {r.wave_label} on {r.interview_date:%d %b %Y}: "
                 + late(r.days_outside)
@@ -242,7 +244,7 @@ def quality(con: storage.Connection, viewer: Viewer, today: dt.date) -> Quality:
             lambda r: {"project": r.project_code, "participant": r.participant_code, "wave": r.wave},
         ),
         lost=links(
-            storage.lost_to_follow_up(con, viewer, today),
+            checks["lost_to_follow_up"],
             lambda r: f"{r.project_code} · {r.participant_code}: {r.consecutive} in a row ({r.waves})",
             lambda r: {"project": r.project_code, "participant": r.participant_code},
         ),

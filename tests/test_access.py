@@ -28,6 +28,7 @@ UNSCOPED = {
     "insert_frames": "import (editors only, checked by the caller)",
     "known_interviews": "import checks (editors only)", "known_participants": "import checks (editors only)",
     "known_keys": "import checks (editors only)", "max_milestone_id": "import checks (editors only)",
+    "known_ratings": "import checks (editors only)",
     "table_counts": "row counts for import checks and tests", "is_empty": "whether a study exists",
     "get_account": "log-in and account rules; used only by accounts.py",
     "find_account_by_email": "single sign-on; used only by accounts.py",
@@ -53,7 +54,7 @@ def test_every_public_storage_function_is_scoped_or_explained():
     unexplained = [
         name for name in public_storage_functions()
         if name not in SCOPED_READS and name not in UNSCOPED and not name.startswith(WRITE_PREFIXES)
-        and name not in ("scoped_read", "scoped_sql", "scope_ctes", "query", "query_one", "translate")
+        and name not in ("scoped_read", "scoped_sql", "scope_ctes", "scope_params", "query", "query_one", "translate")
     ]
     assert unexplained == [], "register these with @scoped_read, or explain them in UNSCOPED"
 
@@ -77,8 +78,11 @@ def calls_with(params, fn):
 
 
 def as_text(result) -> str:
+    """Everything a read returned, in full: a frame's repr would elide the middle rows."""
     if isinstance(result, pd.DataFrame):
         return result.to_csv(index=False)
+    if isinstance(result, dict):
+        return "\n".join(f"{key}: {as_text(value)}" for key, value in result.items())
     return repr(result)
 
 

@@ -33,6 +33,7 @@ from .quality import (
     lost_to_follow_up,
     out_of_window_interviews,
     restorable_deletions,
+    schedule_checks,
     waves_without_sustainability,
 )
 from .records import (
@@ -82,6 +83,7 @@ from .study import (
     known_interviews,
     known_keys,
     known_participants,
+    known_ratings,
     list_factors,
     list_indicators,
     list_waves,

@@ -85,7 +85,7 @@ def scoped_sql(viewer: Viewer, sql: str) -> str:
     return "WITH " + ctes + " " + sql
 
 
-def _params(viewer: Viewer, params: dict | None) -> dict:
+def scope_params(viewer: Viewer, params: dict | None) -> dict:
     params = dict(params or {})
     if not viewer.identified and not viewer.all_projects:
         params["scope_projects"] = sorted(viewer.projects)
@@ -94,8 +94,8 @@ def _params(viewer: Viewer, params: dict | None) -> dict:
 
 def query(con: Connection, viewer: Viewer, sql: str, params: dict | None = None) -> pd.DataFrame:
     """Run a read as `viewer` sees the study; named parameters ($name) only."""
-    return con.execute(scoped_sql(viewer, sql), _params(viewer, params)).df()
+    return con.execute(scoped_sql(viewer, sql), scope_params(viewer, params)).df()
 
 
 def query_one(con: Connection, viewer: Viewer, sql: str, params: dict | None = None) -> tuple | None:
-    return con.execute(scoped_sql(viewer, sql), _params(viewer, params)).fetchone()
+    return con.execute(scoped_sql(viewer, sql), scope_params(viewer, params)).fetchone()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pandas as pd
 
 from ..domain import Viewer
-from .access import query, scoped_read
+from .access import query, scope_params, scoped_read, scoped_sql
 from .db import Connection
 from .portfolio import WAVE_STATUS_SQL
 
@@ -29,82 +30,96 @@ def interviews_without_ratings(con: Connection, viewer: Viewer) -> pd.DataFrame:
     )
 
 
+# The checks that need the schedule read it from `{s}`: a CTE over WAVE_STATUS_SQL when one check runs alone, or
+# a temporary table holding it once when `schedule_checks` runs them all.
+UNSCORED_SQL = """
+    rounds AS (
+        SELECT project_code, wave, any_value(wave_label) AS wave_label, any_value(position) AS position,
+               max(window_close) AS round_closed
+        FROM {s} WHERE status <> 'withdrawn' GROUP BY project_code, wave
+    )
+    SELECT r.project_code, r.wave, r.wave_label, r.round_closed,
+           (SELECT count(*) FROM indicator) - count(v.indicator_code) AS missing,
+           (SELECT count(*) FROM indicator) AS indicators
+    FROM rounds r
+    LEFT JOIN indicator_value v ON v.project_code = r.project_code AND v.wave = r.wave
+    WHERE r.round_closed < $today
+    GROUP BY r.project_code, r.wave, r.wave_label, r.round_closed, r.position
+    HAVING count(v.indicator_code) < (SELECT count(*) FROM indicator)
+    ORDER BY r.project_code, r.position
+"""
+OUTSIDE_SQL = """
+    outside AS (
+        SELECT project_code, participant_code, wave, wave_label, interview_id, interview_date, window_open,
+               window_close,
+               CASE WHEN interview_date < window_open THEN interview_date - window_open
+                    ELSE interview_date - window_close END AS days_outside, position
+        FROM {s}
+        WHERE interview_id IS NOT NULL AND (interview_date < window_open OR interview_date > window_close)
+    )
+    SELECT * EXCLUDE (position) FROM outside ORDER BY project_code, participant_code, position
+"""
+LOST_SQL = """
+    flagged AS (
+        SELECT *, status IN ('missed', 'overdue') AS lost,
+               row_number() OVER (PARTITION BY participant_code ORDER BY position)
+               - row_number() OVER (PARTITION BY participant_code, status IN ('missed', 'overdue')
+                                    ORDER BY position) AS run
+        FROM {s} WHERE status <> 'upcoming'
+    ),
+    runs AS (
+        SELECT participant_code, any_value(project_code) AS project_code, any_value(role) AS role,
+               count(*) AS consecutive, string_agg(wave_label, ', ' ORDER BY position) AS waves,
+               max(position) AS last_position
+        FROM flagged WHERE lost GROUP BY participant_code, run HAVING count(*) >= 2
+    )
+    SELECT project_code, participant_code, role, consecutive, waves
+    FROM runs QUALIFY row_number() OVER (PARTITION BY participant_code ORDER BY consecutive DESC,
+                                         last_position DESC) = 1
+    ORDER BY project_code, participant_code
+"""
+
+
+def _check_alone(con: Connection, viewer: Viewer, check: str, today: dt.date) -> pd.DataFrame:
+    return query(con, viewer, f"WITH s AS ({WAVE_STATUS_SQL}), " + check.format(s="s"), {"today": today})
+
+
 @scoped_read
 def waves_without_sustainability(con: Connection, viewer: Viewer, today: dt.date) -> pd.DataFrame:
     """Project × wave whose round is over (every participant's window has closed) but whose indicators are not
     all scored."""
-    return query(
-        con,
-        viewer,
-        f"""
-        WITH s AS ({WAVE_STATUS_SQL}),
-        rounds AS (
-            SELECT project_code, wave, any_value(wave_label) AS wave_label, any_value(position) AS position,
-                   max(window_close) AS round_closed
-            FROM s WHERE status <> 'withdrawn' GROUP BY project_code, wave
-        )
-        SELECT r.project_code, r.wave, r.wave_label, r.round_closed,
-               (SELECT count(*) FROM indicator) - count(v.indicator_code) AS missing,
-               (SELECT count(*) FROM indicator) AS indicators
-        FROM rounds r
-        LEFT JOIN indicator_value v ON v.project_code = r.project_code AND v.wave = r.wave
-        WHERE r.round_closed < $today
-        GROUP BY r.project_code, r.wave, r.wave_label, r.round_closed, r.position
-        HAVING count(v.indicator_code) < (SELECT count(*) FROM indicator)
-        ORDER BY r.project_code, r.position
-        """,
-        {"today": today},
-    )
+    return _check_alone(con, viewer, UNSCORED_SQL, today)
 
 
 @scoped_read
 def out_of_window_interviews(con: Connection, viewer: Viewer, today: dt.date) -> pd.DataFrame:
     """Interviews held outside their wave's window; `days_outside` is negative when early, positive when late."""
-    return query(
-        con,
-        viewer,
-        f"""
-        WITH s AS ({WAVE_STATUS_SQL})
-        SELECT project_code, participant_code, wave, wave_label, interview_id, interview_date, window_open,
-               window_close,
-               CASE WHEN interview_date < window_open THEN interview_date - window_open
-                    ELSE interview_date - window_close END AS days_outside
-        FROM s
-        WHERE interview_id IS NOT NULL AND (interview_date < window_open OR interview_date > window_close)
-        ORDER BY project_code, participant_code, position
-        """,
-        {"today": today},
-    )
+    return _check_alone(con, viewer, OUTSIDE_SQL, today)
 
 
 @scoped_read
 def lost_to_follow_up(con: Connection, viewer: Viewer, today: dt.date) -> pd.DataFrame:
     """Participants with two or more consecutive waves missed or overdue, with the longest such run."""
-    return query(
-        con,
-        viewer,
-        f"""
-        WITH s AS ({WAVE_STATUS_SQL}),
-        flagged AS (
-            SELECT *, status IN ('missed', 'overdue') AS lost,
-                   row_number() OVER (PARTITION BY participant_code ORDER BY position)
-                   - row_number() OVER (PARTITION BY participant_code, status IN ('missed', 'overdue')
-                                        ORDER BY position) AS run
-            FROM s WHERE status <> 'upcoming'
-        ),
-        runs AS (
-            SELECT participant_code, any_value(project_code) AS project_code, any_value(role) AS role,
-                   count(*) AS consecutive, string_agg(wave_label, ', ' ORDER BY position) AS waves,
-                   max(position) AS last_position
-            FROM flagged WHERE lost GROUP BY participant_code, run HAVING count(*) >= 2
-        )
-        SELECT project_code, participant_code, role, consecutive, waves
-        FROM runs QUALIFY row_number() OVER (PARTITION BY participant_code ORDER BY consecutive DESC,
-                                             last_position DESC) = 1
-        ORDER BY project_code, participant_code
-        """,
-        {"today": today},
-    )
+    return _check_alone(con, viewer, LOST_SQL, today)
+
+
+@scoped_read
+def schedule_checks(con: Connection, viewer: Viewer, today: dt.date) -> dict[str, pd.DataFrame]:
+    """`waves_without_sustainability`, `out_of_window_interviews` and `lost_to_follow_up` at once, under those
+    names, from one computation of the schedule (a temporary table of this connection, dropped at the end): the
+    data-quality page needs all three, and each alone computes the whole portfolio's schedule."""
+    name = f"schedule_{uuid.uuid4().hex}"
+    schedule = scoped_sql(viewer, WAVE_STATUS_SQL)
+    con.execute(f"CREATE TEMP TABLE {name} AS {schedule}", scope_params(viewer, {"today": today}))
+    try:
+        checks = {"waves_without_sustainability": UNSCORED_SQL, "out_of_window_interviews": OUTSIDE_SQL,
+                  "lost_to_follow_up": LOST_SQL}  # fmt: skip
+        return {
+            key: query(con, viewer, "WITH " + sql.format(s=name), {"today": today} if "$today" in sql else None)
+            for key, sql in checks.items()
+        }
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
 
 # Entries about a participant who asked for erasure keep who did what and when, never what was said.
