@@ -161,7 +161,10 @@ def test_an_admin_adds_an_account_who_then_logs_in_and_out(browser, server):
     assert nav_titles(page) == [spec.title for spec in pages_for(Viewer("nadia", AccountRole.FUNDER))]
     page.get_by_role("button", name="Log out").click()
     page.get_by_role("button", name="Log in").wait_for(timeout=30_000)
-    assert page.locator('[data-testid="stSidebarNavLink"]').count() == 0
+    # The form can paint before the end of the run that hides the navigation: wait for the links to go.
+    from playwright.sync_api import expect
+
+    expect(page.locator('[data-testid="stSidebarNavLink"]')).to_have_count(0, timeout=30_000)
     page.close()
 
 
