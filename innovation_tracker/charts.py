@@ -669,3 +669,23 @@ def change_matrix_chart(
         plot_bgcolor=NOT_CITED, margin=dict(t=100), title_subtitle_text="Grey: not rated at the wave(s) compared"
     )
     return fig
+
+
+class FrozenFigure(go.Figure):
+    """A finished figure, drawn on every rerun of its page and never changed again. Plotly makes a figure's dict by
+    deep-copying it and encoding every array afresh, which cost more than the rest of a rerun; this one makes it
+    once and hands the same dict out after (readers only: Streamlit turns it into JSON)."""
+
+    def to_dict(self):
+        made = self.__dict__.get("_frozen_dict")
+        if made is None:
+            made = super().to_dict()
+            self.__dict__["_frozen_dict"] = made
+        return made
+
+
+def frozen(figure: go.Figure | None) -> go.Figure | None:
+    """`figure` as a FrozenFigure (the same object, not a copy): change nothing in it after this."""
+    if figure is not None:
+        figure.__class__ = FrozenFigure
+    return figure

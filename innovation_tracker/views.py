@@ -65,14 +65,14 @@ def overview(
     shown_balance = best_and_worst(balance, BALANCE_SHOWN)
     return Overview(
         headline=analysis.headline(rounds, storage.people_counts(con, viewer)),
-        completion=charts.completion_chart(analysis.completion_per_wave(rounds)),
+        completion=charts.frozen(charts.completion_chart(analysis.completion_per_wave(rounds))),
         projects=len(codes),
         outlook_table=outlook_table(_among(storage.outlook_table(con, viewer), codes, len(projects)), waves),
-        outlook_figure=charts.outlook_grid_chart(shown_grid) if grid["value"].notna().any() else None,
+        outlook_figure=charts.frozen(charts.outlook_grid_chart(shown_grid)) if grid["value"].notna().any() else None,
         outlook_shown=shown_grid.project_code.nunique(),
         warnings=warnings,
         warnings_table=warnings.assign(kind=warnings.kind.map(label_of))[["project_code", "kind", "message"]],
-        balance_figure=None if balance.empty else charts.net_balance_chart(shown_balance, waves),
+        balance_figure=None if balance.empty else charts.frozen(charts.net_balance_chart(shown_balance, waves)),
         balance_shown=shown_balance.project_code.nunique(),
     )
 
@@ -313,10 +313,10 @@ def timeline(con: storage.Connection, viewer: Viewer, project_code: str, today: 
         participants=schedule.participant_code.nunique(),
         completed=int((schedule.status == "completed").sum()),
         overdue=int((schedule.status == "overdue").sum()),
-        schedule_figure=figure,
-        heatmap=heatmap,
-        balance_figure=balance,
-        indicators_figure=indicators,
+        schedule_figure=charts.frozen(figure),
+        heatmap=charts.frozen(heatmap),
+        balance_figure=charts.frozen(balance),
+        indicators_figure=charts.frozen(indicators),
         rated_waves=frozenset(stats.wave),
         finished_waves=frozenset(rounds[rounds.project_code == project_code].wave),
     )
@@ -352,7 +352,7 @@ def change_matrix_figure(
     """The project × factor matrix: mean ratings at one wave (`wave_a == wave_b`) or their change between two."""
     matrix = analysis.change_matrix(storage.factor_stats_of(con, viewer, codes), wave_a, wave_b)
     value = "mean_b" if wave_a == wave_b else "diff"
-    return charts.change_matrix_chart(matrix, value=value, factors=storage.list_factors(con))
+    return charts.frozen(charts.change_matrix_chart(matrix, value=value, factors=storage.list_factors(con)))
 
 
 def citation_counts(
@@ -394,4 +394,4 @@ def citation_figure(
     """How many projects cite each factor at the first and at the latest rated wave."""
     counts_a = citation_counts(con, viewer, first.wave, settings, relations)
     counts_b = citation_counts(con, viewer, latest.wave, settings, relations)
-    return charts.citation_chart(counts_a, counts_b, first.label, latest.label)
+    return charts.frozen(charts.citation_chart(counts_a, counts_b, first.label, latest.label))

@@ -483,3 +483,18 @@ def test_indicators_scored_but_not_for_any_project_still_draw_every_panel():
     fig = charts.indicator_small_multiples(indicator_rows(), INDICATORS, WAVES)
     assert len(fig.layout.annotations) == len(INDICATORS)
     assert fig.data == ()
+
+
+def test_a_frozen_figure_gives_the_same_dict_made_once():
+    made = charts.net_balance_chart(
+        pd.DataFrame({"project_code": ["A", "A"], "wave": ["baseline", "month_3"], "wave_label": ["Baseline", "3"],
+                      "position": [0, 1], "facilitator_weight": [3, 4], "barrier_weight": [1, 2], "net": [2, 2],
+                      "n_ratings": [2, 3]}),
+        list(DEFAULT_WAVES),
+    )  # fmt: skip
+    expected = made.to_dict()
+    frozen = charts.frozen(made)
+    assert frozen is made and isinstance(frozen, charts.FrozenFigure)
+    assert frozen.to_dict() == expected
+    assert frozen.to_dict() is frozen.to_dict()
+    assert charts.frozen(None) is None

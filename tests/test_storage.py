@@ -108,3 +108,24 @@ def test_concurrent_writers_to_one_row_conflict_and_write_retries(tmp_path, stud
     stored = study_db.execute("SELECT duration_min FROM interview").fetchone()[0]
     assert stored == 10 + len(results), "every write reported as done is in the database"
     assert len(results) + len(errors) == 8
+
+
+def test_the_portfolio_balance_is_the_sum_of_every_rating(seeded):
+    """`wave_balance` sums per interview before joining: it must still equal the ratings summed one by one."""
+    from tests.conftest import EVALUATOR
+
+    ratings = seeded.execute(
+        "SELECT p.project_code, i.wave, r.rating FROM factor_rating r JOIN interview i USING (interview_id)"
+        " JOIN participant p USING (participant_code)"
+    ).df()
+    expected = {}
+    for (project, wave), group in ratings.groupby(["project_code", "wave"]):
+        positive, negative = group.rating[group.rating > 0].sum(), group.rating[group.rating < 0].sum()
+        expected[(project, wave)] = (int(positive), int(-negative), int(group.rating.sum()), len(group))
+    balance = storage.wave_balance(seeded, EVALUATOR)
+    found = {
+        (r.project_code, r.wave): (int(r.facilitator_weight), int(r.barrier_weight), int(r.net), int(r.n_ratings))
+        for r in balance.itertuples()
+    }
+    assert found == expected
+    assert len(found) > 30

@@ -140,12 +140,18 @@ def wave_balance(con: Connection, viewer: Viewer) -> pd.DataFrame:
     return query(
         con,
         viewer,
+        # Summed per interview first: the joins then see one row per interview, not one per rating.
         """
+        WITH per_interview AS (
+            SELECT interview_id, coalesce(sum(rating) FILTER (WHERE rating > 0), 0) AS positive,
+                   coalesce(sum(rating) FILTER (WHERE rating < 0), 0) AS negative, sum(rating) AS net,
+                   count(*) AS n
+            FROM factor_rating GROUP BY interview_id
+        )
         SELECT p.project_code, i.wave, any_value(w.label) AS wave_label, any_value(w.position) AS position,
-               coalesce(sum(r.rating) FILTER (WHERE r.rating > 0), 0) AS facilitator_weight,
-               -coalesce(sum(r.rating) FILTER (WHERE r.rating < 0), 0) AS barrier_weight,
-               sum(r.rating) AS net, count(*) AS n_ratings
-        FROM factor_rating r JOIN interview i USING (interview_id) JOIN participant p USING (participant_code)
+               sum(r.positive) AS facilitator_weight, -sum(r.negative) AS barrier_weight, sum(r.net) AS net,
+               sum(r.n)::BIGINT AS n_ratings
+        FROM per_interview r JOIN interview i USING (interview_id) JOIN participant p USING (participant_code)
         JOIN wave w ON w.wave = i.wave
         GROUP BY p.project_code, i.wave ORDER BY p.project_code, position
         """,
