@@ -140,6 +140,17 @@ def project_choices(con: storage.Connection, viewer: Viewer) -> Choices:
     return Choices(codes, {code: f"{code} · {name}" for code, name in zip(codes, names, strict=True)})
 
 
+PICKER_LIMIT = 400  # projects offered in one picker; with more, the page first asks for part of a code or name
+
+
+def matching_projects(con: storage.Connection, viewer: Viewer, text: str) -> tuple[tuple[str, ...], int]:
+    """The first PICKER_LIMIT projects whose "CODE · name" contains `text` (any case), and how many match."""
+    choices = project_choices(con, viewer)
+    wanted = text.casefold()
+    found = [code for code in choices.codes if wanted in choices.labels[code].casefold()]
+    return tuple(found[:PICKER_LIMIT]), len(found)
+
+
 def participant_choices(con: storage.Connection, viewer: Viewer, project_code: str) -> Choices:
     """A project's participants, each labelled "CODE · Role"."""
     people = storage.list_participants(con, viewer, project_code)

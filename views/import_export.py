@@ -80,13 +80,7 @@ def report_tab() -> None:
     if study is None:
         st.info("Reports need a study: create one with `python -m innovation_tracker init`.")
         return
-    projects = ui.view(views.project_choices)
-    scope = st.selectbox(
-        "Report on",
-        [None, *projects.codes],
-        format_func=lambda c: "The whole portfolio" if c is None else projects.label(c),
-        key="report_scope",
-    )
+    scope = ui.pick_project("Report on", key="report_scope", none="The whole portfolio")
     waves = ui.reference(storage.list_waves)
     labels = {w.wave: w.label for w in waves}
     wave = st.selectbox(

@@ -16,12 +16,7 @@ projects = ui.view(views.project_choices)
 forms.require_projects(projects.codes)
 
 choose_project, choose_person, choose_wave = st.columns(3)
-project = choose_project.selectbox(
-    "Project",
-    projects.codes,
-    index=projects.position(st.query_params.get("project")),
-    format_func=projects.label,
-)
+project = ui.pick_project("Project", where=choose_project, wanted=st.query_params.get("project"))
 people = ui.view(views.participant_choices, project)
 if not people.codes:
     st.info(f"No participants are enrolled in {project} yet.", icon=":material/info:")

@@ -54,14 +54,9 @@ with projects_tab:
                 "participants",
             ],
         )
-    wanted = st.query_params.get("project")
-    project = st.selectbox(
-        "Project to edit",
-        [NEW, *choices.codes],
-        index=choices.position(wanted) + 1 if wanted in choices.labels else 0,
-        key="manage:project",
-    )
-    row = None if project == NEW else projects.iloc[choices.position(project)].to_dict()
+    chosen = ui.pick_project("Project to edit", key="manage:project", wanted=st.query_params.get("project"), none=NEW)
+    project = NEW if chosen is None else chosen
+    row = None if chosen is None else projects.iloc[choices.position(chosen)].to_dict()
     form = f"project:{project}"
     with st.form(form, clear_on_submit=False):
         st.subheader("New project" if row is None else f"Edit {project}")
@@ -123,12 +118,7 @@ with people_tab:
     if projects.empty:
         st.info("Participants are enrolled into a project: add a project first.", icon=":material/info:")
         st.stop()
-    project = st.selectbox(
-        "Project",
-        choices.codes,
-        index=choices.position(st.query_params.get("project")),
-        key="manage:people-project",
-    )
+    project = ui.pick_project("Project", key="manage:people-project", wanted=st.query_params.get("project"))
     people = ui.read(storage.list_participants, project)
     if people.empty:
         st.info(f"No participants enrolled in {project} yet.", icon=":material/info:")

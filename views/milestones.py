@@ -20,9 +20,7 @@ if not projects.codes:
     st.info("No projects to show yet. Milestones belong to a project.", icon=":material/info:")
     st.stop()
 
-project = st.selectbox(
-    "Project", projects.codes, index=projects.position(st.query_params.get("project")), format_func=projects.label
-)
+project = ui.pick_project("Project", wanted=st.query_params.get("project"))
 milestones = ui.read(storage.list_milestones, project)
 if milestones.empty:
     st.info(f"No milestones recorded for {project} yet.", icon=":material/flag:")

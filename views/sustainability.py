@@ -17,9 +17,7 @@ forms.require_projects(projects.codes)
 
 waves = {w.wave: w.label for w in ui.reference(storage.list_waves)}
 choose_project, choose_wave = st.columns(2)
-project = choose_project.selectbox(
-    "Project", projects.codes, index=projects.position(st.query_params.get("project")), format_func=projects.label
-)
+project = ui.pick_project("Project", where=choose_project, wanted=st.query_params.get("project"))
 wave = choose_wave.selectbox("Wave", list(waves), index=forms.preselected(list(waves), "wave"), format_func=waves.get)
 scores = ui.read(storage.indicator_scores, project, wave)
 st.caption("Score each indicator after the wave's round of interviews. Leave one blank to clear its score.")

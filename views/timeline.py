@@ -16,7 +16,7 @@ if not projects.codes:
 requested = st.query_params.get("project")
 if requested and requested not in projects.labels:
     st.warning(f"There is no project '{requested}' among the projects you can see.")
-code = st.selectbox("Project", projects.codes, index=projects.position(requested), format_func=projects.label)
+code = ui.pick_project("Project", wanted=requested)
 st.query_params["project"] = code
 st.caption(ui.view(views.project_caption, code))
 

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from .. import service, storage
+from .. import service, storage, views
 from ..domain import Viewer
 from ..errors import TrackerError
 from .results import ResultCache
@@ -141,6 +141,34 @@ def _frozen(value) -> bool:
 def clear_results() -> None:
     """Forget every kept read and view (tests and the benchmark's cold render)."""
     _result_cache.clear()
+
+
+def pick_project(label: str, *, where=None, key: str | None = None, wanted: str | None = None, none: str | None = None):
+    """A project picker over the projects the viewer sees, preselecting `wanted` (a deep link's project). With
+    `none`, a first option (None) labelled so ("The whole portfolio", "(new)"). Past `views.PICKER_LIMIT` projects
+    the page first asks for part of a code or name: a picker sends every option to the browser on every rerun,
+    and 11,000 of them cost a rerun more than the rest of the page."""
+    where = where or st
+    choices = view(views.project_choices)
+    codes = choices.codes
+    if len(codes) > views.PICKER_LIMIT:
+        text = where.text_input(
+            f"Find a project among {len(codes):,}",
+            key=f"{key or label}:find",
+            placeholder="Part of a code or a name",
+        ).strip()
+        codes, matching = view(views.matching_projects, text)
+        if wanted in choices.labels and wanted not in codes:
+            codes = (wanted, *codes)
+        if not codes:
+            codes = choices.codes[: views.PICKER_LIMIT]
+            where.caption(f"No project matches “{text}”: the first {len(codes):,} by code are offered.")
+        elif matching > len(codes):
+            where.caption(f"The first {len(codes):,} of {matching:,} matches: type more to narrow down.")
+    options = codes if none is None else (None, *codes)
+    positions = choices.positions if codes is choices.codes and none is None else {c: n for n, c in enumerate(options)}
+    label_of_code = choices.label if none is None else (lambda code: none if code is None else choices.labels[code])
+    return where.selectbox(label, options, index=positions.get(wanted, 0), format_func=label_of_code, key=key)
 
 
 def paginated(frame, key: str, rows: int = 50, **dataframe_args) -> None:
