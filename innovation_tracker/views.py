@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -36,6 +37,23 @@ class Overview:
     balance_shown: int
 
 
+def together(con: storage.Connection, **reads: Callable[[storage.Connection], object]) -> dict[str, object]:
+    """Run independent reads side by side, each on its own cursor: DuckDB works while Python turns the previous
+    result into a frame. On two cores a portfolio page's reads take about two thirds of the time one after another
+    takes."""
+
+    def run(read):
+        cursor = con.cursor()
+        try:
+            return read(cursor)
+        finally:
+            cursor.close()
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = {name: pool.submit(run, read) for name, read in reads.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
 def chosen_projects(projects: pd.DataFrame, settings: Sequence[str], statuses: Sequence[str]) -> pd.DataFrame:
     chosen = analysis.filter_projects(projects, settings or None, None)
     return chosen[chosen.status.isin(statuses)] if statuses else chosen
@@ -46,16 +64,24 @@ def overview(
 ) -> Overview:
     """The portfolio overview for the projects in the chosen settings and statuses (all when none is chosen)."""
     waves = storage.list_waves(con)
-    projects = storage.project_list(con, viewer)
+    read = together(
+        con,
+        projects=lambda c: storage.project_list(c, viewer),
+        rounds=lambda c: storage.round_counts(c, viewer, today),  # the schedule, computed once for all that follows
+        grid=lambda c: storage.outlook_grid(c, viewer),
+        balance=lambda c: storage.wave_balance(c, viewer),
+        scored=lambda c: storage.scored_waves(c, viewer),
+        table=lambda c: storage.outlook_table(c, viewer),
+        people=lambda c: storage.people_counts(c, viewer),
+    )
+    projects, rounds, balance = read["projects"], read["rounds"], read["balance"]
     codes = chosen_projects(projects, settings, statuses).project_code
-    rounds = storage.round_counts(con, viewer, today)  # the schedule, computed once for all that follows
-    grid = _among(storage.outlook_grid(con, viewer), codes, len(projects))
-    balance = storage.wave_balance(con, viewer)
+    grid = _among(read["grid"], codes, len(projects))
     warnings = analysis.early_warnings(
         overdue=analysis.overdue_per_project(rounds),
         outlook=grid.dropna(subset=["value"])[["project_code", "wave", "value"]],
         balance=balance,
-        scored=storage.scored_waves(con, viewer),
+        scored=read["scored"],
         completed_waves=analysis.finished_rounds(rounds),
         waves=waves,
     )
@@ -64,10 +90,10 @@ def overview(
     shown_grid = most_at_risk(grid, OUTLOOK_SHOWN)
     shown_balance = best_and_worst(balance, BALANCE_SHOWN)
     return Overview(
-        headline=analysis.headline(rounds, storage.people_counts(con, viewer)),
+        headline=analysis.headline(rounds, read["people"]),
         completion=charts.frozen(charts.completion_chart(analysis.completion_per_wave(rounds))),
         projects=len(codes),
-        outlook_table=outlook_table(_among(storage.outlook_table(con, viewer), codes, len(projects)), waves),
+        outlook_table=outlook_table(_among(read["table"], codes, len(projects)), waves),
         outlook_figure=charts.frozen(charts.outlook_grid_chart(shown_grid)) if grid["value"].notna().any() else None,
         outlook_shown=shown_grid.project_code.nunique(),
         warnings=warnings,
@@ -221,7 +247,12 @@ class Quality:
 
 
 def quality(con: storage.Connection, viewer: Viewer, today: dt.date) -> Quality:
-    checks = storage.schedule_checks(con, viewer, today)
+    read = together(
+        con,
+        checks=lambda c: storage.schedule_checks(c, viewer, today),
+        unrated=lambda c: storage.interviews_without_ratings(c, viewer),
+    )
+    checks = read["checks"]
 
     def links(frame: pd.DataFrame, label, params) -> tuple[Link, ...]:
         return tuple((label(r), tuple(params(r).items())) for r in frame.itertuples())
@@ -232,7 +263,7 @@ def quality(con: storage.Connection, viewer: Viewer, today: dt.date) -> Quality:
 
     return Quality(
         unrated=links(
-            storage.interviews_without_ratings(con, viewer),
+            read["unrated"],
             lambda r: (
                 f"{r.project_code} · {r.participant_code} · {r.wave_label} of {r.interview_date:%d %b %Y}: code it"
             ),
