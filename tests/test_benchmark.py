@@ -37,6 +37,7 @@ def test_the_benchmark_runs_end_to_end_at_s_1(tmp_path, capsys):
     for page in result["pages"]:
         assert page["warm_s"] > 0 and page["cold_s"] > 0 and page["after_write_s"] > 0
     assert result["import"]["imported"] == result["import"]["rows"] == 20_000
+    assert result["import"]["insert_s"] > 0 and result["import"]["insert_ratio"] > 0
     assert result["export"]["files"] >= 7 and 0 < result["memory"]["peak_mb"] < 1536
     assert "| Portfolio overview | team |" in markdown.read_text()
     with capsys.disabled():
