@@ -4,6 +4,7 @@ another run's object to change."""
 import threading
 
 import pandas as pd
+import pytest
 
 from innovation_tracker import storage
 from innovation_tracker.ui import _private
@@ -91,3 +92,39 @@ def test_every_transaction_moves_the_write_counter(db):
     except RuntimeError:
         pass
     assert storage.local_writes() > failed  # a rollback too: the count only has to move when a write may have
+
+
+def test_sessions_asking_for_the_same_result_at_once_share_one_build():
+    cache = ResultCache()
+    started, release = threading.Event(), threading.Event()
+    builds = []
+
+    def slow():
+        builds.append(1)
+        started.set()
+        release.wait(5)
+        return "built"
+
+    results = []
+    first = threading.Thread(target=lambda: results.append(cache.get(1, "k", slow)))
+    first.start()
+    started.wait(5)
+    others = [threading.Thread(target=lambda: results.append(cache.get(1, "k", slow))) for _ in range(5)]
+    for t in others:
+        t.start()
+    release.set()
+    for t in [first, *others]:
+        t.join()
+    assert results == ["built"] * 6
+    assert len(builds) == 1
+
+
+def test_a_failed_build_is_not_kept_and_the_next_ask_builds_again():
+    cache = ResultCache()
+
+    def broken():
+        raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError):
+        cache.get(1, "k", broken)
+    assert cache.get(1, "k", lambda: "built") == "built"

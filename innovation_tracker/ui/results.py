@@ -21,23 +21,42 @@ class ResultCache:
         self._lock = threading.Lock()
         self._version: int | None = None
         self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self._building: dict[tuple[int, Hashable], threading.Lock] = {}
 
-    def get(self, version: int, key: Hashable, build: Callable[[], Any]) -> Any:
-        """The result for `key` at `version`, built (outside the lock, so slow builds run side by side) when absent.
-        A result built for a version older than the newest seen is returned but not kept."""
+    def _lookup(self, version: int, key: Hashable) -> tuple[bool, Any]:
         with self._lock:
             if self._version is None or version > self._version:
                 self._entries.clear()
                 self._version = version
             if version == self._version and key in self._entries:
                 self._entries.move_to_end(key)
-                return self._entries[key]
-        value = build()
+                return True, self._entries[key]
+            return False, None
+
+    def get(self, version: int, key: Hashable, build: Callable[[], Any]) -> Any:
+        """The result for `key` at `version`, built when absent. Sessions asking for the same result at once wait
+        for one build instead of each making its own (under load, after every save, they all ask at once); builds
+        of different results run side by side. A result built for a version older than the newest seen is returned
+        but not kept."""
+        found, value = self._lookup(version, key)
+        if found:
+            return value
         with self._lock:
-            if version == self._version:
-                self._entries[key] = value
-                while len(self._entries) > self.max_entries:
-                    self._entries.popitem(last=False)
+            building = self._building.setdefault((version, key), threading.Lock())
+        with building:
+            found, value = self._lookup(version, key)
+            if found:
+                return value
+            try:
+                value = build()
+                with self._lock:
+                    if version == self._version:
+                        self._entries[key] = value
+                        while len(self._entries) > self.max_entries:
+                            self._entries.popitem(last=False)
+            finally:
+                with self._lock:
+                    self._building.pop((version, key), None)
         return value
 
     def __len__(self) -> int:
