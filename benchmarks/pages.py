@@ -68,14 +68,6 @@ def server_script_cache() -> Iterator[None]:
         app_test.ScriptCache, local_script_runner.ScriptCache = saved
 
 
-def floor(repeats: int) -> float:
-    """The median rerun of an empty page: what AppTest and Streamlit cost before a page does any work."""
-    with server_script_cache():
-        at = AppTest.from_string(EMPTY_PAGE, default_timeout=TIMEOUT_S)
-        at.run()
-        return statistics.median(_timed(at.run) for _ in range(repeats))
-
-
 def cases() -> list[tuple[navigation.PageSpec, Viewer]]:
     """Every page as an evaluator (the Users page, which evaluators cannot open, as an admin), then the overview
     as a project team, whose reads are scoped by the access rules."""

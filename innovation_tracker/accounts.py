@@ -406,11 +406,6 @@ def account_details(con: storage.Connection, actor: Viewer, username: str) -> st
     return replace(_existing(con, username), password_hash=None)
 
 
-def project_choices(con: storage.Connection) -> list[str]:
-    """The project codes a team account can be given."""
-    return sorted(storage.known_keys(con, "projects", "project_code"))
-
-
 def demo_accounts(project_codes: Iterable[str]) -> list[storage.Account]:
     """An admin, an evaluator, a funder, and a team account for each project: the demo database's accounts."""
     staff = [

@@ -10,6 +10,7 @@ import streamlit as st
 
 from innovation_tracker import service, storage
 from innovation_tracker.domain import AccountRole, Study, Viewer
+from tests.browser import CHROMIUM_ARGS, chromium_or_skip
 
 DEMO_TODAY = dt.date(2026, 3, 2)
 EVALUATOR = Viewer("test-evaluator", AccountRole.EVALUATOR)
@@ -61,3 +62,15 @@ def seeded(seeded_path):
     con = storage.connect(seeded_path)
     yield con
     con.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium for one test module's browser tests (Playwright); skips where there is none, unless CI asks."""
+    executable = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -8,21 +8,10 @@ import pytest
 from innovation_tracker import accounts, storage
 from innovation_tracker.domain import AccountRole, Viewer
 from innovation_tracker.ui.navigation import pages_for
-from tests.browser import CHROMIUM_ARGS, SCREENSHOTS, Server, chromium_or_skip, login
+from tests.browser import SCREENSHOTS, Server, login
 from tests.conftest import DEMO_TODAY, EVALUATOR
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

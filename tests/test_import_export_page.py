@@ -8,11 +8,11 @@ import zipfile
 import pandas as pd
 import pytest
 from pypdf import PdfReader
-from streamlit.testing.v1 import AppTest
 
 from innovation_tracker import accounts, service, storage
 from innovation_tracker.domain import AccountRole, Study, Viewer
-from tests.browser import CHROMIUM_ARGS, SCREENSHOTS, Server, chromium_or_skip, login
+from tests import apptest
+from tests.browser import SCREENSHOTS, Server, login
 from tests.conftest import DEMO_TODAY, EVALUATOR
 
 PAGE = "views/import_export.py"
@@ -22,15 +22,7 @@ TEAM = Viewer("demo-team-arts", AccountRole.TEAM, frozenset({"ARTS"}))
 
 
 def open_page(monkeypatch, path, viewer=EVALUATOR):
-    monkeypatch.setenv("INNOVATION_TRACKER_DB", str(path))
-    monkeypatch.setenv("INNOVATION_TRACKER_TODAY", DEMO_TODAY.isoformat())
-    at = AppTest.from_file("../dashboard.py", default_timeout=90)
-    at.session_state["viewer"] = viewer
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return apptest.open_page(monkeypatch, path, PAGE, viewer)
 
 
 def click(at, label):
@@ -117,17 +109,6 @@ def test_the_page_renders_on_an_empty_study_and_without_one(monkeypatch, tmp_pat
     for path in (empty, bare):
         at = click(open_page(monkeypatch, path, viewer), "Prepare export")
         assert at.session_state["export_file"][0].endswith(".zip")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

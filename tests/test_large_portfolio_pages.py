@@ -1,11 +1,11 @@
 """Pages over a portfolio too large to list in one picker (more than views.PICKER_LIMIT projects)."""
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from benchmarks import portfolio
 from innovation_tracker import views
-from tests.conftest import DEMO_TODAY, EVALUATOR
+from tests.apptest import open_page
+from tests.conftest import DEMO_TODAY
 
 SCALE = 40  # 440 projects: past the picker's limit of 400
 
@@ -18,21 +18,8 @@ def large(tmp_path_factory):
     return path
 
 
-def open_page(monkeypatch, path, page, query=None):
-    monkeypatch.setenv("INNOVATION_TRACKER_DB", str(path))
-    monkeypatch.setenv("INNOVATION_TRACKER_TODAY", DEMO_TODAY.isoformat())
-    at = AppTest.from_file("../dashboard.py", default_timeout=120)
-    at.session_state["viewer"] = EVALUATOR
-    at.query_params.update(query or {})
-    at.run()
-    at.switch_page(f"views/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def test_the_picker_asks_for_part_of_a_name_and_offers_the_matches(monkeypatch, large):
-    at = open_page(monkeypatch, large, "timeline")
+    at = open_page(monkeypatch, large, "views/timeline.py")
     find = at.text_input(key="Project:find")
     assert find.label == "Find a project among 440"
     picker = at.selectbox[0]
@@ -48,13 +35,13 @@ def test_the_picker_asks_for_part_of_a_name_and_offers_the_matches(monkeypatch, 
 
 
 def test_a_deep_link_to_a_project_past_the_first_screen_is_chosen(monkeypatch, large):
-    at = open_page(monkeypatch, large, "log_interview", {"project": "WEB-0039"})
+    at = open_page(monkeypatch, large, "views/log_interview.py", project="WEB-0039")
     assert at.selectbox[0].value == "WEB-0039"
     assert at.selectbox[0].options[0].startswith("WEB-0039 · ")
 
 
 def test_a_search_that_matches_nothing_says_so_and_still_offers_projects(monkeypatch, large):
-    at = open_page(monkeypatch, large, "milestones")
+    at = open_page(monkeypatch, large, "views/milestones.py")
     at = at.text_input(key="Project:find").input("no such project").run()
     assert any("No project matches “no such project”" in c.value for c in at.caption)
     assert len(at.selectbox[0].options) == views.PICKER_LIMIT

@@ -4,11 +4,11 @@ import datetime as dt
 import re
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from innovation_tracker import service, storage
 from innovation_tracker.domain import AccountRole, Study, Viewer
 from innovation_tracker.ui.navigation import PAGES, pages_for
+from tests.apptest import open_page
 from tests.conftest import DEMO_TODAY
 
 VIEWERS = {
@@ -32,14 +32,7 @@ def test_each_role_is_offered_exactly_its_pages(role):
 
 
 def render(monkeypatch, path, viewer, page, today=DEMO_TODAY):
-    monkeypatch.setenv("INNOVATION_TRACKER_DB", str(path))
-    monkeypatch.setenv("INNOVATION_TRACKER_TODAY", today.isoformat())
-    at = AppTest.from_file("../dashboard.py", default_timeout=90)
-    at.session_state["viewer"] = viewer
-    at.run()
-    at.switch_page(page)
-    at.run()
-    return at
+    return open_page(monkeypatch, path, page, viewer, today, check=False)
 
 
 def everything_shown(at) -> str:

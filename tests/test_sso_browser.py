@@ -8,7 +8,7 @@ import pytest
 from innovation_tracker import storage
 from innovation_tracker.domain import AccountRole, Viewer
 from innovation_tracker.ui.navigation import pages_for
-from tests.browser import CHROMIUM_ARGS, Server, chromium_or_skip, free_port
+from tests.browser import Server, free_port
 from tests.conftest import DEMO_TODAY
 
 pytestmark = [
@@ -16,17 +16,6 @@ pytestmark = [
     # The mock provider still uses Authlib APIs that Authlib has deprecated; nothing of ours.
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

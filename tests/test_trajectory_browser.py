@@ -5,21 +5,10 @@ import shutil
 import pytest
 
 from innovation_tracker import accounts, storage
-from tests.browser import CHROMIUM_ARGS, SCREENSHOTS, Server, chromium_or_skip, heatmap_cells, login
+from tests.browser import SCREENSHOTS, Server, heatmap_cells, login
 from tests.conftest import DEMO_TODAY, EVALUATOR
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def start_server(demo_file, folder):

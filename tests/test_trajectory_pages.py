@@ -3,27 +3,13 @@
 import datetime as dt
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from innovation_tracker import analysis, service, storage
 from innovation_tracker.domain import AccountRole, Study, Viewer
+from tests.apptest import open_page
 from tests.conftest import DEMO_TODAY, EVALUATOR
 
 TEAM = Viewer("demo-team-arts", AccountRole.TEAM, frozenset({"ARTS"}))
-
-
-def open_page(monkeypatch, path, page, viewer=EVALUATOR, today=DEMO_TODAY, **query):
-    monkeypatch.setenv("INNOVATION_TRACKER_DB", str(path))
-    monkeypatch.setenv("INNOVATION_TRACKER_TODAY", today.isoformat())
-    at = AppTest.from_file("../dashboard.py", default_timeout=60)
-    at.session_state["viewer"] = viewer
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def texts(at):

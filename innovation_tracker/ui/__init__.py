@@ -165,10 +165,10 @@ def pick_project(label: str, *, where=None, key: str | None = None, wanted: str 
             where.caption(f"No project matches “{text}”: the first {len(codes):,} by code are offered.")
         elif matching > len(codes):
             where.caption(f"The first {len(codes):,} of {matching:,} matches: type more to narrow down.")
-    options = codes if none is None else (None, *codes)
-    positions = choices.positions if codes is choices.codes and none is None else {c: n for n, c in enumerate(options)}
+    options = codes if none is None else (None, *codes)  # at most PICKER_LIMIT codes, and `none`
     label_of_code = choices.label if none is None else (lambda code: none if code is None else choices.labels[code])
-    return where.selectbox(label, options, index=positions.get(wanted, 0), format_func=label_of_code, key=key)
+    index = options.index(wanted) if wanted in options else 0
+    return where.selectbox(label, options, index=index, format_func=label_of_code, key=key)
 
 
 def paginated(frame, key: str, rows: int = 50, **dataframe_args) -> None:

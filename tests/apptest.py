@@ -1,0 +1,24 @@
+"""Opening a page of the app in AppTest, as a given viewer, on a given database and date."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import DEMO_TODAY, EVALUATOR
+
+
+def open_page(monkeypatch, path, page, viewer=EVALUATOR, today=DEMO_TODAY, *, check=True, **query) -> AppTest:
+    """`page` (a file under views/) after the app's first run, with `query` as the URL's parameters. With `check`,
+    the page must have raised nothing."""
+    monkeypatch.setenv("INNOVATION_TRACKER_DB", str(path))
+    monkeypatch.setenv("INNOVATION_TRACKER_TODAY", today.isoformat())
+    at = AppTest.from_file("../dashboard.py", default_timeout=120)
+    at.session_state["viewer"] = viewer
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(page)
+    at.run()
+    if check:
+        assert not at.exception, [e.value for e in at.exception]
+    return at
