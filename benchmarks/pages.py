@@ -25,6 +25,7 @@ from streamlit.testing.v1 import AppTest, app_test, local_script_runner
 from innovation_tracker import storage, ui
 from innovation_tracker.domain import AccountRole, Viewer
 from innovation_tracker.ui import navigation
+from tests.apptest import as_served
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
@@ -99,6 +100,7 @@ def _time_pages(db: Path, today: dt.date, repeats: int, log) -> list[PageTiming]
     os.environ[ui.TODAY_ENV] = today.isoformat()
     st.cache_data.clear()
     st.cache_resource.clear()
+    as_served()
     sessions: dict[str, AppTest] = {}
     empty = AppTest.from_string(EMPTY_PAGE, default_timeout=TIMEOUT_S)
     empty.run()

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import accounts, storage, tidy
+from . import accounts, redcap, storage, tidy
 from .codebook import load_codebook, load_indicators
 from .domain import DEFAULT_WAVES, SYSTEM_VIEWER, Study, Viewer
-from . import redcap
-from .importer import Reference, header_names, prepare, read_csv_text, read_upload
 from .errors import AccessDenied, Problem, ValidationError
+from .importer import Reference, header_names, prepare, read_csv_text, read_upload
 
 SYSTEM_ACTOR = "system"
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from streamlit.testing.v1 import AppTest
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest, app_test
 
 from tests.conftest import DEMO_TODAY, EVALUATOR
 
 
 def open_page(monkeypatch, path, page, viewer=EVALUATOR, today=DEMO_TODAY, *, check=True, **query) -> AppTest:
-    """`page` (a file under views/) after the app's first run, with `query` as the URL's parameters. With `check`,
+    """`page` (a file under pages/) after the app's first run, with `query` as the URL's parameters. With `check`,
     the page must have raised nothing."""
     monkeypatch.setenv("INNOVATION_TRACKER_DB", str(path))
     monkeypatch.setenv("INNOVATION_TRACKER_TODAY", today.isoformat())
@@ -22,3 +23,16 @@ def open_page(monkeypatch, path, page, viewer=EVALUATOR, today=DEMO_TODAY, *, ch
     if check:
         assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+class _ServedPagesManager(PagesManager):
+    """AppTest forgets, before every run, that `st.navigation` was ever called (it resets
+    `PagesManager.uses_pages_directory`), so with a `pages/` folder beside the entry script each run would be a
+    fresh server's first, in the old folder mode. Given this subclass, AppTest resets the subclass's flag and leaves
+    the process-wide one alone: runs behave as on a server that has served its first request."""
+
+
+def as_served() -> None:
+    """Make AppTest runs navigate as a running server does (see `_ServedPagesManager`)."""
+    app_test.PagesManager = _ServedPagesManager
+    PagesManager.uses_pages_directory = False

@@ -19,9 +19,13 @@ EVALUATOR = Viewer("test-evaluator", AccountRole.EVALUATOR)
 @pytest.fixture(autouse=True)
 def fresh_caches():
     """Streamlit's caches live in the process and AppTest shares them: start and end every test with none, so no
-    test sees another's connection or data (and no cached connection keeps a database file locked)."""
+    test sees another's connection or data (and no cached connection keeps a database file locked). AppTest runs
+    navigate as on a running server (`tests.apptest.as_served`)."""
     st.cache_data.clear()
     st.cache_resource.clear()
+    from tests.apptest import as_served  # tests.apptest imports this module
+
+    as_served()
     yield
     st.cache_resource.clear()
 

@@ -2,8 +2,16 @@
 
 import pandas as pd
 
-STATS_COLUMNS = ["project_code", "wave", "factor_code", "n", "n_barrier", "n_facilitator", "positive_sum",
-                 "negative_sum"]
+STATS_COLUMNS = [
+    "project_code",
+    "wave",
+    "factor_code",
+    "n",
+    "n_barrier",
+    "n_facilitator",
+    "positive_sum",
+    "negative_sum",
+]
 
 
 def stat(project, wave, factor, *ratings):

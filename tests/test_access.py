@@ -19,23 +19,48 @@ FUNDER = Viewer("demo-funder", AccountRole.FUNDER)
 # Public storage functions that are not reads of project data, and why they need no viewer.
 UNSCOPED = {
     "connect": "opens the database",
-    "migrate": "schema", "schema_version": "schema", "shipped_migrations": "schema",
-    "transaction": "write machinery", "write": "write machinery", "record_audit": "writes an audit entry",
+    "migrate": "schema",
+    "schema_version": "schema",
+    "shipped_migrations": "schema",
+    "transaction": "write machinery",
+    "write": "write machinery",
+    "record_audit": "writes an audit entry",
     "data_version": "a number that changes on every write; reveals nothing",
     "get_study": "study name and dates, shown to everyone",
-    "list_waves": "the schedule, shown to everyone", "list_factors": "the codebook, shown to everyone",
+    "list_waves": "the schedule, shown to everyone",
+    "list_factors": "the codebook, shown to everyone",
     "list_indicators": "the indicator set, shown to everyone",
     "insert_frames": "import (editors only, checked by the caller)",
-    "known_interviews": "import checks (editors only)", "known_participants": "import checks (editors only)",
-    "known_keys": "import checks (editors only)", "max_milestone_id": "import checks (editors only)",
+    "known_interviews": "import checks (editors only)",
+    "known_participants": "import checks (editors only)",
+    "known_keys": "import checks (editors only)",
+    "max_milestone_id": "import checks (editors only)",
     "known_ratings": "import checks (editors only)",
-    "table_counts": "row counts for import checks and tests", "is_empty": "whether a study exists",
+    "table_counts": "row counts for import checks and tests",
+    "is_empty": "whether a study exists",
     "get_account": "log-in and account rules; used only by accounts.py",
     "find_account_by_email": "single sign-on; used only by accounts.py",
-    "count_accounts": "first-run check; a number", "count_active_admins": "account rules; a number",
+    "count_accounts": "first-run check; a number",
+    "count_active_admins": "account rules; a number",
 }
-WRITE_PREFIXES = ("add_", "update_", "delete_", "set_", "withdraw_", "erase_", "restore_", "create_", "deactivate_",
-                  "reactivate_", "record_", "insert_", "lock_", "unlock_", "reset_", "remove_")
+WRITE_PREFIXES = (
+    "add_",
+    "update_",
+    "delete_",
+    "set_",
+    "withdraw_",
+    "erase_",
+    "restore_",
+    "create_",
+    "deactivate_",
+    "reactivate_",
+    "record_",
+    "insert_",
+    "lock_",
+    "unlock_",
+    "reset_",
+    "remove_",
+)
 SAMPLE_ARGS = {"today": DEMO_TODAY, "wave": "month_6", "indicator_code": "outlook", "horizon_days": 30}
 DEMO_PROJECTS = ("ARTS", "BEAT", "CARE", "EMPL", "GROW", "LIAS", "PEER", "RSCH", "SANC", "SENT", "WEB")
 
@@ -52,8 +77,11 @@ def public_storage_functions():
 
 def test_every_public_storage_function_is_scoped_or_explained():
     unexplained = [
-        name for name in public_storage_functions()
-        if name not in SCOPED_READS and name not in UNSCOPED and not name.startswith(WRITE_PREFIXES)
+        name
+        for name in public_storage_functions()
+        if name not in SCOPED_READS
+        and name not in UNSCOPED
+        and not name.startswith(WRITE_PREFIXES)
         and name not in ("scoped_read", "scoped_sql", "scope_ctes", "scope_params", "query", "query_one", "translate")
     ]
     assert unexplained == [], "register these with @scoped_read, or explain them in UNSCOPED"
@@ -71,8 +99,11 @@ def calls(fn):
 
 
 def calls_with(params, fn):
-    missing = [p for p in params if p not in SAMPLE_ARGS and inspect.signature(fn).parameters[p].default is
-               inspect.Parameter.empty]
+    missing = [
+        p
+        for p in params
+        if p not in SAMPLE_ARGS and inspect.signature(fn).parameters[p].default is inspect.Parameter.empty
+    ]
     assert not missing, f"add sample values for {missing} to SAMPLE_ARGS"
     return [tuple(SAMPLE_ARGS[p] for p in params if p in SAMPLE_ARGS)]
 
@@ -91,11 +122,16 @@ def demo(demo_file):
     con = storage.connect(demo_file)
     others = con.execute("SELECT project_code, name FROM project WHERE project_code <> 'ARTS'").fetchall()
     codes = [r[0] for r in con.execute("SELECT participant_code FROM participant").fetchall()]
-    summaries = [r[0] for r in con.execute("SELECT DISTINCT summary FROM interview WHERE summary IS NOT NULL")
-                 .fetchall()]
-    unshared = [r[0] for r in con.execute(
-        "SELECT DISTINCT evidence FROM factor_rating WHERE evidence IS NOT NULL AND NOT shareable"
-        " EXCEPT SELECT evidence FROM factor_rating WHERE shareable").fetchall()]
+    summaries = [
+        r[0] for r in con.execute("SELECT DISTINCT summary FROM interview WHERE summary IS NOT NULL").fetchall()
+    ]
+    unshared = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT evidence FROM factor_rating WHERE evidence IS NOT NULL AND NOT shareable"
+            " EXCEPT SELECT evidence FROM factor_rating WHERE shareable"
+        ).fetchall()
+    ]
     assert others and codes and summaries and unshared, "the demo must exercise every rule"
     yield con, others, codes, summaries, unshared
     con.close()
@@ -135,8 +171,9 @@ def test_de_identified_participants_read_as_role_and_letter(demo):
 def test_a_team_sees_all_of_its_own_project(demo):
     con, *_ = demo
     mine = storage.read_table(con, TEAM, "interviews")
-    everything = con.execute("SELECT count(*) FROM interview JOIN participant USING (participant_code)"
-                             " WHERE project_code = 'ARTS'").fetchone()[0]
+    everything = con.execute(
+        "SELECT count(*) FROM interview JOIN participant USING (participant_code) WHERE project_code = 'ARTS'"
+    ).fetchone()[0]
     assert len(mine) == everything > 0
     assert set(mine.project_code) == {"ARTS"}
 

@@ -26,6 +26,7 @@ WAVES = list(DEFAULT_WAVES)
 WAVE_CODES = [w.wave for w in WAVES]
 LABELS = {w.wave: w.label for w in WAVES}
 
+
 def records(frame, columns):
     """Rows as tuples with NaN turned into None, so expected values can be written literally."""
     return [tuple(None if pd.isna(v) else v for v in row) for row in frame[columns].itertuples(index=False)]
@@ -407,22 +408,34 @@ def test_means_are_plain_floats_not_integers():
 
 class TestFilters:
     PROJECTS = pd.DataFrame(
-        {"project_code": ["A", "B", "C"], "setting": ["nhs", "voluntary", "nhs"],
-         "relation_to_statutory": ["internal", "external", "external"]}
+        {
+            "project_code": ["A", "B", "C"],
+            "setting": ["nhs", "voluntary", "nhs"],
+            "relation_to_statutory": ["internal", "external", "external"],
+        }
     )
 
     @pytest.mark.parametrize(
         "settings, relations, expected",
-        [(None, None, ["A", "B", "C"]), ([], [], ["A", "B", "C"]), (["nhs"], None, ["A", "C"]),
-         (["nhs"], ["external"], ["C"]), (["community"], None, [])],
+        [
+            (None, None, ["A", "B", "C"]),
+            ([], [], ["A", "B", "C"]),
+            (["nhs"], None, ["A", "C"]),
+            (["nhs"], ["external"], ["C"]),
+            (["community"], None, []),
+        ],
     )
     def test_filter_projects(self, settings, relations, expected):
         assert analysis.filter_projects(self.PROJECTS, settings, relations).project_code.tolist() == expected
 
     def test_filter_evidence_combines_filters(self):
         evidence = pd.DataFrame(
-            {"factor_label": ["F1", "F1", "F2"], "wave_label": ["Baseline", "3-month", "Baseline"],
-             "role": ["manager", "service_user", "manager"], "excerpt": ["a", "b", "c"]}
+            {
+                "factor_label": ["F1", "F1", "F2"],
+                "wave_label": ["Baseline", "3-month", "Baseline"],
+                "role": ["manager", "service_user", "manager"],
+                "excerpt": ["a", "b", "c"],
+            }
         )
         assert analysis.filter_evidence(evidence).excerpt.tolist() == ["a", "b", "c"]
         assert analysis.filter_evidence(evidence, ["F1"], None, ["manager"]).excerpt.tolist() == ["a"]

@@ -34,7 +34,7 @@ def page(monkeypatch, path, name, viewer=EDITOR, today=TODAY, **params):
     at.session_state["viewer"] = viewer
     at.query_params.update(params)
     run(at)
-    at.switch_page(f"views/{name}.py")
+    at.switch_page(f"pages/{name}.py")
     return run(at)
 
 

@@ -6,6 +6,7 @@ from innovation_tracker.codebook import load_codebook, load_indicators
 from innovation_tracker.domain import (
     Factor,
     FactorKind,
+    Role,
     Study,
     check_duration,
     check_interview_date,
@@ -13,7 +14,6 @@ from innovation_tracker.domain import (
     indicator_score,
     normalise_indicator_value,
     parse_enum,
-    Role,
 )
 
 BARRIER = Factor("ctx_instability", "context", FactorKind.BARRIER, "Instability")

@@ -1,9 +1,9 @@
-"""Pages over a portfolio too large to list in one picker (more than views.PICKER_LIMIT projects)."""
+"""Pages over a portfolio too large to list in one picker (more than page_content.PICKER_LIMIT projects)."""
 
 import pytest
 
 from benchmarks import portfolio
-from innovation_tracker import views
+from innovation_tracker import page_content
 from tests.apptest import open_page
 from tests.conftest import DEMO_TODAY
 
@@ -14,16 +14,16 @@ SCALE = 40  # 440 projects: past the picker's limit of 400
 def large(tmp_path_factory):
     path = tmp_path_factory.mktemp("large") / "portfolio.duckdb"
     counts = portfolio.build(path, SCALE, DEMO_TODAY)
-    assert counts["projects"] == 11 * SCALE > views.PICKER_LIMIT
+    assert counts["projects"] == 11 * SCALE > page_content.PICKER_LIMIT
     return path
 
 
 def test_the_picker_asks_for_part_of_a_name_and_offers_the_matches(monkeypatch, large):
-    at = open_page(monkeypatch, large, "views/timeline.py")
+    at = open_page(monkeypatch, large, "pages/timeline.py")
     find = at.text_input(key="Project:find")
     assert find.label == "Find a project among 440"
     picker = at.selectbox[0]
-    assert len(picker.options) == views.PICKER_LIMIT
+    assert len(picker.options) == page_content.PICKER_LIMIT
     assert any("The first 400 of 440 matches" in c.value for c in at.caption)
     at = find.input("care-003").run()
     # The project on screen stays first and chosen while the matches are offered after it.
@@ -35,13 +35,13 @@ def test_the_picker_asks_for_part_of_a_name_and_offers_the_matches(monkeypatch, 
 
 
 def test_a_deep_link_to_a_project_past_the_first_screen_is_chosen(monkeypatch, large):
-    at = open_page(monkeypatch, large, "views/log_interview.py", project="WEB-0039")
+    at = open_page(monkeypatch, large, "pages/log_interview.py", project="WEB-0039")
     assert at.selectbox[0].value == "WEB-0039"
     assert at.selectbox[0].options[0].startswith("WEB-0039 · ")
 
 
 def test_a_search_that_matches_nothing_says_so_and_still_offers_projects(monkeypatch, large):
-    at = open_page(monkeypatch, large, "views/milestones.py")
+    at = open_page(monkeypatch, large, "pages/milestones.py")
     at = at.text_input(key="Project:find").input("no such project").run()
     assert any("No project matches “no such project”" in c.value for c in at.caption)
-    assert len(at.selectbox[0].options) == views.PICKER_LIMIT
+    assert len(at.selectbox[0].options) == page_content.PICKER_LIMIT

@@ -8,7 +8,6 @@ from streamlit.testing.v1 import AppTest
 
 from innovation_tracker import accounts, service, storage
 from innovation_tracker.domain import AccountRole, Study, Viewer
-
 from tests.conftest import DEMO_TODAY
 
 DEMO_ADMIN = Viewer("demo-admin", AccountRole.ADMIN)
@@ -219,7 +218,7 @@ def test_under_single_sign_on_the_first_admin_is_whoever_signs_in_first(monkeypa
 
 def users_page(monkeypatch, path):
     at = start(monkeypatch, path, viewer=DEMO_ADMIN)
-    return run(at.switch_page("views/users.py"))
+    return run(at.switch_page("pages/users.py"))
 
 
 def account(path, username):

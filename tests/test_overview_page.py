@@ -6,7 +6,6 @@ from streamlit.testing.v1 import AppTest
 
 from innovation_tracker import service, storage
 from innovation_tracker.domain import Study
-
 from tests.conftest import DEMO_TODAY, EVALUATOR
 
 

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from innovation_tracker import codebook, domain, importer, service, storage, tidy
 from innovation_tracker.domain import Factor, FactorKind, Study
 from innovation_tracker.errors import ValidationError
-
 from tests.conftest import DEMO_TODAY
 
 FACTORS = codebook.load_codebook()

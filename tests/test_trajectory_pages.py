@@ -27,26 +27,33 @@ def empty_study(tmp_path):
 
 
 def test_timeline_follows_the_project_in_the_url(monkeypatch, seeded_path):
-    at = open_page(monkeypatch, seeded_path, "views/timeline.py", project="CARE")
+    at = open_page(monkeypatch, seeded_path, "pages/timeline.py", project="CARE")
     assert at.title[0].value == "Project timeline"
     assert at.selectbox[0].value == "CARE"
     assert at.query_params["project"] == ["CARE"] or at.query_params["project"] == "CARE"
     con = storage.connect(seeded_path)
     people = con.execute("SELECT count(*) FROM participant WHERE project_code = 'CARE'").fetchone()[0]
-    done = con.execute("SELECT count(*) FROM interview JOIN participant USING (participant_code)"
-                       " WHERE project_code = 'CARE' AND interview.status = 'completed'").fetchone()[0]
+    done = con.execute(
+        "SELECT count(*) FROM interview JOIN participant USING (participant_code)"
+        " WHERE project_code = 'CARE' AND interview.status = 'completed'"
+    ).fetchone()[0]
     con.close()
     shown = {m.label: m.value for m in at.metric}
     assert shown["Participants"] == str(people)
     assert shown["Interviews completed"] == str(done)
     headers = [h.value for h in at.header]
-    assert headers == ["Interviews over the year", "Barriers and facilitators", "Sustainability", "What changed",
-                       "Evidence"]
+    assert headers == [
+        "Interviews over the year",
+        "Barriers and facilitators",
+        "Sustainability",
+        "What changed",
+        "Evidence",
+    ]
     assert len(at.get("plotly_chart")) == 4
 
 
 def test_what_changed_lists_every_factor_cited_at_either_wave(monkeypatch, seeded_path):
-    at = open_page(monkeypatch, seeded_path, "views/timeline.py", project="ARTS")
+    at = open_page(monkeypatch, seeded_path, "pages/timeline.py", project="ARTS")
     changes = at.dataframe[0].value
     con = storage.connect(seeded_path)
     stats = storage.factor_stats(con, EVALUATOR, "ARTS")
@@ -61,19 +68,19 @@ def test_what_changed_lists_every_factor_cited_at_either_wave(monkeypatch, seede
 
 
 def test_a_team_asking_for_another_project_sees_only_its_own(monkeypatch, seeded_path):
-    at = open_page(monkeypatch, seeded_path, "views/timeline.py", viewer=TEAM, project="PEER")
+    at = open_page(monkeypatch, seeded_path, "pages/timeline.py", viewer=TEAM, project="PEER")
     assert "There is no project 'PEER' among the projects you can see." in [w.value for w in at.warning]
     assert at.selectbox[0].options == ["ARTS · Arts on Referral"]
     assert "Peer Support" not in texts(at)
 
 
 def test_timeline_on_an_empty_study(monkeypatch, empty_study):
-    at = open_page(monkeypatch, empty_study, "views/timeline.py", today=dt.date(2025, 3, 1))
+    at = open_page(monkeypatch, empty_study, "pages/timeline.py", today=dt.date(2025, 3, 1))
     assert "No projects to show yet" in at.info[0].value
 
 
 def test_compare_recomputes_the_papers_tables(monkeypatch, seeded_path):
-    at = open_page(monkeypatch, seeded_path, "views/compare.py")
+    at = open_page(monkeypatch, seeded_path, "pages/compare.py")
     table = at.table[0].value
     assert len(table) == 47
     known = table[table["Projects in the paper (of 11)"] != "—"]
@@ -84,7 +91,7 @@ def test_compare_recomputes_the_papers_tables(monkeypatch, seeded_path):
 
 
 def test_compare_filters_by_setting(monkeypatch, seeded_path):
-    at = open_page(monkeypatch, seeded_path, "views/compare.py")
+    at = open_page(monkeypatch, seeded_path, "pages/compare.py")
     at.multiselect[0].set_value(["voluntary"]).run()
     con = storage.connect(seeded_path)
     voluntary = con.execute("SELECT count(*) FROM project WHERE setting = 'voluntary'").fetchone()[0]
@@ -95,12 +102,12 @@ def test_compare_filters_by_setting(monkeypatch, seeded_path):
 
 
 def test_compare_on_an_empty_study(monkeypatch, empty_study):
-    at = open_page(monkeypatch, empty_study, "views/compare.py", today=dt.date(2025, 3, 1))
+    at = open_page(monkeypatch, empty_study, "pages/compare.py", today=dt.date(2025, 3, 1))
     assert "No projects to compare yet" in at.info[0].value
 
 
 def test_overview_warnings_link_to_the_timeline(monkeypatch, seeded_path):
-    at = open_page(monkeypatch, seeded_path, "views/overview.py")
+    at = open_page(monkeypatch, seeded_path, "pages/overview.py")
     links = at.get("page_link")
     assert links, "early warnings are shown as links"
     assert all(link.proto.page.endswith("timeline") or "timeline" in link.proto.page for link in links)

@@ -60,21 +60,6 @@ from .records import (
     update_project,
     withdraw_participant,
 )
-from .trajectory import (
-    citations,
-    completed_rounds,
-    evidence,
-    factor_stats,
-    indicator_values,
-    milestones,
-    overdue_by_project,
-    project_list,
-    project_schedule,
-    scored_waves,
-    wave_balance,
-    projects_citing,
-    factor_stats_of,
-)
 from .study import (
     STORED,
     get_study,
@@ -91,10 +76,24 @@ from .study import (
     read_table,
     table_counts,
 )
+from .trajectory import (
+    citations,
+    completed_rounds,
+    evidence,
+    factor_stats,
+    factor_stats_of,
+    indicator_values,
+    milestones,
+    overdue_by_project,
+    project_list,
+    project_schedule,
+    projects_citing,
+    scored_waves,
+    wave_balance,
+)
 from .users import (
     Account,
     add_failed_attempt,
-    reset_failed_attempts,
     count_accounts,
     count_active_admins,
     find_account_by_email,
@@ -102,6 +101,7 @@ from .users import (
     insert_account,
     list_accounts,
     lock_account,
+    reset_failed_attempts,
     set_password_hash,
     update_account,
 )

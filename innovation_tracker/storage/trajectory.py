@@ -6,10 +6,10 @@ import datetime as dt
 
 import pandas as pd
 
+from .. import analysis
 from ..domain import Viewer
 from .access import query, scoped_read
 from .db import Connection
-from .. import analysis
 from .portfolio import WAVE_STATUS_SQL, round_counts
 
 PROJECT_FILTER = "($project IS NULL OR p.project_code = $project)"

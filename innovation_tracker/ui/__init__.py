@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from .. import service, storage, views
+from .. import page_content, service, storage
 from ..domain import Viewer
 from ..errors import TrackerError
 from .results import ResultCache
@@ -20,6 +20,7 @@ from .results import ResultCache
 DB_ENV = "INNOVATION_TRACKER_DB"
 TODAY_ENV = "INNOVATION_TRACKER_TODAY"
 DEFAULT_DB = Path("data/tracker.duckdb")
+ENTRY_SCRIPT = Path(__file__).resolve().parents[2] / "dashboard.py"
 
 
 def database_path() -> Path:
@@ -44,7 +45,7 @@ def _shared_connection(path: str) -> storage.Connection:
 
 @st.cache_resource(show_spinner=False)
 def _result_cache(path: str) -> ResultCache:
-    """Reads and views of one database, shared by every session (`st.cache_resource.clear()` empties it)."""
+    """Reads and page content of one database, shared by every session (`st.cache_resource.clear()` empties it)."""
     return ResultCache()
 
 
@@ -86,10 +87,33 @@ def connection() -> storage.Connection:
     return _this_run().cursor
 
 
+_GATED_RUN = "_ui:gated_run"
+
+
+def mark_gated_run() -> None:
+    """Called by the login gate once it has let a viewer through: this script run may show them their pages."""
+    ctx = get_script_run_ctx()
+    st.session_state[_GATED_RUN] = ctx.cursors if ctx is not None else None
+
+
+def page_gate() -> None:
+    """The first call of every page. A page file in `pages/` can run without `dashboard.py`: on a freshly started
+    server Streamlit runs its old folder mode until a run has called `st.navigation`, and a request for `/audit`
+    could then run `pages/audit.py` directly. Such a run has not passed the login gate in this very run, so it is
+    sent to the entry page (which shows the login) before it reads or draws anything; a page run as a script of
+    its own (`streamlit run pages/audit.py`) only says where to log in."""
+    ctx = get_script_run_ctx()
+    if ctx is None or st.session_state.get(_GATED_RUN) is ctx.cursors:
+        return
+    if Path(ctx.main_script_path).resolve() == ENTRY_SCRIPT:
+        st.switch_page(ENTRY_SCRIPT.name)
+    st.info("Open the dashboard (`streamlit run dashboard.py`) and log in to see this page.", icon=":material/lock:")
+    st.stop()
+
+
 def viewer() -> Viewer:
     """The logged-in viewer. Every scoped read asks for it, so nothing is read without a login, even by a page
-    that somehow runs without dashboard.py's gate (the page files live in views/, not pages/, so that Streamlit
-    never serves them in its old folder mode, which runs a file of pages/ directly on a server's first request)."""
+    that somehow ran without `dashboard.py`'s gate (a second lock behind `page_gate`)."""
     current = st.session_state.get("viewer")
     if current is None:
         st.warning("Please log in to see this page.")
@@ -100,10 +124,10 @@ def viewer() -> Viewer:
 def read(query, *args):
     """`query(con, viewer, *args)` as the logged-in viewer, kept until the next write, and returned as this run's own
     copy: a page may change what it gets without changing what the next run gets."""
-    return _private(view(query, *args))
+    return _private(shared(query, *args))
 
 
-def view(build, *args):
+def shared(build, *args):
     """`build(con, viewer, *args)` kept like `read`, but shared rather than copied: what a page only shows (figures,
     tables) and must never change. Pages put their finished content here, so a rerun only draws it."""
     run, who = _this_run(), viewer()
@@ -139,29 +163,29 @@ def _frozen(value) -> bool:
 
 
 def clear_results() -> None:
-    """Forget every kept read and view (tests and the benchmark's cold render)."""
+    """Forget every kept read and piece of shared content (tests and the benchmark's cold render)."""
     _result_cache.clear()
 
 
 def pick_project(label: str, *, where=None, key: str | None = None, wanted: str | None = None, none: str | None = None):
     """A project picker over the projects the viewer sees, preselecting `wanted` (a deep link's project). With
-    `none`, a first option (None) labelled so ("The whole portfolio", "(new)"). Past `views.PICKER_LIMIT` projects
-    the page first asks for part of a code or name: a picker sends every option to the browser on every rerun,
-    and 11,000 of them cost a rerun more than the rest of the page."""
+    `none`, a first option (None) labelled so ("The whole portfolio", "(new)"). Past `page_content.PICKER_LIMIT`
+    projects the page first asks for part of a code or name: a picker sends every option to the browser on every
+    rerun, and 11,000 of them cost a rerun more than the rest of the page."""
     where = where or st
-    choices = view(views.project_choices)
+    choices = shared(page_content.project_choices)
     codes = choices.codes
-    if len(codes) > views.PICKER_LIMIT:
+    if len(codes) > page_content.PICKER_LIMIT:
         text = where.text_input(
             f"Find a project among {len(codes):,}",
             key=f"{key or label}:find",
             placeholder="Part of a code or a name",
         ).strip()
-        codes, matching = view(views.matching_projects, text)
+        codes, matching = shared(page_content.matching_projects, text)
         if wanted in choices.labels and wanted not in codes:
             codes = (wanted, *codes)
         if not codes:
-            codes = choices.codes[: views.PICKER_LIMIT]
+            codes = choices.codes[: page_content.PICKER_LIMIT]
             where.caption(f"No project matches “{text}”: the first {len(codes):,} by code are offered.")
         elif matching > len(codes):
             where.caption(f"The first {len(codes):,} of {matching:,} matches: type more to narrow down.")

@@ -14,7 +14,7 @@ import streamlit as st
 from .. import accounts, storage
 from ..domain import Viewer, label_of
 from ..errors import Problem, ValidationError
-from . import connection, demo_banner, navigation
+from . import connection, demo_banner, mark_gated_run, navigation
 from .field_errors import FieldErrors
 
 SESSION_KEY = "viewer"
@@ -34,6 +34,7 @@ def require_viewer() -> Viewer:
     if viewer is None:
         _gate_navigation(con)
         st.stop()
+    mark_gated_run()
     _sidebar(con, viewer)
     return viewer
 

@@ -105,5 +105,5 @@ def require_projects(projects) -> None:
     """Stop the page, with a way to add one, when `projects` (codes, or a table of them) is empty."""
     if len(projects) == 0:
         st.info("No projects yet. Start by adding one under **Projects and participants**.", icon=":material/info:")
-        st.page_link("views/manage.py", label="Add a project", icon=":material/add_business:")
+        st.page_link("pages/manage.py", label="Add a project", icon=":material/add_business:")
         st.stop()

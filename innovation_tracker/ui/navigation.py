@@ -24,18 +24,18 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("views/overview.py", "Portfolio overview", ":material/dashboard:", "overview", EVERYONE),
-    PageSpec("views/timeline.py", "Project timeline", ":material/timeline:", "timeline", EVERYONE),
-    PageSpec("views/compare.py", "Compare projects", ":material/compare:", "compare", EVERYONE),
-    PageSpec("views/log_interview.py", "Log an interview", ":material/mic:", "log-interview", EDITORS, "Collect data"),
-    PageSpec("views/sustainability.py", "Sustainability", ":material/eco:", "sustainability", EDITORS, "Collect data"),
-    PageSpec("views/milestones.py", "Milestones", ":material/flag:", "milestones", EVERYONE, "Collect data"),
-    PageSpec("views/fieldwork.py", "Fieldwork", ":material/call:", "fieldwork", EDITORS, "Collect data"),
-    PageSpec("views/manage.py", "Projects and participants", ":material/groups:", "manage", EDITORS, "Collect data"),
-    PageSpec("views/import_export.py", "Import and export", ":material/sync_alt:", "import-export", EVERYONE, "Data"),
-    PageSpec("views/data_quality.py", "Data quality", ":material/rule:", "data-quality", EDITORS, "Administration"),
-    PageSpec("views/audit.py", "Audit log", ":material/history:", "audit", EDITORS, "Administration"),
-    PageSpec("views/users.py", "Users", ":material/group:", "users", ADMINS, "Administration"),
+    PageSpec("pages/overview.py", "Portfolio overview", ":material/dashboard:", "overview", EVERYONE),
+    PageSpec("pages/timeline.py", "Project timeline", ":material/timeline:", "timeline", EVERYONE),
+    PageSpec("pages/compare.py", "Compare projects", ":material/compare:", "compare", EVERYONE),
+    PageSpec("pages/log_interview.py", "Log an interview", ":material/mic:", "log-interview", EDITORS, "Collect data"),
+    PageSpec("pages/sustainability.py", "Sustainability", ":material/eco:", "sustainability", EDITORS, "Collect data"),
+    PageSpec("pages/milestones.py", "Milestones", ":material/flag:", "milestones", EVERYONE, "Collect data"),
+    PageSpec("pages/fieldwork.py", "Fieldwork", ":material/call:", "fieldwork", EDITORS, "Collect data"),
+    PageSpec("pages/manage.py", "Projects and participants", ":material/groups:", "manage", EDITORS, "Collect data"),
+    PageSpec("pages/import_export.py", "Import and export", ":material/sync_alt:", "import-export", EVERYONE, "Data"),
+    PageSpec("pages/data_quality.py", "Data quality", ":material/rule:", "data-quality", EDITORS, "Administration"),
+    PageSpec("pages/audit.py", "Audit log", ":material/history:", "audit", EDITORS, "Administration"),
+    PageSpec("pages/users.py", "Users", ":material/group:", "users", ADMINS, "Administration"),
 )
 
 

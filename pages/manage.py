@@ -4,9 +4,11 @@ withdrawal (or an erasure of what a participant said), and delete what was enter
 import pandas as pd
 import streamlit as st
 
-from innovation_tracker import capture, storage, ui, views
+from innovation_tracker import capture, page_content, storage, ui
 from innovation_tracker.domain import Novelty, ProjectStatus, Relation, Role, Setting, label_of
 from innovation_tracker.ui import forms
+
+ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
 NEW = "(new)"
 
@@ -32,8 +34,8 @@ st.title("Projects and participants")
 con, viewer, today = ui.connection(), ui.viewer(), ui.today()
 forms.show_flash()
 study = forms.require_study(con)
-projects = ui.view(storage.list_projects)  # shown, never changed
-choices = ui.view(views.project_choices)
+projects = ui.shared(storage.list_projects)  # shown, never changed
+choices = ui.shared(page_content.project_choices)
 projects_tab, people_tab = st.tabs(["Projects", "Participants"])
 
 with projects_tab:

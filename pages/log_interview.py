@@ -4,24 +4,26 @@ ratings sit beside the form. Choosing a wave that is already recorded opens that
 import pandas as pd
 import streamlit as st
 
-from innovation_tracker import capture, storage, ui, views
+from innovation_tracker import capture, page_content, storage, ui
 from innovation_tracker.domain import InterviewStatus, Mode, label_of
 from innovation_tracker.ui import forms
+
+ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
 st.title("Log an interview")
 con, viewer, today = ui.connection(), ui.viewer(), ui.today()
 forms.show_flash()
 study = forms.require_study(con)
-projects = ui.view(views.project_choices)
+projects = ui.shared(page_content.project_choices)
 forms.require_projects(projects.codes)
 
 choose_project, choose_person, choose_wave = st.columns(3)
 project = ui.pick_project("Project", where=choose_project, wanted=st.query_params.get("project"))
-people = ui.view(views.participant_choices, project)
+people = ui.shared(page_content.participant_choices, project)
 if not people.codes:
     st.info(f"No participants are enrolled in {project} yet.", icon=":material/info:")
     st.page_link(
-        "views/manage.py", label="Enrol a participant", icon=":material/person_add:", query_params={"project": project}
+        "pages/manage.py", label="Enrol a participant", icon=":material/person_add:", query_params={"project": project}
     )
     st.stop()
 person = choose_person.selectbox(
@@ -33,7 +35,7 @@ person = choose_person.selectbox(
 )
 
 waves = {w.wave: w for w in ui.reference(storage.list_waves)}
-planned = ui.view(views.participant_plan, project, person, today)
+planned = ui.shared(page_content.participant_plan, project, person, today)
 plan, proposed = planned.schedule, planned.proposed
 wave_codes = list(waves)
 wanted = st.query_params.get("wave", proposed)

@@ -2,13 +2,15 @@
 
 import streamlit as st
 
-from innovation_tracker import storage, ui, views
+from innovation_tracker import page_content, storage, ui
 from innovation_tracker.domain import Relation, Setting, label_of
+
+ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
 st.title("Compare projects")
 con = ui.connection()
 ui.demo_banner(con)
-if not ui.view(views.project_choices).codes:
+if not ui.shared(page_content.project_choices).codes:
     st.info("No projects to compare yet. Add projects and log interviews to see them side by side.")
     st.stop()
 
@@ -24,14 +26,14 @@ matrix_header = st.container()
 with matrix_header:
     st.header("Project × factor")
     prefix = st.text_input("Project codes starting with", help="Narrow down the matrix to some projects").strip()
-compared = ui.view(views.comparison, settings, relations, prefix.upper())
+compared = ui.shared(page_content.comparison, settings, relations, prefix.upper())
 settings_col.caption(f"{compared.chosen:,} of {compared.projects:,} projects match the filters.")
 
 with matrix_header:
-    if compared.matching_prefix > views.MATRIX_SHOWN:
+    if compared.matching_prefix > page_content.MATRIX_SHOWN:
         st.caption(
-            f"The matrix shows the first {views.MATRIX_SHOWN} of {compared.matching_prefix:,} projects by code: narrow "
-            "down with the filters above or by the start of the codes."
+            f"The matrix shows the first {page_content.MATRIX_SHOWN} of {compared.matching_prefix:,} projects by code: "
+            "narrow down with the filters above or by the start of the codes."
         )
     rated = list(compared.rated_waves)
     if not rated:
@@ -45,7 +47,9 @@ with matrix_header:
             first, second = st.columns(2)
             wave_a = first.selectbox("From", rated, index=0, format_func=labels.get)
             wave_b = second.selectbox("To", rated, index=len(rated) - 1, format_func=labels.get)
-        st.plotly_chart(ui.view(views.change_matrix_figure, compared.matrix_codes, wave_a, wave_b), width="stretch")
+        st.plotly_chart(
+            ui.shared(page_content.change_matrix_figure, compared.matrix_codes, wave_a, wave_b), width="stretch"
+        )
 
 st.header("How many projects cite each factor")
 scope = st.selectbox(
@@ -53,12 +57,14 @@ scope = st.selectbox(
     ["whole", *[w.wave for w in waves]],
     format_func=lambda w: "The whole year" if w == "whole" else labels[w],
 )
-st.table(ui.view(views.citation_display, None if scope == "whole" else scope, settings, relations), hide_index=True)
+st.table(
+    ui.shared(page_content.citation_display, None if scope == "whole" else scope, settings, relations), hide_index=True
+)
 st.caption(
     "Brooks, Pilgrim & Rogers (2011), Tables 2 and 3, counted the projects citing each factor over the year; "
     "the last column gives their figure."
 )
 rated_waves = [w for w in waves if w.wave in compared.rated_waves]
 if len(rated_waves) >= 2:
-    figure = ui.view(views.citation_figure, rated_waves[0], rated_waves[-1], settings, relations)
+    figure = ui.shared(page_content.citation_figure, rated_waves[0], rated_waves[-1], settings, relations)
     st.plotly_chart(figure, width="stretch")

@@ -2,13 +2,15 @@
 
 import streamlit as st
 
-from innovation_tracker import analysis, storage, ui, views
+from innovation_tracker import analysis, page_content, storage, ui
 from innovation_tracker.domain import label_of
+
+ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
 st.title("Project timeline")
 con = ui.connection()
 ui.demo_banner(con)
-projects = ui.view(views.project_choices)
+projects = ui.shared(page_content.project_choices)
 if not projects.codes:
     st.info("No projects to show yet. Once projects are added and interviews logged, each one's year appears here.")
     st.stop()
@@ -18,53 +20,53 @@ if requested and requested not in projects.labels:
     st.warning(f"There is no project '{requested}' among the projects you can see.")
 code = ui.pick_project("Project", wanted=requested)
 st.query_params["project"] = code
-st.caption(ui.view(views.project_caption, code))
+st.caption(ui.shared(page_content.project_caption, code))
 
 today = ui.today()
 waves = ui.reference(storage.list_waves)
-view = ui.view(views.timeline, code, today)
+timeline = ui.shared(page_content.timeline, code, today)
 
 st.header("Interviews over the year")
-if view.schedule_figure is None:
+if timeline.schedule_figure is None:
     st.info("No participants are enrolled in this project yet.")
 else:
     people, interviews, late = st.columns(3)
-    people.metric("Participants", view.participants)
-    interviews.metric("Interviews completed", view.completed)
-    late.metric("Follow-ups overdue", view.overdue)
-    st.plotly_chart(view.schedule_figure, width="stretch")
+    people.metric("Participants", timeline.participants)
+    interviews.metric("Interviews completed", timeline.completed)
+    late.metric("Follow-ups overdue", timeline.overdue)
+    st.plotly_chart(timeline.schedule_figure, width="stretch")
 
 st.header("Barriers and facilitators")
-if view.heatmap is None:
+if timeline.heatmap is None:
     st.info("No factor has been rated for this project yet: ratings appear here after the first coded interview.")
     st.stop()
 evidence = ui.read(storage.evidence, code)
-st.plotly_chart(view.heatmap, width="stretch")
+st.plotly_chart(timeline.heatmap, width="stretch")
 st.caption(
     "Mean rating of each factor cited, by wave: −2 strong barrier … +2 strong facilitator. "
     "Blank cells: nobody cited the factor at that wave. Hover for how many participants rated it."
 )
-st.plotly_chart(view.balance_figure, width="stretch")
+st.plotly_chart(timeline.balance_figure, width="stretch")
 
 st.header("Sustainability")
-if view.indicators_figure is None:
+if timeline.indicators_figure is None:
     st.info("No sustainability indicators have been scored for this project yet.")
 else:
-    st.plotly_chart(view.indicators_figure, width="stretch")
+    st.plotly_chart(timeline.indicators_figure, width="stretch")
 
 st.header("What changed")
-rated_waves = [w for w in waves if w.wave in view.rated_waves]
+rated_waves = [w for w in waves if w.wave in timeline.rated_waves]
 if len(rated_waves) < 2:
     st.info("Only one wave has ratings so far; changes appear once a follow-up has been coded.")
 else:
     labels = {w.wave: w.label for w in rated_waves}
     # A round still in progress looks as if factors disappeared: by default compare the last two finished rounds.
-    finished = [n for n, w in enumerate(labels) if w in view.finished_waves]
+    finished = [n for n, w in enumerate(labels) if w in timeline.finished_waves]
     before, after = finished[-2:] if len(finished) >= 2 else (len(labels) - 2, len(labels) - 1)
     first, second = st.columns(2)
     wave_a = first.selectbox("From", list(labels), index=before, format_func=labels.get)
     wave_b = second.selectbox("To", list(labels), index=after, format_func=labels.get)
-    changes = ui.view(views.wave_changes, code, wave_a, wave_b)
+    changes = ui.shared(page_content.wave_changes, code, wave_a, wave_b)
     st.dataframe(
         changes[["change", "label", "kind", "mean_a", "mean_b", "delta", "n_a", "n_b"]],
         hide_index=True,

@@ -3,8 +3,10 @@ call's window; the list as CSV and the calls still to make as a calendar file.""
 
 import streamlit as st
 
-from innovation_tracker import fieldwork, ui, views
+from innovation_tracker import fieldwork, page_content, ui
 from innovation_tracker.ui import forms
+
+ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
 COLUMNS = {
     "interviewer": "Interviewer",
@@ -21,8 +23,8 @@ COLUMNS = {
 st.title("Fieldwork")
 con, today = ui.connection(), ui.today()
 study = forms.require_study(con)
-forms.require_projects(ui.view(views.project_choices).codes)
-everything = ui.view(views.fieldwork_calls, today)
+forms.require_projects(ui.shared(page_content.project_choices).codes)
+everything = ui.shared(page_content.fieldwork_calls, today)
 st.caption(f"As of {today:%d %b %Y}. The interviewer of a call is whoever held that participant's previous interview.")
 
 interviewers, projects = st.columns(2)
@@ -35,7 +37,7 @@ if chosen_people or chosen_projects:
         calls = calls[calls.interviewer.isin(chosen_people)]
     if chosen_projects:
         calls = calls[calls.project_code.isin(chosen_projects)]
-    shown = views.fieldwork_of(calls)
+    shown = page_content.fieldwork_of(calls)
 calls = shown.calls
 
 for column, (category, title) in zip(st.columns(len(fieldwork.CATEGORIES)), fieldwork.CATEGORIES.items(), strict=True):

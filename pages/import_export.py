@@ -6,9 +6,11 @@ own project, de-identified), and the tabs that change data or hold identities on
 
 import streamlit as st
 
-from innovation_tracker import backup, reports, service, storage, tidy, ui, views
+from innovation_tracker import backup, page_content, reports, service, storage, tidy, ui
 from innovation_tracker.domain import AccountRole
 from innovation_tracker.errors import TrackerError, ValidationError
+
+ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
 FORMATS = {"csv": "CSV files (zip)", "xlsx": "Excel workbook", "parquet": "Parquet files (zip)"}
 MIME = {".zip": "application/zip", ".pdf": "application/pdf", ".html": "text/html",
@@ -209,7 +211,7 @@ def redcap_tab() -> None:
         "`factor_rating` a repeating instrument). The record is the participant; each wave is an event "
         "(`baseline_arm_1`, `month_3_arm_1`, …). Import REDCap's CSV export (raw or labels) in the *Import* tab."
     )
-    archive, dictionary = ui.view(views.redcap_files)
+    archive, dictionary = ui.shared(page_content.redcap_files)
     st.download_button(
         "REDCap data dictionary and event files (zip)",
         archive,

@@ -3,8 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from innovation_tracker import capture, storage, ui, views
+from innovation_tracker import capture, page_content, storage, ui
 from innovation_tracker.ui import forms
+
+ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
 NOT_SCORED = "not scored"
 
@@ -12,7 +14,7 @@ st.title("Sustainability scores")
 con, viewer = ui.connection(), ui.viewer()
 forms.show_flash()
 forms.require_study(con)
-projects = ui.view(views.project_choices)
+projects = ui.shared(page_content.project_choices)
 forms.require_projects(projects.codes)
 
 waves = {w.wave: w.label for w in ui.reference(storage.list_waves)}

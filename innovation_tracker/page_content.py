@@ -1,4 +1,4 @@
-"""Finished page content: reads, analysis and figures put together for one page. `ui.view` caches the result
+"""Finished page content: reads, analysis and figures put together for one page. `ui.shared` keeps the result
 whole until the next write, so a rerun of the page only draws it.
 
 At portfolio scale (thousands of projects) a page must stay readable and light for the browser: figures show the

@@ -5,9 +5,11 @@ Evaluators edit every project's milestones and a project team its own; funders r
 import pandas as pd
 import streamlit as st
 
-from innovation_tracker import capture, storage, ui, views
+from innovation_tracker import capture, page_content, storage, ui
 from innovation_tracker.domain import MilestoneKind, label_of
 from innovation_tracker.ui import forms
+
+ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
 NEW = "(new milestone)"
 
@@ -15,7 +17,7 @@ st.title("Milestones")
 con, viewer, today = ui.connection(), ui.viewer(), ui.today()
 forms.show_flash()
 forms.require_study(con)
-projects = ui.view(views.project_choices)
+projects = ui.shared(page_content.project_choices)
 if not projects.codes:
     st.info("No projects to show yet. Milestones belong to a project.", icon=":material/info:")
     st.stop()

@@ -8,6 +8,8 @@ import streamlit as st
 from innovation_tracker import capture, storage, ui
 from innovation_tracker.ui import forms
 
+ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
+
 ALL = "(all)"
 
 st.title("Audit log")

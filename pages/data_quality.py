@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-from innovation_tracker import ui, views
+from innovation_tracker import page_content, ui
 from innovation_tracker.ui import forms
+
+ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
 LINKS_SHOWN = 10  # links per screen of a check; a longer list is paged
 
@@ -23,8 +25,8 @@ def links(check: str, items: tuple, page: str, icon: str) -> None:
 st.title("Data quality")
 con, today = ui.connection(), ui.today()
 forms.require_study(con)
-forms.require_projects(ui.view(views.project_choices).codes)
-found = ui.view(views.quality, today)
+forms.require_projects(ui.shared(page_content.project_choices).codes)
+found = ui.shared(page_content.quality, today)
 
 counts = st.columns(4)
 counts[0].metric("Interviews not coded", len(found.unrated))
@@ -37,20 +39,20 @@ if not (found.unrated or found.unscored or found.outside or found.lost):
 st.subheader("Completed interviews with no ratings")
 if not found.unrated:
     st.caption("None: every completed interview has its factors coded.")
-links("unrated", found.unrated, "views/log_interview.py", ":material/edit_note:")
+links("unrated", found.unrated, "pages/log_interview.py", ":material/edit_note:")
 
 st.subheader("Finished rounds without sustainability scores")
 if not found.unscored:
     st.caption("None: every finished round is scored.")
-links("unscored", found.unscored, "views/sustainability.py", ":material/monitoring:")
+links("unscored", found.unscored, "pages/sustainability.py", ":material/monitoring:")
 
 st.subheader("Interviews outside their window")
 if not found.outside:
     st.caption("None: every interview was held inside its window.")
-links("outside", found.outside, "views/log_interview.py", ":material/event_busy:")
+links("outside", found.outside, "pages/log_interview.py", ":material/event_busy:")
 
 st.subheader("Participants lost to follow-up")
 st.caption("Two or more waves in a row missed or overdue. Log the calls, or record a withdrawal.")
 if not found.lost:
     st.caption("None: nobody has missed two waves in a row.")
-links("lost", found.lost, "views/manage.py", ":material/person_off:")
+links("lost", found.lost, "pages/manage.py", ":material/person_off:")

@@ -4,11 +4,13 @@ import datetime as dt
 
 import streamlit as st
 
-from innovation_tracker import accounts, ui, views
+from innovation_tracker import accounts, page_content, ui
 from innovation_tracker.domain import AccountRole, label_of
 from innovation_tracker.errors import TrackerError, ValidationError
 from innovation_tracker.ui import auth
 from innovation_tracker.ui.field_errors import FieldErrors
+
+ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
 FLASH = "users_flash"
 ADD_KEYS = ("add_username", "add_name", "add_email", "add_role", "add_projects", "add_password")
@@ -47,7 +49,7 @@ if flash := st.session_state.pop(FLASH, None):
     st.success(flash, icon=":material/check_circle:")
 
 # Kept until the next write or the next minute: a lock shows until it lapses, to the minute.
-table = ui.view(accounts.list_accounts, dt.datetime.now().replace(second=0, microsecond=0))
+table = ui.shared(accounts.list_accounts, dt.datetime.now().replace(second=0, microsecond=0))
 st.dataframe(
     table,
     hide_index=True,
@@ -66,7 +68,7 @@ st.caption(
     f"An account is locked for {accounts.LOCKOUT.seconds // 60} minutes after {accounts.MAX_FAILED_ATTEMPTS}"
     " failed log-in attempts; a new password lifts the lock. Team accounts see only their own projects."
 )
-projects = ui.view(views.project_choices).codes
+projects = ui.shared(page_content.project_choices).codes
 roles = list(AccountRole)
 
 st.subheader("Add an account")

@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-from innovation_tracker import storage, ui, views
+from innovation_tracker import page_content, storage, ui
 from innovation_tracker.domain import ProjectStatus, Setting, label_of
+
+ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
 WARNING_ICONS = {
     "overdue": ":material/schedule:",
@@ -36,8 +38,8 @@ settings = filters[0].multiselect("Setting", [s.value for s in Setting], format_
 statuses = filters[1].multiselect(
     "Project status", [s.value for s in ProjectStatus], format_func=label_of, placeholder="All"
 )
-view = ui.view(views.overview, today, tuple(settings), tuple(statuses))
-counts = view.headline
+overview = ui.shared(page_content.overview, today, tuple(settings), tuple(statuses))
+counts = overview.headline
 projects, people, interviews, alerts = headline.columns([1, 1, 1.6, 1])  # "224,000 / 232,000" needs the room
 projects.metric("Projects", f"{counts['projects']:,}")
 people.metric(
@@ -56,28 +58,28 @@ alerts.metric(
 )
 
 if settings or statuses:
-    shown = f"{view.projects:,} of {counts['projects']:,}"
+    shown = f"{overview.projects:,} of {counts['projects']:,}"
     st.caption(f"{shown} projects match the filters (the counts above are for all).")
-st.plotly_chart(view.completion, width="stretch")
-if view.outlook_figure is not None:
-    st.plotly_chart(view.outlook_figure, width="stretch")
-    if view.outlook_shown < view.projects:
+st.plotly_chart(overview.completion, width="stretch")
+if overview.outlook_figure is not None:
+    st.plotly_chart(overview.outlook_figure, width="stretch")
+    if overview.outlook_shown < overview.projects:
         st.caption(
-            f"The {view.outlook_shown} projects of {view.projects:,} whose latest outlook is worst; narrow down with "
-            "the filters above, or read every project's outlook in the table below."
+            f"The {overview.outlook_shown} projects of {overview.projects:,} whose latest outlook is worst; "
+            "narrow down with the filters above, or read every project's outlook in the table below."
         )
-        with st.expander(f"Outlook of all {view.projects:,} projects"):
-            ui.paginated(view.outlook_table, "overview:outlook-page", hide_index=True)
+        with st.expander(f"Outlook of all {overview.projects:,} projects"):
+            ui.paginated(overview.outlook_table, "overview:outlook-page", hide_index=True)
 else:
     st.info("No sustainability outlook has been scored yet. Scores appear here wave by wave once entered.")
 
 st.header("Early warnings")
-warnings = view.warnings
+warnings = overview.warnings
 if warnings.empty:
     st.success("No warnings: nothing is overdue, no project's outlook or balance fell, every finished wave is scored.")
 for warning in warnings.head(WARNINGS_SHOWN).itertuples():
     st.page_link(
-        "views/timeline.py",
+        "pages/timeline.py",
         label=f"**{warning.project_code}** · {warning.message}",
         icon=WARNING_ICONS.get(warning.kind, ":material/warning:"),
         query_params={"project": warning.project_code},
@@ -85,21 +87,21 @@ for warning in warnings.head(WARNINGS_SHOWN).itertuples():
 if len(warnings) > WARNINGS_SHOWN:
     with st.expander(f"All {len(warnings)} warnings"):
         ui.paginated(
-            view.warnings_table,
+            overview.warnings_table,
             "overview:warnings-page",
             hide_index=True,
             column_config={"project_code": "Project", "kind": "Warning", "message": "What happened"},
         )
 
 st.header("Net balance of factors over the waves")
-if view.balance_figure is None:
+if overview.balance_figure is None:
     st.info("No factor ratings yet.")
 else:
-    st.plotly_chart(view.balance_figure, width="stretch")
+    st.plotly_chart(overview.balance_figure, width="stretch")
     caption = "Sum of facilitator ratings minus the weight of barrier ratings, per project and wave."
-    if view.balance_shown < view.projects:
+    if overview.balance_shown < overview.projects:
         caption += (
-            f" Drawn for the {view.balance_shown} projects with the highest and lowest latest balance of"
-            f" {view.projects:,}; narrow down with the filters above to see others."
+            f" Drawn for the {overview.balance_shown} projects with the highest and lowest latest balance of"
+            f" {overview.projects:,}; narrow down with the filters above to see others."
         )
     st.caption(caption)

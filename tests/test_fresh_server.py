@@ -1,0 +1,96 @@
+"""A page URL as the very first request a freshly started server gets.
+
+With page files in `pages/`, Streamlit runs its old folder mode until some run has called `st.navigation`, so the
+first request for `/audit` runs `pages/audit.py` on its own, without `dashboard.py`'s login. Each page's first call,
+`ui.page_gate()`, must send such a run to the login before it reads or draws anything: only the login shows, and
+nothing the server sends over the websocket carries a project name, a participant code or an excerpt."""
+
+import pytest
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.testing.v1 import AppTest
+
+from innovation_tracker import storage
+from tests.browser import Server
+from tests.conftest import DEMO_TODAY, EVALUATOR
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+FIRST_REQUESTS = ["audit", "users", "timeline?project=ARTS", "import-export", "log-interview?project=CARE", "overview"]
+
+
+@pytest.fixture(scope="module")
+def secrets(demo_file):
+    """What only a logged-in user may see: every project's name, every participant code, and excerpts."""
+    con = storage.connect(demo_file)
+    try:
+        projects = storage.read_table(con, EVALUATOR, "projects")
+        participants = storage.read_table(con, EVALUATOR, "participants")
+        ratings = storage.read_table(con, EVALUATOR, "factor_ratings")
+    finally:
+        con.close()
+    excerpts = ratings.evidence.dropna().str.slice(0, 30)
+    return {*projects.name, *participants.participant_code, *excerpts.head(200)}
+
+
+@pytest.mark.parametrize("forced", [False, True], ids=["browser", "forced-page-name"])
+@pytest.mark.parametrize("address", FIRST_REQUESTS)
+def test_a_page_url_as_a_fresh_servers_first_request_shows_only_the_login(
+    browser, seeded_path, tmp_path, secrets, address, forced
+):
+    """As the browser asks for the page, and as a hand-made client would: every rerun request names the page
+    (`page_name`) rather than the entry script's hash."""
+    server = Server(seeded_path, DEMO_TODAY.isoformat(), tmp_path / "streamlit.log")
+    frames: list[bytes] = []
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1400})
+        page.on("websocket", lambda ws: ws.on("framereceived", lambda data: frames.append(_bytes(data))))
+        if forced:
+            page.route_web_socket("**/_stcore/stream", lambda ws: _name_the_page(ws, address.split("?")[0]))
+        page.goto(f"{server.url}/{address}", wait_until="domcontentloaded")
+        page.get_by_role("button", name="Log in").wait_for(timeout=30_000)
+        page.wait_for_timeout(1500)  # anything a page run sent before the gate would have arrived by now
+        body = page.locator("body").inner_text()
+        assert page.get_by_role("textbox", name="Password").count() == 1
+        assert page.locator('[data-testid="stException"]').count() == 0, server.output()
+        page.close()
+    finally:
+        server.stop()
+    received = b"".join(frames)
+    assert received, "the browser received nothing over the websocket"
+    leaked = sorted(s for s in secrets if s.encode() in received or s in body)
+    assert leaked == [], f"/{address} sent study data before the login: {leaked[:10]}"
+
+
+def _name_the_page(ws, page_name: str) -> None:
+    server = ws.connect_to_server()
+
+    def to_server(message):
+        if isinstance(message, bytes):
+            back = BackMsg()
+            back.ParseFromString(message)
+            if back.HasField("rerun_script"):
+                back.rerun_script.page_script_hash = ""
+                back.rerun_script.page_name = page_name
+                message = back.SerializeToString()
+        server.send(message)
+
+    ws.on_message(to_server)
+
+
+def _bytes(data) -> bytes:
+    return data if isinstance(data, bytes) else data.encode()
+
+
+@pytest.mark.parametrize("name", ["audit", "users", "timeline", "import_export", "log_interview", "overview"])
+def test_a_page_file_run_on_its_own_shows_nothing_of_the_study(monkeypatch, seeded_path, name):
+    """A page file run as a script of its own (no `dashboard.py`, no login) stops at its first call, `page_gate`:
+    no title of its own, no data, only where to log in."""
+    monkeypatch.setenv("INNOVATION_TRACKER_DB", str(seeded_path))
+    monkeypatch.setenv("INNOVATION_TRACKER_TODAY", DEMO_TODAY.isoformat())
+    at = AppTest.from_file(f"../pages/{name}.py", default_timeout=60).run()
+    assert not at.exception
+    assert [t.value for t in at.title] == []
+    assert [i.value for i in at.info] == [
+        "Open the dashboard (`streamlit run dashboard.py`) and log in to see this page."
+    ]
+    assert len(at.main) == 1
