@@ -8,18 +8,36 @@ from streamlit.testing.v1 import AppTest, app_test
 from tests.conftest import DEMO_TODAY, EVALUATOR
 
 
-def open_page(monkeypatch, path, page, viewer=EVALUATOR, today=DEMO_TODAY, *, check=True, **query) -> AppTest:
-    """`page` (a file under pages/) after the app's first run, with `query` as the URL's parameters. With `check`,
-    the page must have raised nothing."""
+def open_page(
+    monkeypatch,
+    path,
+    page=None,
+    viewer=EVALUATOR,
+    today=DEMO_TODAY,
+    *,
+    check=True,
+    secrets=None,
+    user=None,
+    **query,
+) -> AppTest:
+    """The app on the database at `path` as `viewer` (None: nobody is logged in), on `today`, after its first run;
+    then `page` (a file under pages/), if one is given, with `query` as the URL's parameters. `secrets` and `user`
+    stand in for secrets.toml and a single sign-on identity. With `check`, the app must have raised nothing."""
     monkeypatch.setenv("INNOVATION_TRACKER_DB", str(path))
     monkeypatch.setenv("INNOVATION_TRACKER_TODAY", today.isoformat())
     at = AppTest.from_file("../dashboard.py", default_timeout=120)
-    at.session_state["viewer"] = viewer
+    if viewer is not None:
+        at.session_state["viewer"] = viewer
+    if secrets is not None:
+        at.secrets = secrets
+    if user is not None:
+        at.user = user
     for key, value in query.items():
         at.query_params[key] = value
     at.run()
-    at.switch_page(page)
-    at.run()
+    if page is not None:
+        at.switch_page(page)
+        at.run()
     if check:
         assert not at.exception, [e.value for e in at.exception]
     return at

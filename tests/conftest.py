@@ -44,6 +44,20 @@ def study_db(db):
     return db
 
 
+def make_empty_study(path, start=dt.date(2025, 1, 1), end=dt.date(2026, 4, 1)):
+    """A study with the default schedule, codebook and indicators, and nothing else, in a new file at `path`."""
+    con = storage.connect(path)
+    service.init_study(con, Study("Empty", start, end))
+    con.close()
+    return path
+
+
+@pytest.fixture
+def empty_study(tmp_path):
+    """The path of an empty study (no projects, no accounts) running 1 Jan 2025 to 1 Apr 2026."""
+    return make_empty_study(tmp_path / "empty.duckdb")
+
+
 @pytest.fixture(scope="session")
 def demo_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"

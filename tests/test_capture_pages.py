@@ -4,10 +4,10 @@ error paths, with the message shown next to the field and the database unchanged
 import datetime as dt
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from innovation_tracker import capture, service, storage
 from innovation_tracker.domain import AccountRole, Study, Viewer
+from tests.apptest import open_page
 from tests.small_study import EDITOR, build
 
 TODAY = dt.date(2025, 6, 20)
@@ -28,14 +28,7 @@ def small(tmp_path):
 
 
 def page(monkeypatch, path, name, viewer=EDITOR, today=TODAY, **params):
-    monkeypatch.setenv("INNOVATION_TRACKER_DB", str(path))
-    monkeypatch.setenv("INNOVATION_TRACKER_TODAY", today.isoformat())
-    at = AppTest.from_file("../dashboard.py", default_timeout=60)
-    at.session_state["viewer"] = viewer
-    at.query_params.update(params)
-    run(at)
-    at.switch_page(f"pages/{name}.py")
-    return run(at)
+    return open_page(monkeypatch, path, f"pages/{name}.py", viewer, today, **params)
 
 
 def run(at_or_widget):

@@ -4,11 +4,11 @@ import datetime as dt
 
 import pytest
 import streamlit as st
-from streamlit.testing.v1 import AppTest
 
-from innovation_tracker import accounts, service, storage
-from innovation_tracker.domain import AccountRole, Study, Viewer
-from tests.conftest import DEMO_TODAY
+from innovation_tracker import accounts, storage
+from innovation_tracker.domain import AccountRole, Viewer
+from tests.apptest import open_page
+from tests.conftest import DEMO_TODAY, make_empty_study
 
 DEMO_ADMIN = Viewer("demo-admin", AccountRole.ADMIN)
 SSO_SECRETS = {
@@ -23,16 +23,7 @@ SSO_SECRETS = {
 
 
 def start(monkeypatch, path, *, viewer=None, secrets=None, user=None, today=DEMO_TODAY):
-    monkeypatch.setenv("INNOVATION_TRACKER_DB", str(path))
-    monkeypatch.setenv("INNOVATION_TRACKER_TODAY", today.isoformat())
-    at = AppTest.from_file("../dashboard.py", default_timeout=60)
-    if viewer is not None:
-        at.session_state["viewer"] = viewer
-    if secrets is not None:
-        at.secrets = secrets
-    if user is not None:
-        at.user = user
-    return run(at)
+    return open_page(monkeypatch, path, viewer=viewer, today=today, secrets=secrets, user=user)
 
 
 def run(target):
@@ -66,13 +57,6 @@ def errors(at):
 
 def logged_in(at):
     return at.session_state.get("viewer")
-
-
-def empty_study(path):
-    con = storage.connect(path)
-    service.init_study(con, Study("Empty", dt.date(2025, 1, 1), dt.date(2026, 4, 1)))
-    con.close()
-    return path
 
 
 def test_the_log_in_form_comes_before_any_page(monkeypatch, seeded_path):
@@ -131,7 +115,7 @@ def test_a_deactivated_account_is_logged_out_at_its_next_click(monkeypatch, seed
 
 
 def test_a_new_study_without_accounts_asks_for_the_first_admin_and_nothing_else(monkeypatch, tmp_path):
-    path = empty_study(tmp_path / "empty.duckdb")
+    path = make_empty_study(tmp_path / "empty.duckdb")
     at = start(monkeypatch, path, today=dt.date(2025, 3, 1))
     assert titles(at) == ["Set up the first administrator"]
     assert [t.label for t in at.text_input] == [
@@ -145,7 +129,7 @@ def test_a_new_study_without_accounts_asks_for_the_first_admin_and_nothing_else(
 
 
 def test_the_first_admin_form_explains_what_is_wrong_and_saves_nothing(monkeypatch, tmp_path):
-    path = empty_study(tmp_path / "empty.duckdb")
+    path = make_empty_study(tmp_path / "empty.duckdb")
     at = start(monkeypatch, path, today=dt.date(2025, 3, 1))
     field(at, "Username").input("Root Admin")
     field(at, "Password").input("too short")
@@ -203,7 +187,7 @@ def test_single_sign_on_without_an_account_shows_no_access(monkeypatch, seeded_p
 
 
 def test_under_single_sign_on_the_first_admin_is_whoever_signs_in_first(monkeypatch, tmp_path):
-    path = empty_study(tmp_path / "empty.duckdb")
+    path = make_empty_study(tmp_path / "empty.duckdb")
     user = {"is_logged_in": True, "email": "Founder@Example.org"}
     at = start(monkeypatch, path, secrets=SSO_SECRETS, user=user, today=dt.date(2025, 3, 1))
     assert titles(at) == ["Set up the first administrator"]

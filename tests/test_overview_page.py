@@ -2,21 +2,14 @@
 
 import datetime as dt
 
-from streamlit.testing.v1 import AppTest
-
 from innovation_tracker import service, storage
 from innovation_tracker.domain import Study
+from tests.apptest import open_page
 from tests.conftest import DEMO_TODAY, EVALUATOR
 
 
 def render(monkeypatch, path, today=DEMO_TODAY):
-    monkeypatch.setenv("INNOVATION_TRACKER_DB", str(path))
-    monkeypatch.setenv("INNOVATION_TRACKER_TODAY", today.isoformat())
-    at = AppTest.from_file("../dashboard.py", default_timeout=60)
-    at.session_state["viewer"] = EVALUATOR
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(monkeypatch, path, today=today)
 
 
 def metrics(at):

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from innovation_tracker import service, storage
-from innovation_tracker.domain import AccountRole, Study, Viewer
+from innovation_tracker import storage
+from innovation_tracker.domain import AccountRole, Viewer
 from innovation_tracker.ui.navigation import PAGES, pages_for
 from tests.apptest import open_page
 from tests.conftest import DEMO_TODAY
@@ -78,15 +78,6 @@ def test_every_page_renders_for_every_role_that_has_it(monkeypatch, seeded_path,
         for code, name in other_projects:
             assert not re.search(rf"\b{code}\b", shown), f"{page} shows {code} to the ARTS team"
             assert name not in shown, f"{page} shows {name} to the ARTS team"
-
-
-@pytest.fixture
-def empty_study(tmp_path):
-    path = tmp_path / "empty.duckdb"
-    con = storage.connect(path)
-    service.init_study(con, Study("Empty", dt.date(2025, 1, 1), dt.date(2026, 4, 1)))
-    con.close()
-    return path
 
 
 @pytest.mark.parametrize("spec", PAGES, ids=[spec.url_path for spec in PAGES])

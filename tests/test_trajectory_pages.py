@@ -2,10 +2,8 @@
 
 import datetime as dt
 
-import pytest
-
-from innovation_tracker import analysis, service, storage
-from innovation_tracker.domain import AccountRole, Study, Viewer
+from innovation_tracker import analysis, storage
+from innovation_tracker.domain import AccountRole, Viewer
 from tests.apptest import open_page
 from tests.conftest import DEMO_TODAY, EVALUATOR
 
@@ -15,15 +13,6 @@ TEAM = Viewer("demo-team-arts", AccountRole.TEAM, frozenset({"ARTS"}))
 def texts(at):
     kinds = ("markdown", "caption", "info", "warning", "success")
     return " ".join(str(e.value) for kind in kinds for e in at.get(kind))
-
-
-@pytest.fixture
-def empty_study(tmp_path):
-    path = tmp_path / "empty.duckdb"
-    con = storage.connect(path)
-    service.init_study(con, Study("Empty", dt.date(2025, 1, 1), dt.date(2026, 4, 1)))
-    con.close()
-    return path
 
 
 def test_timeline_follows_the_project_in_the_url(monkeypatch, seeded_path):
