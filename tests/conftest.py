@@ -92,3 +92,18 @@ def browser():
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+# Minutes rather than seconds: `python -m pytest -m "not slow"` leaves these out (CI runs everything).
+SLOW_MODULES = {"test_load", "test_benchmark", "test_import_scale", "test_large_portfolio_pages"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser suites, the load test, the benchmark, scale imports and 440-project pages are `slow`, as is any
+    property test whose Hypothesis settings ask for more than 100 examples."""
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        settings = getattr(getattr(item, "obj", None), "_hypothesis_internal_use_settings", None)
+        many_examples = settings is not None and settings.max_examples > 100
+        if item.get_closest_marker("browser") or module in SLOW_MODULES or many_examples:
+            item.add_marker(pytest.mark.slow)
