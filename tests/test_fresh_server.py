@@ -7,7 +7,8 @@ nothing the server sends over the websocket carries a project name, a participan
 
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
-from streamlit.testing.v1 import AppTest
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest, app_test
 
 from innovation_tracker import storage
 from tests.browser import Server
@@ -94,3 +95,20 @@ def test_a_page_file_run_on_its_own_shows_nothing_of_the_study(monkeypatch, seed
         "Open the dashboard (`streamlit run dashboard.py`) and log in to see this page."
     ]
     assert len(at.main) == 1
+
+
+def test_a_page_sent_through_the_entry_page_opens_after_it_with_its_query(monkeypatch, seeded_path):
+    """In folder mode (AppTest forgets `st.navigation` before every run, as a fresh server would not have it yet) a
+    request for a page runs the page file itself; its gate sends the run through `dashboard.py`, and the
+    navigation then opens the page asked for, with the URL's query, rather than the first page."""
+    monkeypatch.setattr(app_test, "PagesManager", PagesManager)
+    monkeypatch.setenv("INNOVATION_TRACKER_DB", str(seeded_path))
+    monkeypatch.setenv("INNOVATION_TRACKER_TODAY", DEMO_TODAY.isoformat())
+    at = AppTest.from_file("../dashboard.py", default_timeout=60)
+    at.session_state["viewer"] = EVALUATOR
+    at.run()
+    at.query_params["project"] = "CARE"
+    at.switch_page("pages/timeline.py").run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Project timeline"]
+    assert at.selectbox[0].value == "CARE"

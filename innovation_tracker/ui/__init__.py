@@ -88,6 +88,7 @@ def connection() -> storage.Connection:
 
 
 _GATED_RUN = "_ui:gated_run"
+WANTED_PAGE = "_ui:wanted_page"  # a page asked for by a run that page_gate sent to the entry page
 
 
 def mark_gated_run() -> None:
@@ -106,7 +107,10 @@ def page_gate() -> None:
     if ctx is None or st.session_state.get(_GATED_RUN) is ctx.cursors:
         return
     if Path(ctx.main_script_path).resolve() == ENTRY_SCRIPT:
-        st.switch_page(ENTRY_SCRIPT.name)
+        info = ctx.pages_manager.get_pages().get(ctx.page_script_hash)
+        if info is not None:  # after the login, navigation opens the page that was asked for (ui.navigation)
+            st.session_state[WANTED_PAGE] = Path(info["script_path"]).resolve()
+        st.switch_page(ENTRY_SCRIPT.name, query_params=st.query_params.to_dict())
     st.info("Open the dashboard (`streamlit run dashboard.py`) and log in to see this page.", icon=":material/lock:")
     st.stop()
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
 from ..domain import AccountRole, Viewer
+from . import WANTED_PAGE
 
 EVERYONE = frozenset(AccountRole)
 EDITORS = frozenset({AccountRole.ADMIN, AccountRole.EVALUATOR})
@@ -53,7 +55,13 @@ def run(viewer: Viewer) -> None:
     if kept is None or kept[0] != viewer.role:
         kept = (viewer.role, _sections(viewer))
         st.session_state[_SESSION_KEY] = kept
-    st.navigation(kept[1]).run()
+    current = st.navigation(kept[1])
+    wanted = st.session_state.pop(WANTED_PAGE, None)
+    if wanted is not None:
+        chosen = [page for pages in kept[1].values() for page in pages if Path(str(page._page)).resolve() == wanted]
+        if chosen and chosen[0] is not current:
+            st.switch_page(chosen[0], query_params=st.query_params.to_dict())
+    current.run()
 
 
 def _sections(viewer: Viewer) -> dict[str, list]:
