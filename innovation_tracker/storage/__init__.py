@@ -60,6 +60,7 @@ from .records import (
     update_project,
     withdraw_participant,
 )
+from .search import SearchFilters, SearchPage, search_evidence, search_words
 from .study import (
     STORED,
     get_study,

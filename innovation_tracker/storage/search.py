@@ -1,0 +1,142 @@
+"""Search across the evidence: excerpts of every project (and, for those who may read them, interview summaries).
+
+The search runs behind the viewer's shadowing CTEs like every other read, so a team finds only its own projects,
+funders and teams find only shareable excerpts under pseudonyms, and summaries (which the CTEs blank for them)
+are never searched on their behalf. Matching is case-insensitive and every word must occur (DuckDB's full-text
+extension cannot be installed offline, and a scan of 1.7 million excerpts with `contains` is fast enough).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..domain import Viewer
+from .access import query, scoped_read
+from .db import Connection
+
+RESULT_COLUMNS = [
+    "source",
+    "interview_id",
+    "project_code",
+    "participant_code",
+    "role",
+    "wave",
+    "wave_label",
+    "interview_date",
+    "factor_code",
+    "factor_label",
+    "rating",
+    "text",
+]
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """What narrows a search; an empty tuple (or None) means no narrowing."""
+
+    factors: tuple[str, ...] = ()
+    waves: tuple[str, ...] = ()
+    projects: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    sign: str | None = None  # "facilitator" (rating > 0) or "barrier" (rating < 0)
+    summaries: bool = True  # search interview summaries too (only where the viewer may read them)
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    total: int
+    rows: pd.DataFrame
+
+
+def search_words(text: str) -> tuple[str, ...]:
+    """The distinct lower-case words of a query, in order; quotes group words into one phrase."""
+    words: list[str] = []
+    for n, part in enumerate(text.split('"')):
+        pieces = [part.strip()] if n % 2 else part.split()
+        words += [p.lower() for p in pieces if p.strip() and p.lower() not in words]
+    return tuple(words)
+
+
+def _conditions(words: tuple[str, ...], filters: SearchFilters, params: dict) -> list[str]:
+    where = []
+    for n, word in enumerate(words):
+        params[f"w{n}"] = word
+        where.append(f"contains(lower(h.text), $w{n})")
+    for column, chosen in (
+        ("factor_code", filters.factors),
+        ("wave", filters.waves),
+        ("project_code", filters.projects),
+        ("role", filters.roles),
+    ):
+        if chosen:
+            params[column] = list(chosen)
+            where.append(f"list_contains(${column}::VARCHAR[], h.{column})")
+    if filters.sign == "facilitator":
+        where.append("h.rating > 0")
+    elif filters.sign == "barrier":
+        where.append("h.rating < 0")
+    elif filters.sign is not None:
+        raise ValueError(f"unknown rating sign {filters.sign!r}: use 'facilitator' or 'barrier'")
+    return where
+
+
+@scoped_read
+def search_evidence(
+    con: Connection,
+    viewer: Viewer,
+    text: str,
+    filters: SearchFilters = SearchFilters(),
+    limit: int = 20,
+    offset: int = 0,
+) -> SearchPage:
+    """One page of the excerpts (and summaries) that contain every word of `text`, newest interview first, with
+    the number of matches in all. An empty query matches nothing."""
+    words = search_words(text)
+    if not words:
+        return SearchPage(0, pd.DataFrame(columns=RESULT_COLUMNS))
+    params: dict = {"limit": limit, "offset": offset}
+    where = " AND ".join(_conditions(words, filters, params))
+    summaries = viewer.identified and filters.summaries and not (filters.factors or filters.sign)
+    summary_part = (
+        """
+        UNION ALL
+        SELECT 'summary', i.interview_id, p.project_code, i.participant_code, p.role, i.wave, i.interview_date,
+               NULL, NULL, i.summary
+        FROM interview i JOIN participant p USING (participant_code)
+        WHERE i.summary IS NOT NULL AND i.summary <> ''"""
+        if summaries
+        else ""
+    )
+    found = f"""
+        WITH h AS (
+            SELECT 'excerpt' AS source, r.interview_id, p.project_code, i.participant_code, p.role, i.wave,
+                   i.interview_date, r.factor_code, r.rating, r.evidence AS text
+            FROM factor_rating r JOIN interview i USING (interview_id) JOIN participant p USING (participant_code)
+            WHERE r.evidence IS NOT NULL AND r.evidence <> ''{summary_part}
+        ),
+        found AS (SELECT h.* FROM h WHERE {where})
+    """
+    rows = query(
+        con,
+        viewer,
+        found
+        + """
+        SELECT f.source, f.interview_id, f.project_code, f.participant_code, f.role, f.wave, w.label AS wave_label,
+               f.interview_date, f.factor_code, fa.label AS factor_label, f.rating, f.text,
+               count(*) OVER () AS total
+        FROM found f JOIN wave w USING (wave) LEFT JOIN factor fa USING (factor_code)
+        ORDER BY f.interview_date DESC, f.project_code, f.participant_code, f.source, fa.position
+        LIMIT $limit OFFSET $offset
+        """,
+        params,
+    )
+    if len(rows):
+        total = int(rows.total.iloc[0])
+    elif offset == 0:
+        total = 0
+    else:  # a page past the last match has no row to carry the total: count apart (only then)
+        counted = {k: v for k, v in params.items() if k not in ("limit", "offset")}
+        total = int(query(con, viewer, found + " SELECT count(*) AS n FROM found", counted).n.iloc[0])
+    return SearchPage(total, rows[RESULT_COLUMNS].reset_index(drop=True))
