@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from benchmarks import pages, portfolio, transfer
+from benchmarks import pages, portfolio, search, transfer
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {"warm_ratio": 10.0, "after_write_s": 1.0, "cold_s": 3.0, "import_ratio": 3.0, "memory_mb": 1536.0}
@@ -41,16 +41,18 @@ def run(args: argparse.Namespace, log=print) -> dict:
     log(f"import of {args.ratings:,} ratings: {imported['import_s']:.1f} s, plain read_csv {imported['plain_s']:.2f} s")
     exported = transfer.time_export(db)
     log(f"export: {exported['export_s']:.1f} s")
+    searched = search.time_search(db)
+    log("search: " + ", ".join(f"{r['viewer']} {r['query']} {r['warm_s'] * 1000:.0f} ms" for r in searched))
     memory = None
     if not args.no_memory:
         from benchmarks import memory as memory_module
 
         memory = memory_module.peak_memory(db, portfolio.DEMO_TODAY.isoformat(), args.work, log=log)
         log(f"app peak memory: {memory['peak_mb']:.0f} MB")
-    return results(args, db, floor, timings, imported, exported, memory)
+    return results(args, db, floor, timings, imported, exported, memory, searched)
 
 
-def results(args, db, floor, timings, imported, exported, memory) -> dict:
+def results(args, db, floor, timings, imported, exported, memory, searched=()) -> dict:
     from innovation_tracker import storage
 
     con = storage.connect(db)
@@ -75,6 +77,7 @@ def results(args, db, floor, timings, imported, exported, memory) -> dict:
         },
         "export": exported,
         "memory": memory,
+        "search": list(searched),
         "targets": TARGETS,
         "met": met(pages_out, imported["import_s"] / imported["plain_s"], memory),
     }
@@ -138,6 +141,7 @@ def markdown(result: dict) -> str:
         f"| every warm rerun ≤ 10× floor | | | {_mark(met['warm_ratio'])} |",
         f"| every rerun after a write < 1 s | | | {_mark(met['after_write_s'])} |",
         f"| every cold render < 3 s | | | {_mark(met['cold_s'])} |",
+        *search.markdown_rows(result.get("search", [])),
         "",
     ]
     return "\n".join(lines)

@@ -54,10 +54,11 @@ def _date(value) -> str:
 
 
 def _result_html(row, words: tuple[str, ...]) -> str:
-    where = " · ".join(
-        html.escape(str(part))
-        for part in (row.participant_code, label_of(row.role), row.wave_label, _date(row.interview_date))
-    )
+    prefix = f"{row.project_code} · "
+    who = str(row.participant_code)
+    # A pseudonym ("EMPL · Service user A") already names the project and the role; a code does not.
+    people = [who.removeprefix(prefix)] if who.startswith(prefix) else [who, label_of(row.role)]
+    where = " · ".join(html.escape(part) for part in (*people, str(row.wave_label), _date(row.interview_date)))
     if row.source == "summary":
         what = "Interview summary"
     else:

@@ -1,5 +1,6 @@
 """Access rules hold where data is read: every storage read, every page, every role (DESIGN §4)."""
 
+import dataclasses
 import importlib
 import inspect
 import pkgutil
@@ -19,6 +20,7 @@ FUNDER = Viewer("demo-funder", AccountRole.FUNDER)
 # Public storage functions that are not reads of project data, and why they need no viewer.
 UNSCOPED = {
     "connect": "opens the database",
+    "search_words": "pure: splits a search into words, reads nothing",
     "migrate": "schema",
     "schema_version": "schema",
     "shipped_migrations": "schema",
@@ -61,7 +63,13 @@ WRITE_PREFIXES = (
     "reset_",
     "remove_",
 )
-SAMPLE_ARGS = {"today": DEMO_TODAY, "wave": "month_6", "indicator_code": "outlook", "horizon_days": 30}
+SAMPLE_ARGS = {
+    "today": DEMO_TODAY,
+    "wave": "month_6",
+    "indicator_code": "outlook",
+    "horizon_days": 30,
+    "text": "e",  # a search: one letter finds nearly every excerpt and summary
+}
 DEMO_PROJECTS = ("ARTS", "BEAT", "CARE", "EMPL", "GROW", "LIAS", "PEER", "RSCH", "SANC", "SENT", "WEB")
 
 
@@ -112,6 +120,8 @@ def as_text(result) -> str:
     """Everything a read returned, in full: a frame's repr would elide the middle rows."""
     if isinstance(result, pd.DataFrame):
         return result.to_csv(index=False)
+    if dataclasses.is_dataclass(result):
+        return "\n".join(f"{f.name}: {as_text(getattr(result, f.name))}" for f in dataclasses.fields(result))
     if isinstance(result, dict):
         return "\n".join(f"{key}: {as_text(value)}" for key, value in result.items())
     return repr(result)

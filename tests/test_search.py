@@ -135,6 +135,9 @@ def test_a_funder_on_the_search_page_sees_pseudonyms_and_no_summaries(monkeypatc
     bodies = [h.proto.body for h in at.get("html")]
     assert len(bodies) == 3
     assert not any(re.search(r"EMPL-\d\d", body) for body in bodies)
+    assert all(
+        re.match(r"<div><strong>EMPL</strong> · [A-Za-z -]+ [A-Z] · [^·]+ · \d+ \w{3} \d{4}<br>", b) for b in bodies
+    )
     assert not [link for link in at.get("page_link") if link.proto.label == "Open the interview"]
 
 
@@ -158,12 +161,12 @@ def test_a_search_leads_from_an_excerpt_to_its_projects_timeline(browser, seeded
         page.goto(f"{server.url}/search", wait_until="domcontentloaded")
         login(page, "demo-funder", accounts.DEMO_PASSWORD)
         page.get_by_role("heading", name="Search the evidence").wait_for(timeout=30_000)
-        page.screenshot(path=str(tmp_path / "landed.png"), full_page=True)
         box = page.get_by_role("textbox", name="Words to find")
         box.fill('"Phone with no data"')
         box.press("Enter")
         page.get_by_text("3 matches, newest first").wait_for(timeout=30_000)
         marks = page.locator("mark")
+        marks.nth(2).wait_for(timeout=30_000)
         assert marks.count() == 3 and marks.first.inner_text() == "phone with no data"
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "search.png"), full_page=True)
