@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import os
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar, TypeVarTuple
 
 import pandas as pd
 import streamlit as st
@@ -16,6 +18,9 @@ from .. import page_content, service, storage
 from ..domain import Viewer
 from ..errors import TrackerError
 from .results import ResultCache
+
+T = TypeVar("T")
+Args = TypeVarTuple("Args")
 
 DB_ENV = "INNOVATION_TRACKER_DB"
 TODAY_ENV = "INNOVATION_TRACKER_TODAY"
@@ -125,17 +130,17 @@ def viewer() -> Viewer:
     return current
 
 
-def read(query, *args):
+def read(query: Callable[[storage.Connection, Viewer, *Args], T], *args: *Args) -> T:
     """`query(con, viewer, *args)` as the logged-in viewer, kept until the next write, and returned as this run's own
     copy: a page may change what it gets without changing what the next run gets."""
     return _private(shared(query, *args))
 
 
-def shared(build, *args):
+def shared(build: Callable[[storage.Connection, Viewer, *Args], T], *args: *Args) -> T:
     """`build(con, viewer, *args)` kept like `read`, but shared rather than copied: what a page only shows (figures,
     tables) and must never change. Pages put their finished content here, so a rerun only draws it."""
     run, who = _this_run(), viewer()
-    key = (build.__module__, build.__qualname__, who, args)
+    key: Hashable = (build.__module__, build.__qualname__, who, args)
     try:
         hash(key)
     except TypeError:  # a list among the arguments
@@ -143,7 +148,7 @@ def shared(build, *args):
     return run.results.get(run.data_version(), key, lambda: build(run.cursor, who, *args))
 
 
-def reference(query, *args):
+def reference(query: Callable[[storage.Connection, *Args], T], *args: *Args) -> T:
     """`query(con, *args)` for what every viewer may read alike (the study, its waves, factors and indicators),
     kept until the next write like `read`."""
     run = _this_run()
