@@ -71,7 +71,7 @@ def parse_codebook(rows: list[dict[str, str]], file: str = "codebook.csv") -> li
                 found.append(Problem("required", f"{field} is required", field, number, file))
         paper, paper_problems = _optional_int(raw.get("paper_projects"), "paper_projects", number, file)
         found += paper_problems
-        if found:
+        if found or kind is None:  # parse_enum gives no kind only with a problem
             problems += found
             continue
         seen.add(code)
@@ -109,7 +109,7 @@ def parse_indicators(rows: list[dict[str, str]], file: str = "indicators.csv") -
         label = (raw.get("label") or "").strip()
         if not label:
             found.append(Problem("required", "label is required", "label", number, file))
-        if found:
+        if found or value_type is None:  # parse_enum gives no type only with a problem
             problems += found
             continue
         seen.add(code)

@@ -9,8 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 from .errors import Problem, ValidationError
+
+E = TypeVar("E", bound=StrEnum)
 
 
 class Setting(StrEnum):
@@ -147,9 +150,7 @@ class Indicator:
     description: str = ""
 
 
-def parse_enum(
-    enum: type[StrEnum], value: object, field: str, row: int | None = None
-) -> tuple[StrEnum | None, list[Problem]]:
+def parse_enum(enum: type[E], value: object, field: str, row: int | None = None) -> tuple[E | None, list[Problem]]:
     text = "" if value is None else str(value).strip()
     for member in enum:
         if text == member.value or text.lower() == member.value or text.lower() == label_of(member.value).lower():
@@ -189,8 +190,8 @@ def check_rating(rating: object, factor: Factor | None, factor_code: str, row: i
             )
         ]
     try:
-        value = int(rating)
-        if value != float(rating):
+        value = int(rating)  # type: ignore[call-overload]  # whatever a file held: what int() refuses is a problem
+        if value != float(rating):  # type: ignore[arg-type]
             raise ValueError
     except (TypeError, ValueError, OverflowError, ArithmeticError):  # infinities and NaN (float or Decimal) too
         return [

@@ -21,7 +21,7 @@ def _row_counts(con: Connection) -> dict[str, int]:
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'"
         " ORDER BY table_name"
     ).fetchall()
-    return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for (t,) in tables}
+    return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0] for (t,) in tables}
 
 
 def create_backup(con: Connection, out_dir: Path) -> dict[str, int]:
