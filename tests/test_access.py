@@ -69,6 +69,7 @@ SAMPLE_ARGS = {
     "indicator_code": "outlook",
     "horizon_days": 30,
     "text": "e",  # a search: one letter finds nearly every excerpt and summary
+    "factor_code": "ctx_team_expertise",
 }
 DEMO_PROJECTS = ("ARTS", "BEAT", "CARE", "EMPL", "GROW", "LIAS", "PEER", "RSCH", "SANC", "SENT", "WEB")
 

@@ -16,6 +16,7 @@ from .db import (
     write,
 )
 from .exports import wide_table
+from .matrix import cell_excerpts, matrix_cells, matrix_excerpts
 from .portfolio import (
     call_candidates,
     completion_by_wave,

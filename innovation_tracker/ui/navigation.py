@@ -29,6 +29,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/overview.py", "Portfolio overview", ":material/dashboard:", "overview", EVERYONE),
     PageSpec("pages/timeline.py", "Project timeline", ":material/timeline:", "timeline", EVERYONE),
     PageSpec("pages/compare.py", "Compare projects", ":material/compare:", "compare", EVERYONE),
+    PageSpec("pages/matrix.py", "Framework matrix", ":material/grid_on:", "matrix", EVERYONE),
     PageSpec("pages/search.py", "Search the evidence", ":material/search:", "search", EVERYONE),
     PageSpec("pages/log_interview.py", "Log an interview", ":material/mic:", "log-interview", EDITORS, "Collect data"),
     PageSpec("pages/sustainability.py", "Sustainability", ":material/eco:", "sustainability", EDITORS, "Collect data"),

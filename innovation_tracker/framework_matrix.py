@@ -1,0 +1,187 @@
+"""The framework matrix: projects as rows, factors (or domains) as columns, one cell per project × factor holding
+what a qualitative evaluator's framework or rapid-analysis matrix holds — the mean rating, its trend since the
+previous finished round, how many participants cited it, and the excerpts behind it.
+
+Built from scoped reads (`storage.matrix_cells`, `storage.matrix_excerpts`, `storage.factor_stats`,
+`storage.completed_rounds`), so a team sees only its own row and funders only shareable text. `ui.shared` keeps a
+built matrix until the next write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+from . import storage, tidy
+from .analysis import CHANGE_THRESHOLD
+from .domain import Factor, Viewer, label_of
+
+TREND_UP, TREND_DOWN, TREND_STEADY, TREND_NEW = "↑", "↓", "→", "new"
+EMPTY = "—"
+_EPSILON = 1e-9
+
+
+@dataclass(frozen=True)
+class Matrix:
+    wave: str | None
+    by_domain: bool
+    cells: pd.DataFrame  # project_code, column (factor code or domain), mean, n_participants, n_excerpts, trend
+    rows: tuple[str, ...]  # project codes, in order: every project the viewer sees, cited or not
+    row_labels: dict[str, str]
+    columns: tuple[str, ...]  # factor codes of the domain (or the domains), in codebook order
+    column_labels: dict[str, str]
+
+
+def _signed(value: float) -> str:
+    return f"{value:+.1f}".replace("-", "−") if abs(value) >= 0.05 else "0.0"
+
+
+def cell_text(mean: float, trend: str, n_participants: int) -> str:
+    """ "+1.5 ↑ · 3 cited": mean rating, trend since the previous finished round (if any), participants citing."""
+    arrow = f" {trend}" if trend else ""
+    return f"{_signed(mean)}{arrow} · {n_participants} cited"
+
+
+def _trend(latest: pd.Series, before: pd.Series, had_before: pd.Series) -> np.ndarray:
+    """No arrow without two finished rounds, or when the factor was not cited at the later one; "new" when it was
+    cited at the later round only; else up, down or steady by `CHANGE_THRESHOLD`."""
+    delta = latest - before
+    return np.select(
+        [~had_before.to_numpy(), latest.isna().to_numpy(), before.isna().to_numpy(),
+         (delta >= CHANGE_THRESHOLD - _EPSILON).to_numpy(), (delta <= -CHANGE_THRESHOLD + _EPSILON).to_numpy()],
+        ["", "", TREND_NEW, TREND_UP, TREND_DOWN],
+        default=TREND_STEADY,
+    )  # fmt: skip
+
+
+def _wave_means(stats: pd.DataFrame, factors: list[Factor], by_domain: bool) -> pd.DataFrame:
+    """Mean rating per project × wave × column (factor, or domain: all its factors' ratings together)."""
+    frame = stats.assign(total=stats.positive_sum + stats.negative_sum)
+    if by_domain:
+        domains = {f.factor_code: f.domain for f in factors}
+        frame = frame.assign(column=frame.factor_code.map(domains))
+    else:
+        frame = frame.assign(column=frame.factor_code)
+    out = frame.groupby(["project_code", "wave", "column"], as_index=False)[["total", "n"]].sum()
+    return out.assign(mean=out.total / out.n)[["project_code", "wave", "column", "mean"]]
+
+
+def _rounds_compared(finished: pd.DataFrame, order: dict[str, int], wave: str | None) -> pd.DataFrame:
+    """Per project, the wave the trend is measured at (`wave`, or its latest finished round when None) and the
+    finished round before it."""
+    frame = finished.assign(position=finished.wave.map(order)).sort_values(["project_code", "position"])
+    rows = []
+    for project, rounds in frame.groupby("project_code", sort=False):
+        waves = list(rounds.wave)
+        if wave is None:
+            latest, earlier = (waves[-1], waves[:-1]) if waves else (None, [])
+        else:
+            latest, earlier = wave, [w for w in waves if order[w] < order[wave]]
+        if latest is not None and earlier:
+            rows.append((project, latest, earlier[-1]))
+    return pd.DataFrame(rows, columns=["project_code", "latest", "before"])
+
+
+def build(con: storage.Connection, viewer: Viewer, wave: str | None, domain: str | None, today: dt.date) -> Matrix:
+    """The matrix at `wave` (None: over the whole year) with the factors of `domain` as columns (None: the
+    domains themselves)."""
+    by_domain = domain is None
+    factors = storage.list_factors(con)
+    order = {w.wave: n for n, w in enumerate(storage.list_waves(con))}
+    projects = storage.project_list(con, viewer)
+    cells = storage.matrix_cells(con, viewer, wave, by_domain)
+    compared = _rounds_compared(storage.completed_rounds(con, viewer, today), order, wave)
+    means = _wave_means(storage.factor_stats(con, viewer), factors, by_domain)
+    latest = compared.merge(means, left_on=["project_code", "latest"], right_on=["project_code", "wave"])
+    before = compared.merge(means, left_on=["project_code", "before"], right_on=["project_code", "wave"])
+    paired = latest[["project_code", "column", "mean"]].merge(
+        before[["project_code", "column", "mean"]], on=["project_code", "column"], how="left", suffixes=("", "_before")
+    )
+    cells = cells.merge(paired, on=["project_code", "column"], how="left", suffixes=("", "_latest"))
+    had_before = cells.project_code.isin(compared.project_code)
+    cells["trend"] = _trend(cells.mean_latest, cells.mean_before, had_before)
+    if by_domain:
+        columns = tuple(dict.fromkeys(f.domain for f in factors))
+        column_labels = {d: label_of(d) for d in columns}
+    else:
+        chosen = [f for f in factors if f.domain == domain]
+        columns = tuple(f.factor_code for f in chosen)
+        column_labels = {f.factor_code: f"{f.label} ({label_of(f.kind).lower()})" for f in chosen}
+        cells = cells[cells.column.isin(columns)]
+    rows = tuple(projects.project_code)
+    labels = dict(zip(projects.project_code, projects.project_code + " · " + projects.name, strict=True))
+    kept = ["project_code", "column", "mean", "n_participants", "n_excerpts", "trend"]
+    return Matrix(wave, by_domain, cells[kept].reset_index(drop=True), rows, labels, columns, column_labels)
+
+
+def table(matrix: Matrix, rows: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The matrix as the page shows it: one row per project (labelled "CODE · name"), a column per factor or
+    domain, each cell "+1.5 ↑ · 3 cited" or "—" where nothing was cited."""
+    rows = matrix.rows if rows is None else rows
+    text = matrix.cells.assign(
+        text=[
+            cell_text(m, t, n)
+            for m, t, n in zip(matrix.cells["mean"], matrix.cells.trend, matrix.cells.n_participants, strict=True)
+        ]
+    )
+    wide = text.pivot(index="project_code", columns="column", values="text")
+    wide = wide.reindex(index=list(rows), columns=list(matrix.columns)).fillna(EMPTY)
+    wide.index = [matrix.row_labels[code] for code in wide.index]
+    wide.columns = [matrix.column_labels[c] for c in wide.columns]
+    return wide
+
+
+def excel(con: storage.Connection, viewer: Viewer, wave: str | None, today: dt.date) -> bytes:
+    """The matrix as an Excel workbook, one sheet per domain: each cell holds its summary and, below it, every
+    excerpt the viewer may read, wrapped so the sheet reads as a framework matrix when opened."""
+    factors = storage.list_factors(con)
+    excerpts = storage.matrix_excerpts(con, viewer, wave)
+    quotes = (
+        excerpts.assign(
+            line="“" + excerpts.evidence + "” (" + excerpts.wave_label + ", " + excerpts.participant_code + ")"
+        )
+        .groupby(["project_code", "factor_code"])
+        .line.agg("\n".join)
+    )
+    book = Workbook()
+    book.remove(book.active)
+    for domain in dict.fromkeys(f.domain for f in factors):
+        matrix = build(con, viewer, wave, domain, today)
+        sheet = book.create_sheet(title=label_of(domain)[:31])
+        sheet.append(["Project", *[tidy.neutralise(matrix.column_labels[c]) for c in matrix.columns]])
+        summaries = {
+            (r.project_code, r.column): cell_text(r.mean, r.trend, r.n_participants) for r in matrix.cells.itertuples()
+        }
+        for code in matrix.rows:
+            row = [tidy.neutralise(matrix.row_labels[code])]
+            for column in matrix.columns:
+                summary = summaries.get((code, column))
+                quoted = quotes.get((code, column))
+                row.append(EMPTY if summary is None else summary + ("" if quoted is None else "\n" + quoted)[:32_000])
+            sheet.append(row)
+        _format(sheet, len(matrix.columns))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _format(sheet, n_columns: int) -> None:
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for row in sheet.iter_rows():
+        for cell in row:
+            cell.alignment = wrap
+            if cell.data_type == "f":  # text that looks like a formula stays text
+                cell.data_type = "s"
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.column_dimensions["A"].width = 34
+    for n in range(2, n_columns + 2):
+        sheet.column_dimensions[get_column_letter(n)].width = 42
+    sheet.freeze_panes = "B2"

@@ -1,0 +1,68 @@
+"""The framework matrix's reads: per project × factor, the ratings at a wave (or over the year) and the excerpts
+behind them. Scoped like every read: a team sees its own projects, and funders and teams only shareable excerpts."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..domain import Viewer
+from .access import query, scoped_read
+from .db import Connection
+
+_WAVE_FILTER = "($wave IS NULL OR i.wave = $wave)"
+
+
+@scoped_read
+def matrix_cells(con: Connection, viewer: Viewer, wave: str | None = None, by_domain: bool = False) -> pd.DataFrame:
+    """Per project × factor (or × domain: all its factors together) cited at `wave` (every wave when None): the
+    mean rating, how many ratings and excerpts, and how many participants cited it, in a column named "column"."""
+    column = "f.domain" if by_domain else "r.factor_code"
+    return query(
+        con,
+        viewer,
+        f"""
+        SELECT p.project_code, {column} AS "column", avg(r.rating) AS mean, count(*) AS n_ratings,
+               count(DISTINCT i.participant_code) AS n_participants, count(r.evidence) AS n_excerpts
+        FROM factor_rating r JOIN interview i USING (interview_id) JOIN participant p USING (participant_code)
+             JOIN factor f ON f.factor_code = r.factor_code
+        WHERE {_WAVE_FILTER}
+        GROUP BY ALL ORDER BY ALL
+        """,
+        {"wave": wave},
+    )
+
+
+@scoped_read
+def cell_excerpts(
+    con: Connection, viewer: Viewer, project_code: str, factor_code: str, wave: str | None = None
+) -> pd.DataFrame:
+    """The excerpts behind one cell of the matrix, in wave order (funders and teams: shareable ones only)."""
+    return query(
+        con,
+        viewer,
+        f"""
+        SELECT w.label AS wave_label, i.participant_code, p.role, r.rating, r.evidence
+        FROM factor_rating r JOIN interview i USING (interview_id) JOIN participant p USING (participant_code)
+             JOIN wave w ON w.wave = i.wave
+        WHERE p.project_code = $project AND r.factor_code = $factor AND {_WAVE_FILTER} AND r.evidence IS NOT NULL
+        ORDER BY w.position, i.participant_code
+        """,
+        {"project": project_code, "factor": factor_code, "wave": wave},
+    )
+
+
+@scoped_read
+def matrix_excerpts(con: Connection, viewer: Viewer, wave: str | None = None) -> pd.DataFrame:
+    """Every excerpt of every cell (for the Excel matrix), in project, factor and wave order."""
+    return query(
+        con,
+        viewer,
+        f"""
+        SELECT p.project_code, r.factor_code, w.label AS wave_label, i.participant_code, r.rating, r.evidence
+        FROM factor_rating r JOIN interview i USING (interview_id) JOIN participant p USING (participant_code)
+             JOIN wave w ON w.wave = i.wave
+        WHERE {_WAVE_FILTER} AND r.evidence IS NOT NULL
+        ORDER BY p.project_code, r.factor_code, w.position, i.participant_code
+        """,
+        {"wave": wave},
+    )

@@ -1,0 +1,153 @@
+"""The framework matrix: cell values against the tables, trends between finished rounds, what each role sees,
+the page with a cell's excerpts, and the Excel workbook as opened."""
+
+import io
+import re
+
+import pytest
+from openpyxl import load_workbook
+
+from innovation_tracker import framework_matrix, storage
+from innovation_tracker.domain import AccountRole, Viewer
+from tests.apptest import open_page
+from tests.conftest import DEMO_TODAY, EVALUATOR
+
+FUNDER = Viewer("fun", AccountRole.FUNDER)
+TEAM = Viewer("team", AccountRole.TEAM, frozenset({"CARE"}))
+FACTOR = "ctx_team_expertise"
+
+
+def oracle(con, project, factor, wave=None):
+    """Mean rating and participants citing, straight from the tables."""
+    return con.execute(
+        "SELECT avg(r.rating), count(DISTINCT i.participant_code) FROM factor_rating r JOIN interview i"
+        " USING (interview_id) JOIN participant p USING (participant_code)"
+        " WHERE p.project_code = ? AND r.factor_code = ? AND (? IS NULL OR i.wave = ?)",
+        [project, factor, wave, wave],
+    ).fetchone()
+
+
+def cell(matrix, project, column):
+    found = matrix.cells[(matrix.cells.project_code == project) & (matrix.cells.column == column)]
+    return None if found.empty else found.iloc[0]
+
+
+@pytest.mark.parametrize("wave", [None, "baseline", "month_6"])
+def test_every_cell_holds_the_mean_and_the_participants_citing(seeded, wave):
+    matrix = framework_matrix.build(seeded, EVALUATOR, wave, "context", DEMO_TODAY)
+    assert len(matrix.rows) == 11 and matrix.columns[0] == FACTOR
+    for project in matrix.rows:
+        for factor in matrix.columns:
+            mean, participants = oracle(seeded, project, factor, wave)
+            found = cell(matrix, project, factor)
+            if participants == 0:
+                assert found is None
+            else:
+                assert found["mean"] == pytest.approx(mean, abs=1e-12)
+                assert found.n_participants == participants
+
+
+def test_the_trend_compares_the_latest_finished_round_with_the_one_before(seeded):
+    finished = storage.completed_rounds(seeded, EVALUATOR, DEMO_TODAY)
+    rounds = finished[finished.project_code == "ARTS"].wave.tolist()
+    assert rounds == ["baseline", "month_3", "month_6", "month_9"]
+    matrix = framework_matrix.build(seeded, EVALUATOR, None, "context", DEMO_TODAY)
+    checked = 0
+    for factor in matrix.columns:
+        found = cell(matrix, "ARTS", factor)
+        if found is None:
+            continue
+        latest, _ = oracle(seeded, "ARTS", factor, "month_9")
+        before, _ = oracle(seeded, "ARTS", factor, "month_6")
+        if latest is None:
+            expected = ""
+        elif before is None:
+            expected = "new"
+        else:
+            delta = latest - before
+            expected = "↑" if delta >= 0.5 else "↓" if delta <= -0.5 else "→"
+        assert found.trend == expected, factor
+        checked += 1
+    assert checked >= 5
+
+
+def test_the_table_reads_as_text_with_a_dash_where_nothing_was_cited(seeded):
+    matrix = framework_matrix.build(seeded, EVALUATOR, None, "context", DEMO_TODAY)
+    table = framework_matrix.table(matrix)
+    assert list(table.index)[:2] == ["ARTS · Arts on Referral", "BEAT · Soundhouse"]
+    assert table.columns[0] == "Team expertise (facilitator)"
+    mean, participants = oracle(seeded, "ARTS", FACTOR)
+    trend = cell(matrix, "ARTS", FACTOR).trend
+    assert table.iloc[0, 0] == f"{mean:+.1f} {trend} · {participants} cited"
+    assert (table == "—").sum().sum() == len(matrix.rows) * len(matrix.columns) - len(matrix.cells)
+    assert all(re.fullmatch(r"—|[+−]\d\.\d( (↑|↓|→|new))? · \d+ cited|0\.0.*", v) for v in table.to_numpy().ravel())
+
+
+def test_domains_as_columns_pool_every_factor_of_the_domain(seeded):
+    matrix = framework_matrix.build(seeded, EVALUATOR, None, None, DEMO_TODAY)
+    assert matrix.columns == ("context", "process_outcome")
+    mean = seeded.execute(
+        "SELECT avg(r.rating) FROM factor_rating r JOIN interview i USING (interview_id) JOIN participant p"
+        " USING (participant_code) JOIN factor f USING (factor_code) WHERE p.project_code = 'EMPL'"
+        " AND f.domain = 'context'"
+    ).fetchone()[0]
+    assert cell(matrix, "EMPL", "context")["mean"] == pytest.approx(mean)
+
+
+def test_a_team_sees_its_row_and_a_funder_only_shareable_excerpts(seeded):
+    team = framework_matrix.build(seeded, TEAM, None, "context", DEMO_TODAY)
+    assert team.rows == ("CARE",) and set(team.cells.project_code) == {"CARE"}
+    everyone = storage.cell_excerpts(seeded, EVALUATOR, "CARE", FACTOR)
+    shared = storage.cell_excerpts(seeded, FUNDER, "CARE", FACTOR)
+    expected = seeded.execute(
+        "SELECT count(*) FROM factor_rating r JOIN interview i USING (interview_id) JOIN participant p"
+        " USING (participant_code) WHERE p.project_code = 'CARE' AND r.factor_code = ? AND r.evidence IS NOT NULL"
+        " AND r.shareable",
+        [FACTOR],
+    ).fetchone()[0]
+    assert len(shared) == expected < len(everyone)
+    assert not shared.participant_code.str.contains(r"CARE-\d\d").any()
+
+
+def test_the_workbook_has_a_sheet_per_domain_with_summaries_and_wrapped_excerpts(seeded):
+    book = load_workbook(io.BytesIO(framework_matrix.excel(seeded, EVALUATOR, None, DEMO_TODAY)))
+    assert book.sheetnames == ["Context", "Process outcome"]
+    sheet = book["Context"]
+    assert sheet["A1"].value == "Project" and sheet["B1"].value == "Team expertise (facilitator)"
+    assert sheet["A4"].value == "CARE · Carers Connect"
+    text = sheet["B4"].value
+    summary, *quotes = text.split("\n")
+    mean, participants = oracle(seeded, "CARE", FACTOR)
+    assert summary.startswith(f"{mean:+.1f}") and summary.endswith(f"· {participants} cited")
+    excerpts = storage.cell_excerpts(seeded, EVALUATOR, "CARE", FACTOR)
+    assert len(quotes) == len(excerpts) and quotes[0].startswith("“" + excerpts.evidence.iloc[0] + "”")
+    assert sheet["B4"].alignment.wrap_text and sheet.freeze_panes == "B2"
+    funder_book = load_workbook(io.BytesIO(framework_matrix.excel(seeded, FUNDER, None, DEMO_TODAY)))
+    unshared = seeded.execute(
+        "SELECT evidence FROM factor_rating WHERE NOT shareable AND evidence IS NOT NULL"
+        " EXCEPT SELECT evidence FROM factor_rating WHERE shareable"
+    ).fetchall()
+    everything = "\n".join(str(c.value) for ws in funder_book for row in ws.iter_rows() for c in row)
+    assert unshared and not any(e in everything for (e,) in unshared)
+
+
+def test_the_page_shows_the_matrix_and_a_selected_cells_excerpts(monkeypatch, seeded_path):
+    at = open_page(monkeypatch, seeded_path, "pages/matrix.py")
+    shown = at.dataframe[0].value
+    assert shown.index[2] == "CARE · Carers Connect" and shown.columns[0] == "Team expertise (facilitator)"
+    assert at.main.caption[-1].value.startswith("11 projects shown;")
+    at.session_state["matrix:table"] = {"selection": {"rows": [], "columns": [], "cells": [[2, shown.columns[0]]]}}
+    at.run()
+    assert not at.exception
+    assert [h.value for h in at.subheader] == ["CARE · Carers Connect · Team expertise (facilitator)"]
+    excerpts = at.dataframe[1].value
+    con = storage.connect(seeded_path)
+    expected = storage.cell_excerpts(con, EVALUATOR, "CARE", FACTOR)
+    con.close()
+    assert list(excerpts.evidence) == list(expected.evidence)
+    assert at.get("download_button")[0].proto.label == "Download the matrix (Excel, one sheet per domain)"
+
+
+def test_the_matrix_page_of_an_empty_study_says_how_it_fills_in(monkeypatch, empty_study):
+    at = open_page(monkeypatch, empty_study, "pages/matrix.py", today=DEMO_TODAY)
+    assert "The matrix fills in as interviews are coded" in at.info[-1].value
