@@ -70,17 +70,17 @@ if selected and domain is not None:
     if excerpts.empty:
         st.info("No excerpt was recorded for this cell" + ("." if viewer.identified else " or shared."))
     else:
-        st.dataframe(
-            excerpts.assign(role=excerpts.role.map(label_of), rating=excerpts.rating.map("{:+d}".format)),
-            hide_index=True,
-            column_config={
+        shown_excerpts = excerpts.assign(role=excerpts.role.map(label_of), rating=excerpts.rating.map("{:+d}".format))
+        shown_excerpts = shown_excerpts.rename(
+            columns={
                 "wave_label": "Wave",
                 "participant_code": "Participant",
                 "role": "Role",
                 "rating": "Rating",
-                "evidence": st.column_config.TextColumn("Excerpt", width="large"),
-            },
+                "evidence": "Excerpt",
+            }
         )
+        st.table(shown_excerpts, hide_index=True)  # wrapped: excerpts are read in full
 elif selected:
     st.info("Choose the factors of one domain as columns to read the excerpts behind a cell.")
 

@@ -7,9 +7,10 @@ import re
 import pytest
 from openpyxl import load_workbook
 
-from innovation_tracker import framework_matrix, storage
+from innovation_tracker import accounts, framework_matrix, storage
 from innovation_tracker.domain import AccountRole, Viewer
 from tests.apptest import open_page
+from tests.browser import SCREENSHOTS, Server, login
 from tests.conftest import DEMO_TODAY, EVALUATOR
 
 FUNDER = Viewer("fun", AccountRole.FUNDER)
@@ -140,14 +141,43 @@ def test_the_page_shows_the_matrix_and_a_selected_cells_excerpts(monkeypatch, se
     at.run()
     assert not at.exception
     assert [h.value for h in at.subheader] == ["CARE · Carers Connect · Team expertise (facilitator)"]
-    excerpts = at.dataframe[1].value
+    excerpts = at.table[0].value
     con = storage.connect(seeded_path)
     expected = storage.cell_excerpts(con, EVALUATOR, "CARE", FACTOR)
     con.close()
-    assert list(excerpts.evidence) == list(expected.evidence)
+    assert list(excerpts.Excerpt) == list(expected.evidence)
+    assert list(excerpts.columns) == ["Wave", "Participant", "Role", "Rating", "Excerpt"]
     assert at.get("download_button")[0].proto.label == "Download the matrix (Excel, one sheet per domain)"
 
 
 def test_the_matrix_page_of_an_empty_study_says_how_it_fills_in(monkeypatch, empty_study):
     at = open_page(monkeypatch, empty_study, "pages/matrix.py", today=DEMO_TODAY)
     assert "The matrix fills in as interviews are coded" in at.info[-1].value
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_funder_selects_a_cell_and_reads_its_shareable_excerpts(browser, seeded_path, tmp_path):
+    con = storage.connect(seeded_path)
+    expected = storage.cell_excerpts(con, FUNDER, "BEAT", FACTOR)
+    con.close()
+    assert len(expected) == 3
+    server = Server(seeded_path, DEMO_TODAY.isoformat(), tmp_path / "streamlit.log")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        page.goto(f"{server.url}/matrix", wait_until="domcontentloaded")
+        login(page, "demo-funder", accounts.DEMO_PASSWORD)
+        grid = page.locator('[data-testid="stDataFrame"]').first
+        grid.wait_for(timeout=30_000)
+        page.get_by_text("11 projects shown;").wait_for(timeout=30_000)
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + 330, box["y"] + 35 * 2 + 17)  # BEAT's row, the first factor's column
+        page.get_by_role("heading", name="BEAT · Soundhouse · Team expertise (facilitator)").wait_for(timeout=30_000)
+        excerpts = page.locator('[data-testid="stTable"] tbody tr')
+        excerpts.first.wait_for(timeout=30_000)
+        assert [row.inner_text().split("\t")[-1].strip() for row in excerpts.all()] == list(expected.evidence)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "matrix.png"), full_page=True)
+        assert page.locator('[data-testid="stException"]').count() == 0, server.output()
+    finally:
+        server.stop()
