@@ -1,0 +1,102 @@
+"""Agreement between two coders of the same interviews: the statistics an evaluation team reports to defend its
+coding. Pure functions over paired codes; double coding itself (a second, blind coder) builds on these.
+
+A *unit* is one factor of the codebook in one double-coded interview. Each coder either cited the factor (gave it a
+rating) or did not. Three measures, each with its n:
+
+- **percent agreement**: the share of units on which the two coders agree (cited or not; and, where both cited,
+  on the rating);
+- **Cohen's kappa** on whether the factor was cited: agreement beyond what the coders' own citing rates would give
+  by chance, (p_o − p_e) / (1 − p_e);
+- **Krippendorff's alpha (ordinal)** on the rating, over the units at least one coder rated (a unit rated by one
+  coder only carries no pairable value and drops out, as alpha allows): 1 − D_o / D_e with the ordinal distance
+  built from the ratings' marginal frequencies (Krippendorff 2011, "Computing Krippendorff's alpha-reliability").
+
+A measure that chance alone would make perfect (every unit in one category) is undefined and given as NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def percent_agreement(first: Sequence, second: Sequence) -> float:
+    """Share of units with equal codes; NaN (missing) counts as a code of its own, "not cited"."""
+    a, b = _pair(first, second)
+    if len(a) == 0:
+        return math.nan
+    same = (a == b) | (np.isnan(a) & np.isnan(b))
+    return float(same.mean())
+
+
+def cohen_kappa(first: Sequence, second: Sequence) -> float:
+    """Cohen's kappa for two coders' nominal codes of the same units (no missing codes)."""
+    a, b = _pair(first, second)
+    if len(a) == 0 or np.isnan(a).any() or np.isnan(b).any():
+        raise ValueError("Cohen's kappa needs a code from both coders for every unit")
+    categories = np.union1d(a, b)
+    observed = float((a == b).mean())
+    expected = float(sum((a == c).mean() * (b == c).mean() for c in categories))
+    return math.nan if expected == 1 else (observed - expected) / (1 - expected)
+
+
+def krippendorff_alpha_ordinal(first: Sequence, second: Sequence) -> float:
+    """Krippendorff's alpha with the ordinal metric for two coders; NaN marks a unit a coder did not code."""
+    a, b = _pair(first, second)
+    both = ~np.isnan(a) & ~np.isnan(b)
+    a, b = a[both], b[both]
+    values = np.union1d(a, b)
+    if len(values) < 2:
+        return math.nan
+    index = {v: n for n, v in enumerate(values)}
+    coincidences = np.zeros((len(values), len(values)))
+    for x, y in zip(a, b, strict=True):  # each pairable unit adds (x, y) and (y, x), weighted 1 / (m_u − 1) = 1
+        coincidences[index[x], index[y]] += 1
+        coincidences[index[y], index[x]] += 1
+    marginals = coincidences.sum(axis=1)
+    total = marginals.sum()
+    cumulative = np.concatenate([[0.0], np.cumsum(marginals)])
+    distance = np.zeros_like(coincidences)
+    for c in range(len(values)):
+        for k in range(len(values)):
+            low, high = min(c, k), max(c, k)
+            between = cumulative[high + 1] - cumulative[low]
+            distance[c, k] = (between - (marginals[c] + marginals[k]) / 2) ** 2
+    observed = (coincidences * distance).sum()
+    expected = (np.outer(marginals, marginals) * distance).sum() / (total - 1)
+    return math.nan if expected == 0 else float(1 - observed / expected)
+
+
+def _pair(first: Sequence, second: Sequence) -> tuple[np.ndarray, np.ndarray]:
+    a = np.asarray(pd.to_numeric(pd.Series(first, dtype="object"), errors="coerce"), dtype=float)
+    b = np.asarray(pd.to_numeric(pd.Series(second, dtype="object"), errors="coerce"), dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"the coders coded different numbers of units ({len(a)} and {len(b)})")
+    return a, b
+
+
+def agreement(pairs: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Per group of `by` (the whole table when empty), from one row per unit with columns `rating_1` and
+    `rating_2` (NaN where that coder did not cite the factor): n units, percent agreement, Cohen's kappa on
+    citing, the n of units rated by both, and Krippendorff's alpha (ordinal) on the rating."""
+    groups = pairs.groupby(list(by), sort=True) if by else [((), pairs)]
+    rows = []
+    for key, group in groups:
+        first, second = group.rating_1.to_numpy(dtype=float), group.rating_2.to_numpy(dtype=float)
+        cited_1, cited_2 = (~np.isnan(first)).astype(float), (~np.isnan(second)).astype(float)
+        both = ~np.isnan(first) & ~np.isnan(second)
+        rows.append(
+            {
+                **dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
+                "n_units": len(group),
+                "percent_agreement": percent_agreement(first, second),
+                "kappa_cited": cohen_kappa(cited_1, cited_2),
+                "n_rated_by_both": int(both.sum()),
+                "alpha_rating": krippendorff_alpha_ordinal(first, second),
+            }
+        )
+    return pd.DataFrame(rows)
