@@ -137,6 +137,7 @@ class Factor:
     label: str
     description: str = ""
     paper_projects: int | None = None
+    retired: bool = False  # kept with its ratings, no longer offered for new coding
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,7 @@ class Indicator:
     max_value: int | None
     better: str
     description: str = ""
+    retired: bool = False  # kept with its scores, no longer offered for new scoring
 
 
 def parse_enum(enum: type[E], value: object, field: str, row: int | None = None) -> tuple[E | None, list[Problem]]:

@@ -20,6 +20,8 @@ FUNDER = Viewer("demo-funder", AccountRole.FUNDER)
 # Public storage functions that are not reads of project data, and why they need no viewer.
 UNSCOPED = {
     "connect": "opens the database",
+    "schedule_inputs": "study settings (editors only): every schedule recomputed under changed waves",
+    "uses_of": "study settings (editors only): counts the records that point at a code",
     "search_words": "pure: splits a search into words, reads nothing",
     "migrate": "schema",
     "schema_version": "schema",

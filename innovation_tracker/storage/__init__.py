@@ -62,6 +62,18 @@ from .records import (
     withdraw_participant,
 )
 from .search import SearchFilters, SearchPage, search_evidence, search_words
+from .settings import (
+    add_factor,
+    add_indicator,
+    add_wave,
+    schedule_inputs,
+    set_retired,
+    update_factor,
+    update_indicator,
+    update_study,
+    update_wave,
+    uses_of,
+)
 from .study import (
     STORED,
     get_study,

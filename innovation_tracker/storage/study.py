@@ -130,18 +130,18 @@ def list_waves(con: Connection) -> list[Wave]:
 
 def list_factors(con: Connection) -> list[Factor]:
     rows = con.execute(
-        "SELECT factor_code, domain, kind, label, coalesce(description, ''), paper_projects"
-        " FROM factor ORDER BY position"
+        "SELECT factor_code, domain, kind, label, coalesce(description, ''), paper_projects,"
+        " factor_code IN (SELECT factor_code FROM retired_factor) FROM factor ORDER BY position"
     ).fetchall()
-    return [Factor(r[0], r[1], FactorKind(r[2]), r[3], r[4], r[5]) for r in rows]
+    return [Factor(r[0], r[1], FactorKind(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
 
 
 def list_indicators(con: Connection) -> list[Indicator]:
     rows = con.execute(
-        "SELECT indicator_code, label, value_type, min_value, max_value, better, coalesce(description, '')"
-        " FROM indicator ORDER BY position"
+        "SELECT indicator_code, label, value_type, min_value, max_value, better, coalesce(description, ''),"
+        " indicator_code IN (SELECT indicator_code FROM retired_indicator) FROM indicator ORDER BY position"
     ).fetchall()
-    return [Indicator(r[0], r[1], IndicatorType(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+    return [Indicator(r[0], r[1], IndicatorType(r[2]), r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
 
 def table_counts(con: Connection) -> dict[str, int]:

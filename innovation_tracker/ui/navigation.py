@@ -38,6 +38,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/manage.py", "Projects and participants", ":material/groups:", "manage", EDITORS, "Collect data"),
     PageSpec("pages/import_export.py", "Import and export", ":material/sync_alt:", "import-export", EVERYONE, "Data"),
     PageSpec("pages/data_quality.py", "Data quality", ":material/rule:", "data-quality", EDITORS, "Administration"),
+    PageSpec("pages/settings.py", "Study settings", ":material/tune:", "settings", EDITORS, "Administration"),
     PageSpec("pages/audit.py", "Audit log", ":material/history:", "audit", EDITORS, "Administration"),
     PageSpec("pages/users.py", "Users", ":material/group:", "users", ADMINS, "Administration"),
 )

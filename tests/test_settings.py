@@ -1,0 +1,157 @@
+"""Study settings: the codebook, indicators, waves and study details changed in the app, each change audited, bad
+changes refused with the field named, and no stored rating lost or orphaned by any of them."""
+
+import datetime as dt
+import json
+
+import pytest
+
+from innovation_tracker import storage, study_settings
+from innovation_tracker.domain import AccountRole, Viewer
+from innovation_tracker.errors import AccessDenied, ValidationError
+from tests.apptest import open_page
+from tests.conftest import DEMO_TODAY, EVALUATOR
+
+FUNDER = Viewer("fun", AccountRole.FUNDER)
+
+
+def ratings(con):
+    return storage.read_table(con, EVALUATOR, "factor_ratings")
+
+
+def last_audit(con):
+    action, entity, key, before, after = con.execute(
+        "SELECT action, entity, entity_key, before, after FROM audit_entry ORDER BY audit_id DESC LIMIT 1"
+    ).fetchone()
+    return action, entity, key, json.loads(before) if before else None, json.loads(after) if after else None
+
+
+def test_a_factor_is_added_edited_and_retired_with_every_change_audited_and_no_rating_touched(seeded):
+    before = ratings(seeded)
+    study_settings.add_factor(
+        seeded, EVALUATOR, code="ctx_peer_network", domain="Context", kind="either", label="Peer network",
+        description="Links with other peer-led services",
+    )  # fmt: skip
+    added = storage.list_factors(seeded)[-1]
+    assert (added.factor_code, added.domain, added.kind, added.label, added.retired) == (
+        "ctx_peer_network", "context", "either", "Peer network", False,
+    )  # fmt: skip
+    assert last_audit(seeded)[:3] == ("create", "factor", "ctx_peer_network")
+    study_settings.edit_factor(seeded, EVALUATOR, "ctx_team_expertise", label="Team skills", description="New words")
+    _, _, _, was, now = last_audit(seeded)
+    assert (was["label"], now["label"], now["description"]) == ("Team expertise", "Team skills", "New words")
+    study_settings.retire_factor(seeded, EVALUATOR, "ctx_team_expertise")
+    assert last_audit(seeded)[3:] == ({"retired": False}, {"retired": True})
+    assert {f.factor_code: f.retired for f in storage.list_factors(seeded)}["ctx_team_expertise"] is True
+    after = ratings(seeded)
+    changed = before.factor_code == "ctx_team_expertise"
+    assert after.drop(columns="factor_code").equals(before.drop(columns="factor_code"))
+    assert (after.factor_code == before.factor_code).all() and changed.sum() > 0
+    study_settings.retire_factor(seeded, EVALUATOR, "ctx_team_expertise", retired=False)
+    assert {f.factor_code: f.retired for f in storage.list_factors(seeded)}["ctx_team_expertise"] is False
+
+
+@pytest.mark.parametrize(
+    "fields, field, rule",
+    [
+        ({"code": "Bad Code"}, "code", "code_format"),
+        ({"code": "ctx_team_expertise"}, "code", "duplicate"),
+        ({"label": " "}, "label", "required"),
+        ({"kind": "neutral"}, "kind", "allowed_values"),
+    ],
+)
+def test_a_bad_new_factor_names_its_field_and_saves_nothing(seeded, fields, field, rule):
+    counts = storage.table_counts(seeded)
+    given = {"code": "ctx_x", "domain": "context", "kind": "barrier", "label": "X", "description": ""} | fields
+    with pytest.raises(ValidationError) as refused:
+        study_settings.add_factor(seeded, EVALUATOR, **given)
+    assert [(p.field, p.rule) for p in refused.value.problems] == [(field, rule)]
+    assert storage.table_counts(seeded) == counts
+
+
+def test_re_timing_a_wave_that_would_strand_interviews_is_refused_with_them_listed(seeded):
+    waves = storage.list_waves(seeded)
+    with pytest.raises(ValidationError) as refused:
+        study_settings.retime_wave(seeded, EVALUATOR, "month_3", label="3-month", offset=120, before=5, after=5,
+                                   mode="telephone")  # fmt: skip
+    message = refused.value.problems[0].message
+    assert refused.value.problems[0].rule == "strands_interviews" and "ARTS-01 month_3 on" in message
+    stranded = int(message.split("leave ")[1].split(" ")[0])
+    done = seeded.execute("SELECT count(*) FROM interview WHERE wave = 'month_3'").fetchone()[0]
+    assert 0 < stranded <= done
+    assert storage.list_waves(seeded) == waves
+
+
+def test_a_wider_window_is_saved_audited_and_moves_no_interview(seeded):
+    interviews = storage.read_table(seeded, EVALUATOR, "interviews")
+    study_settings.retime_wave(seeded, EVALUATOR, "month_3", label="3-month follow-up", offset=91, before=28,
+                               after=28, mode="telephone")  # fmt: skip
+    wave = storage.list_waves(seeded)[1]
+    assert (wave.window_before_days, wave.window_after_days) == (28, 28)
+    _, entity, key, was, now = last_audit(seeded)
+    assert (entity, key, was["window_before_days"], now["window_before_days"]) == ("wave", "month_3", 21, 28)
+    assert storage.read_table(seeded, EVALUATOR, "interviews").equals(interviews)
+
+
+def test_a_new_wave_comes_after_the_last_and_strands_nobody(seeded):
+    with pytest.raises(ValidationError, match="after the last one"):
+        study_settings.add_wave(seeded, EVALUATOR, code="month_7", label="7", offset=200, before=7, after=7,
+                                mode="telephone")  # fmt: skip
+    study_settings.add_wave(seeded, EVALUATOR, code="month_18", label="18-month follow-up", offset=547, before=21,
+                            after=21, mode="telephone")  # fmt: skip
+    assert [w.wave for w in storage.list_waves(seeded)][-1] == "month_18"
+
+
+def test_the_study_dates_must_hold_every_stored_date(seeded):
+    study = storage.get_study(seeded)
+    with pytest.raises(ValidationError) as refused:
+        study_settings.change_study(seeded, EVALUATOR, name="X", funder="", start_date=dt.date(2025, 9, 1),
+                                    end_date=dt.date(2025, 8, 1))  # fmt: skip
+    assert {(p.field, p.rule) for p in refused.value.problems} == {
+        ("end_date", "end_after_start"), ("start_date", "data_outside_study"), ("end_date", "data_outside_study"),
+    }  # fmt: skip
+    assert storage.get_study(seeded) == study
+    study_settings.change_study(seeded, EVALUATOR, name="Renamed", funder="Fund", start_date=study.start_date,
+                                end_date=study.end_date + dt.timedelta(days=30))  # fmt: skip
+    changed = storage.get_study(seeded)
+    assert (changed.name, changed.funder, changed.end_date) == ("Renamed", "Fund", study.end_date + dt.timedelta(30))
+
+
+def test_only_editors_change_settings(seeded):
+    with pytest.raises(AccessDenied):
+        study_settings.retire_factor(seeded, FUNDER, "ctx_team_expertise")
+
+
+def test_the_settings_page_form_follows_the_factor_picked_and_changes_one_field(monkeypatch, seeded_path):
+    at = open_page(monkeypatch, seeded_path, "pages/settings.py")
+    assert [t.label for t in at.tabs] == ["Study", "Codebook", "Indicators", "Waves"]
+    at.selectbox(key="factor:pick").set_value("ctx_supportive_team").run()
+    label = at.text_input(key="factor-ctx_supportive_team:label")
+    assert label.value == "Supportive team"
+    label.input("A supportive team")
+    next(b for b in at.button if b.label == "Save the label and definition").click().run()
+    assert not at.exception
+    con = storage.connect(seeded_path)
+    factors = {f.factor_code: f for f in storage.list_factors(con)}
+    _, entity, key, was, now = last_audit(con)
+    con.close()
+    assert factors["ctx_supportive_team"].label == "A supportive team"
+    assert (entity, key) == ("factor", "ctx_supportive_team")
+    assert {k for k in now if now[k] != was[k]} == {"label"}
+
+
+def test_the_settings_page_shows_a_stranding_change_next_to_the_field(monkeypatch, seeded_path):
+    at = open_page(monkeypatch, seeded_path, "pages/settings.py")
+    at.selectbox(key="wave:pick").set_value("month_3").run()
+    at.number_input(key="wave-month_3:offset").set_value(150)
+    next(b for b in at.button if b.label == "Save the wave").click().run()
+    errors = [e.value for e in at.error]
+    assert any("stored interviews outside every window" in e for e in errors), errors
+    con = storage.connect(seeded_path)
+    assert storage.list_waves(con)[1].offset_days == 91
+    con.close()
+
+
+def test_the_settings_page_is_for_editors_only(monkeypatch, seeded_path):
+    with pytest.raises(Exception):  # noqa: B017 - Streamlit refuses a page that is not registered for the role
+        open_page(monkeypatch, seeded_path, "pages/settings.py", viewer=FUNDER, today=DEMO_TODAY)
