@@ -60,6 +60,15 @@ from .records import (
     update_project,
     withdraw_participant,
 )
+from .sessions import (
+    count_live_sessions,
+    find_session,
+    forget_sessions,
+    insert_session,
+    revoke_session,
+    revoke_sessions,
+    touch_session,
+)
 from .study import (
     STORED,
     get_study,
