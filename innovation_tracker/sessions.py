@@ -25,6 +25,8 @@ DEFAULT_IDLE = dt.timedelta(hours=8)
 DEFAULT_ABSOLUTE = dt.timedelta(days=7)
 # last_seen is written at most this often, so a rerun costs one read and not a write.
 TOUCH_EVERY = dt.timedelta(minutes=1)
+# Sessions that ended longer ago than this are deleted when a new one starts.
+FORGET_AFTER = dt.timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,12 @@ def start(con: storage.Connection, viewer: Viewer, method: str, *, now: dt.datet
     token = secrets.token_urlsafe(32)
     hashed = token_hash(token)
     expires_at = now + limits.absolute
-    storage.write(con, lambda cur: storage.insert_session(cur, hashed, viewer.username, method, now, expires_at))
+
+    def work(cur: storage.Connection) -> None:
+        storage.forget_sessions(cur, now - FORGET_AFTER)  # keeps the table to the sessions that may still matter
+        storage.insert_session(cur, hashed, viewer.username, method, now, expires_at)
+
+    storage.write(con, work)
     return Started(token, hashed, expires_at)
 
 

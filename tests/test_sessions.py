@@ -173,3 +173,12 @@ def test_the_gate_keeps_its_session_in_the_database_and_ends_it_when_the_account
     assert "viewer" not in at.session_state
     assert any("Your session has ended" in i.value for i in at.info)
     assert [t.label for t in at.text_input] == ["Username", "Password"]
+
+
+def test_sessions_ended_a_month_ago_are_forgotten_when_a_new_one_starts(con):
+    old = start(con, now=NOW - dt.timedelta(days=40))
+    recent = start(con, now=NOW - dt.timedelta(days=3))
+    sessions.end_all(con, "tess", now=NOW - dt.timedelta(days=2))
+    start(con, ADMIN)
+    kept = {row[0] for row in con.execute("SELECT token_hash FROM login_session").fetchall()}
+    assert old.token_hash not in kept and recent.token_hash in kept and len(kept) == 2

@@ -61,7 +61,6 @@ from .records import (
     withdraw_participant,
 )
 from .sessions import (
-    count_live_sessions,
     find_session,
     forget_sessions,
     insert_session,

@@ -62,15 +62,7 @@ def revoke_sessions(con: Connection, username: str, now: dt.datetime | None = No
     ).fetchone()[0]
 
 
-def count_live_sessions(con: Connection, username: str, now: dt.datetime) -> int:
-    return con.execute(
-        "SELECT count(*) FROM login_session WHERE username = ? AND revoked_at IS NULL AND expires_at > ?",
-        [username, now],
-    ).fetchone()[0]
-
-
 def forget_sessions(con: Connection, before: dt.datetime) -> int:
     """Delete sessions that ended (expired or revoked) before `before`: they can never be used again."""
-    return con.execute("DELETE FROM login_session WHERE expires_at < ? OR revoked_at < ?", [before, before]).fetchone()[
-        0
-    ]
+    sql = "DELETE FROM login_session WHERE expires_at < ? OR revoked_at < ?"
+    return con.execute(sql, [before, before]).fetchone()[0]
