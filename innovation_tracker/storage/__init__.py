@@ -81,7 +81,9 @@ from .study import (
     list_indicators,
     list_waves,
     max_milestone_id,
+    min_role_group,
     read_table,
+    set_min_role_group,
     table_counts,
 )
 from .trajectory import (
