@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from . import storage
 from .domain import AccountRole, Viewer
-from .errors import ConflictError
+from .errors import ConflictError, NotFound
 
 DEFAULT_IDLE = dt.timedelta(hours=8)
 DEFAULT_ABSOLUTE = dt.timedelta(days=7)
@@ -63,8 +63,12 @@ def start(con: storage.Connection, viewer: Viewer, method: str, *, now: dt.datet
     expires_at = now + limits.absolute
 
     def work(cur: storage.Connection) -> None:
+        account = storage.get_account(cur, viewer.username)
+        if account is None:
+            raise NotFound(f"There is no account '{viewer.username}'.")
+        stamp = account_stamp(account.role.value, account.active, account.password_hash, account.projects)
         storage.forget_sessions(cur, now - FORGET_AFTER)  # keeps the table to the sessions that may still matter
-        storage.insert_session(cur, hashed, viewer.username, method, now, expires_at)
+        storage.insert_session(cur, hashed, viewer.username, method, now, expires_at, stamp)
 
     storage.write(con, work)
     return Started(token, hashed, expires_at)
@@ -74,13 +78,20 @@ def check(con: storage.Connection, hashed: str, *, now: dt.datetime, limits: Lim
     """The viewer of a live session as the account stands now, or None (unknown, forged, expired, idle too long,
     revoked, or its account changed). A session found dead is revoked, so it stays dead whatever happens next."""
     row = storage.find_session(con, hashed, now, now - limits.idle)
-    if row is None:
+    stamp = None if row is None else account_stamp(row.role, row.active, row.password_hash, row.projects)
+    if row is None or not row.active or stamp != row.account_stamp:
         _quietly(con, lambda cur: storage.revoke_session(cur, hashed, now))
         return None
-    username, role, projects, method, last_seen = row
-    if now - last_seen >= TOUCH_EVERY:
+    if now - row.last_seen >= TOUCH_EVERY:
         _quietly(con, lambda cur: storage.touch_session(cur, hashed, now))
-    return Live(Viewer(username, AccountRole(role), frozenset(projects or ())), method)
+    return Live(Viewer(row.username, AccountRole(row.role), row.projects), row.method)
+
+
+def account_stamp(role: str, active: bool, password_hash: str | None, projects: frozenset[str]) -> str:
+    """What a session was granted on: an account whose role, projects, active flag or password hash has changed
+    since no longer matches, so its sessions end even if the change came through a path that forgot to revoke them."""
+    parts = [role, str(bool(active)), password_hash or "", ",".join(sorted(projects))]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
 def resume(con: storage.Connection, token: str, *, now: dt.datetime, limits: Limits) -> Live | None:

@@ -7,40 +7,53 @@ Rows are keyed by the SHA-256 of the session token; the token itself is never st
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from .db import Connection
 
-# What the session was granted on: an account whose role, projects, active flag or password hash has changed since
-# no longer matches, so its sessions end even if the change came through a path that forgot to revoke them.
-_STAMP = (
-    "md5(concat_ws('|', a.role, a.active::VARCHAR, coalesce(a.password_hash, ''),"
-    " coalesce((SELECT string_agg(p.project_code, ',' ORDER BY p.project_code) FROM user_project p"
-    " WHERE p.username = a.username), '')))"
-)
-
 
 def insert_session(
-    con: Connection, token_hash: str, username: str, method: str, now: dt.datetime, expires_at: dt.datetime
+    con: Connection,
+    token_hash: str,
+    username: str,
+    method: str,
+    now: dt.datetime,
+    expires_at: dt.datetime,
+    account_stamp: str,
 ) -> None:
     con.execute(
         "INSERT INTO login_session (token_hash, username, method, created_at, last_seen, expires_at, account_stamp)"
-        f" SELECT ?, a.username, ?, ?, ?, ?, {_STAMP} FROM user_account a WHERE a.username = ?",
-        [token_hash, method, now, now, expires_at, username],
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [token_hash, username, method, now, now, expires_at, account_stamp],
     )
 
 
-def find_session(con: Connection, token_hash: str, now: dt.datetime, idle_since: dt.datetime) -> tuple | None:
-    """(username, role, projects, method, last_seen) of a live session: not revoked, not past its expiry, seen after
-    `idle_since`, and its account active and unchanged. One look-up by primary key."""
-    return con.execute(
-        "SELECT s.username, a.role, list(p.project_code ORDER BY p.project_code) FILTER (WHERE p.project_code IS NOT"
-        " NULL), s.method, s.last_seen"
+@dataclass(frozen=True)
+class SessionRow:
+    username: str
+    method: str
+    last_seen: dt.datetime
+    account_stamp: str
+    role: str
+    active: bool
+    password_hash: str | None
+    projects: frozenset[str]
+
+
+def find_session(con: Connection, token_hash: str, now: dt.datetime, idle_since: dt.datetime) -> SessionRow | None:
+    """A session that is not revoked, not past its expiry and seen after `idle_since`, with its account as it
+    stands now; None if there is none. A primary-key look-up with one row per project of the account, no more: an
+    aggregate here would cost more than the rest of the check together."""
+    rows = con.execute(
+        "SELECT s.username, s.method, s.last_seen, s.account_stamp, a.role, a.active, a.password_hash, p.project_code"
         " FROM login_session s JOIN user_account a USING (username) LEFT JOIN user_project p USING (username)"
-        " WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND s.last_seen > ? AND a.active"
-        f" AND s.account_stamp = {_STAMP}"
-        " GROUP BY s.username, a.role, s.method, s.last_seen",
+        " WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND s.last_seen > ?",
         [token_hash, now, idle_since],
-    ).fetchone()
+    ).fetchall()
+    if not rows:
+        return None
+    projects = frozenset(row[7] for row in rows if row[7] is not None)
+    return SessionRow(*rows[0][:7], projects=projects)
 
 
 def touch_session(con: Connection, token_hash: str, now: dt.datetime) -> None:
