@@ -76,10 +76,12 @@ def start(con: storage.Connection, viewer: Viewer, method: str, *, now: dt.datet
 
 def check(con: storage.Connection, hashed: str, *, now: dt.datetime, limits: Limits) -> Live | None:
     """The viewer of a live session as the account stands now, or None (unknown, forged, expired, idle too long,
-    revoked, or its account changed). A session found dead is revoked, so it stays dead whatever happens next."""
+    revoked, or its account changed). A session whose account changed is revoked, so it stays ended even if the
+    account is changed back."""
     row = storage.find_session(con, hashed, now, now - limits.idle)
-    stamp = None if row is None else account_stamp(row.role, row.active, row.password_hash, row.projects)
-    if row is None or not row.active or stamp != row.account_stamp:
+    if row is None:  # unknown, forged, revoked, expired or idle too long: nothing to write
+        return None
+    if not row.active or account_stamp(row.role, row.active, row.password_hash, row.projects) != row.account_stamp:
         _quietly(con, lambda cur: storage.revoke_session(cur, hashed, now))
         return None
     if now - row.last_seen >= TOUCH_EVERY:
