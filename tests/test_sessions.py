@@ -9,6 +9,7 @@ import pytest
 
 from innovation_tracker import accounts, sessions, storage
 from innovation_tracker.domain import AccountRole, Viewer
+from innovation_tracker.errors import TrackerError
 from innovation_tracker.ui import auth
 from tests.apptest import open_page
 from tests.conftest import DEMO_TODAY
@@ -202,3 +203,10 @@ def test_the_limits_are_settings_of_the_environment(monkeypatch):
     monkeypatch.setenv(cookies.IDLE_ENV, "0.5")
     monkeypatch.setenv(cookies.ABSOLUTE_ENV, "1")
     assert cookies.limits() == sessions.Limits(dt.timedelta(minutes=30), dt.timedelta(days=1))
+    for wrong in ("eight", "0", "-1"):
+        monkeypatch.setenv(cookies.IDLE_ENV, wrong)
+        with pytest.raises(
+            TrackerError,
+            match=f"INNOVATION_TRACKER_SESSION_IDLE_HOURS must be a positive number of hours .it is '{wrong}'",
+        ):
+            cookies.limits()

@@ -18,6 +18,7 @@ import re
 import streamlit as st
 
 from .. import sessions
+from ..errors import TrackerError
 
 COOKIE = "innovation_tracker_session"
 IDLE_ENV = "INNOVATION_TRACKER_SESSION_IDLE_HOURS"
@@ -28,9 +29,20 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{43,256}")
 def limits() -> sessions.Limits:
     """Idle and absolute limits: 8 hours and 7 days unless the environment says otherwise (hours and days may be
     fractions, e.g. INNOVATION_TRACKER_SESSION_IDLE_HOURS=0.5)."""
-    idle = float(os.environ.get(IDLE_ENV) or sessions.DEFAULT_IDLE / dt.timedelta(hours=1))
-    absolute = float(os.environ.get(ABSOLUTE_ENV) or sessions.DEFAULT_ABSOLUTE / dt.timedelta(days=1))
+    idle = _positive(IDLE_ENV, sessions.DEFAULT_IDLE / dt.timedelta(hours=1), "hours")
+    absolute = _positive(ABSOLUTE_ENV, sessions.DEFAULT_ABSOLUTE / dt.timedelta(days=1), "days")
     return sessions.Limits(idle=dt.timedelta(hours=idle), absolute=dt.timedelta(days=absolute))
+
+
+def _positive(name: str, default: float, unit: str) -> float:
+    text = os.environ.get(name, "").strip()
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 10_000:
+        raise TrackerError(f"{name} must be a positive number of {unit} (it is '{text}'): fix it and restart.")
+    return value
 
 
 def cookie_token() -> str | None:
