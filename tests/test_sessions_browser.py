@@ -41,7 +41,7 @@ def wait_logged_in(page, username: str) -> None:
 
 
 def wait_for_cookie(page, context) -> dict:
-    for _ in range(50):
+    for _ in range(300):
         if any(c["name"] == COOKIE for c in context.cookies()):
             return session_cookie(context)
         page.wait_for_timeout(100)
@@ -77,8 +77,9 @@ def test_a_session_survives_a_reload_and_a_second_tab_and_ends_everywhere_at_log
     # The first tab is still drawn as logged in; its next interaction finds the session ended.
     first.locator('[data-testid="stSidebarNavLink"]').filter(has_text="Project timeline").click()
     first.get_by_role("textbox", name="Username").wait_for(timeout=30_000)
-    assert first.get_by_text("Logged in as").count() == 0
-    first.get_by_text("Your session has ended").wait_for(timeout=10_000)
+    first.get_by_text("Your session has ended").wait_for(timeout=30_000)
+    # the old sidebar goes once the run has finished (under load it may linger a moment as a stale element)
+    first.get_by_text("Logged in as").wait_for(state="detached", timeout=30_000)
     first.screenshot(path=str(SCREENSHOTS / "session_ended_other_tab.png"), full_page=True)
     first.reload(wait_until="domcontentloaded")
     first.get_by_role("textbox", name="Username").wait_for(timeout=30_000)
@@ -106,7 +107,7 @@ def test_a_forged_cookie_is_refused_and_cleared(browser, server):
     page.goto(f"{server.url}/timeline?project=ARTS", wait_until="domcontentloaded")
     page.get_by_role("textbox", name="Username").wait_for(timeout=30_000)
     assert page.get_by_text("Logged in as").count() == 0
-    for _ in range(50):
+    for _ in range(300):
         if not any(c["name"] == COOKIE for c in context.cookies()):
             break
         page.wait_for_timeout(100)
