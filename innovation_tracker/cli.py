@@ -188,6 +188,15 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--today", type=_date, default=dt.date.today(), help="date for the 'not in the future' rule")
     imp.add_argument("--actor", default="cli", help="who to record in the audit log")
     _add_users_commands(command("users", None, "Manage who can log in: accounts, roles, projects, passwords."))
+    settings = command("settings", cmd_settings, "Show the study's settings, or change them.")
+    settings.add_argument("--db", type=Path, required=True, help="the DuckDB file")
+    settings.add_argument(
+        "--min-role-group",
+        type=int,
+        metavar="K",
+        help="de-identification: pool roles held by fewer than K participants of a project as Stakeholder"
+        " (default 3; 1 turns pooling off)",
+    )
     _add_data_commands(command)
     return parser
 
@@ -220,6 +229,18 @@ def _add_users_commands(users: argparse.ArgumentParser) -> None:
     off.set_defaults(active=False)
     on = action("reactivate", cmd_users_set_active, "Let a deactivated account log in again.")
     on.set_defaults(active=True)
+
+
+def cmd_settings(args) -> str:
+    con = storage.connect(args.db)
+    if args.min_role_group is not None:
+        # The audit names the operating-system user who ran the command: the CLI has no log-in of its own.
+        service.set_min_role_group(con, Viewer(f"cli:{getpass.getuser()}", AccountRole.ADMIN), args.min_role_group)
+    k = storage.min_role_group(con)
+    return (
+        f"min-role-group (k) = {k}: funders and teams see a role only where at least {k} participants of a project"
+        " hold it; smaller groups appear as Stakeholder."
+    )
 
 
 def cmd_redcap_dictionary(args) -> str:

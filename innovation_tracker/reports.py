@@ -123,9 +123,14 @@ def _subtitle(con: storage.Connection, viewer: Viewer, today: dt.date) -> str:
     study = storage.get_study(con)
     name = study.name if study else "No study"
     scope = "all projects" if viewer.all_projects else "projects " + ", ".join(sorted(viewer.projects))
+    pooled = (
+        ""
+        if viewer.identified
+        else f"; roles held by fewer than {storage.min_role_group(con)} participants of a project appear as Stakeholder"
+    )
     return (
         f"{name} · as of {today:%d %b %Y} · prepared for {viewer.username} ({label_of(viewer.role)}, {scope}) · "
-        "participants appear by role only; excerpts only where marked shareable"
+        f"participants appear by role only{pooled}; excerpts only where marked shareable"
     )
 
 

@@ -97,6 +97,40 @@ def export_study(con: storage.Connection, viewer: Viewer, out_dir: Path, fmt: st
     return paths
 
 
+MIN_ROLE_GROUP_RANGE = range(1, 51)
+
+
+def set_min_role_group(con: storage.Connection, viewer: Viewer, k: int) -> int:
+    """Set k, the fewest participants of a project who may share a role that funders and teams see (roles held by
+    fewer are pooled as "Stakeholder"); k = 1 turns pooling off. Admins and evaluators only; audited."""
+    if not viewer.edits_study_data:
+        raise AccessDenied("Only administrators and evaluators can change the study's settings.")
+    if storage.get_study(con) is None:
+        raise ValidationError(Problem("no_study", "there is no study to set this for", "min_role_group"))
+    if not isinstance(k, int) or k not in MIN_ROLE_GROUP_RANGE:
+        first, last = MIN_ROLE_GROUP_RANGE[0], MIN_ROLE_GROUP_RANGE[-1]
+        raise ValidationError(
+            Problem("range", f"k must be a whole number from {first} to {last} (got {k!r})", "min_role_group")
+        )
+
+    def work(cur: storage.Connection) -> int:
+        before = storage.min_role_group(cur)
+        if before != k:
+            storage.set_min_role_group(cur, k)
+            storage.record_audit(
+                cur,
+                viewer.username,
+                "update",
+                "study",
+                "min_role_group",
+                {"min_role_group": before},
+                {"min_role_group": k},
+            )
+        return k
+
+    return storage.write(con, work)
+
+
 def audit(con: storage.Connection, viewer: Viewer, action: str, entity: str, key: str | None, after: dict) -> None:
     """Record that `viewer` took data out (an export, a report, a backup)."""
     storage.write(con, lambda cur: storage.record_audit(cur, viewer.username, action, entity, key, after=after))

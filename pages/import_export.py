@@ -69,7 +69,8 @@ def export_tab() -> None:
         scope = "all projects" if viewer.all_projects else "your project"
         st.caption(
             f"Data of {scope}, de-identified: participants appear by role, without summaries, and only excerpts "
-            "marked shareable. Includes `wide.csv`: one row per project and wave, a column per factor (mean rating)."
+            f"marked shareable. {ui.pooling_note()} Includes `wide.csv`: one row per project and wave, a column per"
+            " factor (mean rating)."
         )
     fmt = st.radio("Format", list(FORMATS), format_func=FORMATS.get, horizontal=True, key="export_format")
     if st.button("Prepare export", icon=":material/inventory_2:"):

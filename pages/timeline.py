@@ -92,6 +92,8 @@ else:
     chosen_waves = by_wave.multiselect("Wave", [w.label for w in waves if w.wave in set(evidence.wave)])
     chosen_roles = by_role.multiselect("Role", sorted(evidence.role.unique()), format_func=label_of)
     shown = analysis.filter_evidence(evidence, chosen_factors, chosen_waves, chosen_roles)
+    if not ui.viewer().identified:
+        st.caption(ui.pooling_note())
     st.dataframe(
         shown[["wave_label", "factor_label", "rating", "participant", "excerpt"]],
         hide_index=True,

@@ -46,6 +46,12 @@ UNSCOPED = {
     "find_account_by_email": "single sign-on; used only by accounts.py",
     "count_accounts": "first-run check; a number",
     "count_active_admins": "account rules; a number",
+    "find_session": "who the viewer is, from a session token's hash; used only by sessions.py",
+    "touch_session": "writes a session's last use",
+    "revoke_session": "ends a session (a write)",
+    "revoke_sessions": "ends an account's sessions (a write)",
+    "forget_sessions": "deletes sessions that have ended (a write)",
+    "min_role_group": "the study's k for de-identification; a number",
 }
 WRITE_PREFIXES = (
     "add_",

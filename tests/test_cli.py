@@ -6,7 +6,7 @@ import pytest
 from innovation_tracker import storage
 from innovation_tracker.cli import build_parser, main
 
-COMMANDS = ["demo", "init", "export", "import", "users", "redcap-dictionary", "report", "backup", "restore"]
+COMMANDS = ["demo", "init", "export", "import", "users", "redcap-dictionary", "report", "backup", "restore", "settings"]
 USERS_ACTIONS = ["add", "list", "set-role", "set-password", "deactivate", "reactivate"]
 
 

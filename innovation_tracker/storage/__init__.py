@@ -62,6 +62,14 @@ from .records import (
     withdraw_participant,
 )
 from .search import SearchFilters, SearchPage, search_evidence, search_words
+from .sessions import (
+    find_session,
+    forget_sessions,
+    insert_session,
+    revoke_session,
+    revoke_sessions,
+    touch_session,
+)
 from .settings import (
     add_factor,
     add_indicator,
@@ -87,7 +95,9 @@ from .study import (
     list_indicators,
     list_waves,
     max_milestone_id,
+    min_role_group,
     read_table,
+    set_min_role_group,
     table_counts,
 )
 from .trajectory import (

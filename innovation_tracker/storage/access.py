@@ -6,6 +6,10 @@ function is therefore written once, against the plain table names, and cannot fo
 - a team sees only its own projects, and everything hanging off them;
 - funders and teams see participants as "<PROJECT> · <Role> <letter>", never their codes, no interview
   summaries, and only evidence marked shareable;
+- for them, a role held by fewer than k participants of a project (the study's `min_role_group`, default 3) is
+  pooled into "Stakeholder", in pseudonyms and in the `role` column alike, so no breakdown by role, chart, export
+  or report built on these reads can single out the project's one manager. Should the pooled group itself be
+  smaller than k, the next smallest roles join it until it is not (or the project has fewer than k participants);
 - only admins and evaluators see the audit log; only admins see accounts.
 """
 
@@ -25,10 +29,33 @@ F = TypeVar("F", bound=Callable)
 # Every public read of study data registers here; a test calls each one as a team and as a funder.
 SCOPED_READS: dict[str, Callable] = {}
 
-ROLE_LABEL = "CASE {col} " + " ".join(f"WHEN '{r.value}' THEN '{label_of(r.value)}'" for r in Role) + " END"
+POOLED_ROLE = "stakeholder"
+DEFAULT_MIN_ROLE_GROUP = 3
+ROLE_LABEL = (
+    "CASE {col} "
+    + " ".join(f"WHEN '{r}' THEN '{label_of(r)}'" for r in [*(r.value for r in Role), POOLED_ROLE])
+    + " END"
+)
 PSEUDONYM = (
     "{alias}.project_code || ' · ' || " + ROLE_LABEL.replace("{col}", "{alias}.role") + " || ' ' || "
     "CASE WHEN n <= 26 THEN chr(64 + n::INTEGER) ELSE n::VARCHAR END"
+)
+
+
+# Per project and role, the role funders and teams see: itself, or "stakeholder" where it is held by fewer than k
+# participants (k = the study's min_role_group), together with the next smallest roles while the pool is below k.
+_POOLED_ROLES = (
+    "_role_count AS (SELECT project_code, role, count(*) AS holders FROM main.participant"
+    " WHERE project_code IN (SELECT project_code FROM project) GROUP BY ALL),"
+    f" _k AS (SELECT coalesce((SELECT min_role_group FROM main.study), {DEFAULT_MIN_ROLE_GROUP}) AS k),"
+    " _role_rank AS (SELECT c.*, _k.k,"
+    " coalesce(sum(holders) OVER (PARTITION BY project_code ORDER BY holders, role"
+    " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before,"
+    " sum(holders) FILTER (WHERE holders < _k.k) OVER (PARTITION BY project_code) AS small"
+    " FROM _role_count c, _k),"
+    " _pooled_role AS (SELECT project_code, role,"
+    f" CASE WHEN small > 0 AND (holders < k OR before < k) THEN '{POOLED_ROLE}' ELSE role END AS shown"
+    " FROM _role_rank)"
 )
 
 
@@ -60,11 +87,13 @@ def scope_ctes(viewer: Viewer) -> str:
     return ", ".join(
         [
             f"project AS (SELECT * FROM main.project WHERE {_project_filter(viewer)})",
-            "_pseudonym AS (SELECT p.participant_code AS real_code, " + pseudonym + " AS pseudo FROM ("
-            " SELECT *, row_number() OVER (PARTITION BY project_code, role ORDER BY enrolment_date, participant_code)"
-            " AS n FROM main.participant) p WHERE p.project_code IN (SELECT project_code FROM project))",
-            "participant AS (SELECT p.* REPLACE (m.pseudo AS participant_code) FROM main.participant p"
-            " JOIN _pseudonym m ON m.real_code = p.participant_code)",
+            _POOLED_ROLES,
+            "_pseudonym AS (SELECT p.participant_code AS real_code, p.role AS shown_role, " + pseudonym + " AS pseudo"
+            " FROM (SELECT x.participant_code, x.project_code, r.shown AS role, row_number() OVER"
+            " (PARTITION BY x.project_code, r.shown ORDER BY x.enrolment_date, x.participant_code) AS n"
+            " FROM main.participant x JOIN _pooled_role r USING (project_code, role)) p)",
+            "participant AS (SELECT p.* REPLACE (m.pseudo AS participant_code, m.shown_role AS role)"
+            " FROM main.participant p JOIN _pseudonym m ON m.real_code = p.participant_code)",
             "interview AS (SELECT i.* REPLACE (m.pseudo AS participant_code, NULL::VARCHAR AS summary)"
             " FROM main.interview i JOIN _pseudonym m ON m.real_code = i.participant_code)",
             "factor_rating AS (SELECT r.* REPLACE (CASE WHEN r.shareable THEN r.evidence END AS evidence)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..domain import Factor, FactorKind, Indicator, IndicatorType, Mode, Study, Viewer, Wave
-from .access import query, scoped_read
+from .access import DEFAULT_MIN_ROLE_GROUP, query, scoped_read
 from .db import Connection, record_audit
 
 # tidy table -> (database table, columns stored). Derived columns (a rating's project, wave, domain …) are
@@ -118,6 +118,16 @@ def insert_frames(con: Connection, frames: dict[str, pd.DataFrame], *, actor: st
 def get_study(con: Connection) -> Study | None:
     row = con.execute("SELECT name, start_date, end_date, funder, is_demo FROM study").fetchone()
     return None if row is None else Study(row[0], row[1], row[2], row[3], bool(row[4]))
+
+
+def min_role_group(con: Connection) -> int:
+    """k: the fewest participants of a project who may share a role that funders and teams see (see access.py)."""
+    row = con.execute("SELECT min_role_group FROM study").fetchone()
+    return DEFAULT_MIN_ROLE_GROUP if row is None or row[0] is None else int(row[0])
+
+
+def set_min_role_group(con: Connection, k: int) -> None:
+    con.execute("UPDATE study SET min_role_group = ?", [k])
 
 
 def list_waves(con: Connection) -> list[Wave]:

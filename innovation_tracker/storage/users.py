@@ -15,6 +15,7 @@ import pandas as pd
 from ..domain import AccountRole, Viewer
 from .access import query, scoped_read
 from .db import Connection
+from .sessions import revoke_sessions
 
 _ACCOUNT_SQL = """
 SELECT a.username, a.display_name, a.email, a.role, a.password_hash, a.active, a.failed_attempts, a.locked_until,
@@ -106,6 +107,7 @@ def _insert_projects(con: Connection, username: str, projects: frozenset[str]) -
 
 def update_account(con: Connection, account: Account) -> None:
     """Write the account's name, e-mail, role and projects (not its password or log-in state)."""
+    revoke_sessions(con, account.username)  # a changed account logs in again, in every open tab
     con.execute("DELETE FROM user_project WHERE username = ?", [account.username])
     con.execute(
         "UPDATE user_account SET display_name = ?, email = ?, role = ?, active = ? WHERE username = ?",
@@ -116,6 +118,7 @@ def update_account(con: Connection, account: Account) -> None:
 
 def set_password_hash(con: Connection, username: str, password_hash: str) -> None:
     """A new password also lifts a lockout: the admin who reset it has vouched for the person."""
+    revoke_sessions(con, username)
     con.execute(
         "UPDATE user_account SET password_hash = ?, failed_attempts = 0, locked_until = NULL WHERE username = ?",
         [password_hash, username],

@@ -223,5 +223,11 @@ def demo_banner(con: storage.Connection) -> None:
         )
 
 
+def pooling_note() -> str:
+    """What funders and teams are told about roles pooled for de-identification (see storage/access.py)."""
+    k = reference(storage.min_role_group)
+    return f"Roles held by fewer than {k} participants of a project appear as “Stakeholder”."
+
+
 def show_error(error: TrackerError) -> None:
     st.error(f"**{error.title}.** {error.message}")

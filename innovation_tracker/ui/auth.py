@@ -11,10 +11,11 @@ import datetime as dt
 
 import streamlit as st
 
-from .. import accounts, storage
+from .. import accounts, sessions, storage
 from ..domain import Viewer, label_of
 from ..errors import Problem, ValidationError
 from . import connection, demo_banner, mark_gated_run, navigation
+from . import sessions as cookies
 from .field_errors import FieldErrors
 
 SESSION_KEY = "viewer"
@@ -22,6 +23,12 @@ SESSION_KEY = "viewer"
 # account or changing its role takes effect at the next click; a viewer put in place by a test is taken as it is.
 METHOD_KEY = "login_method"
 NOTICE_KEY = "login_notice"
+# The session's token hash (checked against the database on every run), the token and expiry the browser's cookie
+# should hold, and whether the cookie must be cleared (after a log-out or a refused cookie).
+TOKEN_KEY = "_auth:token_hash"
+COOKIE_KEY = "_auth:cookie"
+CLEAR_KEY = "_auth:clear_cookie"
+SESSION_ENDED = "Your session has ended (logged out, idle too long, or your account was changed). Please log in again."
 
 
 def current_viewer() -> Viewer | None:
@@ -36,6 +43,7 @@ def require_viewer() -> Viewer:
         st.stop()
     mark_gated_run()
     _sidebar(con, viewer)
+    _keep_cookie()
     return viewer
 
 
@@ -46,6 +54,8 @@ def _gate_navigation(con: storage.Connection) -> None:
     def gate() -> None:
         _gate(con)
 
+    if st.session_state.get(CLEAR_KEY) or cookies.cookie_token():
+        cookies.clear_cookie()
     addresses = sorted({spec.url_path for spec in navigation.PAGES})
     pages = [st.Page(gate, title="Log in", default=True)]
     pages += [st.Page(gate, title="Log in", url_path=address) for address in addresses]
@@ -74,27 +84,69 @@ def _now() -> dt.datetime:
 
 
 def _checked_session(con: storage.Connection) -> Viewer | None:
+    """The viewer of this browser session, checked against the database on every run: a session ended elsewhere
+    (log-out in another tab, deactivation, a changed role, projects or password, the idle or absolute limit) is out
+    at its next click. A new browser session (reload, new tab, bookmark) resumes from the cookie."""
     viewer = current_viewer()
-    if viewer is None or METHOD_KEY not in st.session_state:
+    if viewer is None:
+        return _resumed_session(con)
+    if METHOD_KEY not in st.session_state:
         return viewer
-    fresh = accounts.current_viewer(con, viewer.username)
-    if fresh is None:
+    hashed = st.session_state.get(TOKEN_KEY)
+    live = sessions.check(con, hashed, now=_now(), limits=cookies.limits()) if hashed else None
+    if live is None:
         _end_session()
-        st.session_state[NOTICE_KEY] = "Your account has been deactivated. Ask an administrator if you need access."
-    elif fresh != viewer:
-        st.session_state[SESSION_KEY] = fresh
-    return fresh
+        deactivated = accounts.current_viewer(con, viewer.username) is None
+        st.session_state[NOTICE_KEY] = (
+            "Your account has been deactivated. Ask an administrator if you need access."
+            if deactivated
+            else SESSION_ENDED
+        )
+        return None
+    if live.viewer != viewer:
+        st.session_state[SESSION_KEY] = live.viewer
+    return live.viewer
 
 
-def _start_session(viewer: Viewer, method: str) -> None:
+def _resumed_session(con: storage.Connection) -> Viewer | None:
+    token = cookies.cookie_token()
+    if token is None or st.session_state.get(CLEAR_KEY):
+        return None
+    live = sessions.resume(con, token, now=_now(), limits=cookies.limits())
+    if live is None:
+        st.session_state[CLEAR_KEY] = True
+        st.session_state[NOTICE_KEY] = SESSION_ENDED
+        return None
+    st.session_state[SESSION_KEY] = live.viewer
+    st.session_state[METHOD_KEY] = live.method
+    st.session_state[TOKEN_KEY] = sessions.token_hash(token)
+    return live.viewer
+
+
+def _start_session(con: storage.Connection, viewer: Viewer, method: str) -> None:
+    started = sessions.start(con, viewer, method, now=_now(), limits=cookies.limits())
     st.session_state[SESSION_KEY] = viewer
     st.session_state[METHOD_KEY] = method
+    st.session_state[TOKEN_KEY] = started.token_hash
+    st.session_state[COOKIE_KEY] = (started.token, started.expires_at)
+    st.session_state.pop(CLEAR_KEY, None)
     st.rerun()
 
 
+def _keep_cookie() -> None:
+    """Write the cookie of a session started in this browser session. Written on every run until the browser session
+    ends, because a run can be cut short (a rerun, a page switch) before the browser has run the script."""
+    pending = st.session_state.get(COOKIE_KEY)
+    if pending is not None:
+        token, expires_at = pending
+        with st.sidebar:
+            cookies.write_cookie(token, expires_at, _now())
+
+
 def _end_session() -> None:
-    for key in (SESSION_KEY, METHOD_KEY):
+    for key in (SESSION_KEY, METHOD_KEY, TOKEN_KEY, COOKIE_KEY):
         st.session_state.pop(key, None)
+    st.session_state[CLEAR_KEY] = True
 
 
 def _header(con: storage.Connection) -> None:
@@ -121,7 +173,7 @@ def _login_form(con: storage.Connection) -> None:
     except accounts.LoginFailed as failure:
         column.error(failure.message, icon=":material/lock:")
         return
-    _start_session(viewer, "password")
+    _start_session(con, viewer, "password")
 
 
 def _demo_accounts_hint(con: storage.Connection) -> None:
@@ -171,7 +223,7 @@ def _create_first_admin(con, errors: FieldErrors, username, name, email, passwor
     except ValidationError as error:
         errors.show(error)
         return
-    _start_session(viewer, "first_run" if password is not None else "sso")
+    _start_session(con, viewer, "first_run" if password is not None else "sso")
 
 
 def _single_sign_on(con: storage.Connection) -> None:
@@ -193,7 +245,7 @@ def _single_sign_on(con: storage.Connection) -> None:
         if st.button("Log out", type="primary", icon=":material/logout:"):
             st.logout()
         return
-    _start_session(viewer, "sso")
+    _start_session(con, viewer, "sso")
 
 
 def _sidebar(con: storage.Connection, viewer: Viewer) -> None:
@@ -206,6 +258,7 @@ def _sidebar(con: storage.Connection, viewer: Viewer) -> None:
 
 def _log_out(con: storage.Connection, viewer: Viewer) -> None:
     method = st.session_state.get(METHOD_KEY)
+    sessions.end_all(con, viewer.username, now=_now())
     accounts.log_out(con, viewer)
     _end_session()
     if method == "sso":
