@@ -6,7 +6,8 @@ function is therefore written once, against the plain table names, and cannot fo
 - a team sees only its own projects, and everything hanging off them;
 - funders and teams see participants as "<PROJECT> · <Role> <letter>", never their codes, no interview
   summaries, and only evidence marked shareable;
-- only admins and evaluators see the audit log; only admins see accounts.
+- only admins and evaluators see the audit log, participants' contact details (telephone, e-mail, call times) and
+  unsaved drafts; only admins see accounts.
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ def scope_ctes(viewer: Viewer) -> str:
             " (SELECT project_code FROM project))",
             "milestone AS (SELECT * FROM main.milestone WHERE project_code IN (SELECT project_code FROM project))",
             "audit_entry AS (SELECT * FROM main.audit_entry WHERE FALSE)",
+            # Identifiers and identified drafts: never read by funders or teams.
+            "participant_contact AS (SELECT * FROM main.participant_contact WHERE FALSE)",
+            "form_draft AS (SELECT * FROM main.form_draft WHERE FALSE)",
+            "record_version AS (SELECT * FROM main.record_version WHERE FALSE)",
             "user_account AS (SELECT * FROM main.user_account WHERE FALSE)",
             "user_project AS (SELECT * FROM main.user_project WHERE FALSE)",
         ]
