@@ -151,7 +151,7 @@ def evidence_fields(factor) -> None:
 def coding_line(factor, options, title: str, note: str | None = None, last_rating=None) -> None:
     """A factor's line: name and kind (definition in the tooltip), the rating choice, evidence, shareable."""
     code = factor.factor_code
-    name, choice, words, share = st.columns([3.2, 2.6, 3.6, 1.1], vertical_alignment="center")
+    name, choice, words, share = st.columns([2.6, 3.1, 3.3, 1.3], vertical_alignment="center")
     name.markdown(f"{title} {KIND_BADGE[factor.kind.value]}", help=factor.description or None)
     if note:
         name.caption(note)
