@@ -105,12 +105,16 @@ def _check_version(con: Connection, actor: str, entity: str, key: str, expected:
     current = found[0] if found else 0
     if expected is not None and current != expected:
         raise EditConflict(entity, key, current, found[1] if found else None, found[2] if found else None)
-    con.execute(
-        "INSERT INTO record_version (entity, entity_key, version, changed_by) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT DO UPDATE SET version = excluded.version, changed_by = excluded.changed_by,"
-        " changed_at = now()",
-        [entity, key, current + 1, actor],
-    )
+    try:
+        con.execute(
+            "INSERT INTO record_version (entity, entity_key, version, changed_by) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT DO UPDATE SET version = excluded.version, changed_by = excluded.changed_by,"
+            " changed_at = now()",
+            [entity, key, current + 1, actor],
+        )
+    except duckdb.ConstraintException as exc:
+        # A concurrent first save of the same record committed its version row after our snapshot: retry.
+        raise ConflictError(f"{entity} {key} was saved by a concurrent writer") from exc
     return current + 1
 
 
