@@ -151,7 +151,7 @@ def evidence_fields(factor) -> None:
 def coding_line(factor, options, title: str, note: str | None = None, last_rating=None) -> None:
     """A factor's line: name and kind (definition in the tooltip), the rating choice, evidence, shareable."""
     code = factor.factor_code
-    name, choice, words, share = st.columns([2.6, 3.1, 3.3, 1.3], vertical_alignment="center")
+    name, choice, words, share = st.columns([2.5, 3.3, 3.2, 1.3], vertical_alignment="center")
     name.markdown(f"{title} {KIND_BADGE[factor.kind.value]}", help=factor.description or None)
     if note:
         name.caption(note)
@@ -161,12 +161,7 @@ def coding_line(factor, options, title: str, note: str | None = None, last_ratin
     if active:
         with words:
             evidence_fields(factor)
-        share.checkbox(
-            "Shareable",
-            key=f"{form}:share:{code}",
-            help="Funders and project teams may read this quote",
-            persist_state="page",
-        )
+        share.checkbox("Shareable", key=f"{form}:share:{code}", persist_state="page")
     forms.field_errors(form, f"line:{code}")
 
 
@@ -195,7 +190,8 @@ else:
         if carried:
             st.markdown(
                 f"**Carried forward from the {last_wave.lower()}** · {len(carried)} factors {person} cited then. "
-                "Mark each: *still so*, the new rating if it changed, or *not mentioned*."
+                "Mark each: *still so*, the new rating if it changed, or *not mentioned*. A *shareable* excerpt may "
+                "be quoted to funders and project teams."
             )
             for n, item in enumerate(carried, start=1):
                 excerpt = f" · “{item.evidence}”" if item.evidence else ""

@@ -8,6 +8,7 @@ import pytest
 from innovation_tracker import capture, service, storage
 from innovation_tracker.domain import AccountRole, Study, Viewer
 from tests.apptest import open_page
+from tests.conftest import DEMO_TODAY
 from tests.small_study import EDITOR, build
 
 TODAY = dt.date(2025, 6, 20)
@@ -496,3 +497,25 @@ def test_data_quality_links_each_problem_to_where_it_is_fixed(monkeypatch, small
         and params == {"project": "ART", "participant": "ART-01", "wave": "month_3"}
         for label, _, params in links
     ), links
+
+
+def test_sustainability_opens_at_the_projects_current_round_with_last_waves_scores(monkeypatch, seeded_path):
+    con = storage.connect(seeded_path)
+    plan = storage.project_schedule(con, EDITOR, "ARTS", DEMO_TODAY)
+    waves = [w.wave for w in storage.list_waves(con)]
+    current = capture.current_round(plan, waves)
+    previous = storage.indicator_scores(con, EDITOR, "ARTS", current)
+    con.close()
+    assert current not in (None, "baseline"), "nine months in, the demo's ARTS is past its baseline"
+    at = page(monkeypatch, seeded_path, "sustainability", today=DEMO_TODAY, project="ARTS")
+    assert next(s for s in at.selectbox if s.label == "Wave").value == current
+    label = previous.previous_wave.iloc[0]
+    shown = [c.value for c in at.caption]
+    for value in previous.previous_value.fillna("not scored"):
+        assert f"{label}: **{value}**" in shown, shown
+    assert any(f"current round is the **{previous_label(current)}**" in text for text in shown), shown
+
+
+def previous_label(wave):
+    return {"month_3": "3-month follow-up", "month_6": "6-month follow-up", "month_9": "9-month follow-up",
+            "month_12": "12-month follow-up"}[wave]  # fmt: skip

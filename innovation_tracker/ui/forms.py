@@ -204,7 +204,8 @@ def keep_draft(form: str, content: dict, started: dict, *, title: str, params: d
         return
     con, me = connection(), viewer().username
     if content == started:
-        storage.delete_draft(con, me, form)
+        if kept:  # a draft was stored (or restored) and the user has gone back to what the form started with
+            storage.delete_draft(con, me, form)
     else:
         storage.set_draft(
             con,
