@@ -118,11 +118,18 @@ def test_a_follow_up_with_eight_factors_takes_at_most_30_actions(browser, server
         group = page.get_by_role("radiogroup", name=f"Rating of {label}")
         act.click(group.get_by_role("radio", name=f"{rating:+d}".replace("-", "−"), exact=True))
         settle(page, 0.5)
-        act.fill(page.get_by_role("textbox", name=f"Evidence for {label}"), quote)
+        evidence = page.get_by_role("textbox", name=f"Evidence for {label}")
+        act.fill(evidence, quote)
+        if n == 0:  # by keyboard: Enter keeps the excerpt and submits nothing, Tab goes to its Shareable, Space ticks
+            act.press(evidence, "Enter")
+            settle(page, 0.8)
+            assert page.get_by_text("New 9-month follow-up").count() == 1, "Enter saved nothing"
+            act.press(evidence, "Tab")
+            focused = page.evaluate("document.activeElement.getAttribute('aria-label')")
+            assert focused == "Shareable", focused
+            act.count += 1
+            page.keyboard.press("Space")
         settle(page, 0.8)
-        if n == 0:
-            act.click(page.locator('[data-testid="stCheckbox"]').filter(has_text="Shareable").last.locator("label"))
-            settle(page, 0.5)
         expected[code] = (rating, quote, str(n == 0).lower())
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "log_interview_coded_1400.png"), full_page=True)
