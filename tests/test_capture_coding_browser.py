@@ -14,7 +14,7 @@ import pytest
 
 from innovation_tracker import accounts, fieldwork, service, storage
 from innovation_tracker.domain import AccountRole, Viewer
-from tests.browser import SCREENSHOTS, Server
+from tests.browser import SCREENSHOTS, Server, login
 from tests.conftest import DEMO_TODAY
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -156,3 +156,38 @@ def test_a_follow_up_with_eight_factors_takes_at_most_30_actions(browser, server
             if r["participant_code"] == PERSON and r["wave"] == WAVE
         }
     assert stored == expected, {labels[c]: v for c, v in stored.items()}
+
+
+def test_a_draft_typed_before_a_reload_is_offered_back(browser, server):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1400, "height": 2600})
+    page.goto(server.url, wait_until="domcontentloaded")
+    login(page, "demo-evaluator", accounts.DEMO_PASSWORD)
+    page.get_by_role("link", name="Fieldwork").click()
+    page.get_by_text("Due now ·").first.wait_for(timeout=30_000)
+    settle(page)
+    box = page.locator('[data-testid="stDataFrame"]').nth(2).bounding_box()
+    page.mouse.click(box["x"] + 16, box["y"] + 35 + 35 * server.row + 17)
+    page.get_by_text("New 9-month follow-up").wait_for(timeout=30_000)
+    settle(page)
+    page.get_by_label("Summary notes").fill("The coach left in May; the café still runs.")
+    page.get_by_label("Summary notes").press("Control+Enter")  # a text area keeps its text on Ctrl+Enter or blur
+    settle(page)
+    first = server.previous.label.iloc[0]
+    page.get_by_role("radiogroup", name=f"Rating of {first}").get_by_role("radio", name="not mentioned").click()
+    settle(page)
+    assert "log-interview" in page.url and "LIAS-05" in page.url
+    page.reload(wait_until="domcontentloaded")  # the session is lost
+    login(page, "demo-evaluator", accounts.DEMO_PASSWORD)
+    page.get_by_text("Unsaved draft.").wait_for(timeout=30_000)
+    assert page.get_by_role("radiogroup").count() == 0, "the form waits for restore or discard"
+    page.get_by_role("button", name="Restore the draft").click()
+    page.get_by_text("New 9-month follow-up").wait_for(timeout=30_000)
+    settle(page)
+    summary = page.get_by_label("Summary notes")
+    expect(summary).to_have_value("The coach left in May; the café still runs.", timeout=30_000)
+    chosen = page.get_by_role("radiogroup", name=f"Rating of {first}").get_by_role("radio", name="not mentioned")
+    expect(chosen).to_have_attribute("aria-checked", "true", timeout=30_000)
+    assert page.locator('[data-testid="stException"]').count() == 0, server.output()
+    page.close()
