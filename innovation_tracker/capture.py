@@ -926,16 +926,3 @@ def previous_ratings(
         return None, mine
     last = mine[rank[mine.index] == rank[mine.index].max()]
     return last.wave_label.iloc[0], last
-
-
-def rating_rows(ratings: pd.DataFrame, factors: list[Factor]) -> pd.DataFrame:
-    """Stored ratings as the rows of the entry table (factor shown by its display label)."""
-    labels = {code: label for label, code in factor_choices(factors).items()}
-    return pd.DataFrame(
-        {
-            "factor": ratings.factor_code.map(labels).astype(object),
-            "rating": ratings.rating.astype(object),
-            "evidence": ratings.evidence.astype(object).where(ratings.evidence.notna(), None),
-            "shareable": ratings.shareable.astype(bool),
-        }
-    ).reset_index(drop=True)
