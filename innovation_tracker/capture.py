@@ -18,6 +18,7 @@ from . import schedule, storage
 from .domain import (
     RATING_LABELS,
     Factor,
+    FactorKind,
     InterviewStatus,
     MilestoneKind,
     Mode,
@@ -37,7 +38,7 @@ from .domain import (
     parse_enum,
     require,
 )
-from .errors import AccessDenied, NotFound, Problem, ValidationError
+from .errors import AccessDenied, EditConflict, NotFound, Problem, ValidationError
 
 PROJECT_CODE = re.compile(r"[A-Z][A-Z0-9_-]{0,15}")
 PARTICIPANT_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
@@ -101,7 +102,55 @@ def _study(con: storage.Connection) -> Study:
     return study
 
 
+def snapshot_of(row: dict | None, labels: dict[str, str]) -> dict[str, str]:
+    """A record as the form showed it, field label -> value in words: what `changed_meanwhile` compares."""
+    if row is None:
+        return {}
+    return {label: _shown(row.get(field)) for field, label in labels.items()}
+
+
+def _shown(value: object) -> str:
+    if value is None or (not isinstance(value, str | dict | list) and pd.isna(value)):
+        return "—"
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def changed_meanwhile(conflict: EditConflict, what: str, opened: dict | None, now: dict) -> ValidationError:
+    """The refusal of a save made from a stale form: who saved `what` since, when, and each field that changed
+    between the form as it was opened and what is stored now. The form's entries stay as typed; saving again
+    then saves over the other person's changes knowingly (the problem's value is the version now stored)."""
+    opened = opened or {}
+    changes = [
+        f"{field}: {opened.get(field, '—')} → {now.get(field, '—')}"
+        for field in dict.fromkeys([*opened, *now])
+        if opened.get(field, "—") != now.get(field, "—")
+    ]
+    when = f" at {conflict.at:%H:%M:%S}" if isinstance(conflict.at, dt.datetime) else ""
+    message = (
+        f"{conflict.by or 'someone'} saved {what}{when}, after you opened this form. "
+        + ("What they changed: " + "; ".join(changes) + ". " if changes else "")
+        + "Nothing of yours was saved and your entries are still in the form: compare them with the changes, "
+        "then save again to keep yours."
+    )
+    return ValidationError(Problem("changed_meanwhile", message, value=conflict.version))
+
+
 # Projects
+
+PROJECT_FIELDS = {
+    "name": "Name",
+    "setting": "Setting",
+    "relation_to_statutory": "Relation to statutory services",
+    "status": "Status",
+    "novelty": "New, expansion or existing",
+    "host_organisation": "Host organisation",
+    "innovation_type": "Innovation type",
+    "start_date": "Start date",
+}
 
 
 def check_project(values: dict, study: Study, *, new: bool, taken: set[str]) -> dict:
@@ -152,10 +201,24 @@ def create_project(con: storage.Connection, viewer: Viewer, values: dict) -> Sav
     return Saved(row["project_code"])
 
 
-def edit_project(con: storage.Connection, viewer: Viewer, project_code: str, values: dict) -> Saved:
+def edit_project(
+    con: storage.Connection,
+    viewer: Viewer,
+    project_code: str,
+    values: dict,
+    *,
+    version: int | None = None,
+    opened: dict | None = None,
+) -> Saved:
+    """Change a project. With `version` (as read when the form was opened), a save after someone else's is
+    refused with what they changed (compared with `opened`, the form's `snapshot_of` the project then)."""
     require_editor(viewer)
     row = check_project(values, _study(con), new=False, taken=set())
-    storage.update_project(con, viewer.username, project_code, row)
+    try:
+        storage.update_project(con, viewer.username, project_code, row, version=version)
+    except EditConflict as conflict:
+        now = storage.list_projects(con, viewer).set_index("project_code").loc[project_code].to_dict()
+        raise changed_meanwhile(conflict, f"project {project_code}", opened, snapshot_of(now, PROJECT_FIELDS)) from None
     return Saved(project_code)
 
 
@@ -198,8 +261,37 @@ def check_participant_dates(values: dict, study: Study, today: dt.date, first_in
     return {"enrolment_date": enrolment, "consent_date": consent, "problems": problems}
 
 
+PARTICIPANT_FIELDS = {
+    "role": "Stakeholder role",
+    "enrolment_date": "Enrolment date",
+    "consent_date": "Consent date",
+    "status": "Status",
+    "withdrawal_date": "Withdrawal date",
+    "telephone": "Telephone",
+    "email": "E-mail",
+    "call_times": "Preferred call times",
+}
+TELEPHONE = re.compile(r"\+?[0-9][0-9 ()-]{5,22}[0-9]")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def check_contact(values: dict) -> tuple[dict, list[Problem]]:
+    """A participant's contact details: telephone, e-mail, preferred call times (all optional)."""
+    contact = {field: _text(values.get(field)) for field in storage.CONTACT_COLUMNS}
+    problems = []
+    if contact["telephone"] and not TELEPHONE.fullmatch(contact["telephone"]):
+        message = f"telephone '{contact['telephone']}' must be 7–24 digits, spaces, brackets or dashes (01632 960123)"
+        problems.append(Problem("telephone_format", message, "telephone"))
+    if contact["email"] and (not EMAIL.fullmatch(contact["email"]) or len(contact["email"]) > 254):
+        problems.append(Problem("email_format", f"'{contact['email']}' is not an e-mail address", "email"))
+    if contact["call_times"] and len(contact["call_times"]) > 120:
+        message = f"preferred call times are {len(contact['call_times'])} characters; keep them to 120"
+        problems.append(Problem("too_long", message, "call_times"))
+    return contact, problems
+
+
 def enrol_participant(con: storage.Connection, viewer: Viewer, values: dict, today: dt.date) -> Saved:
-    """Enrol a participant under a pseudonymous code (never a name)."""
+    """Enrol a participant under a pseudonymous code (never a name), with how to reach them if given."""
     require_editor(viewer)
     study = _study(con)
     problems: list[Problem] = []
@@ -212,9 +304,10 @@ def enrol_participant(con: storage.Connection, viewer: Viewer, values: dict, tod
     problems += _check_code(code, PARTICIPANT_CODE, taken, "participant_code", "participant code", rule)
     role = _enum(values, "role", Role, problems)
     dates = check_participant_dates(values, study, today, None)
-    require(problems + dates.pop("problems"))
+    contact, found = check_contact(values)
+    require(problems + dates.pop("problems") + found)
     row = {"participant_code": code, "project_code": project, "role": role, **dates, "status": "active"}
-    storage.add_participant(con, viewer.username, row)
+    storage.add_participant(con, viewer.username, row, contact)
     return Saved(code)
 
 
@@ -223,9 +316,18 @@ def _all_participant_codes(con: storage.Connection, viewer: Viewer) -> set[str]:
 
 
 def edit_participant(
-    con: storage.Connection, viewer: Viewer, project_code: str, participant_code: str, values: dict, today: dt.date
+    con: storage.Connection,
+    viewer: Viewer,
+    project_code: str,
+    participant_code: str,
+    values: dict,
+    today: dt.date,
+    *,
+    version: int | None = None,
+    opened: dict | None = None,
 ) -> Saved:
-    """Change a participant's role, enrolment and consent dates (the code and project are fixed)."""
+    """Change a participant's role, enrolment and consent dates and contact details (the code and project are
+    fixed). With `version`, a save after someone else's is refused with what they changed (see `edit_project`)."""
     require_editor(viewer)
     _participant(con, viewer, project_code, participant_code)
     done = _interviews(con, viewer, project_code, participant_code)
@@ -233,8 +335,15 @@ def edit_participant(
     problems: list[Problem] = []
     role = _enum(values, "role", Role, problems)
     dates = check_participant_dates(values, _study(con), today, first)
-    require(problems + dates.pop("problems"))
-    storage.update_participant(con, viewer.username, participant_code, {"role": role, **dates})
+    contact, found = check_contact(values)
+    require(problems + dates.pop("problems") + found)
+    try:
+        storage.update_participant(
+            con, viewer.username, participant_code, {"role": role, **dates}, version=version, contact=contact
+        )
+    except EditConflict as conflict:
+        now = snapshot_of(_participant(con, viewer, project_code, participant_code), PARTICIPANT_FIELDS)
+        raise changed_meanwhile(conflict, f"participant {participant_code}", opened, now) from None
     return Saved(participant_code)
 
 
@@ -303,36 +412,64 @@ def _blank(value: object) -> bool:
     return _text(value) is None
 
 
-def check_ratings(rows: pd.DataFrame, factors: list[Factor], coder: str) -> list[dict]:
-    """Rating rows as stored; `rows` has factor (display label or code), rating, evidence, shareable.
+def _line(row: dict, n: int) -> tuple[str, str]:
+    """How a message names a rating line (the form's own name for it, else its row number), and its field."""
+    return row.get("line") or f"row {n}", row.get("field") or "ratings"
 
-    Rows left wholly blank are ignored, so an empty row added by mistake is no error.
+
+def check_ratings(rows: pd.DataFrame, factors: list[Factor], coder: str) -> list[dict]:
+    """Rating lines as stored; `rows` has factor (display label or code), rating, evidence, shareable, and may name
+    each line (`line`, as the form shows it) and the field its messages go under (`field`). A carried-forward line
+    (`carried` = last wave's rating) must be marked (`mark`: still, changed, absent).
+
+    Only a line left wholly blank is ignored. Any incomplete line is an error naming it: a factor with no rating,
+    evidence with no factor (or with a factor marked not mentioned), the same factor twice, a carried-forward
+    factor left unmarked.
     """
     choices = factor_choices(factors)
     by_code = {f.factor_code: f for f in factors}
     problems: list[Problem] = []
     stored: list[dict] = []
-    seen: dict[str, int] = {}
+    seen: dict[str, str] = {}
     for n, row in enumerate(rows.to_dict("records"), start=1):
-        if _blank(row.get("factor")) and _blank(row.get("rating")):
+        line, field = _line(row, n)
+        factor, rating, evidence = _text(row.get("factor")), row.get("rating"), _text(row.get("evidence"))
+        carried = row.get("carried") is not None and not _blank(row.get("carried"))
+        if carried and _blank(row.get("mark")):
+            message = f"{line}: mark it still so, changed (choose the new rating) or not mentioned"
+            problems.append(Problem("unmarked", message, field, n))
             continue
-        code = choices.get(_text(row.get("factor")) or "", _text(row.get("factor")) or "")
+        if carried and row.get("mark") == CARRY_ABSENT:
+            if evidence is not None:
+                message = f"{line}: it is marked not mentioned but has evidence; rate it or clear the evidence"
+                problems.append(Problem("evidence_without_rating", message, field, n))
+            continue
+        if factor is None and _blank(rating) and evidence is None:
+            continue
+        if factor is None:
+            problems.append(Problem("required", f"{line}: evidence or a rating with no factor; choose one", field, n))
+            continue
+        code = choices.get(factor, factor)
+        if _blank(rating):
+            name = by_code[code].label if code in by_code else factor
+            what = "has evidence but no rating" if evidence is not None else "has no rating"
+            problems.append(Problem("required", f"{line}: '{name}' {what}; choose one", field, n))
+            continue
         found = [
-            Problem(p.rule, f"row {n}: {p.message}", "ratings", n, value=p.value)
-            for p in check_rating(row.get("rating"), by_code.get(code), code or "(none chosen)")
+            Problem(p.rule, f"{line}: {p.message}", field, n, value=p.value)
+            for p in check_rating(rating, by_code.get(code), code)
         ]
         if code in seen:
-            message = f"row {n}: '{by_code[code].label}' is rated twice (also in row {seen[code]}); keep one"
-            found.append(Problem("duplicate", message, "ratings", n))
-        seen.setdefault(code, n)
+            message = f"{line}: '{by_code[code].label}' is rated twice (also in {seen[code]}); keep one"
+            found.append(Problem("duplicate", message, field, n))
+        seen.setdefault(code, line)
         problems += found
         if not found:
             shareable = bool(row.get("shareable")) if not _blank(row.get("shareable")) else False
-            evidence = _text(row.get("evidence"))
             stored.append(
                 {
                     "factor_code": code,
-                    "rating": int(float(row["rating"])),
+                    "rating": int(float(rating)),
                     "evidence": evidence,
                     "shareable": shareable,
                     "coder": coder,
@@ -340,6 +477,121 @@ def check_ratings(rows: pd.DataFrame, factors: list[Factor], coder: str) -> list
             )
     require(problems)
     return stored
+
+
+# Coding an interview against the codebook, with the previous wave carried forward
+
+CARRY_STILL = "still"
+CARRY_ABSENT = "absent"
+ALLOWED = {FactorKind.BARRIER: (-2, -1), FactorKind.FACILITATOR: (1, 2), FactorKind.EITHER: (-2, -1, 1, 2)}
+
+
+def rating_options(kind: FactorKind | str) -> tuple[int, ...]:
+    """The ratings a factor of this kind may take: a barrier −2/−1, a facilitator +1/+2, either all four."""
+    return ALLOWED[FactorKind(kind)]
+
+
+def carry_options(kind: FactorKind | str, last: int) -> tuple[object, ...]:
+    """A carried-forward factor's marks: still so (last time's rating again), each other rating its kind allows
+    (changed), or not mentioned."""
+    return (CARRY_STILL, *(r for r in rating_options(kind) if r != last), CARRY_ABSENT)
+
+
+def option_label(option: object, last: int | None = None) -> str:
+    """How a rating control names an option: "+2", "still so (−1)", "not mentioned"."""
+    if option == CARRY_STILL:
+        return f"still so ({last:+d})".replace("-", "−")
+    if option == CARRY_ABSENT:
+        return "not mentioned"
+    return f"{int(option):+d}".replace("-", "−")
+
+
+def codebook_groups(factors: list[Factor], search: str = "") -> list[tuple[str, list[Factor]]]:
+    """The codebook as the coder browses it: "Domain · kind" groups in codebook order (barriers, either,
+    facilitators), keeping only factors whose label or definition contains every word of `search`."""
+    words = search.casefold().split()
+    domains = list(dict.fromkeys(f.domain for f in factors))
+    found = [f for f in factors if all(w in f"{f.label} {f.description}".casefold() for w in words)]
+    groups: dict[str, list[Factor]] = {}
+    for f in sorted(found, key=lambda f: (domains.index(f.domain), KIND_ORDER.index(f.kind.value))):
+        kind = {"barrier": "barriers", "facilitator": "facilitators", "either": "either way"}[f.kind.value]
+        groups.setdefault(f"{label_of(f.domain)} · {kind}", []).append(f)
+    return list(groups.items())
+
+
+@dataclass(frozen=True)
+class Carried:
+    """A factor the participant cited at their previous interview: what the coder marks this time."""
+
+    factor: Factor
+    rating: int  # last time's
+    evidence: str | None  # last time's excerpt
+
+
+def carried_forward(previous: pd.DataFrame, factors: list[Factor]) -> list[Carried]:
+    """The previous interview's ratings (`previous_ratings`) as lines to mark, in codebook order."""
+    by_code = {f.factor_code: f for f in factors}
+    return [
+        Carried(by_code[code], int(rating), None if pd.isna(evidence) else str(evidence))
+        for code, rating, evidence in zip(previous.factor_code, previous.rating, previous.evidence, strict=True)
+        if code in by_code
+    ]
+
+
+def coding_rows(
+    carried: list[Carried], marks: dict, evidence: dict, shareable: dict, labels: dict[str, str]
+) -> pd.DataFrame:
+    """The form's coding as rating lines for `check_ratings`: each carried-forward factor (marked or not), then
+    every other factor given a rating or evidence. `marks`, `evidence` and `shareable` map factor codes to what the
+    form holds: a mark (CARRY_STILL, a rating, CARRY_ABSENT) or a rating, the excerpt, the flag; `labels` names
+    each factor."""
+    rows = []
+    carried_codes = {c.factor.factor_code for c in carried}
+    for n, item in enumerate(carried, start=1):
+        code, mark = item.factor.factor_code, marks.get(item.factor.factor_code)
+        rating = item.rating if mark == CARRY_STILL else None if mark in (None, CARRY_ABSENT) else mark
+        label = "changed" if mark not in (None, CARRY_STILL, CARRY_ABSENT) else mark
+        rows.append(
+            {
+                "factor": code,
+                "rating": rating,
+                "evidence": evidence.get(code),
+                "shareable": bool(shareable.get(code)),
+                "line": f"Carried forward line {n} ({item.factor.label})",
+                "field": f"line:{code}",
+                "carried": item.rating,
+                "mark": label,
+            }
+        )
+    for code in dict.fromkeys([*marks, *evidence]):
+        if code in carried_codes or (marks.get(code) is None and not _text(evidence.get(code))):
+            continue
+        rows.append(
+            {
+                "factor": code,
+                "rating": marks.get(code),
+                "evidence": evidence.get(code),
+                "shareable": bool(shareable.get(code)),
+                "line": f"New factor '{labels.get(code, code)}'",
+                "field": f"line:{code}",
+                "carried": None,
+                "mark": None,
+            }
+        )
+    columns = ["factor", "rating", "evidence", "shareable", "line", "field", "carried", "mark"]
+    return pd.DataFrame(rows, columns=columns).astype(object)
+
+
+def marks_of(stored: pd.DataFrame, carried: list[Carried]) -> dict:
+    """An interview's stored ratings as the form's marks: a carried-forward factor rated as last time is still so,
+    rated otherwise changed (its rating), not rated not mentioned; every other factor its rating."""
+    ratings = dict(zip(stored.factor_code, stored.rating.astype(int), strict=True))
+    marks: dict = {}
+    for item in carried:
+        code = item.factor.factor_code
+        now = ratings.pop(code, None)
+        marks[code] = CARRY_ABSENT if now is None else CARRY_STILL if now == item.rating else now
+    return {**marks, **ratings}
 
 
 def check_interview(values: dict, person: dict, study: Study, today: dt.date, taken: dict[str, dt.date]) -> dict:
@@ -373,12 +625,23 @@ def check_interview(values: dict, person: dict, study: Study, today: dt.date, ta
     return row
 
 
-def _check_ratings_allowed(status: str, ratings: list[dict]) -> None:
+def _check_ratings_allowed(status: str, ratings: list[dict], no_factors: bool) -> None:
     if ratings and status != InterviewStatus.COMPLETED:
         message = (
             f"a {status} interview carries no ratings: remove the {len(ratings)} rating row(s) or mark it completed"
         )
         raise ValidationError(Problem("not_completed", message, "ratings"))
+    if status == InterviewStatus.COMPLETED and not ratings and not no_factors:
+        message = (
+            "a completed interview with no factor ratings: rate the factors discussed, or tick “No factors were "
+            "discussed” if none were"
+        )
+        raise ValidationError(Problem("no_ratings", message, "no_factors"))
+    if ratings and no_factors:
+        message = (
+            f"“No factors were discussed” is ticked but {len(ratings)} factor(s) are rated: untick it or clear them"
+        )
+        raise ValidationError(Problem("contradiction", message, "no_factors"))
 
 
 def _window_note(con, person: dict, study: Study, today: dt.date, row: dict, others: pd.DataFrame) -> str | None:
@@ -410,15 +673,21 @@ def log_interview(
     values: dict,
     ratings: pd.DataFrame,
     today: dt.date,
+    *,
+    draft: str | None = None,
 ) -> Saved:
-    """Record an interview and its ratings; the note says how far outside its wave's window it was, if it was."""
+    """Record an interview and its ratings; the note says how far outside its wave's window it was, if it was.
+
+    A completed interview needs ratings or `values["no_factors"]` (nobody forgets to code it). The viewer's
+    draft of the form (`draft`, the form's name) goes in the same transaction."""
     require_editor(viewer)
     study = _study(con)
     person = _participant(con, viewer, project_code, participant_code)
     _known_wave(con, _text(values.get("wave")))
     others = _interviews(con, viewer, project_code, participant_code)
     row = _checked(values, ratings, person, study, today, others, con, viewer)
-    interview_id = storage.add_interview(con, viewer.username, row["interview"], row["ratings"])
+    mine = None if draft is None else (viewer.username, draft)
+    interview_id = storage.add_interview(con, viewer.username, row["interview"], row["ratings"], draft=mine)
     return Saved(str(interview_id), _window_note(con, person, study, today, row["interview"], others))
 
 
@@ -434,7 +703,7 @@ def _checked(values, ratings, person, study, today, others, con, viewer) -> dict
     try:
         rated = check_ratings(ratings, storage.list_factors(con), viewer.username)
         status = interview["status"] if interview else _text(values.get("status"))
-        _check_ratings_allowed(status, rated)
+        _check_ratings_allowed(status, rated, bool(values.get("no_factors")))
     except ValidationError as error:
         problems += error.problems
     require(problems)
@@ -449,8 +718,14 @@ def edit_interview(
     values: dict,
     ratings: pd.DataFrame,
     today: dt.date,
+    *,
+    version: int | None = None,
+    opened: dict | None = None,
+    draft: str | None = None,
 ) -> Saved:
-    """Change an interview and replace its ratings; its participant and wave stay as they are."""
+    """Change an interview and replace its ratings; its participant and wave stay as they are. With `version`
+    (as read when the form was opened), a save after someone else's is refused with what they changed since the
+    form showed `opened` (`interview_snapshot`)."""
     require_editor(viewer)
     study = _study(con)
     current = _interview(con, viewer, project_code, interview_id)
@@ -459,8 +734,37 @@ def edit_interview(
     others = others[others.interview_id != interview_id]
     row = _checked({**values, "wave": current["wave"]}, ratings, person, study, today, others, con, viewer)
     changes = {k: v for k, v in row["interview"].items() if k not in ("participant_code", "wave")}
-    storage.update_interview(con, viewer.username, interview_id, changes, row["ratings"])
+    mine = None if draft is None else (viewer.username, draft)
+    try:
+        storage.update_interview(
+            con, viewer.username, interview_id, changes, row["ratings"], version=version, draft=mine
+        )
+    except EditConflict as conflict:
+        now = interview_snapshot(
+            _interview(con, viewer, project_code, interview_id),
+            storage.project_ratings(con, viewer, project_code).query("interview_id == @interview_id"),
+        )
+        raise changed_meanwhile(conflict, "this interview", opened, now) from None
     return Saved(str(interview_id), _window_note(con, person, study, today, row["interview"], others))
+
+
+INTERVIEW_FIELDS = {
+    "interview_date": "Interview date",
+    "mode": "Mode",
+    "status": "Status",
+    "interviewer": "Interviewer",
+    "duration_min": "Duration (minutes)",
+    "summary": "Summary notes",
+}
+
+
+def interview_snapshot(interview: dict, ratings: pd.DataFrame) -> dict[str, str]:
+    """An interview and its ratings in words, field by field (what `changed_meanwhile` compares)."""
+    shown = snapshot_of(interview, INTERVIEW_FIELDS)
+    for label, rating, evidence in zip(ratings.label, ratings.rating, ratings.evidence, strict=True):
+        excerpt = "" if pd.isna(evidence) else f" “{evidence}”"
+        shown[f"Rating of {label}"] = option_label(int(rating)) + excerpt
+    return shown
 
 
 def _interview(con: storage.Connection, viewer: Viewer, project_code: str, interview_id: int) -> dict:
@@ -497,9 +801,17 @@ def proposed_interviewer(interviews: pd.DataFrame) -> str | None:
 
 
 def score_sustainability(
-    con: storage.Connection, viewer: Viewer, project_code: str, wave: str, values: dict[str, object]
+    con: storage.Connection,
+    viewer: Viewer,
+    project_code: str,
+    wave: str,
+    values: dict[str, object],
+    *,
+    version: int | None = None,
+    opened: dict | None = None,
 ) -> Saved:
-    """Score a project's indicators for a wave; a blank value clears that indicator's score."""
+    """Score a project's indicators for a wave; a blank value clears that indicator's score. With `version`, a
+    save after someone else's is refused with what they changed (compared with `opened`, `scores_snapshot`)."""
     require_editor(viewer)
     if project_code not in set(storage.list_projects(con, viewer).project_code):
         raise NotFound(f"project {project_code} does not exist")
@@ -517,8 +829,29 @@ def score_sustainability(
         problems += [Problem(p.rule, f"{indicator.label}: {p.message}", code, value=p.value) for p in found]
         stored[code] = value
     require(problems)
-    storage.set_indicator_values(con, viewer.username, project_code, wave, stored)
+    try:
+        storage.set_indicator_values(con, viewer.username, project_code, wave, stored, version=version)
+    except EditConflict as conflict:
+        now = scores_snapshot(storage.indicator_scores(con, viewer, project_code, wave))
+        raise changed_meanwhile(conflict, f"the scores of {project_code} at this wave", opened, now) from None
     return Saved(f"{project_code}/{wave}")
+
+
+def scores_snapshot(scores: pd.DataFrame) -> dict[str, str]:
+    return {label: _shown(value) for label, value in zip(scores.label, scores.value, strict=True)}
+
+
+def current_round(plan: pd.DataFrame, waves: list[str]) -> str | None:
+    """A project's current round: the wave most of its participants are at, each participant being at the latest
+    wave they are due for (due or overdue now) or were interviewed at; ties go to the later wave. None when
+    nobody is at any wave yet. `plan` is `storage.project_schedule`'s rows."""
+    order = {w: n for n, w in enumerate(waves)}
+    reached = plan[plan.status.isin(("due", "overdue")) | plan.interview_date.notna()]
+    if reached.empty:
+        return None
+    at = reached.assign(rank=reached.wave.map(order)).sort_values("rank").groupby("participant_code").wave.last()
+    counts = at.value_counts()
+    return max(counts[counts == counts.max()].index, key=order.get)
 
 
 # Milestones
@@ -593,16 +926,3 @@ def previous_ratings(
         return None, mine
     last = mine[rank[mine.index] == rank[mine.index].max()]
     return last.wave_label.iloc[0], last
-
-
-def rating_rows(ratings: pd.DataFrame, factors: list[Factor]) -> pd.DataFrame:
-    """Stored ratings as the rows of the entry table (factor shown by its display label)."""
-    labels = {code: label for label, code in factor_choices(factors).items()}
-    return pd.DataFrame(
-        {
-            "factor": ratings.factor_code.map(labels).astype(object),
-            "rating": ratings.rating.astype(object),
-            "evidence": ratings.evidence.astype(object).where(ratings.evidence.notna(), None),
-            "shareable": ratings.shareable.astype(bool),
-        }
-    ).reset_index(drop=True)

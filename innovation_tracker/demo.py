@@ -815,3 +815,24 @@ def _frame(table: str, rows: list[dict]) -> pd.DataFrame:
         elif column in BOOL_COLUMNS:
             frame[column] = frame[column].astype(bool)
     return frame
+
+
+CALL_TIMES = ("Weekday mornings", "Weekday afternoons", "Evenings after 6 pm", "Tuesdays and Thursdays",
+              "Any time before 4 pm")  # fmt: skip
+
+
+def contact_details(participants: pd.DataFrame) -> pd.DataFrame:
+    """Synthetic ways to reach each demo participant that reach nobody: Ofcom's drama numbers (01632 960000 to
+    960999, never allocated) and e-mail at example.org (reserved by RFC 2606)."""
+    codes = sorted(participants.participant_code)
+    if len(codes) > 1000:
+        raise ValueError("the drama range holds 1,000 numbers")
+    step = max(1, 1000 // max(len(codes), 1))
+    return pd.DataFrame(
+        {
+            "participant_code": codes,
+            "telephone": [f"01632 960{n * step:03d}" for n in range(len(codes))],
+            "email": [f"{code.lower()}@example.org" for code in codes],
+            "call_times": [CALL_TIMES[n % len(CALL_TIMES)] for n in range(len(codes))],
+        }
+    )

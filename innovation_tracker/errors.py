@@ -68,3 +68,13 @@ class StorageError(TrackerError):
 
 class AccessDenied(TrackerError):
     title = "Not allowed"
+
+
+class EditConflict(TrackerError):
+    """The record was saved by someone else after the form was opened (its version moved on); nothing was saved."""
+
+    title = "Someone else saved this meanwhile"
+
+    def __init__(self, entity: str, key: str, version: int, by: str | None, at: object):
+        self.entity, self.key, self.version, self.by, self.at = entity, key, version, by, at
+        super().__init__(f"{entity} {key} is at version {version} now, saved by {by} at {at}")

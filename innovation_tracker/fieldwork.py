@@ -2,7 +2,7 @@
 
 The schedule is `storage.call_candidates`: the participant × wave rows that may need a call, each with its window,
 its status at `today` and `previous_interviewer`, whoever held the participant's latest interview before that wave.
-These lists are for evaluators only, so participants appear under their codes.
+These lists are for evaluators only, so participants appear under their codes, with how to reach them.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ CATEGORIES = {
 UNASSIGNED = "(no interviewer yet)"
 CSV_COLUMNS = (
     "category", "interviewer", "project_code", "participant_code", "role", "wave", "wave_label", "due_date",
-    "window_open", "window_close", "when",
+    "window_open", "window_close", "when", "telephone", "email", "call_times",
 )  # fmt: skip
+CONTACT_COLUMNS = ("telephone", "email", "call_times")
 CALENDAR_CATEGORIES = ("due", "upcoming")
 
 
@@ -76,7 +77,7 @@ def call_list(status: pd.DataFrame, today: dt.date, horizon: int = HORIZON_DAYS)
     keeps the interviewer who recorded it.
     """
     if status.empty:
-        return pd.DataFrame(columns=[*CSV_COLUMNS, "interview_date"])
+        return pd.DataFrame(columns=[*(c for c in CSV_COLUMNS if c not in CONTACT_COLUMNS), "interview_date"])
     frame = _dates(status, ("due_date", "window_open", "window_close", "interview_date"))
     frame["category"] = _category(frame, today, horizon)
     frame["interviewer"] = frame.interviewer.where(frame.status == "missed").fillna(frame.previous_interviewer)
@@ -85,7 +86,16 @@ def call_list(status: pd.DataFrame, today: dt.date, horizon: int = HORIZON_DAYS)
     calls["when"] = _when(calls, today) if len(calls) else []
     calls["order"] = calls.category.map(list(CATEGORIES).index)
     calls = calls.sort_values(["order", "interviewer", "project_code", "due_date", "participant_code"])
-    return calls[[*CSV_COLUMNS, "interview_date"]].reset_index(drop=True)
+    return calls[[c for c in CSV_COLUMNS if c not in CONTACT_COLUMNS] + ["interview_date"]].reset_index(drop=True)
+
+
+def with_contacts(calls: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
+    """The calls with how to reach each participant (blank where none is recorded)."""
+    known = contacts.set_index("participant_code")
+    out = calls.copy()
+    for column in CONTACT_COLUMNS:
+        out[column] = calls.participant_code.map(known[column]) if len(known) else None
+    return out
 
 
 def workload(calls: pd.DataFrame) -> pd.DataFrame:
@@ -99,9 +109,9 @@ def workload(calls: pd.DataFrame) -> pd.DataFrame:
 
 def calls_csv(calls: pd.DataFrame) -> bytes:
     """The call list as CSV, ISO dates, with spreadsheet formulas neutralised."""
-    out = calls[list(CSV_COLUMNS)].copy()
+    out = calls.reindex(columns=list(CSV_COLUMNS)).copy()
     for column in out.columns:
-        out[column] = out[column].map(lambda v: "" if v is None or v is pd.NaT else tidy.neutralise(str(v)))
+        out[column] = out[column].map(lambda v: "" if v is None or v is pd.NaT or v != v else tidy.neutralise(str(v)))
     return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 

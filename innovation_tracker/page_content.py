@@ -305,6 +305,7 @@ class Fieldwork:
 def fieldwork_calls(con: storage.Connection, viewer: Viewer, today: dt.date) -> Fieldwork:
     calls = fieldwork.call_list(storage.call_candidates(con, viewer, today, fieldwork.HORIZON_DAYS), today)
     roles = {role: label_of(role) for role in calls.role.unique()}
+    calls = fieldwork.with_contacts(calls, storage.contact_details(con, viewer))  # none for funders and teams
     return fieldwork_of(calls.assign(role_label=calls.role.map(roles)))
 
 

@@ -82,6 +82,7 @@ class Field:
     branching: str = ""
     note: str = ""
     section: str = ""
+    identifier: bool = False  # REDCap's "Identifier?": left out of its de-identified exports
 
     def dictionary_row(self) -> list[str]:
         choices = " | ".join(f"{code}, {choice_label(text)}" for code, text in self.choices.items())
@@ -98,7 +99,7 @@ class Field:
             self.validation,
             self.minimum,
             self.maximum,
-            "",
+            "y" if self.identifier else "",
             self.branching,
             "y" if self.required else "",
             "",
@@ -145,6 +146,12 @@ def fields(study: Study | None, factors: Sequence[Factor], projects: dict[str, s
               _enum_choices(ParticipantStatus), note="Blank means active"),
         Field("withdrawal_date", PARTICIPANT, label="Withdrawal date", tidy="participants.withdrawal_date",
               branching="[participant_status] = 'withdrawn'", **date),
+        Field("telephone", PARTICIPANT, "text", "Telephone", "participant_contact.telephone", validation="phone",
+              note="For follow-up calls; an identifier", identifier=True),
+        Field("email", PARTICIPANT, "text", "E-mail", "participant_contact.email", validation="email",
+              note="An identifier", identifier=True),
+        Field("call_times", PARTICIPANT, "text", "Preferred call times", "participant_contact.call_times",
+              note="An identifier", identifier=True),
         Field("interview_date", INTERVIEW, label="Interview date", tidy="interviews.interview_date",
               section="Interview at this wave", required=True, **date),
         Field("interview_mode", INTERVIEW, "dropdown", "Mode", "interviews.mode", _enum_choices(Mode), required=True),

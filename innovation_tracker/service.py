@@ -79,11 +79,13 @@ def init_study(
 
 
 def load_demo(con: storage.Connection, *, today: dt.date, actor: str = SYSTEM_ACTOR) -> dict[str, int]:
-    from .demo import demo_tables
+    from .demo import contact_details, demo_tables
 
     if not storage.is_empty(con):
         raise ValidationError(Problem("not_empty", "the database already holds a study; the demo needs a new one"))
-    counts = import_tables(con, demo_tables(today), today=today, actor=actor, source="demo")
+    tables = demo_tables(today)
+    counts = import_tables(con, tables, today=today, actor=actor, source="demo")
+    storage.set_contacts(con, actor, contact_details(tables["participants"]))
     accounts.create_demo_accounts(con, actor)
     return counts
 

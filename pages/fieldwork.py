@@ -18,14 +18,47 @@ COLUMNS = {
     "window_open": st.column_config.DateColumn("Window opens", format="D MMM YYYY"),
     "window_close": st.column_config.DateColumn("Window closes", format="D MMM YYYY"),
     "when": "When",
+    "telephone": "Telephone",
+    "email": "E-mail",
+    "call_times": "Call times",
 }
+ROWS = 50
+
+
+def call_table(rows, table: str) -> None:
+    """A table of calls, a page at a time; selecting a call opens Log an interview with its project, participant
+    and wave filled in."""
+    pages = max(1, -(-len(rows) // ROWS))
+    page = 1
+    if pages > 1:
+        page = st.columns(4)[0].number_input(
+            f"Page (of {pages:,})", min_value=1, max_value=pages, value=1, step=1, key=f"{table}-page"
+        )
+    shown = rows.iloc[(page - 1) * ROWS : page * ROWS]
+    chosen = st.dataframe(
+        shown,
+        hide_index=True,
+        column_order=list(COLUMNS),
+        column_config=COLUMNS,
+        key=table,
+        on_select="rerun",
+        selection_mode="single-row",
+    )
+    if chosen.selection.rows:
+        call = shown.iloc[chosen.selection.rows[0]]
+        params = {"project": call.project_code, "participant": call.participant_code, "wave": call.wave}
+        st.switch_page("pages/log_interview.py", query_params=params)
+
 
 st.title("Fieldwork")
 con, today = ui.connection(), ui.today()
 study = forms.require_study(con)
 forms.require_projects(ui.shared(page_content.project_choices).codes)
 everything = ui.shared(page_content.fieldwork_calls, today)
-st.caption(f"As of {today:%d %b %Y}. The interviewer of a call is whoever held that participant's previous interview.")
+st.caption(
+    f"As of {today:%d %b %Y}. The interviewer of a call is whoever held that participant's previous interview. "
+    "Select a call (the box at the start of its row) to log its interview."
+)
 
 interviewers, projects = st.columns(2)
 chosen_people = interviewers.multiselect("Interviewers", everything.interviewers, placeholder="All")
@@ -69,4 +102,4 @@ for category, title in fieldwork.CATEGORIES.items():
     if rows.empty:
         continue
     st.subheader(f"{title} · {len(rows)}")
-    ui.paginated(rows, f"fieldwork:{category}-page", hide_index=True, column_order=list(COLUMNS), column_config=COLUMNS)
+    call_table(rows, f"fieldwork:{category}")

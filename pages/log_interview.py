@@ -1,5 +1,8 @@
-"""Log an interview: the next wave due is proposed, factor ratings go in a table, and the participant's previous
-ratings sit beside the form. Choosing a wave that is already recorded opens that interview for editing."""
+"""Log an interview as fast as the conversation: the factors the participant cited last time come first, each
+marked still so, changed or not mentioned with one choice; every other factor is one search and one choice away,
+with its definition on hand; evidence and the shareable flag sit beside each rating. Nothing typed is lost: an
+incomplete line is named and nothing is saved, a draft is kept in the database while typing, and a save made
+after someone else's is refused with what they changed. Choosing a wave already recorded opens it for editing."""
 
 import pandas as pd
 import streamlit as st
@@ -9,6 +12,21 @@ from innovation_tracker.domain import InterviewStatus, Mode, label_of
 from innovation_tracker.ui import forms
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
+
+DETAILS = ("interview_date", "mode", "status", "interviewer", "duration_min", "summary", "no_factors")
+KIND_BADGE = {
+    "barrier": ":orange-badge[barrier]",
+    "facilitator": ":blue-badge[facilitator]",
+    "either": ":gray-badge[either]",
+}
+
+
+def open_draft(params: dict) -> None:
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith("log:")]:
+        del st.session_state[key]
+    st.query_params.from_dict(params)
+    st.rerun()
+
 
 st.title("Log an interview")
 con, viewer, today = ui.connection(), ui.viewer(), ui.today()
@@ -33,12 +51,10 @@ person = choose_person.selectbox(
     format_func=people.label,
     key=f"log:person:{project}",
 )
-
 waves = {w.wave: w for w in ui.reference(storage.list_waves)}
 planned = ui.shared(page_content.participant_plan, project, person, today)
-plan, proposed = planned.schedule, planned.proposed
 wave_codes = list(waves)
-wanted = st.query_params.get("wave", proposed)
+wanted = st.query_params.get("wave", planned.proposed)
 wave = choose_wave.selectbox(
     "Wave",
     wave_codes,
@@ -46,140 +62,234 @@ wave = choose_wave.selectbox(
     format_func=planned.labels.get,
     key=f"log:wave:{person}",
 )
-if wave in plan.index:
-    slot = plan.loc[wave]
+if wave in planned.schedule.index:
+    slot = planned.schedule.loc[wave]
     st.caption(f"Due {slot.due_date:%d %b %Y} · window {slot.window_open:%d %b %Y} to {slot.window_close:%d %b %Y}")
+
+form = f"interview:{person}:{wave}"
+forms.other_drafts(form, open_draft)
+if forms.offer_draft(form):
+    st.stop()
 
 interviews = ui.read(storage.project_interviews, project)
 mine = interviews[interviews.participant_code == person]
 existing = mine[mine.wave == wave].iloc[0] if (mine.wave == wave).any() else None
 ratings = ui.read(storage.project_ratings, project)
 factors = ui.reference(storage.list_factors)
-choices = capture.factor_choices(factors)
+by_code = {f.factor_code: f for f in factors}
+labels = {f.factor_code: f.label for f in factors}
+stored = ratings[ratings.interview_id == existing.interview_id] if existing is not None else ratings.iloc[0:0]
+# A retired factor is not offered for new coding; one this interview already rates stays, so nothing is lost.
+offered = [f for f in factors if not f.retired or f.factor_code in set(stored.factor_code)]
+last_wave, last = capture.previous_ratings(ratings, person, wave, wave_codes)
+carried = capture.carried_forward(last, offered)
+carried_codes = {c.factor.factor_code for c in carried}
+
+# What the form shows before anything is typed: the stored interview, or a new one's proposals.
 if existing is not None:
-    table = capture.rating_rows(ratings[ratings.interview_id == existing.interview_id], factors)
+    started = {
+        "interview_date": existing.interview_date.date(),
+        "mode": existing["mode"],
+        "status": existing.status,
+        "interviewer": existing.interviewer if pd.notna(existing.interviewer) else "",
+        "duration_min": int(existing.duration_min) if pd.notna(existing.duration_min) else None,
+        "summary": existing.summary if pd.notna(existing.summary) else "",
+        "no_factors": existing.status == InterviewStatus.COMPLETED and stored.empty,
+    }
+    marks = capture.marks_of(stored, carried)
+    started |= {f"mark:{code}": mark for code, mark in marks.items()}
+    for code, evidence, shareable in zip(stored.factor_code, stored.evidence, stored.shareable, strict=True):
+        started[f"evidence:{code}"] = "" if pd.isna(evidence) else evidence
+        started[f"share:{code}"] = bool(shareable)
+    version, opened = forms.base(form, existing.version, capture.interview_snapshot(existing.to_dict(), stored))
 else:
-    table = pd.DataFrame({"factor": [], "rating": [], "evidence": [], "shareable": []}).astype(
-        {"factor": object, "rating": object, "evidence": object, "shareable": bool}
+    started = {
+        "interview_date": min(today, study.end_date),
+        "mode": waves[wave].default_mode.value,
+        "status": InterviewStatus.COMPLETED.value,
+        "interviewer": capture.proposed_interviewer(mine) or viewer.username,
+        "duration_min": None,
+        "summary": "",
+        "no_factors": False,
+    }
+    version, opened = None, None
+forms.defaults(form, started)
+
+
+def mark_of(code: str):
+    return st.session_state.get(f"{form}:mark:{code}")
+
+
+def evidence_of(code: str) -> str:
+    return st.session_state.get(f"{form}:evidence:{code}") or ""
+
+
+def rating_control(factor, options, last_rating=None) -> None:
+    """One choice codes a factor: a compact row of the ratings its kind allows (and, carried forward, still so and
+    not mentioned). The same call wherever the factor shows, so its value follows it."""
+    st.segmented_control(
+        f"Rating of {factor.label}",
+        options,
+        format_func=lambda option: capture.option_label(option, last_rating),
+        key=f"{form}:mark:{factor.factor_code}",
+        help=factor.description or None,
+        label_visibility="collapsed",
+        persist_state="page",
     )
 
-form = f"interview:{person}:{wave}"
-entry, previous = st.columns([5, 2], gap="large")
-with entry, st.form(form, clear_on_submit=False):
-    if existing is not None:
-        st.subheader(f"Edit the {waves[wave].label.lower()} of {existing.interview_date:%d %b %Y}")
-    else:
-        st.subheader(f"New {waves[wave].label.lower()}")
-    left, right = st.columns(2)
-    with left:
-        held_on = st.date_input(
-            "Interview date",
-            value=existing.interview_date if existing is not None else min(today, study.end_date),
-            key=f"{form}:interview_date",
-        )
-        forms.field_errors(form, "interview_date")
-        modes = [m.value for m in Mode]
-        mode = st.selectbox(
-            "Mode",
-            modes,
-            index=modes.index(existing["mode"] if existing is not None else waves[wave].default_mode.value),
-            format_func=label_of,
-            key=f"{form}:mode",
-        )
-        forms.field_errors(form, "mode")
-        statuses = [s.value for s in InterviewStatus]
-        status = st.selectbox(
-            "Status",
-            statuses,
-            index=statuses.index(existing.status) if existing is not None else 0,
-            format_func=label_of,
-            key=f"{form}:status",
-        )
-        forms.field_errors(form, "status")
-    with right:
-        interviewer = st.text_input(
-            "Interviewer",
-            value=existing.interviewer
-            if existing is not None and pd.notna(existing.interviewer)
-            else capture.proposed_interviewer(mine) or viewer.username,
-            key=f"{form}:interviewer",
-        )
-        duration = st.number_input(
-            "Duration (minutes)",
-            value=int(existing.duration_min) if existing is not None and pd.notna(existing.duration_min) else None,
-            step=1,
-            key=f"{form}:duration_min",
-        )
-        forms.field_errors(form, "duration_min")
-        forms.field_errors(form, "wave")
-    summary = st.text_area(
-        "Summary notes",
-        value=existing.summary if existing is not None and pd.notna(existing.summary) else "",
-        key=f"{form}:summary",
-    )
-    st.markdown("**Factor ratings** · −2 strong barrier, −1 barrier, +1 facilitator, +2 strong facilitator")
-    edited = st.data_editor(
-        table,
-        num_rows="dynamic",
-        hide_index=True,
-        key=f"{form}:ratings",
-        column_config={
-            "factor": st.column_config.SelectboxColumn(
-                "Factor (domain · kind · label)", options=list(choices), required=True, width="large"
-            ),
-            "rating": st.column_config.SelectboxColumn(
-                "Rating", options=[-2, -1, 1, 2], format_func=capture.rating_label, required=True
-            ),
-            "evidence": st.column_config.TextColumn("Evidence excerpt", width="large"),
-            "shareable": st.column_config.CheckboxColumn("Shareable", default=False),
-        },
-    )
-    forms.field_errors(form, "ratings")
-    forms.other_errors(form, ["interview_date", "mode", "status", "duration_min", "wave", "ratings"])
-    submitted = st.form_submit_button("Save interview", type="primary")
 
-values = {
-    "wave": wave,
-    "interview_date": held_on,
-    "mode": mode,
-    "status": status,
-    "interviewer": interviewer,
-    "duration_min": duration,
-    "summary": summary,
-}
-if submitted and existing is None:
+def evidence_fields(factor) -> None:
+    code = factor.factor_code
+    st.text_input(
+        f"Evidence for {factor.label}",
+        key=f"{form}:evidence:{code}",
+        placeholder="Evidence excerpt (a short quote)",
+        label_visibility="collapsed",
+        live=True,
+        persist_state="page",
+    )
+
+
+def coding_line(factor, options, title: str, note: str | None = None, last_rating=None) -> None:
+    """A factor's line: name and kind (definition in the tooltip), the rating choice, evidence, shareable."""
+    code = factor.factor_code
+    name, choice, words, share = st.columns([2.5, 3.3, 3.2, 1.3], vertical_alignment="center")
+    name.markdown(f"{title} {KIND_BADGE[factor.kind.value]}", help=factor.description or None)
+    if note:
+        name.caption(note)
+    with choice:
+        rating_control(factor, options, last_rating)
+    active = mark_of(code) not in (None, capture.CARRY_ABSENT) or evidence_of(code)
+    if active:
+        with words:
+            evidence_fields(factor)
+        share.checkbox("Shareable", key=f"{form}:share:{code}", persist_state="page")
+    forms.field_errors(form, f"line:{code}")
+
+
+if existing is not None:
+    st.subheader(f"Edit the {waves[wave].label.lower()} of {existing.interview_date:%d %b %Y}")
+else:
+    st.subheader(f"New {waves[wave].label.lower()}")
+
+when, how, status_column, who, minutes = st.columns([1.3, 1.2, 1.2, 1.5, 1])
+when.date_input("Interview date", key=f"{form}:interview_date", format="DD/MM/YYYY")
+how.selectbox("Mode", [m.value for m in Mode], format_func=label_of, key=f"{form}:mode")
+status_column.selectbox("Status", [s.value for s in InterviewStatus], format_func=label_of, key=f"{form}:status")
+who.text_input("Interviewer", key=f"{form}:interviewer")
+minutes.number_input("Duration (minutes)", step=1, key=f"{form}:duration_min")
+for column, field in ((when, "interview_date"), (how, "mode"), (status_column, "status"), (minutes, "duration_min")):
+    with column:
+        forms.field_errors(form, field)
+forms.field_errors(form, "wave")
+st.text_area("Summary notes", key=f"{form}:summary", height=90)
+completed = st.session_state[f"{form}:status"] == InterviewStatus.COMPLETED
+
+if not completed:
+    st.info("A missed or declined interview carries no factor ratings.", icon=":material/phone_missed:")
+else:
+    with st.container(border=True):
+        if carried:
+            st.markdown(
+                f"**Carried forward from the {last_wave.lower()}** · {len(carried)} factors {person} cited then. "
+                "Mark each: *still so*, the new rating if it changed, or *not mentioned*. A *shareable* excerpt may "
+                "be quoted to funders and project teams."
+            )
+            for n, item in enumerate(carried, start=1):
+                excerpt = f" · “{item.evidence}”" if item.evidence else ""
+                note = f"Last time {capture.rating_label(item.rating)}{excerpt}"
+                options = capture.carry_options(item.factor.kind, item.rating)
+                coding_line(item.factor, options, f"{n}. **{item.factor.label}**", note, item.rating)
+        else:
+            st.caption(
+                f"Nothing to carry forward: {person} has no rated interview before the {waves[wave].label.lower()}."
+            )
+
+    with st.container(border=True):
+        new_codes = [
+            code for code in by_code if code not in carried_codes and (mark_of(code) is not None or evidence_of(code))
+        ]
+        st.markdown(f"**New this time** · {len(new_codes)} factor{'s' if len(new_codes) != 1 else ''}")
+        for code in new_codes:
+            factor = by_code[code]
+            coding_line(factor, capture.rating_options(factor.kind), f"**{factor.label}**", label_of(factor.domain))
+        search = st.text_input(
+            "Search the codebook",
+            key="log:search",
+            placeholder="A word from a factor's name or definition",
+            icon=":material/search:",
+            live=True,
+        )
+        groups = capture.codebook_groups([f for f in offered if f.factor_code not in carried_codes], search)
+        if not groups:
+            st.caption(f"No factor's name or definition contains “{search}”.")
+        for group, members in groups:
+            shown = [f for f in members if f.factor_code not in new_codes]
+            if not shown:
+                continue
+            with st.expander(f"{group} · {len(shown)}", expanded=bool(search.strip())):
+                for factor in shown:
+                    name, choice = st.columns([5, 3], vertical_alignment="center")
+                    name.markdown(f"**{factor.label}** {KIND_BADGE[factor.kind.value]}")
+                    if factor.description:
+                        name.caption(factor.description)
+                    with choice:
+                        rating_control(factor, capture.rating_options(factor.kind))
+
+    st.checkbox("No factors were discussed", key=f"{form}:no_factors", help="Save a completed interview unrated")
+    forms.field_errors(form, "no_factors")
+
+if completed:
+    marks = {code: mark_of(code) for code in by_code if mark_of(code) is not None}
+    evidence = {code: evidence_of(code) for code in by_code if evidence_of(code)}
+    shareable = {code: bool(st.session_state.get(f"{form}:share:{code}")) for code in by_code}
+    rows = capture.coding_rows(carried, marks, evidence, shareable, labels)
+else:
+    rows = capture.coding_rows([], {}, {}, {}, labels)
+values = {field: st.session_state[f"{form}:{field}"] for field in DETAILS} | {"wave": wave}
+
+forms.other_errors(form, [])
+saving = st.button("Save interview", type="primary", icon=":material/save:", key=f"log:save:{form}")
+coding = tuple(k.removeprefix(f"{form}:") for k in st.session_state if str(k).startswith(f"{form}:mark:"))
+coding += tuple(k.removeprefix(f"{form}:") for k in st.session_state if str(k).startswith(f"{form}:evidence:"))
+coding += tuple(k.removeprefix(f"{form}:") for k in st.session_state if str(k).startswith(f"{form}:share:"))
+forms.keep_draft(
+    form,
+    forms.typed(form, [*DETAILS, *coding], started),
+    forms.typed(form, [], started),
+    title=f"{person} · {waves[wave].label}",
+    params={"project": project, "participant": person, "wave": wave},
+    participant=person,
+)
+if saving and existing is None:
     forms.save(
         form,
-        lambda: capture.log_interview(con, viewer, project, person, values, edited, today),
+        lambda: capture.log_interview(con, viewer, project, person, values, rows, today, draft=form),
         f"Saved the {waves[wave].label.lower()} of {person}",
     )
-elif submitted:
+elif saving:
     forms.save(
         form,
-        lambda: capture.edit_interview(con, viewer, project, int(existing.interview_id), values, edited, today),
+        lambda: capture.edit_interview(
+            con,
+            viewer,
+            project,
+            int(existing.interview_id),
+            values,
+            rows,
+            today,
+            version=version,
+            opened=opened,
+            draft=form,
+        ),
         f"Updated the {waves[wave].label.lower()} of {person}",
     )
 
-with previous:
-    shown_wave, shown = capture.previous_ratings(ratings, person, wave, wave_codes)
-    if shown_wave is None:
-        st.info("No earlier ratings for this participant.", icon=":material/history:")
-    else:
-        st.markdown(f"**Ratings at the {shown_wave.lower()}**")
-        st.dataframe(
-            shown.assign(rating=shown.rating.map(capture.rating_label))[["label", "kind", "rating", "evidence"]],
-            hide_index=True,
-            column_config={"label": "Factor", "kind": "Kind", "rating": "Rating", "evidence": "Evidence"},
-        )
-
 if existing is not None:
-    with st.expander("Delete this interview"):
-        st.write("Deletes the interview and its ratings. An evaluator can restore them from the audit log.")
-        sure = st.checkbox("Yes, delete it", key=f"{form}:delete-confirm")
-        if st.button("Delete interview", disabled=not sure, key=f"{form}:delete"):
-            forms.save(
-                f"{form}:delete",
-                lambda: capture.remove_interview(con, viewer, project, int(existing.interview_id)),
-                f"Deleted the {waves[wave].label.lower()} of {person}",
-            )
-        forms.other_errors(f"{form}:delete", [])
+    forms.delete_button(
+        form,
+        "this interview",
+        "Deletes the interview and its ratings. An evaluator can restore them from the audit log.",
+        lambda: capture.remove_interview(con, viewer, project, int(existing.interview_id)),
+        f"Deleted the {waves[wave].label.lower()} of {person}",
+    )

@@ -60,7 +60,9 @@ with projects_tab:
     project = NEW if chosen is None else chosen
     row = None if chosen is None else projects.iloc[choices.position(chosen)].to_dict()
     form = f"project:{project}"
-    with st.form(form, clear_on_submit=False):
+    if row is not None:
+        version, opened = forms.base(form, row["version"], capture.snapshot_of(row, capture.PROJECT_FIELDS))
+    with st.form(form, clear_on_submit=False, enter_to_submit=False):
         st.subheader("New project" if row is None else f"Edit {project}")
         if row is None:
             code = st.text_input("Project code", key=f"{form}:project_code", help="1–16 upper-case letters, e.g. ARTS")
@@ -102,19 +104,20 @@ with projects_tab:
         values["project_code"] = code
         forms.save(form, lambda: capture.create_project(con, viewer, values), lambda s: f"Added project {s.key}")
     elif submitted:
-        forms.save(form, lambda: capture.edit_project(con, viewer, project, values), f"Saved project {project}")
+        forms.save(
+            form,
+            lambda: capture.edit_project(con, viewer, project, values, version=version, opened=opened),
+            f"Saved project {project}",
+        )
     if row is not None:
-        with st.expander(f"Delete project {project}"):
-            st.write(
-                "Deletes the project with its participants, interviews, ratings, scores and milestones. "
-                "An evaluator can restore all of it from the audit log."
-            )
-            sure = st.checkbox(f"Yes, delete {project} and everything in it", key=f"{form}:delete-confirm")
-            if st.button("Delete project", disabled=not sure, key=f"{form}:delete"):
-                forms.save(
-                    f"{form}:delete", lambda: capture.remove_project(con, viewer, project), f"Deleted project {project}"
-                )
-            forms.other_errors(f"{form}:delete", [])
+        forms.delete_button(
+            form,
+            f"project {project}",
+            "Deletes the project with its participants, interviews, ratings, scores and milestones. "
+            "An evaluator can restore all of it from the audit log.",
+            lambda: capture.remove_project(con, viewer, project),
+            f"Deleted project {project}",
+        )
 
 with people_tab:
     if projects.empty:
@@ -136,7 +139,11 @@ with people_tab:
                 "status",
                 "withdrawal_date",
                 "interviews",
+                "telephone",
+                "email",
+                "call_times",
             ],
+            column_config={"telephone": "Telephone", "email": "E-mail", "call_times": "Call times"},
         )
     options = [NEW, *people.participant_code]
     person = st.selectbox(
@@ -144,7 +151,10 @@ with people_tab:
     )
     row = None if person == NEW else people.set_index("participant_code").loc[person].to_dict()
     form = f"participant:{project}:{person}"
-    with st.form(form, clear_on_submit=False):
+    if row is not None:
+        shown = {**row, "participant_code": person}
+        version, opened = forms.base(form, row["version"], capture.snapshot_of(shown, capture.PARTICIPANT_FIELDS))
+    with st.form(form, clear_on_submit=False, enter_to_submit=False):
         st.subheader(f"Enrol a participant in {project}" if row is None else f"Edit {person}")
         if row is None:
             code = st.text_input(
@@ -163,9 +173,32 @@ with people_tab:
         consented = right.date_input("Consent date", value=stored(row, "consent_date"), key=f"{form}:consent_date")
         with right:
             forms.field_errors(form, "consent_date")
-        forms.other_errors(form, ["participant_code", "enrolment_date", "consent_date"])
+        st.markdown("**How to reach them** · identifiers: only evaluators and admins see them")
+        phone, mail, times = st.columns(3)
+        with phone:
+            telephone = st.text_input("Telephone", value=stored(row, "telephone", ""), key=f"{form}:telephone")
+            forms.field_errors(form, "telephone")
+        with mail:
+            email = st.text_input("E-mail", value=stored(row, "email", ""), key=f"{form}:email")
+            forms.field_errors(form, "email")
+        with times:
+            call_times = st.text_input(
+                "Preferred call times", value=stored(row, "call_times", ""), key=f"{form}:call_times"
+            )
+            forms.field_errors(form, "call_times")
+        forms.other_errors(
+            form, ["participant_code", "enrolment_date", "consent_date", "telephone", "email", "call_times"]
+        )
         submitted = st.form_submit_button("Enrol" if row is None else "Save participant", type="primary")
-    values = {"project_code": project, "role": role, "enrolment_date": enrolled, "consent_date": consented}
+    values = {
+        "project_code": project,
+        "role": role,
+        "enrolment_date": enrolled,
+        "consent_date": consented,
+        "telephone": telephone,
+        "email": email,
+        "call_times": call_times,
+    }
     if submitted and row is None:
         values["participant_code"] = code
         forms.save(
@@ -175,7 +208,11 @@ with people_tab:
         )
     elif submitted:
         forms.save(
-            form, lambda: capture.edit_participant(con, viewer, project, person, values, today), f"Saved {person}"
+            form,
+            lambda: capture.edit_participant(
+                con, viewer, project, person, values, today, version=version, opened=opened
+            ),
+            f"Saved {person}",
         )
 
     if row is not None and row["status"] == "withdrawn":
@@ -185,13 +222,13 @@ with people_tab:
         )
     elif row is not None:
         leave = f"withdraw:{person}"
-        with st.form(leave, clear_on_submit=False):
+        with st.form(leave, clear_on_submit=False, enter_to_submit=False):
             st.subheader(f"Withdraw {person}")
             when = st.date_input("Withdrawal date", value=today, key=f"{leave}:withdrawal_date")
             forms.field_errors(leave, "withdrawal_date")
             erase = st.checkbox(
-                "Erase what they said: delete their interviews and ratings (the audit log keeps only that an "
-                "erasure happened, when and by whom)",
+                "Erase what they said and how to reach them: delete their interviews, ratings and contact details "
+                "(the audit log keeps only that an erasure happened, when and by whom)",
                 key=f"{leave}:erase",
             )
             forms.other_errors(leave, ["withdrawal_date"])
@@ -203,17 +240,12 @@ with people_tab:
                 f"{person} withdrawn" + (" and their interviews erased" if erase else ""),
             )
     if row is not None:
-        with st.expander(f"Delete {person}"):
-            st.write(
-                "For a participant enrolled by mistake: deletes them with their interviews and ratings. "
-                "An evaluator can restore them from the audit log. To honour a request to be forgotten, "
-                "withdraw them with erasure instead."
-            )
-            sure = st.checkbox(f"Yes, delete {person}", key=f"{form}:delete-confirm")
-            if st.button("Delete participant", disabled=not sure, key=f"{form}:delete"):
-                forms.save(
-                    f"{form}:delete",
-                    lambda: capture.remove_participant(con, viewer, project, person),
-                    f"Deleted {person}",
-                )
-            forms.other_errors(f"{form}:delete", [])
+        forms.delete_button(
+            form,
+            person,
+            "For a participant enrolled by mistake: deletes them with their interviews and ratings. "
+            "An evaluator can restore them from the audit log. To honour a request to be forgotten, "
+            "withdraw them with erasure instead.",
+            lambda: capture.remove_participant(con, viewer, project, person),
+            f"Deleted {person}",
+        )

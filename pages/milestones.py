@@ -49,7 +49,7 @@ choice = st.selectbox(
 row = None if choice == NEW else milestones.set_index("milestone_id").loc[choice]
 form = f"milestone:{project}:{choice}"
 kinds = [k.value for k in MilestoneKind]
-with st.form(form, clear_on_submit=False):
+with st.form(form, clear_on_submit=False, enter_to_submit=False):
     st.subheader("Add a milestone" if row is None else f"Edit “{row.title}”")
     left, right = st.columns(2)
     kind = left.selectbox(
@@ -71,12 +71,10 @@ if submitted and row is None:
 elif submitted:
     forms.save(form, lambda: capture.edit_milestone(con, viewer, project, choice, values), f"Saved “{title}”")
 if row is not None:
-    with st.expander("Delete this milestone"):
-        sure = st.checkbox(f"Yes, delete “{row.title}”", key=f"{form}:delete-confirm")
-        if st.button("Delete milestone", disabled=not sure, key=f"{form}:delete"):
-            forms.save(
-                f"{form}:delete",
-                lambda: capture.remove_milestone(con, viewer, project, choice),
-                f"Deleted “{row.title}”",
-            )
-        forms.other_errors(f"{form}:delete", [])
+    forms.delete_button(
+        form,
+        f"“{row.title}”",
+        "Deletes the milestone from the project's timeline. An evaluator can restore it from the audit log.",
+        lambda: capture.remove_milestone(con, viewer, project, choice),
+        f"Deleted “{row.title}”",
+    )

@@ -20,13 +20,25 @@ forms.require_projects(projects.codes)
 waves = {w.wave: w.label for w in ui.reference(storage.list_waves)}
 choose_project, choose_wave = st.columns(2)
 project = ui.pick_project("Project", where=choose_project, wanted=st.query_params.get("project"))
-wave = choose_wave.selectbox("Wave", list(waves), index=forms.preselected(list(waves), "wave"), format_func=waves.get)
+current = capture.current_round(ui.read(storage.project_schedule, project, ui.today()), list(waves))
+wanted = st.query_params.get("wave") or current
+wave = choose_wave.selectbox(
+    "Wave",
+    list(waves),
+    index=list(waves).index(wanted) if wanted in waves else 0,
+    format_func=waves.get,
+)
 scores = ui.read(storage.indicator_scores, project, wave)
-st.caption("Score each indicator after the wave's round of interviews. Leave one blank to clear its score.")
+round_note = f"{project}'s current round is the **{waves[current].lower()}**" if current else "nobody is due yet"
+st.caption(
+    f"Score each indicator after the wave's round of interviews: {round_note} (the wave most of its participants "
+    "are due at or were last interviewed at), where the form opens. Leave an indicator blank to clear its score."
+)
 
 form = f"sustainability:{project}:{wave}"
+version, opened = forms.base(form, int(scores.version.iloc[0]) if len(scores) else 0, capture.scores_snapshot(scores))
 entered = {}
-with st.form(form, clear_on_submit=False):
+with st.form(form, clear_on_submit=False, enter_to_submit=False):
     for row in scores.itertuples():
         field, before = st.columns([3, 1], vertical_alignment="center")
         current = None if pd.isna(row.value) else row.value
@@ -53,12 +65,16 @@ with st.form(form, clear_on_submit=False):
                 )
             forms.field_errors(form, row.indicator_code)
         previous = NOT_SCORED if pd.isna(row.previous_value) else row.previous_value
-        before.caption(f"{row.previous_wave}: **{previous}**" if isinstance(row.previous_wave, str) else "first wave")
+        before.caption(
+            f"{row.previous_wave}: **{previous}**"
+            if isinstance(row.previous_wave, str)
+            else "first wave: nothing before"
+        )
     forms.other_errors(form, list(scores.indicator_code))
     submitted = st.form_submit_button("Save scores", type="primary")
 if submitted:
     forms.save(
         form,
-        lambda: capture.score_sustainability(con, viewer, project, wave, entered),
+        lambda: capture.score_sustainability(con, viewer, project, wave, entered, version=version, opened=opened),
         f"Saved the {waves[wave].lower()} scores of {project}",
     )

@@ -77,6 +77,22 @@ def build(con) -> None:
         two,
         BUILT_ON,
     )
-    log(con, EDITOR, "ART", "ART-01", interview("month_3", "2025-05-01", "M. Nowak"), NO_RATINGS, BUILT_ON)
-    log(con, EDITOR, "ART", "ART-02", interview("baseline", "2025-02-12", "C. Diaz"), NO_RATINGS, BUILT_ON)
+    log(
+        con,
+        EDITOR,
+        "ART",
+        "ART-01",
+        interview("month_3", "2025-05-01", "M. Nowak", no_factors=True),
+        NO_RATINGS,
+        BUILT_ON,
+    )
+    log(
+        con,
+        EDITOR,
+        "ART",
+        "ART-02",
+        interview("baseline", "2025-02-12", "C. Diaz", no_factors=True),
+        NO_RATINGS,
+        BUILT_ON,
+    )
     log(con, EDITOR, "ART", "ART-02", interview("month_3", "2025-05-14", "C. Diaz", "missed"), NO_RATINGS, BUILT_ON)

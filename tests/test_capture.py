@@ -176,7 +176,9 @@ def test_an_interview_outside_its_window_is_saved_with_a_note(small):
 
 
 def test_an_interview_inside_its_window_has_no_note(small):
-    saved = LOG(small, EDITOR, "ART", "ART-03", interview("baseline", "2025-03-20", "x"), NO_RATINGS, TODAY)
+    saved = LOG(
+        small, EDITOR, "ART", "ART-03", interview("baseline", "2025-03-20", "x", no_factors=True), NO_RATINGS, TODAY
+    )
     assert saved.note is None
 
 

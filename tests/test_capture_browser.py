@@ -3,12 +3,13 @@
 The setup deletes EMPL-02's (missed) 6-month record from a copy of the demo, so that follow-up is overdue.
 """
 
+import re
 import time
 
 import pytest
 
 from innovation_tracker import accounts, storage
-from tests.browser import CHROMIUM_ARGS, SCREENSHOTS, Server, chromium_or_skip, heatmap_cells, login, pick_in_grid
+from tests.browser import CHROMIUM_ARGS, SCREENSHOTS, Server, chromium_or_skip, heatmap_cells, login
 from tests.conftest import DEMO_TODAY
 
 pytestmark = pytest.mark.browser
@@ -98,13 +99,16 @@ def test_logging_an_overdue_6_month_follow_up_takes_it_off_the_fieldwork_list(pa
         page.keyboard.type(value)
     page.get_by_label("Duration (minutes)").fill("35")
     page.get_by_label("Summary notes").fill("Six months on: the job coach is still in post.")
-    grid = page.locator('[data-testid="stDataFrame"]').first
+    for group in page.get_by_role("radiogroup").all():  # the factors EMPL-02 cited at 3 months: still so
+        if group.get_by_role("radio", name=re.compile("^still so")).count():
+            group.get_by_role("radio", name=re.compile("^still so")).click()
+            time.sleep(0.6)
     facilitator, barrier = server.new_factors
-    for row, (factor, rating) in enumerate(((facilitator, "+2"), (barrier, "-1"))):
-        y = 55 + 35 * row
-        page.mouse.click(grid.bounding_box()["x"] + 120, grid.bounding_box()["y"] + y)  # the empty row adds a row
-        pick_in_grid(page, grid, 120, y, factor)
-        pick_in_grid(page, grid, 480, y, rating)
+    for factor, rating in ((facilitator, "+2"), (barrier, "−1")):
+        page.get_by_role("textbox", name="Search the codebook").fill(factor)
+        time.sleep(1.5)
+        page.get_by_role("radiogroup", name=f"Rating of {factor}").get_by_role("radio", name=rating, exact=True).click()
+        time.sleep(1.5)
     page.get_by_role("button", name="Save interview").click()
     page.get_by_text("Edit the 6-month follow-up").wait_for(timeout=30_000)
     assert page.locator('[data-testid="stException"]').count() == 0, server.output()

@@ -8,6 +8,7 @@ import pytest
 from innovation_tracker import capture, service, storage
 from innovation_tracker.domain import AccountRole, Study, Viewer
 from tests.apptest import open_page
+from tests.conftest import DEMO_TODAY
 from tests.small_study import EDITOR, build
 
 TODAY = dt.date(2025, 6, 20)
@@ -111,12 +112,18 @@ def log_page(monkeypatch, path, person="ART-03"):
     return at, f"interview:{person}:{wave}"
 
 
-def rate(at, form, *rows):
-    at.session_state[f"{form}:ratings"] = {
-        "edited_rows": {},
-        "deleted_rows": [],
-        "added_rows": [{"factor": f, "rating": r, "evidence": e, "shareable": s} for f, r, e, s in rows],
-    }
+def code(at, form, factor_code, mark, evidence=None, shareable=False):
+    """Code a factor as the coder does: one choice of rating (or mark), then the evidence and flag beside it."""
+    at = run(at.segmented_control(key=f"{form}:mark:{factor_code}").set_value(mark))
+    if evidence is not None:
+        at = run(at.text_input(key=f"{form}:evidence:{factor_code}").input(evidence))
+    if shareable:
+        at = run(at.checkbox(key=f"{form}:share:{factor_code}").check())
+    return at
+
+
+def save(at, form):
+    return run(at.button(key=f"log:save:{form}").click())
 
 
 def test_logging_the_proposed_follow_up_with_ratings(monkeypatch, small):
@@ -125,8 +132,9 @@ def test_logging_the_proposed_follow_up_with_ratings(monkeypatch, small):
     assert at.selectbox(key=f"{form}:mode").value == "telephone", "follow-ups default to the telephone"
     at.date_input(key=f"{form}:interview_date").set_value(dt.date(2025, 6, 12))
     at.number_input(key=f"{form}:duration_min").set_value(35)
-    rate(at, form, (LABEL, 2, "they know what they are doing", True))
-    at = submit(at)
+    at = code(at, form, "ctx_team_expertise", 2, "they know what they are doing", shareable=True)
+    assert at.segmented_control(key=f"{form}:mark:ctx_team_expertise").options == ["+1", "+2"], "a facilitator's signs"
+    at = save(at, form)
     assert toasts(at) == ["Saved the 3-month follow-up of ART-03"]
     assert not errors(at) and not at.warning
     assert query(
@@ -139,6 +147,7 @@ def test_logging_the_proposed_follow_up_with_ratings(monkeypatch, small):
         " USING (interview_id) WHERE participant_code = 'ART-03'",
     ) == [("ctx_team_expertise", 2, "they know what they are doing", True, "ed")]
     assert "Edit the 3-month follow-up" in at.subheader[0].value, "the saved interview is shown at once"
+    assert query(small, "SELECT count(*) FROM form_draft") == [(0,)], "the draft went with the save"
 
 
 def test_an_interview_outside_its_window_is_saved_and_the_user_told(monkeypatch, small):
@@ -147,64 +156,107 @@ def test_an_interview_outside_its_window_is_saved_and_the_user_told(monkeypatch,
     at = run(at)
     form = "interview:ART-03:baseline"
     at.date_input(key=f"{form}:interview_date").set_value(dt.date(2025, 4, 10))
-    at = submit(at)
+    at.checkbox(key=f"{form}:no_factors").check()
+    at = save(at, form)
     assert toasts(at) == ["Saved the baseline of ART-03"]
     assert at.warning[0].value == "Baseline interview is 10 days after its window closed (2025-03-31)"
     assert query(small, "SELECT count(*) FROM interview WHERE participant_code = 'ART-03'") == [(1,)]
 
 
+def field_widget(at, form, field):
+    return at.date_input(key=f"{form}:{field}") if field == "interview_date" else at.number_input(key=f"{form}:{field}")
+
+
 @pytest.mark.parametrize(
-    ("field", "value", "rows", "message"),
+    ("field", "value", "message"),
     [
-        (
-            "interview_date",
-            dt.date(2025, 6, 21),
-            (),
-            "interview date 2025-06-21 is in the future (today is 2025-06-20)",
-        ),
-        ("interview_date", dt.date(2025, 2, 1), (), "is before the participant's enrolment on 2025-03-01"),
-        ("duration_min", 0, (), "duration 0 must be between 1 and 600 minutes"),
-        ("ratings", None, ((LABEL, -1, None, False),), "row 1: 'Team expertise' is a facilitator"),
-        ("ratings", None, ((LABEL, 1, None, False), (LABEL, 2, None, False)), "rated twice"),
-        ("ratings", None, ((None, 1, "a quote", False),), "row 1: factor '(none chosen)' is not in the study"),
+        ("interview_date", dt.date(2025, 6, 21), "interview date 2025-06-21 is in the future (today is 2025-06-20)"),
+        ("interview_date", dt.date(2025, 2, 1), "is before the participant's enrolment on 2025-03-01"),
+        ("duration_min", 0, "duration 0 must be between 1 and 600 minutes"),
     ],
-    ids=["future", "before-enrolment", "duration", "sign", "twice", "no-factor"],
+    ids=["future", "before-enrolment", "duration"],
 )
-def test_a_broken_rule_shows_under_its_field_and_nothing_is_saved(monkeypatch, small, field, value, rows, message):
+def test_a_broken_rule_shows_under_its_field_and_nothing_is_saved(monkeypatch, small, field, value, message):
     before = db(small)
     at, form = log_page(monkeypatch, small)
-    at.number_input(key=f"{form}:duration_min").set_value(25)
-    if field != "ratings":
-        widget = (
-            at.date_input(key=f"{form}:{field}")
-            if field == "interview_date"
-            else at.number_input(key=f"{form}:{field}")
-        )
-        widget.set_value(value)
-    rate(at, form, *rows)
-    at = submit(at)
+    at = code(at, form, "ctx_team_expertise", 1, "a quote")
+    widget = (
+        at.date_input(key=f"{form}:{field}") if field == "interview_date" else at.number_input(key=f"{form}:{field}")
+    )
+    widget.set_value(value)
+    at = save(at, form)
     shown = errors(at)
     assert any(message in text for text in shown), shown
     assert any(text.startswith("**Nothing was saved.**") for text in shown)
     assert not toasts(at)
-    assert db(small) == before
-    if field != "ratings":
-        widget = (
-            at.date_input(key=f"{form}:{field}")
-            if field == "interview_date"
-            else at.number_input(key=f"{form}:{field}")
-        )
-        assert widget.value == value, "the form keeps what the user typed"
+    assert {t: v for t, v in db(small).items() if t != "counts"} == {t: v for t, v in before.items() if t != "counts"}
+    widget = (
+        at.date_input(key=f"{form}:{field}") if field == "interview_date" else at.number_input(key=f"{form}:{field}")
+    )
+    assert widget.value == value, "the form keeps what the user typed"
+    assert at.text_input(key=f"{form}:evidence:ctx_team_expertise").value == "a quote"
 
 
-def test_a_missed_call_with_ratings_is_refused(monkeypatch, small):
+def test_a_completed_interview_without_ratings_needs_the_no_factors_tick(monkeypatch, small):
     before = db(small)
     at, form = log_page(monkeypatch, small)
+    at = save(at, form)
+    assert any("tick “No factors were discussed”" in e for e in errors(at)), errors(at)
+    assert db(small)["interview"] == before["interview"]
+    at.checkbox(key=f"{form}:no_factors").check()
+    at = save(at, form)
+    assert toasts(at) == ["Saved the 3-month follow-up of ART-03"]
+    assert query(small, "SELECT count(*) FROM interview WHERE participant_code = 'ART-03'") == [(1,)]
+
+
+def test_evidence_without_a_rating_and_an_unmarked_carried_factor_are_named(monkeypatch, small):
+    at = page(monkeypatch, small, "log_interview", project="ART", participant="ART-02", wave="month_6")
+    form = "interview:ART-02:month_6"
+    at = code(at, form, "ctx_team_expertise", 2, "we have the skills")
+    at = run(at.segmented_control(key=f"{form}:mark:ctx_team_expertise").set_value(None))  # the rating undone
+    assert at.text_input(key=f"{form}:evidence:ctx_team_expertise").value == "we have the skills", "typing stays"
+    before = db(small)
+    at = save(at, form)
+    shown = errors(at)
+    assert any("New factor 'Team expertise': 'Team expertise' has evidence but no rating" in e for e in shown), shown
+    assert db(small)["interview"] == before["interview"]
+
+
+def test_a_carried_forward_factor_must_be_marked(monkeypatch, small):
+    at = page(monkeypatch, small, "log_interview", project="ART", participant="ART-01", wave="month_6")
+    form = "interview:ART-01:month_6"
+    at.date_input(key=f"{form}:interview_date").set_value(dt.date(2025, 6, 20))
+    marks = [c for c in at.segmented_control if c.key.startswith(f"{form}:mark:")][:2]
+    assert [m.options for m in marks] == [
+        ["still so (+2)", "+1", "not mentioned"],
+        ["still so (−1)", "−2", "not mentioned"],
+    ]
+    at = save(at, form)
+    assert any("Carried forward line 1 (Team expertise): mark it still so" in e for e in errors(at)), errors(at)
+    at = run(at.segmented_control(key=f"{form}:mark:ctx_team_expertise").set_value("still"))
+    at = run(at.segmented_control(key=f"{form}:mark:ctx_resource_limits").set_value(-2))
+    at = save(at, form)
+    assert toasts(at) == ["Saved the 6-month follow-up of ART-01"], errors(at)
+    assert query(
+        small,
+        "SELECT factor_code, rating FROM factor_rating JOIN interview USING (interview_id)"
+        " WHERE participant_code = 'ART-01' AND wave = 'month_6' ORDER BY 1",
+    ) == [("ctx_resource_limits", -2), ("ctx_team_expertise", 2)]
+
+
+def test_a_missed_call_is_saved_without_ratings(monkeypatch, small):
+    at, form = log_page(monkeypatch, small)
+    at = code(at, form, "ctx_team_expertise", 1)
     at.selectbox(key=f"{form}:status").set_value("missed")
-    rate(at, form, (LABEL, 1, None, False))
-    at = submit(at)
-    assert any("a missed interview carries no ratings" in e for e in errors(at))
-    assert db(small) == before
+    at = run(at)
+    assert not at.segmented_control, "a missed call is not coded"
+    at = save(at, form)
+    assert toasts(at) == ["Saved the 3-month follow-up of ART-03"], errors(at)
+    assert query(
+        small,
+        "SELECT status, (SELECT count(*) FROM factor_rating r WHERE r.interview_id = i.interview_id)"
+        " FROM interview i WHERE participant_code = 'ART-03'",
+    ) == [("missed", 0)]
 
 
 def test_editing_and_deleting_an_interview(monkeypatch, small):
@@ -212,9 +264,9 @@ def test_editing_and_deleting_an_interview(monkeypatch, small):
     at.selectbox(key="log:wave:ART-01").set_value("baseline")
     at = run(at)
     form = "interview:ART-01:baseline"
-    assert at.data_editor[0].value.shape[0] == 2, "the stored ratings are loaded into the table"
+    assert at.segmented_control(key=f"{form}:mark:ctx_team_expertise").value == 2, "stored ratings are loaded"
     at.text_area(key=f"{form}:summary").input("Revised notes")
-    at = submit(at)
+    at = save(at, form)
     assert toasts(at) == ["Updated the baseline of ART-01"]
     assert query(small, "SELECT summary FROM interview WHERE interview_id = 1") == [("Revised notes",)]
     assert query(small, "SELECT count(*) FROM factor_rating WHERE interview_id = 1") == [(2,)]
@@ -225,14 +277,74 @@ def test_editing_and_deleting_an_interview(monkeypatch, small):
     assert query(small, "SELECT count(*) FROM interview WHERE interview_id = 1") == [(0,)]
 
 
-def test_the_previous_waves_ratings_are_shown_beside_the_form(monkeypatch, small):
+def test_the_previous_waves_ratings_are_carried_forward_with_rating_and_excerpt(monkeypatch, small):
     at, _ = log_page(monkeypatch, small, "ART-01")
-    assert at.markdown[-1].value == "**Ratings at the baseline**" or any(
-        m.value == "**Ratings at the baseline**" for m in at.markdown
-    )
-    shown = at.dataframe[-1].value
-    assert list(shown.label) == ["Team expertise", "Limited resources"]
-    assert list(shown.rating) == ["+2 strong facilitator", "-1 barrier"]
+    shown = [m.value for m in at.markdown]
+    assert any(text.startswith("**Carried forward from the baseline** · 2 factors") for text in shown), shown
+    assert "1. **Team expertise** :blue-badge[facilitator]" in shown
+    assert "2. **Limited resources** :orange-badge[barrier]" in shown
+    notes = [c.value for c in at.caption]
+    assert any(n.startswith("Last time +2 strong facilitator") for n in notes), notes
+
+
+def test_a_save_after_someone_elses_is_refused_with_what_they_changed(monkeypatch, small):
+    at, _ = log_page(monkeypatch, small, "ART-01")
+    at.selectbox(key="log:wave:ART-01").set_value("baseline")
+    at = run(at)
+    form = "interview:ART-01:baseline"
+    at.text_area(key=f"{form}:summary").input("Mine")
+    at = run(at)
+    con = storage.connect(small)  # someone else saves the same interview meanwhile
+    other = Viewer("other", AccountRole.EVALUATOR)
+    stored = con.execute("SELECT factor_code AS factor, rating, evidence, shareable FROM factor_rating").df()
+    values = {
+        "interview_date": dt.date(2025, 3, 5),
+        "mode": "telephone",
+        "status": "completed",
+        "interviewer": "C. Diaz",
+        "duration_min": 50,
+        "summary": "Theirs",
+    }
+    capture.edit_interview(con, other, "ART", 1, values, stored[stored.index < 2], TODAY, version=0)
+    con.close()
+    at = save(at, form)
+    shown = " ".join(errors(at))
+    assert "other saved this interview at" in shown, shown
+    assert "Summary notes: notes → Theirs" in shown and "Duration (minutes): 30 → 50" in shown
+    assert query(small, "SELECT summary, duration_min FROM interview WHERE interview_id = 1") == [("Theirs", 50)]
+    assert at.text_area(key=f"{form}:summary").value == "Mine", "what was typed stays"
+    at = save(at, form)
+    assert toasts(at) == ["Updated the baseline of ART-01"], "a second save goes over theirs, knowingly"
+    assert query(small, "SELECT summary FROM interview WHERE interview_id = 1") == [("Mine",)]
+
+
+def test_a_draft_is_offered_back_after_a_lost_session(monkeypatch, small):
+    at, form = log_page(monkeypatch, small)
+    at.text_area(key=f"{form}:summary").input("Said the coach left in May")
+    at = code(at, form, "ctx_team_expertise", 2, "they know their stuff")
+    assert query(small, "SELECT username, form, title FROM form_draft") == [("ed", form, "ART-03 · 3-month follow-up")]
+    again, _ = log_page(monkeypatch, small)  # a new session: the old one was lost
+    assert any("Unsaved draft" in w.value for w in again.warning)
+    assert not again.segmented_control, "the form waits until the draft is restored or discarded"
+    again = run(again.button(key=f"_forms:restore:{form}").click())
+    assert again.text_area(key=f"{form}:summary").value == "Said the coach left in May"
+    assert again.text_input(key=f"{form}:evidence:ctx_team_expertise").value == "they know their stuff"
+    again = save(again, form)
+    assert toasts(again) == ["Saved the 3-month follow-up of ART-03"], errors(again)
+    assert query(small, "SELECT count(*) FROM form_draft") == [(0,)]
+    assert query(small, "SELECT summary FROM interview WHERE participant_code = 'ART-03'") == [
+        ("Said the coach left in May",)
+    ]
+
+
+def test_a_discarded_draft_is_deleted(monkeypatch, small):
+    at, form = log_page(monkeypatch, small)
+    at.text_area(key=f"{form}:summary").input("Half a thought")
+    at = run(at)
+    again, _ = log_page(monkeypatch, small)
+    again = run(again.button(key=f"_forms:discard:{form}").click())
+    assert query(small, "SELECT count(*) FROM form_draft") == [(0,)]
+    assert again.text_area(key=f"{form}:summary").value == ""
 
 
 def test_creating_a_project_and_a_code_format_error(monkeypatch, small):
@@ -385,3 +497,25 @@ def test_data_quality_links_each_problem_to_where_it_is_fixed(monkeypatch, small
         and params == {"project": "ART", "participant": "ART-01", "wave": "month_3"}
         for label, _, params in links
     ), links
+
+
+def test_sustainability_opens_at_the_projects_current_round_with_last_waves_scores(monkeypatch, seeded_path):
+    con = storage.connect(seeded_path)
+    plan = storage.project_schedule(con, EDITOR, "ARTS", DEMO_TODAY)
+    waves = [w.wave for w in storage.list_waves(con)]
+    current = capture.current_round(plan, waves)
+    previous = storage.indicator_scores(con, EDITOR, "ARTS", current)
+    con.close()
+    assert current not in (None, "baseline"), "nine months in, the demo's ARTS is past its baseline"
+    at = page(monkeypatch, seeded_path, "sustainability", today=DEMO_TODAY, project="ARTS")
+    assert next(s for s in at.selectbox if s.label == "Wave").value == current
+    label = previous.previous_wave.iloc[0]
+    shown = [c.value for c in at.caption]
+    for value in previous.previous_value.fillna("not scored"):
+        assert f"{label}: **{value}**" in shown, shown
+    assert any(f"current round is the **{previous_label(current)}**" in text for text in shown), shown
+
+
+def previous_label(wave):
+    return {"month_3": "3-month follow-up", "month_6": "6-month follow-up", "month_9": "9-month follow-up",
+            "month_12": "12-month follow-up"}[wave]  # fmt: skip

@@ -84,7 +84,13 @@ def test_a_window_opening_after_the_horizon_is_not_yet_upcoming(small):
 
 def test_logging_a_call_takes_it_off_the_list(small):
     capture.log_interview(
-        small, EDITOR, "ART", "ART-03", interview("baseline", "2025-06-18", "E. Fox"), NO_RATINGS, TODAY
+        small,
+        EDITOR,
+        "ART",
+        "ART-03",
+        interview("baseline", "2025-06-18", "E. Fox", no_factors=True),
+        NO_RATINGS,
+        TODAY,
     )
     calls = calls_at(small)
     assert ("ART-03", "baseline") not in set(zip(calls.participant_code, calls.wave, strict=True))
@@ -120,7 +126,7 @@ def test_the_csv_call_list_has_iso_dates_and_no_live_formulas(small):
     assert lines[0] == ",".join(fieldwork.CSV_COLUMNS)
     assert lines[1] == (
         "overdue,(no interviewer yet),ART,ART-03,caregiver,baseline,Baseline,2025-03-01,2025-03-01,"
-        "2025-03-31,window closed 81 days ago"
+        "2025-03-31,window closed 81 days ago,,,"
     )
     assert lines[4].startswith("missed,'=1+1,ART,ART-02,manager,month_3,")
     assert len(lines) == 5

@@ -10,7 +10,8 @@ function is therefore written once, against the plain table names, and cannot fo
   pooled into "Stakeholder", in pseudonyms and in the `role` column alike, so no breakdown by role, chart, export
   or report built on these reads can single out the project's one manager. Should the pooled group itself be
   smaller than k, the next smallest roles join it until it is not (or the project has fewer than k participants);
-- only admins and evaluators see the audit log; only admins see accounts.
+- only admins and evaluators see the audit log, participants' contact details (telephone, e-mail, call times) and
+  unsaved drafts; only admins see accounts.
 """
 
 from __future__ import annotations
@@ -102,6 +103,10 @@ def scope_ctes(viewer: Viewer) -> str:
             " (SELECT project_code FROM project))",
             "milestone AS (SELECT * FROM main.milestone WHERE project_code IN (SELECT project_code FROM project))",
             "audit_entry AS (SELECT * FROM main.audit_entry WHERE FALSE)",
+            # Identifiers and identified drafts: never read by funders or teams.
+            "participant_contact AS (SELECT * FROM main.participant_contact WHERE FALSE)",
+            "form_draft AS (SELECT * FROM main.form_draft WHERE FALSE)",
+            "record_version AS (SELECT * FROM main.record_version WHERE FALSE)",
             "user_account AS (SELECT * FROM main.user_account WHERE FALSE)",
             "user_project AS (SELECT * FROM main.user_project WHERE FALSE)",
         ]

@@ -17,7 +17,7 @@ import duckdb
 import pandas as pd
 
 from ..domain import Viewer
-from ..errors import ConflictError, NotFound, Problem, ValidationError
+from ..errors import ConflictError, EditConflict, NotFound, Problem, ValidationError
 from .access import query, scoped_read
 from .db import Connection, record_audit, write
 from .study import STORED
@@ -31,12 +31,18 @@ KEYS = {
     "indicator_value": ("project_code", "wave", "indicator_code"),
     "milestone": ("milestone_id",),
     "user_project": ("username", "project_code"),
+    "participant_contact": ("participant_code",),
 }
 COLUMNS["user_project"] = KEYS["user_project"]
+CONTACT_COLUMNS = ("telephone", "email", "call_times")
+COLUMNS["participant_contact"] = ("participant_code", *CONTACT_COLUMNS)
 # Parents before children: the order rows are restored in (and the reverse of the order they are deleted in).
-TREE_ORDER = ("project", "participant", "interview", "factor_rating", "indicator_value", "milestone", "user_project")
+TREE_ORDER = (
+    "project", "participant", "participant_contact", "interview", "factor_rating", "indicator_value", "milestone",
+    "user_project",
+)  # fmt: skip
 RESTORABLE = ("project", "participant", "interview", "milestone")
-LEAVES = ("factor_rating", "indicator_value", "milestone", "user_project")
+LEAVES = ("participant_contact", "factor_rating", "indicator_value", "milestone", "user_project")
 
 
 def _rows(con: Connection, sql: str, params: list | None = None) -> list[dict]:
@@ -89,6 +95,29 @@ def _json_safe(row: dict) -> dict:
     return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in row.items()}
 
 
+def _check_version(con: Connection, actor: str, entity: str, key: str, expected: int | None) -> int:
+    """Raise the record's version inside the caller's transaction; with `expected`, first check that nobody saved
+    it since the form was opened. Two sessions saving at once both update this row, so DuckDB lets one of them
+    commit and the other retries (`write`), finds the version moved on and raises EditConflict."""
+    found = con.execute(
+        "SELECT version, changed_by, changed_at FROM record_version WHERE entity = ? AND entity_key = ?", [entity, key]
+    ).fetchone()
+    current = found[0] if found else 0
+    if expected is not None and current != expected:
+        raise EditConflict(entity, key, current, found[1] if found else None, found[2] if found else None)
+    try:
+        con.execute(
+            "INSERT INTO record_version (entity, entity_key, version, changed_by) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT DO UPDATE SET version = excluded.version, changed_by = excluded.changed_by,"
+            " changed_at = now()",
+            [entity, key, current + 1, actor],
+        )
+    except duckdb.ConstraintException as exc:
+        # A concurrent first save of the same record committed its version row after our snapshot: retry.
+        raise ConflictError(f"{entity} {key} was saved by a concurrent writer") from exc
+    return current + 1
+
+
 def add_project(con: Connection, actor: str, project: dict) -> None:
     def work(cur):
         _insert(cur, "project", project)
@@ -97,19 +126,29 @@ def add_project(con: Connection, actor: str, project: dict) -> None:
     write(con, work)
 
 
-def _update_audited(con: Connection, actor: str, table: str, key: object, label: str, changes: dict) -> None:
-    """Change a row's non-key columns, auditing the whole row before and after, in one transaction."""
+def _update_audited(
+    con: Connection, actor: str, table: str, key: object, label: str, changes: dict, version: int | None = None
+) -> None:
+    """Change a row's non-key columns, auditing the whole row before and after, in one transaction. With
+    `version`, the row must still be at that version (see `_check_version`)."""
 
     def work(cur):
         before = _existing(cur, table, (key,), label)
+        if table in VERSIONED:
+            _check_version(cur, actor, table, str(key), version)
         _update(cur, table, (key,), changes)
         record_audit(cur, actor, "update", table, str(key), before=before, after=_one(cur, table, (key,)))
 
     write(con, work)
 
 
-def update_project(con: Connection, actor: str, project_code: str, changes: dict) -> None:
-    _update_audited(con, actor, "project", project_code, "Project", changes)
+VERSIONED = ("project", "participant", "interview", "sustainability")
+
+
+def update_project(
+    con: Connection, actor: str, project_code: str, changes: dict, *, version: int | None = None
+) -> None:
+    _update_audited(con, actor, "project", project_code, "Project", changes, version)
 
 
 def _project_tree(con: Connection, project_code: str) -> dict[str, list[dict]]:
@@ -118,6 +157,7 @@ def _project_tree(con: Connection, project_code: str) -> dict[str, list[dict]]:
     return {
         "project": [_existing(con, "project", (project_code,), "Project")],
         "participant": _select(con, "participant", f"participant_code IN ({people})", [project_code]),
+        "participant_contact": _select(con, "participant_contact", f"participant_code IN ({people})", [project_code]),
         "interview": _select(con, "interview", f"interview_id IN ({interviews})", [project_code]),
         "factor_rating": _select(con, "factor_rating", f"interview_id IN ({interviews})", [project_code]),
         "indicator_value": _select(con, "indicator_value", "project_code = ?", [project_code]),
@@ -135,6 +175,7 @@ def _participant_tree(con: Connection, participant_code: str) -> dict[str, list[
     interviews = "SELECT interview_id FROM interview WHERE participant_code = ?"
     return {
         "participant": [_existing(con, "participant", (participant_code,), "Participant")],
+        "participant_contact": _select(con, "participant_contact", "participant_code = ?", [participant_code]),
         "interview": _select(con, "interview", "participant_code = ?", [participant_code]),
         "factor_rating": _select(con, "factor_rating", f"interview_id IN ({interviews})", [participant_code]),
     }
@@ -174,35 +215,99 @@ def delete_project(con: Connection, actor: str, project_code: str) -> dict[str, 
     return _delete(con, actor, "project", project_code, lambda cur: _project_tree(cur, project_code))
 
 
-def add_participant(con: Connection, actor: str, participant: dict) -> None:
+def add_participant(con: Connection, actor: str, participant: dict, contact: dict | None = None) -> None:
     def work(cur):
         _insert(cur, "participant", participant)
-        record_audit(
-            cur, actor, "create", "participant", participant["participant_code"], after=_json_safe(participant)
-        )
+        if contact:
+            _set_contact(cur, participant["participant_code"], contact)
+        after = _json_safe({**participant, **(contact or {})})
+        record_audit(cur, actor, "create", "participant", participant["participant_code"], after=after)
 
     write(con, work)
 
 
-def update_participant(con: Connection, actor: str, participant_code: str, changes: dict) -> None:
-    _update_audited(con, actor, "participant", participant_code, "Participant", changes)
+def update_participant(
+    con: Connection,
+    actor: str,
+    participant_code: str,
+    changes: dict,
+    *,
+    version: int | None = None,
+    contact: dict | None = None,
+) -> None:
+    """Change a participant's columns and, when `contact` is given, their contact details, in one transaction."""
+    if contact is None:
+        _update_audited(con, actor, "participant", participant_code, "Participant", changes, version)
+        return
+
+    def work(cur):
+        before = {
+            **_existing(cur, "participant", (participant_code,), "Participant"),
+            **_contact(cur, participant_code),
+        }
+        _check_version(cur, actor, "participant", participant_code, version)
+        _update(cur, "participant", (participant_code,), changes)
+        _set_contact(cur, participant_code, contact)
+        after = {**_one(cur, "participant", (participant_code,)), **_contact(cur, participant_code)}
+        record_audit(cur, actor, "update", "participant", participant_code, before=before, after=after)
+
+    write(con, work)
 
 
-def withdraw_participant(con: Connection, actor: str, participant_code: str, withdrawal_date: dt.date) -> None:
+def _contact(con: Connection, participant_code: str) -> dict:
+    row = _one(con, "participant_contact", (participant_code,)) or {}
+    return {column: row.get(column) for column in CONTACT_COLUMNS}
+
+
+def _set_contact(con: Connection, participant_code: str, contact: dict) -> None:
+    """Keep the participant's contact details as given; a row with none left is deleted."""
+    con.execute("DELETE FROM participant_contact WHERE participant_code = ?", [participant_code])
+    if any(contact.get(column) for column in CONTACT_COLUMNS):
+        row = {"participant_code": participant_code, **{c: contact.get(c) for c in CONTACT_COLUMNS}}
+        _insert(con, "participant_contact", row)
+
+
+def set_contacts(con: Connection, actor: str, contacts: pd.DataFrame) -> int:
+    """Store many participants' contact details at once (the demo study), replacing what they had; audited as one
+    entry that names how many, not the details."""
+
+    def work(cur):
+        cur.register("incoming_contacts", contacts[list(COLUMNS["participant_contact"])])
+        try:
+            cur.execute(
+                "DELETE FROM participant_contact WHERE participant_code IN"
+                " (SELECT participant_code FROM incoming_contacts)"
+            )
+            cur.execute("INSERT INTO participant_contact SELECT * FROM incoming_contacts")
+        finally:
+            cur.unregister("incoming_contacts")
+        record_audit(cur, actor, "update", "participant_contact", None, after={"participants": len(contacts)})
+        return len(contacts)
+
+    return write(con, work)
+
+
+def withdraw_participant(
+    con: Connection, actor: str, participant_code: str, withdrawal_date: dt.date, *, version: int | None = None
+) -> None:
     """What they said before stays; the schedule marks their later waves withdrawn."""
-    update_participant(con, actor, participant_code, {"status": "withdrawn", "withdrawal_date": withdrawal_date})
+    changes = {"status": "withdrawn", "withdrawal_date": withdrawal_date}
+    update_participant(con, actor, participant_code, changes, version=version)
 
 
 def erase_participant(con: Connection, actor: str, participant_code: str, withdrawal_date: dt.date) -> int:
-    """Withdraw and delete everything they said. The audit keeps only that it happened: no before values.
+    """Withdraw and delete everything they said and how to reach them. The audit keeps only that it happened: no
+    before values.
 
-    Their ratings go and their summaries are blanked in one transaction with the withdrawal and the audit entry;
-    the emptied interview rows follow in a second one (DuckDB cannot delete both levels at once).
+    Their ratings, contact details and any unsaved drafts about them go and their summaries are blanked, in one
+    transaction with the withdrawal and the audit entry; the emptied interview rows follow in a second one (DuckDB
+    cannot delete both levels at once).
     """
 
     def erase_words(cur):
         tree = _participant_tree(cur, participant_code)
-        _delete_tree(cur, {"factor_rating": tree["factor_rating"]})
+        _delete_tree(cur, {"factor_rating": tree["factor_rating"], "participant_contact": tree["participant_contact"]})
+        cur.execute("DELETE FROM form_draft WHERE participant_code = ?", [participant_code])
         cur.execute("UPDATE interview SET summary = NULL WHERE participant_code = ?", [participant_code])
         _update(cur, "participant", (participant_code,), {"status": "withdrawn", "withdrawal_date": withdrawal_date})
         record_audit(cur, actor, "erase", "participant", participant_code)
@@ -224,10 +329,15 @@ def _insert_ratings(con: Connection, interview_id: int, ratings: list[dict]) -> 
     return rows
 
 
-def add_interview(con: Connection, actor: str, interview: dict, ratings: list[dict]) -> int:
-    """Store an interview and its ratings; the new interview's id (max + 1, taken inside the transaction)."""
+def add_interview(
+    con: Connection, actor: str, interview: dict, ratings: list[dict], *, draft: tuple[str, str] | None = None
+) -> int:
+    """Store an interview and its ratings; the new interview's id (max + 1, taken inside the transaction). `draft`
+    (username, form) is deleted in the same transaction."""
 
     def work(cur):
+        if draft is not None:
+            _drop_draft(cur, *draft)
         interview_id = cur.execute("SELECT coalesce(max(interview_id), 0) + 1 FROM interview").fetchone()[0]
         row = {**interview, "interview_id": interview_id}
         try:
@@ -246,13 +356,25 @@ def add_interview(con: Connection, actor: str, interview: dict, ratings: list[di
 
 
 def update_interview(
-    con: Connection, actor: str, interview_id: int, changes: dict, ratings: list[dict] | None = None
+    con: Connection,
+    actor: str,
+    interview_id: int,
+    changes: dict,
+    ratings: list[dict] | None = None,
+    *,
+    version: int | None = None,
+    draft: tuple[str, str] | None = None,
 ) -> None:
-    """Change an interview's non-key columns and, when `ratings` is given, replace its ratings with them."""
+    """Change an interview's non-key columns and, when `ratings` is given, replace its ratings with them. With
+    `version`, the interview must still be at that version; `draft` (username, form) is deleted in the same
+    transaction."""
 
     def work(cur):
         tree = _interview_tree(cur, interview_id)
+        _check_version(cur, actor, "interview", str(interview_id), version)
         _update(cur, "interview", (interview_id,), changes)
+        if draft is not None:
+            _drop_draft(cur, *draft)
         stored = tree["factor_rating"]
         if ratings is not None:
             _delete_tree(cur, {"factor_rating": stored})
@@ -269,9 +391,16 @@ def delete_interview(con: Connection, actor: str, interview_id: int) -> dict[str
 
 
 def set_indicator_values(
-    con: Connection, actor: str, project_code: str, wave: str, values: dict[str, str | None]
+    con: Connection,
+    actor: str,
+    project_code: str,
+    wave: str,
+    values: dict[str, str | None],
+    *,
+    version: int | None = None,
 ) -> None:
-    """Score a project's indicators for a wave; None clears a score."""
+    """Score a project's indicators for a wave; None clears a score. With `version`, the project's scores at that
+    wave must still be at that version."""
 
     def work(cur):
         old = _select(cur, "indicator_value", "project_code = ? AND wave = ?", [project_code, wave])
@@ -280,6 +409,7 @@ def set_indicator_values(
         after = {code: value for code, value in after.items() if value is not None}
         if after == before:
             return
+        _check_version(cur, actor, "sustainability", f"{project_code}/{wave}", version)
         _delete_tree(cur, {"indicator_value": [r for r in old if r["indicator_code"] in values]})
         for code, value in values.items():
             if value is not None:
@@ -288,6 +418,66 @@ def set_indicator_values(
         record_audit(cur, actor, "update", "sustainability", f"{project_code}/{wave}", before=before, after=after)
 
     write(con, work)
+
+
+def _drop_draft(con: Connection, username: str, form: str) -> None:
+    con.execute("DELETE FROM form_draft WHERE username = ? AND form = ?", [username, form])
+
+
+def set_draft(
+    con: Connection,
+    username: str,
+    form: str,
+    *,
+    title: str,
+    params: dict,
+    content: dict,
+    participant_code: str | None = None,
+) -> None:
+    """Keep what `username` has typed into `form` so far. Not audited: a draft is no study data, and writing one
+    must not make every kept read stale."""
+
+    def work(cur):
+        cur.execute(
+            "INSERT INTO form_draft (username, form, title, participant_code, params, content)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO UPDATE SET title = excluded.title, participant_code = excluded.participant_code,"
+            " params = excluded.params, content = excluded.content, saved_at = now()",
+            [username, form, title, participant_code, json.dumps(params), json.dumps(content, default=str)],
+        )
+
+    write(con, work)
+
+
+def delete_draft(con: Connection, username: str, form: str) -> None:
+    write(con, lambda cur: _drop_draft(cur, username, form))
+
+
+@scoped_read
+def list_drafts(con: Connection, viewer: Viewer) -> list[dict]:
+    """The viewer's own unsaved drafts, newest first, with what they hold (params and content as dicts)."""
+    found = query(
+        con,
+        viewer,
+        "SELECT form, title, participant_code, params, content, saved_at FROM form_draft"
+        " WHERE username = $me ORDER BY saved_at DESC",
+        {"me": viewer.username},
+    )
+    drafts = found.to_dict("records")
+    for draft in drafts:
+        draft["params"], draft["content"] = json.loads(draft["params"]), json.loads(draft["content"])
+    return drafts
+
+
+@scoped_read
+def contact_details(con: Connection, viewer: Viewer) -> pd.DataFrame:
+    """How to reach each participant (telephone, e-mail, preferred call times): identifiers, so only admins and
+    evaluators get any rows (the access rules shadow the table away for everyone else)."""
+    return query(
+        con,
+        viewer,
+        "SELECT c.* FROM participant_contact c JOIN participant p USING (participant_code) ORDER BY participant_code",
+    )
 
 
 def add_milestone(con: Connection, actor: str, milestone: dict) -> int:
@@ -400,21 +590,28 @@ def list_projects(con: Connection, viewer: Viewer) -> pd.DataFrame:
         con,
         viewer,
         """
-        SELECT p.*, (SELECT count(*) FROM participant x WHERE x.project_code = p.project_code) AS participants
-        FROM project p ORDER BY p.project_code
+        SELECT p.*, (SELECT count(*) FROM participant x WHERE x.project_code = p.project_code) AS participants,
+               coalesce(v.version, 0) AS version
+        FROM project p LEFT JOIN record_version v ON v.entity = 'project' AND v.entity_key = p.project_code
+        ORDER BY p.project_code
         """,
     )
 
 
 @scoped_read
 def list_participants(con: Connection, viewer: Viewer, project_code: str) -> pd.DataFrame:
-    """A project's participants, with how many interviews each has on record."""
+    """A project's participants, with how many interviews each has on record, their record's version and their
+    contact details (which only admins and evaluators see: NULL for everyone else)."""
     return query(
         con,
         viewer,
         """
-        SELECT p.*, (SELECT count(*) FROM interview i WHERE i.participant_code = p.participant_code) AS interviews
-        FROM participant p WHERE p.project_code = $project ORDER BY p.participant_code
+        SELECT p.*, (SELECT count(*) FROM interview i WHERE i.participant_code = p.participant_code) AS interviews,
+               coalesce(v.version, 0) AS version, c.telephone, c.email, c.call_times
+        FROM participant p
+        LEFT JOIN record_version v ON v.entity = 'participant' AND v.entity_key = p.participant_code
+        LEFT JOIN participant_contact c ON c.participant_code = p.participant_code
+        WHERE p.project_code = $project ORDER BY p.participant_code
         """,
         {"project": project_code},
     )
@@ -428,8 +625,10 @@ def project_interviews(con: Connection, viewer: Viewer, project_code: str) -> pd
         viewer,
         """
         SELECT i.*, w.label AS wave_label, w.position,
-               (SELECT count(*) FROM factor_rating r WHERE r.interview_id = i.interview_id) AS ratings
+               (SELECT count(*) FROM factor_rating r WHERE r.interview_id = i.interview_id) AS ratings,
+               coalesce(v.version, 0) AS version
         FROM interview i JOIN wave w USING (wave) JOIN participant p USING (participant_code)
+        LEFT JOIN record_version v ON v.entity = 'interview' AND v.entity_key = i.interview_id::VARCHAR
         WHERE p.project_code = $project ORDER BY i.participant_code, w.position
         """,
         {"project": project_code},
@@ -464,7 +663,9 @@ def indicator_scores(con: Connection, viewer: Viewer, project_code: str, wave: s
         prior AS (SELECT wave, label FROM wave WHERE position < (SELECT position FROM here)
                   ORDER BY position DESC LIMIT 1)
         SELECT d.indicator_code, d.label, d.value_type, d.min_value, d.max_value, d.description,
-               v.value, (SELECT label FROM prior) AS previous_wave, pv.value AS previous_value
+               v.value, (SELECT label FROM prior) AS previous_wave, pv.value AS previous_value,
+               coalesce((SELECT version FROM record_version WHERE entity = 'sustainability'
+                         AND entity_key = $project || '/' || $wave), 0) AS version
         FROM indicator d
         LEFT JOIN indicator_value v ON v.indicator_code = d.indicator_code
              AND v.project_code = $project AND v.wave = $wave

@@ -8,6 +8,7 @@ it (`field_errors`) while its value stays as the user typed it (stable widget ke
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 
 import streamlit as st
@@ -15,7 +16,7 @@ import streamlit as st
 from .. import storage
 from ..domain import label_of
 from ..errors import Problem, TrackerError, ValidationError
-from . import reference
+from . import connection, reference, viewer
 
 FLASH = "_forms:flash"
 NOTICE = "_forms:notice"
@@ -35,6 +36,8 @@ def save(form: str, action: Callable[[], object], done: str | Callable[[object],
         result = action()
     except ValidationError as error:
         st.session_state[_key(form)] = error.problems
+        if any(p.rule == "changed_meanwhile" for p in error.problems):
+            st.session_state.pop(_base_key(form), None)  # the next save goes over what is stored now, knowingly
     except TrackerError as error:
         st.session_state[_key(form)] = [Problem("not_saved", f"{error.title}. {error.message}")]
     else:
@@ -78,6 +81,8 @@ def other_errors(form: str, fields: Sequence[str]) -> None:
 def clear(form: str) -> None:
     """Forget the form's problems and what was typed (widget keys are `<form>:<field>`), so it shows what is stored."""
     st.session_state.pop(_key(form), None)
+    st.session_state.pop(_base_key(form), None)
+    st.session_state.pop(_draft_key(form), None)
     for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(f"{form}:")]:
         del st.session_state[key]
 
@@ -107,3 +112,122 @@ def require_projects(projects) -> None:
         st.info("No projects yet. Start by adding one under **Projects and participants**.", icon=":material/info:")
         st.page_link("pages/manage.py", label="Add a project", icon=":material/add_business:")
         st.stop()
+
+
+def _base_key(form: str) -> str:
+    return f"_forms:base:{form}"
+
+
+def base(form: str, version: int, snapshot: dict) -> tuple[int, dict]:
+    """The record's version and `snapshot` as the form first showed them (kept until the form is saved): what an
+    edit is checked against, so a save after someone else's is refused with what they changed. After such a
+    refusal the form takes what is stored now as its base, so saving again goes through."""
+    return st.session_state.setdefault(_base_key(form), (int(version), snapshot))
+
+
+def defaults(form: str, values: dict) -> None:
+    """Put each field's starting value (`<form>:<field>` -> value) in place unless the user has typed one, so the
+    widgets are created without `value=` and what was typed (or restored from a draft) wins."""
+    for field, value in values.items():
+        st.session_state.setdefault(f"{form}:{field}", value)
+
+
+def delete_button(form: str, what: str, explanation: str, action: Callable[[], object], done: str) -> None:
+    """A delete behind a confirmation: an expander saying what goes and how to get it back, a tick, a button."""
+    with st.expander(f"Delete {what}"):
+        st.write(explanation)
+        sure = st.checkbox(f"Yes, delete {what}", key=f"{form}:delete-confirm")
+        if st.button(f"Delete {what}", disabled=not sure, key=f"{form}:delete", icon=":material/delete:"):
+            save(f"{form}:delete", action, done)
+        other_errors(f"{form}:delete", [])
+
+
+# Drafts: what a user is typing, kept in the database so a lost session can offer it back.
+
+
+def _draft_key(form: str) -> str:
+    return f"_forms:draft:{form}"
+
+
+def _json_value(value: object) -> object:
+    return {"date": value.isoformat()} if isinstance(value, dt.date) else value
+
+
+def _python_value(value: object) -> object:
+    return dt.date.fromisoformat(value["date"]) if isinstance(value, dict) and "date" in value else value
+
+
+def typed(form: str, fields: Sequence[str], started: dict) -> dict:
+    """What the form holds now, field -> JSON-safe value: the widgets' values, over `started` (what it showed before
+    any typing). Fields left empty that did not start with a value are left out, so an untouched form equals
+    `typed(form, [], started)`."""
+    now = {f: st.session_state[f"{form}:{f}"] for f in fields if f"{form}:{f}" in st.session_state}
+    merged = started | now
+    return {f: _json_value(v) for f, v in merged.items() if f in started or v not in (None, "", False)}
+
+
+def offer_draft(form: str) -> bool:
+    """When the viewer left a draft of `form` in another session (a reload, a lost connection, a log-out), offer
+    it back before the form shows: restore or discard. True while the offer is open (the page shows nothing of the
+    form meanwhile, so nothing typed anew overwrites the draft)."""
+    if st.session_state.get(_draft_key(form)) is not None:
+        return False
+    mine = [d for d in storage.list_drafts(connection(), viewer()) if d["form"] == form]
+    if not mine:
+        st.session_state[_draft_key(form)] = {}
+        return False
+    draft = mine[0]
+    with st.container(border=True):
+        st.warning(
+            f"**Unsaved draft.** You were typing this form ({draft['title']}) on {draft['saved_at']:%d %b %Y at %H:%M}"
+            " and it was not saved. Restore what you typed, or discard it.",
+            icon=":material/edit_note:",
+        )
+        restore, discard = st.columns(2)
+        if restore.button("Restore the draft", type="primary", key=f"_forms:restore:{form}", icon=":material/restore:"):
+            for field, value in draft["content"].items():
+                st.session_state[f"{form}:{field}"] = _python_value(value)
+            st.session_state[_draft_key(form)] = draft["content"]
+            st.rerun()
+        if discard.button("Discard it", key=f"_forms:discard:{form}", icon=":material/delete:"):
+            storage.delete_draft(connection(), viewer().username, form)
+            st.session_state[_draft_key(form)] = {}
+            st.rerun()
+    return True
+
+
+def keep_draft(form: str, content: dict, started: dict, *, title: str, params: dict, participant: str | None) -> None:
+    """Store what is typed as the viewer's draft of `form` whenever it changes; none while it equals `started`
+    (what the form showed before any typing)."""
+    kept = st.session_state.get(_draft_key(form))
+    if kept == content:
+        return
+    con, me = connection(), viewer().username
+    if content == started:
+        if kept:  # a draft was stored (or restored) and the user has gone back to what the form started with
+            storage.delete_draft(con, me, form)
+    else:
+        storage.set_draft(
+            con,
+            me,
+            form,
+            title=title,
+            params=params,
+            content=content,
+            participant_code=participant,
+        )
+    st.session_state[_draft_key(form)] = content
+
+
+def other_drafts(form: str, page_params: Callable[[dict], None]) -> None:
+    """The viewer's drafts of other forms, each with a button that opens it (`page_params(params)`)."""
+    for draft in storage.list_drafts(connection(), viewer()):
+        if draft["form"] == form:
+            continue
+        text, button = st.columns([4, 1], vertical_alignment="center")
+        text.info(
+            f"Unsaved draft: **{draft['title']}**, typed {draft['saved_at']:%d %b %Y at %H:%M}.",
+            icon=":material/edit_note:",
+        )
+        if button.button("Open it", key=f"_forms:open:{draft['form']}"):
+            page_params(draft["params"])
