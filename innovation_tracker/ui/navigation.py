@@ -58,7 +58,7 @@ def run(viewer: Viewer) -> None:
     if kept is None or kept[0] != viewer.role:
         kept = (viewer.role, _sections(viewer))
         st.session_state[_SESSION_KEY] = kept
-    current = st.navigation(kept[1])
+    current = st.navigation(kept[1], expanded=True)  # every page in view: "View more" hid the admin pages
     wanted = st.session_state.pop(WANTED_PAGE, None)
     if wanted is not None:
         chosen = [page for pages in kept[1].values() for page in pages if Path(str(page._page)).resolve() == wanted]
