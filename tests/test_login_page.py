@@ -73,7 +73,7 @@ def test_the_log_in_form_comes_before_any_page(monkeypatch, seeded_path):
 )
 def test_a_wrong_password_or_an_unknown_username_gets_the_same_message(monkeypatch, seeded_path, username, password):
     at = log_in(start(monkeypatch, seeded_path), username, password)
-    assert errors(at) == ["Unknown username or wrong password."]
+    assert errors(at) == [accounts.WRONG_CREDENTIALS]
     assert logged_in(at) is None and "Portfolio overview" not in titles(at)
 
 
@@ -88,10 +88,12 @@ def test_logging_in_opens_the_overview_as_that_account(monkeypatch, seeded_path)
 def test_five_wrong_passwords_lock_the_account(monkeypatch, seeded_path):
     at = start(monkeypatch, seeded_path)
     for _ in range(4):
-        assert errors(log_in(at, "demo-funder", "not the password")) == ["Unknown username or wrong password."]
-    locked = "This account is locked after 5 failed log-in attempts. Try again in 15 minutes."
-    assert errors(log_in(at, "demo-funder", "not the password")) == [locked]
-    assert errors(log_in(at, "demo-funder", "innovation-demo")) == [locked]
+        assert errors(log_in(at, "demo-funder", "not the password")) == [accounts.WRONG_CREDENTIALS]
+    assert errors(log_in(at, "demo-funder", "not the password")) == [accounts.WRONG_CREDENTIALS]
+    assert errors(log_in(at, "demo-funder", "innovation-demo")) == [accounts.WRONG_CREDENTIALS]
+    assert storage.connect(seeded_path).execute(
+        "SELECT locked_until IS NOT NULL FROM user_account WHERE username = 'demo-funder'"
+    ).fetchone() == (True,)
     assert logged_in(at) is None
 
 

@@ -1,0 +1,192 @@
+"""Trust findings of issue 11: lockout for every account and under parallel guesses, no account enumeration,
+who the audit names, erasure that erases, user text shown literally, errors without internals, damaged and newer
+databases. Real DuckDB files in tmp_path; pages through AppTest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import statistics
+import threading
+import time
+
+import pytest
+
+from innovation_tracker import accounts, storage
+from innovation_tracker.domain import AccountRole, Viewer
+
+NOW = dt.datetime(2026, 3, 2, 9, 30)
+ADMIN = Viewer("root", AccountRole.ADMIN)
+PASSWORD = "correct horse battery"
+WRONG = "not the password at all"
+
+# Every role, and team accounts linked to one project and to several: DuckDB's foreign-key checks treat an account
+# that user_project references differently from one it does not.
+ACCOUNTS = {
+    "admin": ("admin", ()),
+    "evaluator": ("evaluator", ()),
+    "funder": ("funder", ()),
+    "team-one": ("team", ("ART",)),
+    "team-two": ("team", ("ART", "BEE")),
+}
+
+
+@pytest.fixture
+def con(study_db):
+    """A study with two projects, the admin `root`, and one account of each kind in ACCOUNTS."""
+    study_db.execute(
+        "INSERT INTO project (project_code, name, setting, relation_to_statutory)"
+        " VALUES ('ART', 'Arts on prescription', 'community', 'external'), ('BEE', 'Beehive', 'nhs', 'internal')"
+    )
+    accounts.create_first_admin(study_db, "root", PASSWORD)
+    for username, (role, projects) in ACCOUNTS.items():
+        accounts.add_account(study_db, ADMIN, username, role=role, projects=projects, password=PASSWORD)
+    return study_db
+
+
+def attempt(con, username, password, now=NOW) -> str:
+    """What the log-in form would say: 'in', or the failure's message."""
+    try:
+        accounts.log_in(con, username, password, now=now)
+    except accounts.LoginFailed as failure:
+        return failure.message
+    return "in"
+
+
+def failures(con, username) -> list[dict]:
+    rows = con.execute(
+        "SELECT actor, after FROM audit_entry WHERE action = 'login_failed' AND entity_key = ? ORDER BY audit_id",
+        [username],
+    ).fetchall()
+    assert {actor for actor, _ in rows} <= {accounts.ANONYMOUS}
+    return [json.loads(after) for _, after in rows]
+
+
+@pytest.mark.parametrize("username", ACCOUNTS)
+def test_five_wrong_passwords_lock_every_kind_of_account(con, username):
+    for _ in range(accounts.MAX_FAILED_ATTEMPTS):
+        assert attempt(con, username, WRONG) == accounts.WRONG_CREDENTIALS
+    account = storage.get_account(con, username)
+    assert account.locked_until == NOW + accounts.LOCKOUT
+    assert [f["failed_attempts"] for f in failures(con, username)] == [1, 2, 3, 4, 5]
+    # Locked: even the right password is refused, with the very same words.
+    assert attempt(con, username, PASSWORD, NOW + dt.timedelta(minutes=14)) == accounts.WRONG_CREDENTIALS
+    assert failures(con, username)[-1]["reason"] == "locked"
+    assert attempt(con, username, PASSWORD, NOW + accounts.LOCKOUT) == "in"
+    assert storage.get_account(con, username).failed_attempts == 0
+
+
+def test_a_failed_attempt_shows_nothing_of_the_database_or_the_name(con):
+    message = attempt(con, "team-two", WRONG)
+    assert message == accounts.WRONG_CREDENTIALS
+    assert "team-two" not in message and "Constraint" not in message and "Traceback" not in message
+
+
+def concurrent_attempts(con, username, passwords, *, late=()) -> list[str]:
+    """Every password tried at once from its own thread and cursor (as Streamlit runs sessions); those at the
+    indexes in `late` start a moment after the others."""
+    barrier = threading.Barrier(len(passwords))
+    results: list[str | None] = [None] * len(passwords)
+
+    def run(index: int, password: str) -> None:
+        cursor = con.cursor()
+        barrier.wait()
+        if index in late:
+            time.sleep(0.3)
+        try:
+            results[index] = attempt(cursor, username, password)
+        except Exception as error:  # noqa: BLE001 - the test reports whatever escaped
+            results[index] = f"{type(error).__name__}: {error}"
+        finally:
+            cursor.close()
+
+    threads = [threading.Thread(target=run, args=(i, p)) for i, p in enumerate(passwords)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("username", ["admin", "team-two"])
+def test_parallel_guesses_check_no_more_than_the_limit(con, username):
+    results = concurrent_attempts(con, username, [WRONG] * 24)
+    assert results == [accounts.WRONG_CREDENTIALS] * 24
+    reasons = [f["reason"] for f in failures(con, username)]
+    assert reasons.count("wrong_password") == accounts.MAX_FAILED_ATTEMPTS
+    assert reasons.count("locked") == 24 - accounts.MAX_FAILED_ATTEMPTS
+    assert storage.get_account(con, username).locked_until == NOW + accounts.LOCKOUT
+    assert attempt(con, username, PASSWORD) == accounts.WRONG_CREDENTIALS
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("username", ["admin", "team-one"])
+def test_a_right_password_among_parallel_guesses_does_not_pass_the_limit(con, username):
+    passwords = [WRONG] * 19 + [PASSWORD]
+    results = concurrent_attempts(con, username, passwords, late={19})
+    assert results[:19] == [accounts.WRONG_CREDENTIALS] * 19
+    assert results[19] == accounts.WRONG_CREDENTIALS, "the right password came after the limit was reached"
+    # And in the audit's order: no log-in ever follows five failures in a row.
+    rows = con.execute(
+        "SELECT action, after FROM audit_entry WHERE entity_key = ? AND action IN ('login', 'login_failed')"
+        " ORDER BY audit_id",
+        [username],
+    ).fetchall()
+    in_a_row = 0
+    for action, after in rows:
+        if action == "login":
+            assert in_a_row < accounts.MAX_FAILED_ATTEMPTS
+            in_a_row = 0
+        elif json.loads(after)["reason"] == "wrong_password":
+            in_a_row += 1
+    assert storage.get_account(con, username).locked_until == NOW + accounts.LOCKOUT
+
+
+def timed(con, username, password, now=NOW) -> float:
+    started = time.perf_counter()
+    assert attempt(con, username, password, now) == accounts.WRONG_CREDENTIALS
+    return time.perf_counter() - started
+
+
+@pytest.mark.slow
+def test_unknown_wrong_locked_and_deactivated_look_the_same(con):
+    accounts.set_active(con, ADMIN, "funder", False)
+    for _ in range(accounts.MAX_FAILED_ATTEMPTS):
+        attempt(con, "evaluator", WRONG)
+    cases = {
+        "unknown": lambda: timed(con, "nobody", PASSWORD),
+        "wrong": lambda: timed(con, "admin", WRONG),
+        "locked": lambda: timed(con, "evaluator", PASSWORD),
+        "deactivated": lambda: timed(con, "funder", PASSWORD),
+    }
+    times: dict[str, list[float]] = {case: [] for case in cases}
+    for round_ in range(4):  # interleaved, so a busy moment of the machine hits every case alike
+        for case, run in cases.items():
+            times[case].append(run())
+        accounts.unlock_account(con, ADMIN, "admin")  # keep 'wrong' from turning into 'locked'
+    medians = {case: statistics.median(values) for case, values in times.items()}
+    assert max(medians.values()) < 2.5 * min(medians.values()), medians
+    reasons = {name: failures(con, name)[-1]["reason"] for name in ("nobody", "admin", "evaluator", "funder")}
+    assert reasons == {
+        "nobody": "unknown_username",
+        "admin": "wrong_password",
+        "evaluator": "locked",
+        "funder": "inactive",
+    }
+
+
+def test_an_admin_unlocks_an_account_and_it_is_audited(con):
+    for _ in range(accounts.MAX_FAILED_ATTEMPTS):
+        attempt(con, "team-one", WRONG)
+    with pytest.raises(accounts.AccessDenied):
+        accounts.unlock_account(con, Viewer("evaluator", AccountRole.EVALUATOR), "team-one")
+    accounts.unlock_account(con, ADMIN, "team-one")
+    assert storage.get_account(con, "team-one").locked_until is None
+    actor, before, after = con.execute(
+        "SELECT actor, before, after FROM audit_entry WHERE action = 'update' AND entity_key = 'team-one'"
+    ).fetchone()
+    assert actor == "root"
+    assert json.loads(before)["locked_until"] == str(NOW + accounts.LOCKOUT)
+    assert json.loads(after) == {"failed_attempts": 0, "locked_until": None}
+    assert attempt(con, "team-one", PASSWORD) == "in"
