@@ -161,7 +161,7 @@ def test_unknown_wrong_locked_and_deactivated_look_the_same(con):
         "deactivated": lambda: timed(con, "funder", PASSWORD),
     }
     times: dict[str, list[float]] = {case: [] for case in cases}
-    for round_ in range(4):  # interleaved, so a busy moment of the machine hits every case alike
+    for _ in range(4):  # interleaved, so a busy moment of the machine hits every case alike
         for case, run in cases.items():
             times[case].append(run())
         accounts.unlock_account(con, ADMIN, "admin")  # keep 'wrong' from turning into 'locked'
