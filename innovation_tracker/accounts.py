@@ -14,6 +14,7 @@ import threading
 import zlib
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -361,30 +362,50 @@ def add_account(
     return account
 
 
+UNCHANGED: Any = object()  # an argument of change_account left as the account has it
+
+
 def change_account(
     con: storage.Connection,
     actor: Viewer,
     username: str,
     *,
-    role: AccountRole | str,
-    projects: Iterable[str] = (),
-    email: str | None = None,
-    display_name: str | None = None,
+    role: AccountRole | str = UNCHANGED,
+    projects: Iterable[str] = UNCHANGED,
+    email: str | None = UNCHANGED,
+    display_name: str | None = UNCHANGED,
 ) -> storage.Account:
-    """Change an account's role, projects, e-mail or name; unchanged accounts are left (and not audited)."""
+    """Change what is given of an account's role, projects, e-mail and name; what is not given stays as it is now
+    (not as someone last saw it). Unchanged accounts are left, and not audited."""
     _require_admin(actor)
     before = _existing(con, username)
-    after = replace(
-        before,
-        role=_role(role),
-        projects=frozenset(code.strip() for code in projects if code.strip()),
-        email=_clean(email),
-        display_name=_clean(display_name),
-    )
+    changes: dict = {}
+    if role is not UNCHANGED:
+        changes["role"] = _role(role)
+    if projects is not UNCHANGED:
+        changes["projects"] = frozenset(code.strip() for code in projects if code.strip())
+    if email is not UNCHANGED:
+        changes["email"] = _clean(email)
+    if display_name is not UNCHANGED:
+        changes["display_name"] = _clean(display_name)
+    after = replace(before, **changes)
     require(_account_problems(con, after) + _last_admin_problems(con, before, after, "role"))
     if after != before:
         _write_change(con, actor, before, after)
     return after
+
+
+def edited_fields(
+    account: storage.Account, *, display_name: str, email: str, role: AccountRole, projects: Iterable[str]
+) -> dict:
+    """Of what a form shows for `account`, the fields the user changed (for `change_account`)."""
+    shown = {
+        "display_name": _clean(display_name),
+        "email": _clean(email),
+        "role": role,
+        "projects": frozenset(projects),
+    }
+    return {field: value for field, value in shown.items() if value != getattr(account, field)}
 
 
 def set_active(con: storage.Connection, actor: Viewer, username: str, active: bool) -> storage.Account:

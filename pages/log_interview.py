@@ -7,6 +7,7 @@ import streamlit as st
 from innovation_tracker import capture, page_content, storage, ui
 from innovation_tracker.domain import InterviewStatus, Mode, label_of
 from innovation_tracker.ui import forms
+from innovation_tracker.ui.text import escape_markdown
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
@@ -21,7 +22,7 @@ choose_project, choose_person, choose_wave = st.columns(3)
 project = ui.pick_project("Project", where=choose_project, wanted=st.query_params.get("project"))
 people = ui.shared(page_content.participant_choices, project)
 if not people.codes:
-    st.info(f"No participants are enrolled in {project} yet.", icon=":material/info:")
+    st.info(f"No participants are enrolled in {escape_markdown(project)} yet.", icon=":material/info:")
     st.page_link(
         "pages/manage.py", label="Enrol a participant", icon=":material/person_add:", query_params={"project": project}
     )
@@ -67,9 +68,9 @@ form = f"interview:{person}:{wave}"
 entry, previous = st.columns([5, 2], gap="large")
 with entry, st.form(form, clear_on_submit=False):
     if existing is not None:
-        st.subheader(f"Edit the {waves[wave].label.lower()} of {existing.interview_date:%d %b %Y}")
+        st.subheader(f"Edit the {escape_markdown(waves[wave].label.lower())} of {existing.interview_date:%d %b %Y}")
     else:
-        st.subheader(f"New {waves[wave].label.lower()}")
+        st.subheader(f"New {escape_markdown(waves[wave].label.lower())}")
     left, right = st.columns(2)
     with left:
         held_on = st.date_input(
@@ -165,7 +166,7 @@ with previous:
     if shown_wave is None:
         st.info("No earlier ratings for this participant.", icon=":material/history:")
     else:
-        st.markdown(f"**Ratings at the {shown_wave.lower()}**")
+        st.markdown(f"**Ratings at the {escape_markdown(shown_wave.lower())}**")
         st.dataframe(
             shown.assign(rating=shown.rating.map(capture.rating_label))[["label", "kind", "rating", "evidence"]],
             hide_index=True,

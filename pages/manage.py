@@ -7,6 +7,7 @@ import streamlit as st
 from innovation_tracker import capture, page_content, storage, ui
 from innovation_tracker.domain import Novelty, ProjectStatus, Relation, Role, Setting, label_of
 from innovation_tracker.ui import forms
+from innovation_tracker.ui.text import escape_markdown
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
@@ -104,12 +105,14 @@ with projects_tab:
     elif submitted:
         forms.save(form, lambda: capture.edit_project(con, viewer, project, values), f"Saved project {project}")
     if row is not None:
-        with st.expander(f"Delete project {project}"):
+        with st.expander(f"Delete project {escape_markdown(project)}"):
             st.write(
                 "Deletes the project with its participants, interviews, ratings, scores and milestones. "
                 "An evaluator can restore all of it from the audit log."
             )
-            sure = st.checkbox(f"Yes, delete {project} and everything in it", key=f"{form}:delete-confirm")
+            sure = st.checkbox(
+                f"Yes, delete {escape_markdown(project)} and everything in it", key=f"{form}:delete-confirm"
+            )
             if st.button("Delete project", disabled=not sure, key=f"{form}:delete"):
                 forms.save(
                     f"{form}:delete", lambda: capture.remove_project(con, viewer, project), f"Deleted project {project}"
@@ -123,7 +126,7 @@ with people_tab:
     project = ui.pick_project("Project", key="manage:people-project", wanted=st.query_params.get("project"))
     people = ui.read(storage.list_participants, project)
     if people.empty:
-        st.info(f"No participants enrolled in {project} yet.", icon=":material/info:")
+        st.info(f"No participants enrolled in {escape_markdown(project)} yet.", icon=":material/info:")
     else:
         st.dataframe(
             people,
@@ -145,7 +148,9 @@ with people_tab:
     row = None if person == NEW else people.set_index("participant_code").loc[person].to_dict()
     form = f"participant:{project}:{person}"
     with st.form(form, clear_on_submit=False):
-        st.subheader(f"Enrol a participant in {project}" if row is None else f"Edit {person}")
+        st.subheader(
+            f"Enrol a participant in {escape_markdown(project)}" if row is None else f"Edit {escape_markdown(person)}"
+        )
         if row is None:
             code = st.text_input(
                 "Participant code",
@@ -186,7 +191,7 @@ with people_tab:
     elif row is not None:
         leave = f"withdraw:{person}"
         with st.form(leave, clear_on_submit=False):
-            st.subheader(f"Withdraw {person}")
+            st.subheader(f"Withdraw {escape_markdown(person)}")
             when = st.date_input("Withdrawal date", value=today, key=f"{leave}:withdrawal_date")
             forms.field_errors(leave, "withdrawal_date")
             erase = st.checkbox(
@@ -203,13 +208,13 @@ with people_tab:
                 f"{person} withdrawn" + (" and their interviews erased" if erase else ""),
             )
     if row is not None:
-        with st.expander(f"Delete {person}"):
+        with st.expander(f"Delete {escape_markdown(person)}"):
             st.write(
                 "For a participant enrolled by mistake: deletes them with their interviews and ratings. "
                 "An evaluator can restore them from the audit log. To honour a request to be forgotten, "
                 "withdraw them with erasure instead."
             )
-            sure = st.checkbox(f"Yes, delete {person}", key=f"{form}:delete-confirm")
+            sure = st.checkbox(f"Yes, delete {escape_markdown(person)}", key=f"{form}:delete-confirm")
             if st.button("Delete participant", disabled=not sure, key=f"{form}:delete"):
                 forms.save(
                     f"{form}:delete",

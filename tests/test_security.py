@@ -12,8 +12,11 @@ import time
 
 import pytest
 
-from innovation_tracker import accounts, storage
+from innovation_tracker import accounts, capture, storage
 from innovation_tracker.domain import AccountRole, Viewer
+from tests.apptest import open_page
+from tests.conftest import DEMO_TODAY
+from tests.rendered import live_markup, text_of
 
 NOW = dt.datetime(2026, 3, 2, 9, 30)
 ADMIN = Viewer("root", AccountRole.ADMIN)
@@ -190,3 +193,70 @@ def test_an_admin_unlocks_an_account_and_it_is_audited(con):
     assert json.loads(before)["locked_until"] == str(NOW + accounts.LOCKOUT)
     assert json.loads(after) == {"failed_attempts": 0, "locked_until": None}
     assert attempt(con, "team-one", PASSWORD) == "in"
+
+
+# Finding 6: what users type is shown as typed wherever Streamlit renders markdown.
+PAYLOAD = "[re-login here](http://x.example) **bold** :red[x] $y$"
+TEAM_ARTS = Viewer("demo-team-arts", AccountRole.TEAM, frozenset({"ARTS"}))
+ROLES = {
+    "evaluator": Viewer("demo-evaluator", AccountRole.EVALUATOR),
+    "funder": Viewer("demo-funder", AccountRole.FUNDER),
+    "team": TEAM_ARTS,
+}
+
+
+def assert_literal(markdown: str, allowed: frozenset[str] = frozenset()) -> None:
+    assert PAYLOAD in text_of(markdown), markdown
+    assert set(live_markup(markdown)) <= allowed, markdown
+
+
+@pytest.fixture
+def payload_path(seeded_path):
+    """The demo with the payload as the study's name, ARTS's host organisation and an ARTS milestone's title."""
+    con = storage.connect(seeded_path)
+    con.execute("UPDATE study SET name = ?", [PAYLOAD])
+    con.execute("UPDATE project SET host_organisation = ? WHERE project_code = 'ARTS'", [PAYLOAD])
+    values = {"kind": "other", "milestone_date": DEMO_TODAY, "title": PAYLOAD, "notes": ""}
+    capture.create_milestone(con, TEAM_ARTS, "ARTS", values)
+    con.close()
+    return seeded_path
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_user_text_in_captions_is_shown_as_typed(monkeypatch, payload_path, role):
+    at = open_page(monkeypatch, payload_path, "pages/timeline.py", ROLES[role], project="ARTS")
+    captions = [c.value for c in at.caption if "host:" in text_of(c.value)]
+    assert len(captions) == 1
+    assert_literal(captions[0])
+    at = open_page(monkeypatch, payload_path, "pages/overview.py", ROLES[role])
+    assert_literal(next(c.value for c in at.caption if "figures as of" in text_of(c.value)))
+
+
+def test_a_project_asked_for_in_the_address_is_shown_as_typed(monkeypatch, payload_path):
+    at = open_page(monkeypatch, payload_path, "pages/timeline.py", TEAM_ARTS, project=PAYLOAD)
+    assert_literal(next(w.value for w in at.warning if "There is no project" in text_of(w.value)))
+
+
+def test_milestone_titles_in_headings_checkboxes_and_toasts_are_shown_as_typed(monkeypatch, payload_path):
+    at = open_page(monkeypatch, payload_path, "pages/milestones.py", TEAM_ARTS, project="ARTS")
+    picker = at.selectbox(key="milestones:choice:ARTS")
+    chosen = next(option for option in picker.options if PAYLOAD in option)
+    at = picker.select(chosen).run()
+    assert_literal(next(s.value for s in at.subheader if s.value.startswith("Edit")))
+    assert_literal(next(c.label for c in at.checkbox if c.label.startswith("Yes, delete")))
+    # A save's confirmation quotes the title.
+    at.text_input(key=next(t.key for t in at.text_input if t.label == "Title")).input(PAYLOAD + " again")
+    at = next(b for b in at.button if b.label == "Save milestone").click().run()
+    assert not at.exception
+    assert_literal(next(t.value for t in at.toast))
+
+
+def test_form_messages_quote_what_was_typed_as_typed(monkeypatch, seeded_path):
+    at = open_page(monkeypatch, seeded_path, "pages/users.py", Viewer("demo-admin", AccountRole.ADMIN))
+    at.text_input(key="add_account:username").input("someone")
+    at.text_input(key="add_account:email").input(PAYLOAD)
+    at.text_input(key="add_account:password").input("long enough password")
+    at = next(b for b in at.button if b.label == "Add account").click().run()
+    message = next(e.value for e in at.error if PAYLOAD.split()[0] in text_of(e.value))
+    assert PAYLOAD in text_of(message) and "a" not in live_markup(message)
+    assert not [m for m in live_markup(message) if m != "strong"], message

@@ -16,6 +16,7 @@ from .. import page_content, service, storage
 from ..domain import Viewer
 from ..errors import TrackerError
 from .results import ResultCache
+from .text import escape_markdown
 
 DB_ENV = "INNOVATION_TRACKER_DB"
 TODAY_ENV = "INNOVATION_TRACKER_TODAY"
@@ -215,4 +216,4 @@ def demo_banner(con: storage.Connection) -> None:
 
 
 def show_error(error: TrackerError) -> None:
-    st.error(f"**{error.title}.** {error.message}")
+    st.error(f"**{error.title}.** {escape_markdown(error.message)}")

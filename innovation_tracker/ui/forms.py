@@ -16,6 +16,7 @@ from .. import storage
 from ..domain import label_of
 from ..errors import Problem, TrackerError, ValidationError
 from . import reference
+from .text import escape_markdown
 
 FLASH = "_forms:flash"
 NOTICE = "_forms:notice"
@@ -29,8 +30,9 @@ def problems(form: str) -> list[Problem]:
     return st.session_state.get(_key(form), [])
 
 
-def save(form: str, action: Callable[[], object], done: str | Callable[[object], str]) -> None:
-    """Run `action`; remember its problems or the confirmation, then rerun so the page shows either."""
+def save(form: str, action: Callable[[], object], done: str | Callable[[object], str] | None) -> None:
+    """Run `action`; remember its problems or the confirmation (none when `done` is None), then rerun so the page
+    shows either. The confirmation is shown as plain text: it may quote what the user typed."""
     try:
         result = action()
     except ValidationError as error:
@@ -39,7 +41,8 @@ def save(form: str, action: Callable[[], object], done: str | Callable[[object],
         st.session_state[_key(form)] = [Problem("not_saved", f"{error.title}. {error.message}")]
     else:
         clear(form)
-        st.session_state[FLASH] = done(result) if callable(done) else done
+        if done is not None:
+            st.session_state[FLASH] = done(result) if callable(done) else done
         note = getattr(result, "note", None)
         if note:
             st.session_state[NOTICE] = note
@@ -47,15 +50,15 @@ def save(form: str, action: Callable[[], object], done: str | Callable[[object],
 
 
 def show_flash() -> None:
-    """The confirmation of the last save (a toast), and any note that must stay on screen."""
+    """The confirmation of the last save (a toast), and any note that must stay on screen; both plain text."""
     if FLASH in st.session_state:
-        st.toast(st.session_state.pop(FLASH), icon=":material/check_circle:")
+        st.toast(escape_markdown(st.session_state.pop(FLASH)), icon=":material/check_circle:")
     if NOTICE in st.session_state:
-        st.warning(st.session_state.pop(NOTICE), icon=":material/event_busy:")
+        st.warning(escape_markdown(st.session_state.pop(NOTICE)), icon=":material/event_busy:")
 
 
 def _message(problem: Problem) -> str:
-    return f"**{label_of(problem.rule)}:** {problem.message}"
+    return f"**{label_of(problem.rule)}:** {escape_markdown(problem.message)}"
 
 
 def field_errors(form: str, field: str) -> None:
