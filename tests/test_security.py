@@ -12,11 +12,12 @@ import time
 
 import pytest
 
-from innovation_tracker import accounts, capture, storage
+from innovation_tracker import accounts, backup, capture, storage
 from innovation_tracker.domain import AccountRole, Viewer
 from tests.apptest import open_page
 from tests.conftest import DEMO_TODAY
 from tests.rendered import live_markup, text_of
+from tests.small_study import EDITOR, build
 
 NOW = dt.datetime(2026, 3, 2, 9, 30)
 ADMIN = Viewer("root", AccountRole.ADMIN)
@@ -260,3 +261,74 @@ def test_form_messages_quote_what_was_typed_as_typed(monkeypatch, seeded_path):
     message = next(e.value for e in at.error if PAYLOAD.split()[0] in text_of(e.value))
     assert PAYLOAD in text_of(message) and "a" not in live_markup(message)
     assert not [m for m in live_markup(message) if m != "strong"], message
+
+
+# Finding 5: an erasure takes the participant's words out of every table, the audit log included.
+SECRET_SUMMARY = "zebra marmalade confided"
+SECRET_EXCERPT = "quokka lighthouse remark"
+
+
+def tables_holding(con, *texts: str) -> dict[str, list[str]]:
+    """For each text, the tables (every table of the file) that hold it in any column."""
+    names = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()]
+    found: dict[str, list[str]] = {text: [] for text in texts}
+    for name in names:
+        for text in texts:
+            # A table's alias is its row as a struct: cast to text, it holds every column, JSON included.
+            sql = f'SELECT count(*) FROM "{name}" AS t WHERE contains(t::VARCHAR, ?)'
+            if con.execute(sql, [text]).fetchone()[0]:
+                found[text].append(name)
+    return found
+
+
+@pytest.fixture
+def small(study_db):
+    build(study_db)
+    return study_db
+
+
+def test_an_erasure_leaves_no_word_of_the_participant_in_any_table_or_later_backup(small, tmp_path):
+    first, second = [
+        r[0]
+        for r in small.execute(
+            "SELECT interview_id FROM interview WHERE participant_code = 'ART-01' ORDER BY interview_date"
+        ).fetchall()
+    ]
+    # Words edited in before the erasure, in a summary and in an excerpt; one interview deleted and restored.
+    storage.update_interview(small, "ed", first, {"summary": SECRET_SUMMARY})
+    storage.update_interview(small, "ed", first, {"summary": "later words"})
+    rating = small.execute("SELECT factor_code, rating FROM factor_rating WHERE interview_id = ?", [first]).fetchone()
+    storage.update_interview(
+        small,
+        "ed",
+        first,
+        {},
+        [{"factor_code": rating[0], "rating": rating[1], "evidence": SECRET_EXCERPT, "shareable": False}],
+    )
+    storage.delete_interview(small, "ed", second)
+    assert tables_holding(small, SECRET_SUMMARY, SECRET_EXCERPT) == {
+        SECRET_SUMMARY: ["audit_entry"],
+        SECRET_EXCERPT: ["audit_entry", "factor_rating"],
+    }
+    other = small.execute("SELECT count(*) FROM audit_entry WHERE contains(after::VARCHAR, 'ART-02')").fetchone()
+
+    capture.withdraw(small, EDITOR, "ART", "ART-01", dt.date(2025, 6, 1), dt.date(2025, 6, 20), erase=True)
+
+    assert tables_holding(small, SECRET_SUMMARY, SECRET_EXCERPT, "later words") == {
+        SECRET_SUMMARY: [],
+        SECRET_EXCERPT: [],
+        "later words": [],
+    }
+    # Who did what and when stays, and nobody else's history is touched.
+    assert small.execute("SELECT count(*) FROM audit_entry WHERE entity_key = ?", [str(first)]).fetchone()[0] == 4
+    assert (
+        small.execute("SELECT count(*) FROM audit_entry WHERE contains(after::VARCHAR, 'ART-02')").fetchone() == other
+    )
+    backup.backup(small, ADMIN, tmp_path / "after")
+    restored = tmp_path / "restored.duckdb"
+    backup.restore(tmp_path / "after", restored)
+    copy = storage.connect(restored)
+    try:
+        assert tables_holding(copy, SECRET_SUMMARY, SECRET_EXCERPT) == {SECRET_SUMMARY: [], SECRET_EXCERPT: []}
+    finally:
+        copy.close()

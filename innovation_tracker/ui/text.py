@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import re
 
-# Every ASCII punctuation character that markdown or Streamlit's additions give a meaning to; CommonMark lets a
-# backslash escape any ASCII punctuation, so escaping one too many is harmless.
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&=\"'^@%])")
+# What starts markup anywhere in a line: emphasis, code, strikethrough, links and images, HTML, formulas, tables,
+# headings, entities and e-mail autolinks; a colon before a letter or a slash (Streamlit's `:red[…]`, `:material/…:`
+# and shortcodes, and `http://` autolinks) and the dot of `www.` (autolinks). CommonMark lets a backslash escape
+# any ASCII punctuation; ordinary punctuation (dates, codes, sentences) is left as it is, so the text stays readable.
+_INLINE = re.compile(r"([\\`*_~\[\]<>$|#&@])|(:)(?=[A-Za-z/])|(?<=www)(\.)", re.IGNORECASE)
+# What starts a block only at the start of a line: a list item, a numbered item, a setext underline.
+_LINE_START = re.compile(r"^(\s*)([-+=]|\d+(?=[.)]))")
 
 
 def escape_markdown(text: object) -> str:
     """`text` as a markdown string that renders as exactly these characters (line breaks become spaces)."""
     flat = " ".join(str(text).splitlines())
-    return _SPECIAL.sub(r"\\\1", flat)
+    escaped = _INLINE.sub(lambda m: "\\" + m.group(0), flat)
+    return _LINE_START.sub(
+        lambda m: m.group(1) + (m.group(2) + "\\" if m.group(2)[0].isdigit() else "\\" + m.group(2)), escaped
+    )
