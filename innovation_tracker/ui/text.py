@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 
-# What starts markup anywhere in a line: emphasis, code, strikethrough, links and images, HTML, formulas, tables,
-# headings, entities and e-mail autolinks; a colon before a letter or a slash (Streamlit's `:red[…]`, `:material/…:`
+# What starts markup anywhere in a line: emphasis, code, strikethrough, links and images, HTML, formulas, entities
+# and e-mail autolinks; a colon before a letter or a slash (Streamlit's `:red[…]`, `:material/…:`
 # and shortcodes, and `http://` autolinks) and the dot of `www.` (autolinks). CommonMark lets a backslash escape
 # any ASCII punctuation; ordinary punctuation (dates, codes, sentences) is left as it is, so the text stays readable.
-_INLINE = re.compile(r"([\\`*_~\[\]<>$|#&@])|(:)(?=[A-Za-z/])|(?<=www)(\.)", re.IGNORECASE)
-# What starts a block only at the start of a line: a list item, a numbered item, a setext underline.
-_LINE_START = re.compile(r"^(\s*)([-+=]|\d+(?=[.)]))")
+_INLINE = re.compile(r"([\\`*_~\[\]<>$&@])|(:)(?=[A-Za-z/])|(?<=www)(\.)", re.IGNORECASE)
+# What starts a block only at the start of a line: a heading, a quote, a list item, a numbered item, a setext
+# underline (line breaks are flattened, so only the text's own start is one).
+_LINE_START = re.compile(r"^(\s*)([-+=#>]|\d+(?=[.)]))")
 
 
 def escape_markdown(text: object) -> str:
