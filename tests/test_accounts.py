@@ -1,6 +1,7 @@
 """Accounts and logging in: hashing, password rules, lockout, roles and projects, audit, demo accounts, CLI."""
 
 import datetime as dt
+import getpass
 import io
 import json
 
@@ -314,7 +315,7 @@ def test_users_commands_on_the_command_line(con, tmp_path, monkeypatch, capsys):
     account = storage.get_account(con, "tess")
     assert (account.role, account.projects, account.active) == (AccountRole.FUNDER, frozenset(), False)
     assert accounts.password_matches(account.password_hash, PASSWORD)
-    assert audit(con, "update")[-1][0] == "cli"
+    assert audit(con, "update")[-1][0] == f"os:{getpass.getuser()}"
 
 
 def test_users_add_asks_for_the_password_twice(con, tmp_path, monkeypatch, capsys):

@@ -5,23 +5,34 @@ databases. Real DuckDB files in tmp_path; pages through AppTest."""
 from __future__ import annotations
 
 import datetime as dt
+import getpass
+import io
 import json
+import resource
+import signal
 import statistics
+import subprocess
+import sys
 import threading
 import time
+import tomllib
+from pathlib import Path
 
 import pytest
 
 from innovation_tracker import accounts, backup, capture, storage
+from innovation_tracker.cli import main as cli_main
 from innovation_tracker.domain import AccountRole, Viewer
+from innovation_tracker.errors import StorageError
 from tests.apptest import open_page
-from tests.conftest import DEMO_TODAY
+from tests.conftest import DEMO_TODAY, make_empty_study
 from tests.rendered import live_markup, text_of
 from tests.small_study import EDITOR, build
 
 NOW = dt.datetime(2026, 3, 2, 9, 30)
 ADMIN = Viewer("root", AccountRole.ADMIN)
 PASSWORD = "correct horse battery"
+ROOT = Path(__file__).resolve().parents[1]
 WRONG = "not the password at all"
 
 # Every role, and team accounts linked to one project and to several: DuckDB's foreign-key checks treat an account
@@ -332,3 +343,170 @@ def test_an_erasure_leaves_no_word_of_the_participant_in_any_table_or_later_back
         assert tables_holding(copy, SECRET_SUMMARY, SECRET_EXCERPT) == {SECRET_SUMMARY: [], SECRET_EXCERPT: []}
     finally:
         copy.close()
+
+
+# Findings 7 and 8: plain messages, never internals; damaged, newer and failing databases.
+def test_no_traceback_reaches_a_browser():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"
+
+
+def file_state(path: Path) -> tuple[bytes, bytes | None]:
+    wal = path.with_name(path.name + ".wal")
+    return path.read_bytes(), wal.read_bytes() if wal.exists() else None
+
+
+def newer(path: Path) -> Path:
+    con = storage.connect(path)
+    con.execute("INSERT INTO schema_migration (version, name) VALUES (9999, 'from_the_future')")
+    con.execute("CHECKPOINT")
+    con.close()
+    return path
+
+
+def truncated(path: Path) -> Path:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def not_a_database(path: Path) -> Path:
+    path.write_bytes(b"Innovation tracker notes, not a database\n" * 500)
+    return path
+
+
+MESSAGES = {
+    newer: "was last changed by a newer version of this app",
+    truncated: "is damaged or is not a database of this app",
+    not_a_database: "is damaged or is not a database of this app",
+}
+
+
+@pytest.mark.parametrize("spoil", MESSAGES, ids=lambda f: f.__name__)
+def test_a_newer_or_damaged_database_is_refused_and_left_as_it_was(seeded_path, spoil):
+    path = spoil(seeded_path)
+    before = file_state(path)
+    with pytest.raises(StorageError, match=MESSAGES[spoil]) as refused:
+        storage.connect(path)
+    assert "Traceback" not in refused.value.message and "IO Error" not in refused.value.message
+    assert file_state(path) == before
+
+
+CLI_COMMANDS = [
+    ["users", "list", "--db", "{db}"],
+    ["export", "--db", "{db}", "--out", "{out}"],
+    ["import", "--db", "{db}", "{csv}"],
+    ["backup", "--db", "{db}", "--out", "{out}"],
+    ["report", "--db", "{db}", "--out", "{out}/r.html", "--format", "html"],
+    ["redcap-dictionary", "--db", "{db}", "--out", "{out}/d.csv"],
+    ["users", "add", "--db", "{db}", "tess", "--role", "funder", "--password-stdin"],
+    ["demo", "--db", "{db}"],
+    ["init", "--db", "{db}", "--name", "X", "--start", "2026-01-05"],
+]
+
+
+@pytest.mark.parametrize("spoil", MESSAGES, ids=lambda f: f.__name__)
+def test_every_command_refuses_a_newer_or_damaged_database(seeded_path, tmp_path, spoil, monkeypatch, capsys):
+    path = spoil(seeded_path)
+    before = file_state(path)
+    csv = tmp_path / "projects.csv"
+    csv.write_text("project_code,name,setting,host_organisation,relation_to_statutory,start_date,status\n")
+    for command in CLI_COMMANDS:
+        args = [a.format(db=path, out=tmp_path / "out", csv=csv) for a in command]
+        monkeypatch.setattr("sys.stdin", io.StringIO("a long password\na long password\n"))
+        assert cli_main(args) == 1, args
+        err = capsys.readouterr().err
+        assert MESSAGES[spoil] in err and "Traceback" not in err, (args, err)
+    assert file_state(path) == before
+
+
+@pytest.mark.parametrize("spoil", [newer, truncated], ids=lambda f: f.__name__)
+def test_the_app_refuses_a_damaged_or_newer_database_before_the_log_in(monkeypatch, seeded_path, spoil):
+    path = spoil(seeded_path)
+    at = open_page(monkeypatch, path, viewer=None)
+    assert [t.value for t in at.title] == ["Innovation tracker"]
+    assert any(MESSAGES[spoil] in text_of(e.value) for e in at.error)
+    assert not at.text_input, "no log-in form in front of a database that cannot be used"
+
+
+def test_a_locked_file_is_named_as_the_cause_only_when_it_is(seeded_path, tmp_path):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys, time; c = duckdb.connect({str(seeded_path)!r}); print('held');"
+            " sys.stdout.flush(); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(StorageError, match="in use by another program") as refused:
+            storage.connect(seeded_path)
+        assert "damaged" not in refused.value.message
+    finally:
+        holder.kill()
+        holder.wait()
+    with pytest.raises(StorageError) as refused:
+        storage.connect(truncated(seeded_path))
+    assert "another program" not in refused.value.message.lower()
+
+
+@pytest.fixture
+def size_limit():
+    """Make files this process writes stop growing past a size, as on a full disk (the write fails, EFBIG)."""
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    yield lambda limit: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    signal.signal(signal.SIGXFSZ, previous)
+
+
+def test_after_a_write_fails_for_a_full_disk_the_app_reopens_the_database(seeded_path, size_limit):
+    database = storage.Database(seeded_path)
+    cur = database.cursor()
+    cur.execute("CHECKPOINT")
+    size_limit(seeded_path.stat().st_size)  # the next checkpoint cannot grow the file: DuckDB invalidates it
+    with pytest.raises(StorageError, match="disk") as failed:
+        storage.write(
+            cur,
+            lambda c: c.execute(
+                "CREATE TABLE ballast AS SELECT range AS n, md5(range::VARCHAR) AS h FROM range(300000)"
+            ),
+        )
+        cur.execute("CHECKPOINT")
+    assert "Traceback" not in failed.value.message
+    size_limit(resource.RLIM_INFINITY)
+    # The next run's cursor comes from a reopened database: reading and writing work again, without a restart.
+    again = database.cursor()
+    assert again.execute("SELECT count(*) FROM project").fetchone()[0] == 11
+    accounts.unlock_account(again, Viewer("demo-admin", AccountRole.ADMIN), "demo-funder")
+    database.close()
+
+
+# Finding 9: who did it.
+def test_the_audit_names_the_account_or_the_operating_system_user(con, tmp_path, capsys):
+    assert attempt(con, "nobody-here", WRONG) == accounts.WRONG_CREDENTIALS
+    actor, key = con.execute(
+        "SELECT actor, entity_key FROM audit_entry WHERE action = 'login_failed' ORDER BY audit_id DESC LIMIT 1"
+    ).fetchone()
+    assert (actor, key) == (accounts.ANONYMOUS, "nobody-here")
+    with pytest.raises(accounts.NoAccess):
+        accounts.log_in_by_email(con, "someone@example.org")
+    actor, key = con.execute(
+        "SELECT actor, entity_key FROM audit_entry WHERE action = 'login_failed' ORDER BY audit_id DESC LIMIT 1"
+    ).fetchone()
+    assert (actor, key) == (accounts.ANONYMOUS, "someone@example.org")
+    path = tmp_path / "cli.duckdb"
+    make_empty_study(path)
+    csv = tmp_path / "projects.csv"
+    csv.write_text(
+        "project_code,name,setting,host_organisation,relation_to_statutory,start_date,status\n"
+        "ZED,Zed,nhs,Host,internal,2025-02-01,active\n"
+    )
+    assert cli_main(["import", "--db", str(path), str(csv), "--actor", "Ann Evaluator"]) == 0
+    copy = storage.connect(path)
+    who = copy.execute("SELECT actor FROM audit_entry WHERE action = 'import' ORDER BY audit_id DESC").fetchone()
+    copy.close()
+    assert who == (f"Ann Evaluator (given by os:{getpass.getuser()})",)

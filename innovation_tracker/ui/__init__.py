@@ -35,13 +35,14 @@ def today() -> dt.date:
 
 
 @st.cache_resource(show_spinner=False)
-def _shared_connection(path: str) -> storage.Connection:
-    """One connection per process; a database that does not exist yet starts as the demo study."""
+def _shared_connection(path: str) -> storage.Database:
+    """One connection per process (reopened if DuckDB invalidates it); a database that does not exist yet starts as
+    the demo study. A file that cannot be opened raises, and is tried again at the next run (errors are not kept)."""
     first_start = not Path(path).exists()
-    con = storage.connect(path)
+    database = storage.Database(path)
     if first_start:
-        service.load_demo(con, today=today())
-    return con
+        service.load_demo(database.cursor(), today=today())
+    return database
 
 
 @st.cache_resource(show_spinner=False)

@@ -13,8 +13,8 @@ import streamlit as st
 
 from .. import accounts, storage
 from ..domain import Viewer, label_of
-from ..errors import Problem, ValidationError
-from . import connection, demo_banner, forms, mark_gated_run, navigation
+from ..errors import Problem, StorageError, ValidationError
+from . import connection, demo_banner, forms, mark_gated_run, navigation, show_error
 from .text import escape_markdown
 
 SESSION_KEY = "viewer"
@@ -30,7 +30,12 @@ def current_viewer() -> Viewer | None:
 
 
 def require_viewer() -> Viewer:
-    con = connection()
+    try:
+        con = connection()
+    except StorageError as error:  # before anyone logs in: a damaged, newer, locked or unwritable file
+        st.title("Innovation tracker")
+        show_error(error)
+        st.stop()
     viewer = _checked_session(con)
     if viewer is None:
         _gate_navigation(con)
