@@ -13,6 +13,8 @@ from markdown_it import MarkdownIt
 _parser = MarkdownIt("commonmark").enable(["strikethrough", "table"])
 _TAGS = re.compile(r"<(a|strong|em|code|s|del|h[1-6]|img|ul|ol|li|blockquote|table|hr)[\s>/]")
 # Streamlit's own additions, which CommonMark does not know: a backslash before the colon or dollar disarms them.
+# GitHub's autolink literals (remark-gfm finds them after escapes are undone, so only a character inside stops them).
+_AUTOLINK = re.compile(r"(?:https?|ftp|mailto)://|www\.[\w-]|[\w.+-]@[\w-]+\.\w", re.IGNORECASE)
 _STREAMLIT = re.compile(r"(?<!\\):[a-z]+\[|(?<!\\):material/|(?<!\\)\$[^$]+(?<!\\)\$")
 
 
@@ -21,10 +23,11 @@ def html_of(markdown: str) -> str:
 
 
 def text_of(markdown: str) -> str:
-    """The characters a reader sees."""
-    return html.unescape(re.sub(r"<[^>]+>", "", html_of(markdown)))
+    """The characters a reader sees (an invisible word joiner is not one)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", html_of(markdown))).replace("\u2060", "")
 
 
 def live_markup(markdown: str) -> list[str]:
     """Links, emphasis, headings and Streamlit directives that `markdown` would render."""
-    return [m.group(1) for m in _TAGS.finditer(html_of(markdown))] + _STREAMLIT.findall(markdown)
+    autolinks = _AUTOLINK.findall(markdown.replace("\\", ""))
+    return [m.group(1) for m in _TAGS.finditer(html_of(markdown))] + _STREAMLIT.findall(markdown) + autolinks

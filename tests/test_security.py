@@ -24,7 +24,9 @@ from innovation_tracker import accounts, backup, capture, storage
 from innovation_tracker.cli import main as cli_main
 from innovation_tracker.domain import AccountRole, Viewer
 from innovation_tracker.errors import StorageError
+from innovation_tracker.ui.text import escape_markdown
 from tests.apptest import open_page
+from tests.browser import SCREENSHOTS, Server, login
 from tests.conftest import DEMO_TODAY, make_empty_study
 from tests.rendered import live_markup, text_of
 from tests.small_study import EDITOR, build
@@ -240,6 +242,7 @@ def test_user_text_in_captions_is_shown_as_typed(monkeypatch, payload_path, role
     captions = [c.value for c in at.caption if "host:" in text_of(c.value)]
     assert len(captions) == 1
     assert_literal(captions[0])
+    assert_literal(next(i.value for i in at.info if "Demo data" in i.value), frozenset({"strong", "em"}))
     at = open_page(monkeypatch, payload_path, "pages/overview.py", ROLES[role])
     assert_literal(next(c.value for c in at.caption if "figures as of" in text_of(c.value)))
 
@@ -510,3 +513,62 @@ def test_the_audit_names_the_account_or_the_operating_system_user(con, tmp_path,
     who = copy.execute("SELECT actor FROM audit_entry WHERE action = 'import' ORDER BY audit_id DESC").fetchone()
     copy.close()
     assert who == (f"Ann Evaluator (given by os:{getpass.getuser()})",)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "[re-login here](http://x.example)",
+        "**bold** and __bold__ and *it* and _it_",
+        ":red[x] :material/lock: :smile:",
+        "`code` ~~gone~~ <b>html</b> &amp; $x^2$",
+        "# heading",
+        "- item",
+        "12. item",
+        "> quote",
+        "back\\slash [a]",
+        "ART-01: 2025-04-01, service_users_engaged (ok)!",
+        "www.example.org and ann@example.org",
+    ],
+)
+def test_escaped_text_renders_as_typed(typed):
+    escaped = escape_markdown(typed)
+    assert text_of(escaped) == typed
+    assert live_markup(escaped) == []
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_in_a_browser_user_text_is_literal_and_locked_accounts_are_listed(browser, payload_path, tmp_path):
+    """Streamlit's own renderer (not only the markdown source) shows the payload as typed, for a team."""
+    con = storage.connect(payload_path)
+    for _ in range(accounts.MAX_FAILED_ATTEMPTS):
+        attempt(con, "demo-team-beat", WRONG, dt.datetime.now())
+    con.close()
+    server = Server(payload_path, DEMO_TODAY.isoformat(), tmp_path / "streamlit.log")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 2400})
+        page.goto(server.url)  # a first request that runs st.navigation, so the deep link below is kept
+        page.get_by_role("textbox", name="Username").wait_for(timeout=60_000)
+        page.goto(f"{server.url}/timeline?project=ARTS")
+        login(page, "demo-team-arts", accounts.DEMO_PASSWORD)
+        caption = page.locator("[data-testid='stCaptionContainer']", has_text="host:").first
+        caption.wait_for(timeout=60_000)
+        assert PAYLOAD in caption.inner_text().replace("\u2060", "")
+        banner = page.locator("[data-testid='stAlertContainer']", has_text="Demo data").first
+        assert PAYLOAD in banner.inner_text().replace("\u2060", "")
+        main = page.locator("[data-testid='stMain']").first
+        assert main.locator("a[href*='x.example']").count() == 0
+        assert main.locator("strong", has_text="bold").count() == 0
+        assert main.locator(".katex").count() == 0
+        page.screenshot(path=str(SCREENSHOTS / "timeline-payload.png"), full_page=True)
+        assert page.locator("[data-testid='stException']").count() == 0
+
+        admin = browser.new_page(viewport={"width": 1400, "height": 2400})
+        admin.goto(f"{server.url}/users")
+        login(admin, "demo-admin", accounts.DEMO_PASSWORD)
+        admin.get_by_text("Locked accounts").wait_for(timeout=60_000)
+        assert admin.get_by_text("demo-team-beat, locked until", exact=False).count() == 1
+        admin.screenshot(path=str(SCREENSHOTS / "users-locked.png"), full_page=True)
+    finally:
+        server.stop()

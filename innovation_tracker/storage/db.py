@@ -86,17 +86,33 @@ def _open_error(path: str | Path, exc: duckdb.Error) -> StorageError:
     )
 
 
-_HEADERS = 3 * 4096  # DuckDB's file header and its two database headers come before the blocks
+_HEADERS = 3 * 4096  # DuckDB's main header and its two database headers come before the blocks
 
 
 def _refuse_truncated(con: Connection, path: str | Path) -> None:
     """DuckDB reads blocks only when a query needs them, so a file cut short opens and fails later, after the
-    log-in; its header says how many blocks it has, so a short file is found at open."""
+    log-in. The tables' metadata names every block that holds their data (without reading it): a file that ends
+    before the last of them has been cut short."""
     if str(path) == ":memory:":
         return
-    block_size, blocks = con.execute("SELECT block_size, total_blocks FROM pragma_database_size()").fetchone()
-    if blocks and Path(path).stat().st_size < _HEADERS + block_size * blocks:
-        raise _open_error(path, duckdb.IOException("the file is shorter than its header says"))
+    tables = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'"
+    ).fetchall()
+    last = max(
+        (
+            con.execute(
+                f"SELECT max(block_id) FILTER (WHERE persistent) FROM pragma_storage_info('{name}')"
+            ).fetchone()[0]
+            for (name,) in tables
+        ),
+        key=lambda block: -1 if block is None else block,
+        default=None,
+    )
+    if last is None:
+        return
+    block_size = con.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0]
+    if Path(path).stat().st_size < _HEADERS + (last + 1) * block_size:
+        raise _open_error(path, duckdb.IOException("the file ends before the last block of its tables"))
 
 
 def _refuse_newer(con: Connection, path: str | Path) -> None:

@@ -211,7 +211,8 @@ def demo_banner(con: storage.Connection) -> None:
     study = reference(storage.get_study)
     if study is not None and study.is_demo:
         st.info(
-            f"**Demo data.** *{study.name}* is synthetic: no real project, participant or interview is shown.",
+            f"**Demo data.** *{escape_markdown(study.name)}* is synthetic: no real project, participant or interview"
+            " is shown.",
             icon=":material/science:",
         )
 
