@@ -16,9 +16,11 @@ import sys
 import threading
 import time
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from innovation_tracker import accounts, backup, capture, storage
 from innovation_tracker.cli import main as cli_main
@@ -572,3 +574,40 @@ def test_in_a_browser_user_text_is_literal_and_locked_accounts_are_listed(browse
         admin.screenshot(path=str(SCREENSHOTS / "users-locked.png"), full_page=True)
     finally:
         server.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_in_a_browser_the_change_form_follows_the_picker_and_saves_one_field(browser, seeded_path, tmp_path):
+    """The browser keeps a form's widget values by widget identity, which AppTest does not: picking another account
+    must show that account's values there too, and a save must change only the field edited."""
+    con = storage.connect(seeded_path)
+    accounts.change_account(con, Viewer("demo-admin", AccountRole.ADMIN), "demo-team-arts", projects=["ARTS", "BEAT"])
+    before = storage.get_account(con, "demo-team-arts")
+    con.close()
+    server = Server(seeded_path, DEMO_TODAY.isoformat(), tmp_path / "streamlit.log")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 2400})
+        page.goto(server.url)
+        page.get_by_role("textbox", name="Username").wait_for(timeout=60_000)
+        page.goto(f"{server.url}/users")
+        login(page, "demo-admin", accounts.DEMO_PASSWORD)
+        name = page.get_by_role("textbox", name="Display name").last
+        name.wait_for(timeout=60_000)
+        for account, shown in [("demo-funder", "Demo funder"), ("demo-team-arts", "Demo team of ARTS")]:
+            page.locator("[data-testid='stSelectbox']", has_text="Account").click()
+            page.get_by_role("option", name=account, exact=True).click()
+            page.get_by_text(f"New password for {account}").wait_for(timeout=60_000)
+            expect(name).to_have_value(shown, timeout=30_000)
+        expect(page.get_by_role("textbox", name="E-mail").last).to_have_value("demo-team-arts@example.org")
+        name.fill("The ARTS team")
+        page.get_by_role("button", name="Save changes").click()
+        page.get_by_text("Saved the changes to demo-team-arts: display name.").wait_for(timeout=60_000)
+        page.screenshot(path=str(SCREENSHOTS / "users-change.png"), full_page=True)
+    finally:
+        server.stop()
+    con = storage.connect(seeded_path)
+    try:
+        assert storage.get_account(con, "demo-team-arts") == replace(before, display_name="The ARTS team")
+    finally:
+        con.close()
