@@ -186,6 +186,8 @@ def translate(exc: duckdb.Error) -> TrackerError:
     go to the server's log)."""
     text = str(exc)
     _log.warning("Database error: %s", text)
+    if "COMMIT succeeded" in text:
+        return DatabaseUnavailable(SAVED_BUT_STOPPED)
     if _disk_full(text) or isinstance(exc, duckdb.FatalException):
         return DatabaseUnavailable(DISK_FULL.format(path="file") if _disk_full(text) else INVALIDATED)
     if isinstance(exc, duckdb.TransactionException) or "Conflict" in text:
@@ -199,6 +201,10 @@ def translate(exc: duckdb.Error) -> TrackerError:
     return StorageError("The database could not do that. Please try again; if it keeps failing, tell an administrator.")
 
 
+SAVED_BUT_STOPPED = (
+    "Your change was saved, but the database then could not write its file (often a full disk) and stopped."
+    " Free some disk space; the dashboard reopens the database at the next click."
+)
 INVALIDATED = (
     "The database stopped after a failed write (often a full disk). Nothing more can be saved until it is reopened;"
     " the dashboard reopens it at the next click. Free some disk space if it is full."
