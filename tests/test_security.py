@@ -431,6 +431,7 @@ def test_the_app_refuses_a_damaged_or_newer_database_before_the_log_in(monkeypat
     at = open_page(monkeypatch, path, viewer=None)
     assert [t.value for t in at.title] == ["Innovation tracker"]
     assert any(MESSAGES[spoil] in text_of(e.value) for e in at.error)
+    assert not any(str(path.parent) in e.value for e in at.error), "no server path reaches the browser"
     assert not at.text_input, "no log-in form in front of a database that cannot be used"
 
 

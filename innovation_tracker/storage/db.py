@@ -69,18 +69,18 @@ def _open_error(path: str | Path, exc: duckdb.Error) -> StorageError:
     text = str(exc)
     if "lock" in text.lower() and ("conflicting" in text.lower() or "could not set lock" in text.lower()):
         return DatabaseUnavailable(
-            f"The database {path} is in use by another program (a running dashboard, or a command line run?):"
+            "The database file is in use by another program (a running dashboard, or a command line run?):"
             " DuckDB lets one process at a time open a database file. Stop that program, then try again."
         )
     if "permission denied" in text.lower() or "read-only" in text.lower():
         return DatabaseUnavailable(
-            f"The database {path} cannot be opened for writing (permission denied, or a read-only disk)."
+            "The database file cannot be opened for writing (permission denied, or a read-only disk)."
             " Give this program write access to the file and its folder, then try again."
         )
     if _disk_full(text):
-        return DatabaseUnavailable(DISK_FULL.format(path=path))
+        return DatabaseUnavailable(DISK_FULL)
     return DatabaseUnavailable(
-        f"The database {path} is damaged or is not a database of this app, and was not opened."
+        "The database file is damaged or is not a database of this app, and was not opened."
         " Restore it from a backup (python -m innovation_tracker restore BACKUP --db NEW_FILE) and point"
         " INNOVATION_TRACKER_DB at the restored file; keep the damaged file for inspection."
     )
@@ -116,7 +116,8 @@ def _refuse_truncated(con: Connection, path: str | Path) -> None:
 
 
 def _refuse_newer(con: Connection, path: str | Path) -> None:
-    """A database migrated by a newer version of the app is refused before anything is written to it."""
+    """A database migrated by a newer version of the app is refused before anything is written to it. (No message
+    names the file: messages reach the browser, and the server's log names it.)"""
     exists = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_migration' AND schema_name = 'main'"
         " AND database_name = current_database()"
@@ -127,7 +128,7 @@ def _refuse_newer(con: Connection, path: str | Path) -> None:
     known = max(version for version, _, _ in shipped_migrations())
     if newest > known:
         raise DatabaseUnavailable(
-            f"The database {path} was last changed by a newer version of this app (its schema is at version"
+            f"The database file was last changed by a newer version of this app (its schema is at version"
             f" {newest}; this version knows versions up to {known}). Nothing was changed: open it with the newer"
             " version, or restore an older backup."
         )
@@ -171,7 +172,7 @@ def migrate(
 
 
 DISK_FULL = (
-    "The database {path} could not be written: the disk is full (or the file has reached its size limit)."
+    "The database file could not be written: the disk is full (or the file has reached its size limit)."
     " The last change was not saved. Free some space; the dashboard reopens the database at the next click."
 )
 
@@ -189,7 +190,7 @@ def translate(exc: duckdb.Error) -> TrackerError:
     if "COMMIT succeeded" in text:
         return DatabaseUnavailable(SAVED_BUT_STOPPED)
     if _disk_full(text) or isinstance(exc, duckdb.FatalException):
-        return DatabaseUnavailable(DISK_FULL.format(path="file") if _disk_full(text) else INVALIDATED)
+        return DatabaseUnavailable(DISK_FULL if _disk_full(text) else INVALIDATED)
     if isinstance(exc, duckdb.TransactionException) or "Conflict" in text:
         return ConflictError("Someone else changed the same record at the same moment. Please try again.")
     if isinstance(exc, duckdb.ConstraintException):
