@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import math
 import re
+import threading
+import zlib
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -26,7 +28,13 @@ MAX_FAILED_ATTEMPTS = 5
 LOCKOUT = dt.timedelta(minutes=15)
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-WRONG_CREDENTIALS = "Unknown username or wrong password."
+WRONG_CREDENTIALS = (
+    f"Unknown username or wrong password. After {MAX_FAILED_ATTEMPTS} failed attempts an account is locked for"
+    f" {LOCKOUT.seconds // 60} minutes; an administrator can unlock it."
+)
+# The actor of what happens before anyone has logged in (a failed log-in): the audit's actor is always an account
+# that proved who it is, or this.
+ANONYMOUS = "(not logged in)"
 DEMO_PASSWORD = "innovation-demo"
 DEMO_EMAIL_DOMAIN = "example.org"
 ENTITY = "user_account"
@@ -166,48 +174,71 @@ def _existing(con: storage.Connection, username: str) -> storage.Account:
     return account
 
 
-def lock_message(locked_until: dt.datetime, now: dt.datetime) -> str:
-    minutes = max(1, math.ceil((locked_until - now).total_seconds() / 60))
-    return (
-        f"This account is locked after {MAX_FAILED_ATTEMPTS} failed log-in attempts."
-        f" Try again in {minutes} minute{'' if minutes == 1 else 's'}."
-    )
+def _attempt_lock(username: str) -> threading.Lock:
+    """The lock that puts one account's log-in attempts in a line. DuckDB lets one process at a time open the
+    database file, so a lock in this process orders every attempt there is. The locks are striped by name: a
+    guesser trying many names cannot make the process keep one lock per name."""
+    return _ATTEMPT_LOCKS[zlib.crc32(username.encode()) % len(_ATTEMPT_LOCKS)]
+
+
+_ATTEMPT_LOCKS = tuple(threading.Lock() for _ in range(64))
 
 
 def log_in(con: storage.Connection, username: str, password: str, *, now: dt.datetime) -> Viewer:
-    """The viewer for a username and password, or `LoginFailed` with a message that never tells whether the
-    username exists (only a locked account says that it is locked)."""
+    """The viewer for a username and password, or `LoginFailed`.
+
+    Unknown, wrong, locked and deactivated all get the same message after one password check each (a decoy when
+    there is nothing to check), so neither the words nor the time tell a guesser whether an account exists or is
+    locked; the admin's Users page shows the locks. An account's attempts are checked one at a time: the lock
+    check, the password check and the count of failures are one step, so parallel guesses cannot pass the limit,
+    and a right password is refused once the limit is reached.
+    """
     username = username.strip().lower()[:64]
-    account = storage.get_account(con, username)
-    if account is not None and account.locked_until is not None and account.locked_until > now:
-        _audit(con, username, "login_failed", username, after={"reason": "locked", "until": account.locked_until})
-        raise LoginFailed(lock_message(account.locked_until, now))
-    if account is None or not account.active or not account.password_hash:
-        password_matches(_decoy_hash(), password)  # as slow as a real check, so timing does not tell either
-        reason = "unknown_username" if account is None else "inactive" if not account.active else "no_password"
-        _audit(con, username, "login_failed", username, after={"reason": reason})
-        raise LoginFailed(WRONG_CREDENTIALS)
-    if not password_matches(account.password_hash, password):
-        _count_failure(con, username, now)
-    _succeed(con, account, password)
-    return viewer_of(account)
+    with _attempt_lock(username):
+        account = storage.get_account(con, username)
+        refusal = _refusal(account, now)
+        if refusal is None and password_matches(account.password_hash, password):
+            _succeed(con, account, password)
+            return viewer_of(account)
+        if refusal is None:
+            _count_failure(con, username, now)
+        else:
+            _audit_failure(con, username, refusal)
+    if refusal is not None:
+        password_matches(_decoy_hash(), password)  # as slow as a real check, outside the line of attempts
+    raise LoginFailed(WRONG_CREDENTIALS)
+
+
+def _refusal(account: storage.Account | None, now: dt.datetime) -> dict | None:
+    """Why an account's password is not even checked, or None when it may be."""
+    if account is None:
+        return {"reason": "unknown_username"}
+    if not account.active:
+        return {"reason": "inactive"}
+    if not account.password_hash:
+        return {"reason": "no_password"}
+    if account.locked_until is not None and account.locked_until > now:
+        return {"reason": "locked", "until": account.locked_until}
+    return None
+
+
+def _audit_failure(con: storage.Connection, username: str, after: dict) -> None:
+    """A failed log-in is an event about the name tried, not an action of that account: nobody is logged in."""
+    storage.write(con, lambda cur: storage.record_audit(cur, ANONYMOUS, "login_failed", ENTITY, username, None, after))
 
 
 def _count_failure(con: storage.Connection, username: str, now: dt.datetime) -> None:
     locked_until = now + LOCKOUT
 
-    def work(cur: storage.Connection) -> int:
+    def work(cur: storage.Connection) -> None:
         failures = storage.add_failed_attempt(cur, username)
         after: dict = {"reason": "wrong_password", "failed_attempts": failures}
         if failures >= MAX_FAILED_ATTEMPTS:
             storage.lock_account(cur, username, locked_until)
             after["locked_until"] = locked_until
-        storage.record_audit(cur, username, "login_failed", ENTITY, username, None, after)
-        return failures
+        storage.record_audit(cur, ANONYMOUS, "login_failed", ENTITY, username, None, after)
 
-    if storage.write(con, work) >= MAX_FAILED_ATTEMPTS:
-        raise LoginFailed(lock_message(locked_until, now))
-    raise LoginFailed(WRONG_CREDENTIALS)
+    storage.write(con, work)
 
 
 def _succeed(con: storage.Connection, account: storage.Account, password: str) -> None:
@@ -228,7 +259,7 @@ def log_in_by_email(con: storage.Connection, email: str) -> Viewer:
     account = storage.find_account_by_email(con, email) if email else None
     if account is None or not account.active:
         reason = "no_account" if account is None else "inactive"
-        _audit(con, email or "unknown", "login_failed", email, after={"reason": reason, "method": "sso"})
+        _audit(con, ANONYMOUS, "login_failed", email or None, after={"reason": reason, "method": "sso"})
         raise NoAccess(
             f"You signed in as {email or 'an account without an e-mail address'}, but no active account of this"
             " dashboard has that e-mail address. Ask an administrator to add it, then log in again."
@@ -331,30 +362,50 @@ def add_account(
     return account
 
 
+UNCHANGED: Any = object()  # an argument of change_account left as the account has it
+
+
 def change_account(
     con: storage.Connection,
     actor: Viewer,
     username: str,
     *,
-    role: AccountRole | str,
-    projects: Iterable[str] = (),
-    email: str | None = None,
-    display_name: str | None = None,
+    role: AccountRole | str = UNCHANGED,
+    projects: Iterable[str] = UNCHANGED,
+    email: str | None = UNCHANGED,
+    display_name: str | None = UNCHANGED,
 ) -> storage.Account:
-    """Change an account's role, projects, e-mail or name; unchanged accounts are left (and not audited)."""
+    """Change what is given of an account's role, projects, e-mail and name; what is not given stays as it is now
+    (not as someone last saw it). Unchanged accounts are left, and not audited."""
     _require_admin(actor)
     before = _existing(con, username)
-    after = replace(
-        before,
-        role=_role(role),
-        projects=frozenset(code.strip() for code in projects if code.strip()),
-        email=_clean(email),
-        display_name=_clean(display_name),
-    )
+    changes: dict = {}
+    if role is not UNCHANGED:
+        changes["role"] = _role(role)
+    if projects is not UNCHANGED:
+        changes["projects"] = frozenset(code.strip() for code in projects if code.strip())
+    if email is not UNCHANGED:
+        changes["email"] = _clean(email)
+    if display_name is not UNCHANGED:
+        changes["display_name"] = _clean(display_name)
+    after = replace(before, **changes)
     require(_account_problems(con, after) + _last_admin_problems(con, before, after, "role"))
     if after != before:
         _write_change(con, actor, before, after)
     return after
+
+
+def edited_fields(
+    account: storage.Account, *, display_name: str, email: str, role: AccountRole, projects: Iterable[str]
+) -> dict:
+    """Of what a form shows for `account`, the fields the user changed (for `change_account`)."""
+    shown = {
+        "display_name": _clean(display_name),
+        "email": _clean(email),
+        "role": role,
+        "projects": frozenset(projects),
+    }
+    return {field: value for field, value in shown.items() if value != getattr(account, field)}
 
 
 def set_active(con: storage.Connection, actor: Viewer, username: str, active: bool) -> storage.Account:
@@ -390,6 +441,21 @@ def set_password(con: storage.Connection, actor: Viewer, username: str, password
 
     def work(cur: storage.Connection) -> None:
         storage.set_password_hash(cur, username, new_hash)
+        storage.record_audit(cur, actor.username, "update", ENTITY, username, before, after)
+
+    storage.write(con, work)
+
+
+def unlock_account(con: storage.Connection, actor: Viewer, username: str) -> None:
+    """Lift a lockout before it runs out (the Users page lists locked accounts: the locked person learns of it
+    from an administrator, never from the log-in form)."""
+    _require_admin(actor)
+    account = _existing(con, username)
+    before = {"failed_attempts": account.failed_attempts, "locked_until": account.locked_until}
+    after = {"failed_attempts": 0, "locked_until": None}
+
+    def work(cur: storage.Connection) -> None:
+        storage.reset_failed_attempts(cur, username)
         storage.record_audit(cur, actor.username, "update", ENTITY, username, before, after)
 
     storage.write(con, work)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import getpass
+import os
 import sys
 from pathlib import Path
 
@@ -49,11 +50,22 @@ def cmd_export(args) -> str:
 
 def cmd_import(args) -> str:
     con = storage.connect(args.db)
-    counts = service.import_files(con, args.files, today=args.today, actor=args.actor)
+    actor = OS_ACTOR if args.actor is None else f"{args.actor} (given by {OS_ACTOR})"
+    counts = service.import_files(con, args.files, today=args.today, actor=actor)
     return f"Imported into {args.db}: " + _counts(counts)
 
 
-CLI_ADMIN = Viewer("cli", AccountRole.ADMIN)
+def _os_actor() -> str:
+    """Who runs the command, as the operating system knows them: the audit's actor for what the command line does
+    (it has no log-in of its own; whoever can run it on the database file has the file anyway)."""
+    try:
+        return f"os:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name for this uid (some containers)
+        return f"os:uid-{os.getuid()}"
+
+
+OS_ACTOR = _os_actor()
+CLI_ADMIN = Viewer(OS_ACTOR, AccountRole.ADMIN)
 
 
 def _password(args) -> str:
@@ -186,7 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--db", type=Path, required=True, help="the DuckDB file (created if it does not exist)")
     imp.add_argument("files", type=Path, nargs="+", metavar="FILE", help="tidy files, or REDCap exports")
     imp.add_argument("--today", type=_date, default=dt.date.today(), help="date for the 'not in the future' rule")
-    imp.add_argument("--actor", default="cli", help="who to record in the audit log")
+    imp.add_argument(
+        "--actor",
+        help="who the import is for, recorded in the audit log together with the operating-system user who ran it",
+    )
     _add_users_commands(command("users", None, "Manage who can log in: accounts, roles, projects, passwords."))
     settings = command("settings", cmd_settings, "Show the study's settings, or change them.")
     settings.add_argument("--db", type=Path, required=True, help="the DuckDB file")

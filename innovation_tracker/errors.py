@@ -66,6 +66,12 @@ class StorageError(TrackerError):
     title = "The database could not do that"
 
 
+class DatabaseUnavailable(StorageError):
+    """The database file cannot be used as it is (held by another program, damaged, newer, or the disk is full)."""
+
+    title = "The database is not available"
+
+
 class AccessDenied(TrackerError):
     title = "Not allowed"
 

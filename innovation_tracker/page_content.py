@@ -209,12 +209,12 @@ def participant_plan(
 
 
 def project_caption(con: storage.Connection, viewer: Viewer, project_code: str) -> str:
-    """One line on a project: its setting, host, relation to statutory services and status."""
+    """One line on a project: its setting, host, relation to statutory services and status (plain text)."""
     projects = storage.project_list(con, viewer)
     project = projects[projects.project_code == project_code].iloc[0]
     return (
         f"{label_of(project.setting)} · host: {project.host_organisation or 'not recorded'} · "
-        f"{label_of(project.relation_to_statutory)} to statutory services · status: **{label_of(project.status)}**"
+        f"{label_of(project.relation_to_statutory)} to statutory services · status: {label_of(project.status)}"
     )
 
 

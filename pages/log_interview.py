@@ -10,6 +10,7 @@ import streamlit as st
 from innovation_tracker import capture, page_content, storage, ui
 from innovation_tracker.domain import InterviewStatus, Mode, label_of
 from innovation_tracker.ui import forms
+from innovation_tracker.ui.text import escape_markdown
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
@@ -39,7 +40,7 @@ choose_project, choose_person, choose_wave = st.columns(3)
 project = ui.pick_project("Project", where=choose_project, wanted=st.query_params.get("project"))
 people = ui.shared(page_content.participant_choices, project)
 if not people.codes:
-    st.info(f"No participants are enrolled in {project} yet.", icon=":material/info:")
+    st.info(f"No participants are enrolled in {escape_markdown(project)} yet.", icon=":material/info:")
     st.page_link(
         "pages/manage.py", label="Enrol a participant", icon=":material/person_add:", query_params={"project": project}
     )
@@ -128,7 +129,7 @@ def rating_control(factor, options, last_rating=None) -> None:
     """One choice codes a factor: a compact row of the ratings its kind allows (and, carried forward, still so and
     not mentioned). The same call wherever the factor shows, so its value follows it."""
     st.segmented_control(
-        f"Rating of {factor.label}",
+        f"Rating of {escape_markdown(factor.label)}",
         options,
         format_func=lambda option: capture.option_label(option, last_rating),
         key=f"{form}:mark:{factor.factor_code}",
@@ -168,9 +169,9 @@ def coding_line(factor, options, title: str, note: str | None = None, last_ratin
 
 
 if existing is not None:
-    st.subheader(f"Edit the {waves[wave].label.lower()} of {existing.interview_date:%d %b %Y}")
+    st.subheader(f"Edit the {escape_markdown(waves[wave].label.lower())} of {existing.interview_date:%d %b %Y}")
 else:
-    st.subheader(f"New {waves[wave].label.lower()}")
+    st.subheader(f"New {escape_markdown(waves[wave].label.lower())}")
 
 when, how, status_column, who, minutes = st.columns([1.3, 1.2, 1.2, 1.5, 1])
 when.date_input("Interview date", key=f"{form}:interview_date", format="DD/MM/YYYY")
@@ -191,18 +192,20 @@ else:
     with st.container(border=True):
         if carried:
             st.markdown(
-                f"**Carried forward from the {last_wave.lower()}** · {len(carried)} factors {person} cited then. "
+                f"**Carried forward from the {escape_markdown(last_wave.lower())}** · {len(carried)} factors {person}"
+                " cited then. "
                 "Mark each: *still so*, the new rating if it changed, or *not mentioned*. A *shareable* excerpt may "
                 "be quoted to funders and project teams."
             )
             for n, item in enumerate(carried, start=1):
-                excerpt = f" · “{item.evidence}”" if item.evidence else ""
+                excerpt = f" · “{escape_markdown(item.evidence)}”" if item.evidence else ""
                 note = f"Last time {capture.rating_label(item.rating)}{excerpt}"
                 options = capture.carry_options(item.factor.kind, item.rating)
-                coding_line(item.factor, options, f"{n}. **{item.factor.label}**", note, item.rating)
+                coding_line(item.factor, options, f"{n}. **{escape_markdown(item.factor.label)}**", note, item.rating)
         else:
             st.caption(
-                f"Nothing to carry forward: {person} has no rated interview before the {waves[wave].label.lower()}."
+                f"Nothing to carry forward: {person} has no rated interview before the"
+                f" {escape_markdown(waves[wave].label.lower())}."
             )
 
     with st.container(border=True):
@@ -222,17 +225,17 @@ else:
         )
         groups = capture.codebook_groups([f for f in offered if f.factor_code not in carried_codes], search)
         if not groups:
-            st.caption(f"No factor's name or definition contains “{search}”.")
+            st.caption(f"No factor's name or definition contains “{escape_markdown(search)}”.")
         for group, members in groups:
             shown = [f for f in members if f.factor_code not in new_codes]
             if not shown:
                 continue
-            with st.expander(f"{group} · {len(shown)}", expanded=bool(search.strip())):
+            with st.expander(f"{escape_markdown(group)} · {len(shown)}", expanded=bool(search.strip())):
                 for factor in shown:
                     name, choice = st.columns([5, 3], vertical_alignment="center")
-                    name.markdown(f"**{factor.label}** {KIND_BADGE[factor.kind.value]}")
+                    name.markdown(f"**{escape_markdown(factor.label)}** {KIND_BADGE[factor.kind.value]}")
                     if factor.description:
-                        name.caption(factor.description)
+                        name.caption(escape_markdown(factor.description))
                     with choice:
                         rating_control(factor, capture.rating_options(factor.kind))
 

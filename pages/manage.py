@@ -7,6 +7,7 @@ import streamlit as st
 from innovation_tracker import capture, page_content, storage, ui
 from innovation_tracker.domain import Novelty, ProjectStatus, Relation, Role, Setting, label_of
 from innovation_tracker.ui import forms
+from innovation_tracker.ui.text import escape_markdown
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
@@ -126,7 +127,7 @@ with people_tab:
     project = ui.pick_project("Project", key="manage:people-project", wanted=st.query_params.get("project"))
     people = ui.read(storage.list_participants, project)
     if people.empty:
-        st.info(f"No participants enrolled in {project} yet.", icon=":material/info:")
+        st.info(f"No participants enrolled in {escape_markdown(project)} yet.", icon=":material/info:")
     else:
         st.dataframe(
             people,
@@ -155,7 +156,9 @@ with people_tab:
         shown = {**row, "participant_code": person}
         version, opened = forms.base(form, row["version"], capture.snapshot_of(shown, capture.PARTICIPANT_FIELDS))
     with st.form(form, clear_on_submit=False, enter_to_submit=False):
-        st.subheader(f"Enrol a participant in {project}" if row is None else f"Edit {person}")
+        st.subheader(
+            f"Enrol a participant in {escape_markdown(project)}" if row is None else f"Edit {escape_markdown(person)}"
+        )
         if row is None:
             code = st.text_input(
                 "Participant code",
@@ -223,7 +226,7 @@ with people_tab:
     elif row is not None:
         leave = f"withdraw:{person}"
         with st.form(leave, clear_on_submit=False, enter_to_submit=False):
-            st.subheader(f"Withdraw {person}")
+            st.subheader(f"Withdraw {escape_markdown(person)}")
             when = st.date_input("Withdrawal date", value=today, key=f"{leave}:withdrawal_date")
             forms.field_errors(leave, "withdrawal_date")
             erase = st.checkbox(

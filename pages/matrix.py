@@ -6,6 +6,7 @@ import streamlit as st
 
 from innovation_tracker import framework_matrix, storage, ui
 from innovation_tracker.domain import label_of
+from innovation_tracker.ui.text import escape_markdown
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
@@ -65,7 +66,7 @@ selected = event.selection.get("cells", []) if event else []
 if selected and domain is not None:
     row, column = selected[0]
     project, factor = rows[row], matrix.columns[shown.columns.get_loc(column)]
-    st.subheader(f"{matrix.row_labels[project]} · {matrix.column_labels[factor]}")
+    st.subheader(escape_markdown(f"{matrix.row_labels[project]} · {matrix.column_labels[factor]}"))
     excerpts = ui.read(storage.cell_excerpts, project, factor, wave)
     if excerpts.empty:
         st.info("No excerpt was recorded for this cell" + ("." if viewer.identified else " or shared."))

@@ -8,6 +8,7 @@ import streamlit as st
 from innovation_tracker import capture, page_content, storage, ui
 from innovation_tracker.domain import MilestoneKind, label_of
 from innovation_tracker.ui import forms
+from innovation_tracker.ui.text import escape_markdown
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
@@ -25,7 +26,7 @@ if not projects.codes:
 project = ui.pick_project("Project", wanted=st.query_params.get("project"))
 milestones = ui.read(storage.list_milestones, project)
 if milestones.empty:
-    st.info(f"No milestones recorded for {project} yet.", icon=":material/flag:")
+    st.info(f"No milestones recorded for {escape_markdown(project)} yet.", icon=":material/flag:")
 else:
     st.dataframe(
         milestones.assign(kind=milestones.kind.map(label_of)),
@@ -50,7 +51,7 @@ row = None if choice == NEW else milestones.set_index("milestone_id").loc[choice
 form = f"milestone:{project}:{choice}"
 kinds = [k.value for k in MilestoneKind]
 with st.form(form, clear_on_submit=False, enter_to_submit=False):
-    st.subheader("Add a milestone" if row is None else f"Edit “{row.title}”")
+    st.subheader("Add a milestone" if row is None else f"Edit “{escape_markdown(row.title)}”")
     left, right = st.columns(2)
     kind = left.selectbox(
         "Kind", kinds, index=kinds.index(row.kind) if row is not None else 0, format_func=label_of, key=f"{form}:kind"

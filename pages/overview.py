@@ -4,6 +4,7 @@ import streamlit as st
 
 from innovation_tracker import page_content, storage, ui
 from innovation_tracker.domain import ProjectStatus, Setting, label_of
+from innovation_tracker.ui.text import escape_markdown
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
@@ -27,7 +28,10 @@ if study is None:
     st.stop()
 
 today = ui.today()
-st.caption(f"{study.name} · {study.start_date:%d %b %Y} to {study.end_date:%d %b %Y} · figures as of {today:%d %b %Y}")
+st.caption(
+    f"{escape_markdown(study.name)} · {study.start_date:%d %b %Y} to {study.end_date:%d %b %Y}"
+    f" · figures as of {today:%d %b %Y}"
+)
 if ui.read(storage.people_counts)["projects"] == 0:
     st.info("No projects yet. Add projects and enrol participants, or import them from the tidy CSV template.")
     st.stop()

@@ -4,6 +4,7 @@ import streamlit as st
 
 from innovation_tracker import analysis, page_content, storage, ui
 from innovation_tracker.domain import label_of
+from innovation_tracker.ui.text import escape_markdown
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
@@ -17,10 +18,10 @@ if not projects.codes:
 
 requested = st.query_params.get("project")
 if requested and requested not in projects.labels:
-    st.warning(f"There is no project '{requested}' among the projects you can see.")
+    st.warning(f"There is no project '{escape_markdown(requested)}' among the projects you can see.")
 code = ui.pick_project("Project", wanted=requested)
 st.query_params["project"] = code
-st.caption(ui.shared(page_content.project_caption, code))
+st.caption(escape_markdown(ui.shared(page_content.project_caption, code)))
 
 today = ui.today()
 waves = ui.reference(storage.list_waves)

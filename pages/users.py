@@ -6,37 +6,10 @@ import streamlit as st
 
 from innovation_tracker import accounts, page_content, ui
 from innovation_tracker.domain import AccountRole, label_of
-from innovation_tracker.errors import TrackerError, ValidationError
-from innovation_tracker.ui import auth
-from innovation_tracker.ui.field_errors import FieldErrors
+from innovation_tracker.ui import auth, forms
+from innovation_tracker.ui.text import escape_markdown
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
-
-FLASH = "users_flash"
-ADD_KEYS = ("add_username", "add_name", "add_email", "add_role", "add_projects", "add_password")
-CHANGE_KEYS = ("change_name", "change_email", "change_role", "change_projects")
-
-
-def attempt(errors: FieldErrors, action, message: str, reset=()) -> None:
-    """Run one change; on success say so and start the page afresh, otherwise show why next to the fields."""
-    try:
-        action()
-    except ValidationError as error:
-        errors.show(error)
-        return
-    except TrackerError as error:
-        ui.show_error(error)
-        return
-    st.session_state[FLASH] = message
-    for key in reset:
-        st.session_state.pop(key, None)
-    st.rerun()
-
-
-def forget_change_fields() -> None:
-    for key in CHANGE_KEYS:
-        st.session_state.pop(key, None)
-
 
 st.title("Users")
 admin = auth.current_viewer()
@@ -45,8 +18,7 @@ if admin is None or admin.role != AccountRole.ADMIN:
     st.error("Only administrators can manage accounts.")
     st.stop()
 con = ui.connection()
-if flash := st.session_state.pop(FLASH, None):
-    st.success(flash, icon=":material/check_circle:")
+forms.show_flash()
 
 # Kept until the next write or the next minute: a lock shows until it lapses, to the minute.
 table = ui.shared(accounts.list_accounts, dt.datetime.now().replace(second=0, microsecond=0))
@@ -66,37 +38,58 @@ st.dataframe(
 )
 st.caption(
     f"An account is locked for {accounts.LOCKOUT.seconds // 60} minutes after {accounts.MAX_FAILED_ATTEMPTS}"
-    " failed log-in attempts; a new password lifts the lock. Team accounts see only their own projects."
+    " failed log-in attempts; a new password or Unlock lifts the lock. Team accounts see only their own projects."
 )
+
+locked = table[table.locked_until.notna()]
+if not locked.empty:
+    st.subheader("Locked accounts")
+    st.caption(
+        "The log-in form tells nobody that an account is locked, so that a guesser cannot learn which names exist:"
+        " let the person know, or unlock the account once you know the attempts were theirs."
+    )
+    for row in locked.itertuples():
+        name, action = st.columns([4, 1], vertical_alignment="center")
+        name.write(f"**{escape_markdown(row.username)}**, locked until {row.locked_until:%d %b %Y %H:%M}")
+        if action.button("Unlock", key=f"unlock:{row.username}", icon=":material/lock_open:"):
+            forms.save(
+                "unlock",
+                lambda username=row.username: accounts.unlock_account(con, admin, username),
+                f"{row.username} is unlocked and can log in again.",
+            )
+    forms.other_errors("unlock", [])
+
 projects = ui.shared(page_content.project_choices).codes
 roles = list(AccountRole)
 
 st.subheader("Add an account")
-add_errors = FieldErrors()
-with st.form("add_account"):
+ADD = "add_account"
+with st.form(ADD, clear_on_submit=False):
     left, right = st.columns(2)
     with left:
-        username = st.text_input("Username", key="add_username", help="2 to 64 lower-case letters, digits, . _ -")
-        add_errors.slot("username")
-        name = st.text_input("Display name", key="add_name")
-        email = st.text_input("E-mail", key="add_email", help="optional; single sign-on matches accounts by it")
-        add_errors.slot("email")
+        username = st.text_input("Username", key=f"{ADD}:username", help="2 to 64 lower-case letters, digits, . _ -")
+        forms.field_errors(ADD, "username")
+        name = st.text_input("Display name", key=f"{ADD}:display_name")
+        email = st.text_input("E-mail", key=f"{ADD}:email", help="optional; single sign-on matches accounts by it")
+        forms.field_errors(ADD, "email")
     with right:
-        role = st.selectbox("Role", roles, index=roles.index(AccountRole.FUNDER), format_func=label_of, key="add_role")
-        add_errors.slot("role")
-        chosen = st.multiselect("Projects", projects, key="add_projects", help="for team accounts only")
-        add_errors.slot("projects")
-        password = st.text_input("Password", type="password", key="add_password", help="at least 10 characters")
-        add_errors.slot("password")
+        role = st.selectbox(
+            "Role", roles, index=roles.index(AccountRole.FUNDER), format_func=label_of, key=f"{ADD}:role"
+        )
+        forms.field_errors(ADD, "role")
+        chosen = st.multiselect("Projects", projects, key=f"{ADD}:projects", help="for team accounts only")
+        forms.field_errors(ADD, "projects")
+        password = st.text_input("Password", type="password", key=f"{ADD}:password", help="at least 10 characters")
+        forms.field_errors(ADD, "password")
+    forms.other_errors(ADD, ["username", "email", "role", "projects", "password"])
     add = st.form_submit_button("Add account", type="primary")
 if add:
-    attempt(
-        add_errors,
+    forms.save(
+        ADD,
         lambda: accounts.add_account(
             con, admin, username, role=role, password=password, projects=chosen, email=email, display_name=name
         ),
-        f"Added the account {username.strip().lower()}.",
-        reset=ADD_KEYS,
+        lambda account: f"Added the account {account.username}.",
     )
 
 st.subheader("Change an account")
@@ -104,53 +97,60 @@ if table.empty:
     # Only under single sign-on can an admin be here with no account of their own in the table.
     st.info("No accounts yet: add one above.")
     st.stop()
-selected = st.selectbox("Account", table["username"].tolist(), key="change_account", on_change=forget_change_fields)
+selected = st.selectbox("Account", table["username"].tolist(), key="change_account")
 account = accounts.account_details(con, admin, selected)
-change_errors = FieldErrors()
-with st.form("change_account_form"):
+# The widgets of each account have keys of their own, so the form always shows the account picked.
+CHANGE = f"change_account:{selected}"
+with st.form(CHANGE, clear_on_submit=False):
     left, right = st.columns(2)
     with left:
-        new_name = st.text_input("Display name", value=account.display_name or "", key="change_name")
-        new_email = st.text_input("E-mail", value=account.email or "", key="change_email")
-        change_errors.slot("email")
+        new_name = st.text_input("Display name", value=account.display_name or "", key=f"{CHANGE}:display_name")
+        new_email = st.text_input("E-mail", value=account.email or "", key=f"{CHANGE}:email")
+        forms.field_errors(CHANGE, "email")
     with right:
-        new_role = st.selectbox("Role", roles, index=roles.index(account.role), format_func=label_of, key="change_role")
-        change_errors.slot("role")
-        new_projects = st.multiselect(
-            "Projects", projects, default=sorted(account.projects & set(projects)), key="change_projects"
+        new_role = st.selectbox(
+            "Role", roles, index=roles.index(account.role), format_func=label_of, key=f"{CHANGE}:role"
         )
-        change_errors.slot("projects")
+        forms.field_errors(CHANGE, "role")
+        new_projects = st.multiselect(
+            "Projects", projects, default=sorted(account.projects & set(projects)), key=f"{CHANGE}:projects"
+        )
+        forms.field_errors(CHANGE, "projects")
+    forms.other_errors(CHANGE, ["email", "role", "projects"])
     save = st.form_submit_button("Save changes", type="primary")
 if save:
-    attempt(
-        change_errors,
-        lambda: accounts.change_account(
-            con, admin, selected, role=new_role, projects=new_projects, email=new_email, display_name=new_name
-        ),
-        f"Saved the changes to {selected}.",
+    edited = accounts.edited_fields(
+        account, display_name=new_name, email=new_email, role=new_role, projects=new_projects
+    )
+    forms.save(
+        CHANGE,
+        lambda: accounts.change_account(con, admin, selected, **edited),
+        f"Saved the changes to {selected}: {', '.join(label_of(f).lower() for f in edited)}."
+        if edited
+        else f"Nothing to save: no field of {selected} was changed.",
     )
 
-password_errors = FieldErrors()
-with st.form("reset_password"):
-    new_password = st.text_input(f"New password for {selected}", type="password", key="reset_password_value")
-    password_errors.slot("password")
+RESET = f"reset_password:{selected}"
+with st.form(RESET, clear_on_submit=False):
+    new_password = st.text_input(
+        f"New password for {escape_markdown(selected)}", type="password", key=f"{RESET}:password"
+    )
+    forms.field_errors(RESET, "password")
+    forms.other_errors(RESET, ["password"])
     reset = st.form_submit_button("Reset password", help="also lifts a lockout")
 if reset:
-    attempt(
-        password_errors,
-        lambda: accounts.set_password(con, admin, selected, new_password),
-        f"{selected} has a new password.",
-        reset=("reset_password_value",),
+    forms.save(
+        RESET, lambda: accounts.set_password(con, admin, selected, new_password), f"{selected} has a new password."
     )
 
-active_errors = FieldErrors()
+ACTIVE = f"set_active:{selected}"
 if account.active:
-    switch = st.button(f"Deactivate {selected}", icon=":material/person_off:", help="it can no longer log in")
+    switch = st.button(
+        f"Deactivate {escape_markdown(selected)}", icon=":material/person_off:", help="it can no longer log in"
+    )
 else:
-    switch = st.button(f"Reactivate {selected}", icon=":material/person:")
-active_errors.slot("active")
+    switch = st.button(f"Reactivate {escape_markdown(selected)}", icon=":material/person:")
+forms.other_errors(ACTIVE, [])
 if switch:
     state = "reactivated" if not account.active else "deactivated: it can no longer log in"
-    attempt(
-        active_errors, lambda: accounts.set_active(con, admin, selected, not account.active), f"{selected} is {state}."
-    )
+    forms.save(ACTIVE, lambda: accounts.set_active(con, admin, selected, not account.active), f"{selected} is {state}.")

@@ -1,6 +1,8 @@
 """The log-in gate and the Users page, rendered by AppTest against real DuckDB files."""
 
 import datetime as dt
+import json
+from dataclasses import replace
 
 import pytest
 import streamlit as st
@@ -9,6 +11,7 @@ from innovation_tracker import accounts, storage
 from innovation_tracker.domain import AccountRole, Viewer
 from tests.apptest import open_page
 from tests.conftest import DEMO_TODAY, make_empty_study
+from tests.rendered import text_of
 
 DEMO_ADMIN = Viewer("demo-admin", AccountRole.ADMIN)
 SSO_SECRETS = {
@@ -38,7 +41,7 @@ def field(at, label):
 
 
 def button(at, label):
-    return next(b for b in at.button if b.label == label)
+    return next(b for b in at.button if text_of(b.label) == label)
 
 
 def log_in(at, username, password):
@@ -52,7 +55,13 @@ def titles(at):
 
 
 def errors(at):
-    return [e.value for e in at.error]
+    """The error messages shown, as a reader sees them, without the form's 'Nothing was saved' heading."""
+    shown = [text_of(e.value) for e in at.error]
+    return [e for e in shown if not e.startswith("Nothing was saved.")]
+
+
+def toasts(at):
+    return [text_of(t.value) for t in at.toast]
 
 
 def logged_in(at):
@@ -73,7 +82,7 @@ def test_the_log_in_form_comes_before_any_page(monkeypatch, seeded_path):
 )
 def test_a_wrong_password_or_an_unknown_username_gets_the_same_message(monkeypatch, seeded_path, username, password):
     at = log_in(start(monkeypatch, seeded_path), username, password)
-    assert errors(at) == ["Unknown username or wrong password."]
+    assert errors(at) == [accounts.WRONG_CREDENTIALS]
     assert logged_in(at) is None and "Portfolio overview" not in titles(at)
 
 
@@ -82,16 +91,18 @@ def test_logging_in_opens_the_overview_as_that_account(monkeypatch, seeded_path)
     assert logged_in(at) == Viewer("demo-evaluator", AccountRole.EVALUATOR)
     assert titles(at) == ["Portfolio overview"]
     assert at.metric[0].value == "11"
-    assert any("Logged in as **demo-evaluator** · Evaluator" in c.value for c in at.sidebar.caption)
+    assert any("Logged in as demo-evaluator · Evaluator" in text_of(c.value) for c in at.sidebar.caption)
 
 
 def test_five_wrong_passwords_lock_the_account(monkeypatch, seeded_path):
     at = start(monkeypatch, seeded_path)
     for _ in range(4):
-        assert errors(log_in(at, "demo-funder", "not the password")) == ["Unknown username or wrong password."]
-    locked = "This account is locked after 5 failed log-in attempts. Try again in 15 minutes."
-    assert errors(log_in(at, "demo-funder", "not the password")) == [locked]
-    assert errors(log_in(at, "demo-funder", "innovation-demo")) == [locked]
+        assert errors(log_in(at, "demo-funder", "not the password")) == [accounts.WRONG_CREDENTIALS]
+    assert errors(log_in(at, "demo-funder", "not the password")) == [accounts.WRONG_CREDENTIALS]
+    assert errors(log_in(at, "demo-funder", "innovation-demo")) == [accounts.WRONG_CREDENTIALS]
+    assert storage.connect(seeded_path).execute(
+        "SELECT locked_until IS NOT NULL FROM user_account WHERE username = 'demo-funder'"
+    ).fetchone() == (True,)
     assert logged_in(at) is None
 
 
@@ -136,14 +147,14 @@ def test_the_first_admin_form_explains_what_is_wrong_and_saves_nothing(monkeypat
     field(at, "Repeat password").input("too short")
     at = run(button(at, "Create administrator").click())
     assert errors(at) == [
-        "'root admin' is not a valid username: use 2 to 64 lower-case letters, digits, '.', '_' or '-',"
-        " starting with a letter or digit.",
-        "A password needs at least 10 characters (this one has 9).",
+        "Username format: 'root admin' is not a valid username: use 2 to 64 lower-case letters, digits, '.', '_'"
+        " or '-', starting with a letter or digit",
+        "Password length: a password needs at least 10 characters (this one has 9)",
     ]
     field(at, "Username").input("root")
     field(at, "Password").input("long enough now")
     at = run(button(at, "Create administrator").click())
-    assert errors(at) == ["The two passwords differ."]
+    assert errors(at) == ["Password repeat: the two passwords differ"]
     assert logged_in(at) is None
     assert storage.count_accounts(storage.connect(path)) == 0
 
@@ -232,30 +243,30 @@ def test_the_users_page_lists_every_account(monkeypatch, seeded_path):
 
 def test_adding_an_account_with_mistakes_says_what_is_wrong_and_saves_nothing(monkeypatch, seeded_path):
     at = users_page(monkeypatch, seeded_path)
-    at.text_input(key="add_username").input("New Person")
-    at.selectbox(key="add_role").select(AccountRole.TEAM)
-    at.text_input(key="add_password").input("short")
+    at.text_input(key="add_account:username").input("New Person")
+    at.selectbox(key="add_account:role").select(AccountRole.TEAM)
+    at.text_input(key="add_account:password").input("short")
     at = run(button(at, "Add account").click())
     assert errors(at) == [
-        "'new person' is not a valid username: use 2 to 64 lower-case letters, digits, '.', '_' or '-',"
-        " starting with a letter or digit.",
-        "A team account needs at least one project.",
-        "A password needs at least 10 characters (this one has 5).",
+        "Username format: 'new person' is not a valid username: use 2 to 64 lower-case letters, digits, '.', '_'"
+        " or '-', starting with a letter or digit",
+        "Team projects: a team account needs at least one project",
+        "Password length: a password needs at least 10 characters (this one has 5)",
     ]
     assert account_count(seeded_path) == 14
 
 
 def test_adding_an_account(monkeypatch, seeded_path):
     at = users_page(monkeypatch, seeded_path)
-    at.text_input(key="add_username").input("tess")
-    at.text_input(key="add_email").input("tess@example.org")
-    at.selectbox(key="add_role").select(AccountRole.TEAM)
-    at.multiselect(key="add_projects").select("BEAT")
-    at.text_input(key="add_password").input("a long enough password")
+    at.text_input(key="add_account:username").input("tess")
+    at.text_input(key="add_account:email").input("tess@example.org")
+    at.selectbox(key="add_account:role").select(AccountRole.TEAM)
+    at.multiselect(key="add_account:projects").select("BEAT")
+    at.text_input(key="add_account:password").input("a long enough password")
     at = run(button(at, "Add account").click())
-    assert [s.value for s in at.success] == ["Added the account tess."]
+    assert toasts(at) == ["Added the account tess."]
     assert "tess" in at.dataframe[0].value.username.tolist()
-    assert at.text_input(key="add_username").value == ""
+    assert at.text_input(key="add_account:username").value == ""
     added = account(seeded_path, "tess")
     assert (added.role, added.projects, added.email) == (AccountRole.TEAM, frozenset({"BEAT"}), "tess@example.org")
 
@@ -263,13 +274,13 @@ def test_adding_an_account(monkeypatch, seeded_path):
 def test_changing_an_account_against_the_rules_saves_nothing(monkeypatch, seeded_path):
     at = users_page(monkeypatch, seeded_path)
     at = run(at.selectbox(key="change_account").select("demo-evaluator"))
-    assert at.text_input(key="change_email").value == "demo-evaluator@example.org"
-    at.selectbox(key="change_role").select(AccountRole.TEAM)
-    at.text_input(key="change_email").input("DEMO-FUNDER@example.org")
+    assert at.text_input(key="change_account:demo-evaluator:email").value == "demo-evaluator@example.org"
+    at.selectbox(key="change_account:demo-evaluator:role").select(AccountRole.TEAM)
+    at.text_input(key="change_account:demo-evaluator:email").input("DEMO-FUNDER@example.org")
     at = run(button(at, "Save changes").click())
     assert errors(at) == [
-        "DEMO-FUNDER@example.org is already the e-mail of another account.",
-        "A team account needs at least one project.",
+        "Email taken: DEMO-FUNDER@example.org is already the e-mail of another account",
+        "Team projects: a team account needs at least one project",
     ]
     unchanged = account(seeded_path, "demo-evaluator")
     assert (unchanged.role, unchanged.email) == (AccountRole.EVALUATOR, "demo-evaluator@example.org")
@@ -278,9 +289,9 @@ def test_changing_an_account_against_the_rules_saves_nothing(monkeypatch, seeded
 def test_changing_a_team_accounts_projects(monkeypatch, seeded_path):
     at = users_page(monkeypatch, seeded_path)
     at = run(at.selectbox(key="change_account").select("demo-team-arts"))
-    at.multiselect(key="change_projects").set_value(["ARTS", "BEAT"])
+    at.multiselect(key="change_account:demo-team-arts:projects").set_value(["ARTS", "BEAT"])
     at = run(button(at, "Save changes").click())
-    assert [s.value for s in at.success] == ["Saved the changes to demo-team-arts."]
+    assert toasts(at) == ["Saved the changes to demo-team-arts: projects."]
     assert account(seeded_path, "demo-team-arts").projects == {"ARTS", "BEAT"}
 
 
@@ -288,9 +299,9 @@ def test_a_short_new_password_is_refused(monkeypatch, seeded_path):
     before = account(seeded_path, "demo-funder").password_hash
     at = users_page(monkeypatch, seeded_path)
     at = run(at.selectbox(key="change_account").select("demo-funder"))
-    at.text_input(key="reset_password_value").input("tiny")
+    at.text_input(key="reset_password:demo-funder:password").input("tiny")
     at = run(button(at, "Reset password").click())
-    assert errors(at) == ["A password needs at least 10 characters (this one has 4)."]
+    assert errors(at) == ["Password length: a password needs at least 10 characters (this one has 4)"]
     assert account(seeded_path, "demo-funder").password_hash == before
 
 
@@ -298,10 +309,62 @@ def test_an_admin_cannot_deactivate_their_own_account_but_can_others(monkeypatch
     at = users_page(monkeypatch, seeded_path)
     assert at.selectbox(key="change_account").value == "demo-admin"
     at = run(button(at, "Deactivate demo-admin").click())
-    assert errors(at) == ["You cannot deactivate the account you are logged in with."]
+    assert errors(at) == ["Own account: you cannot deactivate the account you are logged in with"]
     assert account(seeded_path, "demo-admin").active
     at = run(at.selectbox(key="change_account").select("demo-funder"))
     at = run(button(at, "Deactivate demo-funder").click())
-    assert [s.value for s in at.success] == ["demo-funder is deactivated: it can no longer log in."]
+    assert toasts(at) == ["demo-funder is deactivated: it can no longer log in."]
     assert not account(seeded_path, "demo-funder").active
-    assert [b.label for b in at.button if "activate" in b.label] == ["Reactivate demo-funder"]
+    assert [text_of(b.label) for b in at.button if "activate" in b.label] == ["Reactivate demo-funder"]
+
+
+def last(widgets, label):
+    """The last widget with this label: the Users page's change form comes after its add form."""
+    return [w for w in widgets if text_of(w.label) == label][-1]
+
+
+def test_the_change_form_follows_the_account_picker_and_saves_only_what_changed(monkeypatch, seeded_path):
+    con = storage.connect(seeded_path)
+    accounts.change_account(con, DEMO_ADMIN, "demo-team-arts", projects=["ARTS", "BEAT"])
+    con.close()
+    before = account(seeded_path, "demo-team-arts")
+    at = users_page(monkeypatch, seeded_path)
+    at = run(at.selectbox(key="change_account").select("demo-funder"))
+    assert last(at.text_input, "Display name").value == "Demo funder"
+    at = run(at.selectbox(key="change_account").select("demo-team-arts"))
+    assert last(at.text_input, "Display name").value == "Demo team of ARTS"
+    assert last(at.text_input, "E-mail").value == "demo-team-arts@example.org"
+    assert last(at.selectbox, "Role").value == AccountRole.TEAM
+    assert last(at.multiselect, "Projects").value == ["ARTS", "BEAT"]
+    last(at.text_input, "Display name").input("The ARTS team")
+    at = run(button(at, "Save changes").click())
+    assert account(seeded_path, "demo-team-arts") == replace(before, display_name="The ARTS team")
+    con = storage.connect(seeded_path)
+    old, new = con.execute(
+        "SELECT before, after FROM audit_entry WHERE entity_key = 'demo-team-arts' AND action = 'update'"
+        " ORDER BY audit_id DESC LIMIT 1"
+    ).fetchone()
+    con.close()
+    changed = {k for k, v in json.loads(new).items() if json.loads(old)[k] != v}
+    assert changed == {"display_name"}
+
+
+def test_locked_accounts_are_listed_for_the_admin_to_unlock(monkeypatch, seeded_path):
+    con = storage.connect(seeded_path)
+    for _ in range(accounts.MAX_FAILED_ATTEMPTS):
+        with pytest.raises(accounts.LoginFailed):
+            accounts.log_in(con, "demo-team-arts", "not the password", now=dt.datetime.now())
+    con.close()
+    at = users_page(monkeypatch, seeded_path)
+    assert "Locked accounts" in [s.value for s in at.subheader]
+    assert any(text_of(m.value).startswith("demo-team-arts, locked until") for m in at.markdown)
+    at = run(at.button(key="unlock:demo-team-arts").click())
+    assert toasts(at) == ["demo-team-arts is unlocked and can log in again."]
+    assert "Locked accounts" not in [s.value for s in at.subheader]
+    assert account(seeded_path, "demo-team-arts").locked_until is None
+    con = storage.connect(seeded_path)
+    actor, after = con.execute(
+        "SELECT actor, after FROM audit_entry WHERE entity_key = 'demo-team-arts' ORDER BY audit_id DESC LIMIT 1"
+    ).fetchone()
+    con.close()
+    assert (actor, json.loads(after)) == ("demo-admin", {"failed_attempts": 0, "locked_until": None})

@@ -205,6 +205,11 @@ def test_no_storage_function_updates_or_deletes_an_audit_row():
 
     for path in Path(package.__file__).parent.glob("*.py"):
         text = path.read_text().lower()
+        if path.name == "records.py":
+            # The one exception: an erasure takes the participant's words out of earlier entries.
+            erasure = text[text.index("def _forget_in_audit(") : text.index("def _their_interviews(")]
+            assert text.count("update audit_entry") == erasure.count("update audit_entry") == 1
+            text = text.replace(erasure, "")
         assert "update audit_entry" not in text and "delete from audit_entry" not in text, path.name
 
 

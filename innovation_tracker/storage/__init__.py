@@ -5,6 +5,7 @@ Reads of study data also take the viewer second and are scoped by it (see access
 
 from .db import (
     Connection,
+    Database,
     connect,
     data_version,
     local_writes,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import threading
 import time
@@ -18,13 +19,14 @@ from typing import TypeVar
 
 import duckdb
 
-from ..errors import ConflictError, StorageError, TrackerError
+from ..errors import ConflictError, DatabaseUnavailable, StorageError, TrackerError
 
 Connection = duckdb.DuckDBPyConnection
 T = TypeVar("T")
 
 MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 CONFLICT_RETRIES = 8
+_log = logging.getLogger(__name__)
 
 
 def shipped_migrations() -> list[tuple[int, str, str]]:
@@ -38,18 +40,98 @@ def shipped_migrations() -> list[tuple[int, str, str]]:
 
 
 def connect(path: str | Path = ":memory:", *, migrate_to: int | None = None) -> Connection:
-    """Open (creating if needed) the database at `path` and bring its schema up to date."""
+    """Open (creating if needed) the database at `path` and bring its schema up to date.
+
+    A file that another process holds, that is damaged or not a DuckDB database, or that a newer version of this
+    app has written (its schema is newer than the migrations shipped here) is refused with a plain message, and
+    nothing in it is changed."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     try:
         con = duckdb.connect(str(path))
-    except duckdb.IOException as exc:
-        raise StorageError(
-            f"Cannot open the database {path}: {exc}. Another program (a running dashboard?) may hold it;"
-            " DuckDB allows one process per database file."
-        ) from exc
-    migrate(con, migrate_to=migrate_to)
+    except duckdb.Error as exc:
+        raise _open_error(path, exc) from exc
+    try:
+        _refuse_truncated(con, path)
+        _refuse_newer(con, path)
+        migrate(con, migrate_to=migrate_to)
+    except StorageError:
+        con.close()
+        raise
+    except duckdb.Error as exc:
+        con.close()
+        raise _open_error(path, exc) from exc
     return con
+
+
+def _open_error(path: str | Path, exc: duckdb.Error) -> StorageError:
+    _log.warning("Opening %s failed: %s", path, exc)
+    text = str(exc)
+    if "lock" in text.lower() and ("conflicting" in text.lower() or "could not set lock" in text.lower()):
+        return DatabaseUnavailable(
+            "The database file is in use by another program (a running dashboard, or a command line run?):"
+            " DuckDB lets one process at a time open a database file. Stop that program, then try again."
+        )
+    if "permission denied" in text.lower() or "read-only" in text.lower():
+        return DatabaseUnavailable(
+            "The database file cannot be opened for writing (permission denied, or a read-only disk)."
+            " Give this program write access to the file and its folder, then try again."
+        )
+    if _disk_full(text):
+        return DatabaseUnavailable(DISK_FULL)
+    return DatabaseUnavailable(
+        "The database file is damaged or is not a database of this app, and was not opened."
+        " Restore it from a backup (python -m innovation_tracker restore BACKUP --db NEW_FILE) and point"
+        " INNOVATION_TRACKER_DB at the restored file; keep the damaged file for inspection."
+    )
+
+
+_HEADERS = 3 * 4096  # DuckDB's main header and its two database headers come before the blocks
+
+
+def _refuse_truncated(con: Connection, path: str | Path) -> None:
+    """DuckDB reads blocks only when a query needs them, so a file cut short opens and fails later, after the
+    log-in. The tables' metadata names every block that holds their data (without reading it): a file that ends
+    before the last of them has been cut short."""
+    if str(path) == ":memory:":
+        return
+    tables = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'"
+    ).fetchall()
+    last = max(
+        (
+            con.execute(
+                f"SELECT max(block_id) FILTER (WHERE persistent) FROM pragma_storage_info('{name}')"
+            ).fetchone()[0]
+            for (name,) in tables
+        ),
+        key=lambda block: -1 if block is None else block,
+        default=None,
+    )
+    if last is None:
+        return
+    block_size = con.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0]
+    if Path(path).stat().st_size < _HEADERS + (last + 1) * block_size:
+        raise _open_error(path, duckdb.IOException("the file ends before the last block of its tables"))
+
+
+def _refuse_newer(con: Connection, path: str | Path) -> None:
+    """A database migrated by a newer version of the app is refused before anything is written to it. (No message
+    names the file: messages reach the browser, and the server's log names it.)"""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_migration' AND schema_name = 'main'"
+        " AND database_name = current_database()"
+    ).fetchone()[0]
+    if not exists:
+        return
+    newest = con.execute("SELECT coalesce(max(version), 0) FROM schema_migration").fetchone()[0]
+    known = max(version for version, _, _ in shipped_migrations())
+    if newest > known:
+        raise DatabaseUnavailable(
+            f"The database file was last changed by a newer version of this app (its schema is at version"
+            f" {newest}; this version knows versions up to {known}). Nothing was changed: open it with the newer"
+            " version, or restore an older backup."
+        )
 
 
 def _ensure_migration_table(con: Connection) -> None:
@@ -89,21 +171,85 @@ def migrate(
     return done
 
 
+DISK_FULL = (
+    "The database file could not be written: the disk is full (or the file has reached its size limit)."
+    " The last change was not saved. Free some space; the dashboard reopens the database at the next click."
+)
+
+
+def _disk_full(text: str) -> bool:
+    text = text.lower()
+    return "no space left" in text or "file too large" in text or "disk full" in text or "disk quota" in text
+
+
 def translate(exc: duckdb.Error) -> TrackerError:
+    """The app's own error for a DuckDB error: a message a user can act on, with no SQL, path or traceback (those
+    go to the server's log)."""
     text = str(exc)
+    _log.warning("Database error: %s", text)
+    if "COMMIT succeeded" in text:
+        return DatabaseUnavailable(SAVED_BUT_STOPPED)
+    if _disk_full(text) or isinstance(exc, duckdb.FatalException):
+        return DatabaseUnavailable(DISK_FULL if _disk_full(text) else INVALIDATED)
     if isinstance(exc, duckdb.TransactionException) or "Conflict" in text:
         return ConflictError("Someone else changed the same record at the same moment. Please try again.")
     if isinstance(exc, duckdb.ConstraintException):
         return StorageError(f"The database refused the change: {_constraint_message(text)}")
-    return StorageError(f"The database could not do that: {text}")
+    if "Corrupt database file" in text or "Could not read enough bytes" in text:
+        return DatabaseUnavailable(
+            "Part of the database file is damaged. Restore it from a backup (python -m innovation_tracker restore)."
+        )
+    return StorageError("The database could not do that. Please try again; if it keeps failing, tell an administrator.")
+
+
+SAVED_BUT_STOPPED = (
+    "Your change was saved, but the database then could not write its file (often a full disk) and stopped."
+    " Free some disk space; the dashboard reopens the database at the next click."
+)
+INVALIDATED = (
+    "The database stopped after a failed write (often a full disk). Nothing more can be saved until it is reopened;"
+    " the dashboard reopens it at the next click. Free some disk space if it is full."
+)
 
 
 def _constraint_message(text: str) -> str:
     if "Duplicate key" in text:
         return "a record with the same key already exists (" + text.split("Duplicate key", 1)[1].strip(" :") + ")"
     if "foreign key" in text.lower():
-        return "it refers to a record that does not exist, or a record still referred to elsewhere (" + text + ")"
-    return text
+        return "it refers to a record that does not exist, or a record still referred to elsewhere"
+    if "CHECK constraint" in text:
+        table = re.search(r"on table (\w+)", text)
+        where = f" of the {table.group(1)} table" if table else ""
+        return f"a value breaks a rule{where} (CHECK constraint)"
+    return "a value breaks one of its rules"
+
+
+class Database:
+    """One process's connection to a database file, shared by every session, each run taking its own cursor.
+
+    DuckDB invalidates an open database for good after a write it could not finish (a checkpoint that failed for a
+    full disk); every later query then fails. Before handing out a cursor this checks the connection and, if it
+    was invalidated, opens the file again, so the app recovers without a restart."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._lock = threading.Lock()
+        self._con = connect(self.path)
+
+    def cursor(self) -> Connection:
+        with self._lock:
+            try:
+                self._con.execute("SELECT 1")
+            except duckdb.Error as exc:
+                _log.warning("Reopening %s after: %s", self.path, exc)
+                with contextlib.suppress(duckdb.Error):
+                    self._con.close()
+                self._con = connect(self.path)
+            return self._con.cursor()
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
 
 
 class _WriteCounter:

@@ -299,9 +299,10 @@ def erase_participant(con: Connection, actor: str, participant_code: str, withdr
     """Withdraw and delete everything they said and how to reach them. The audit keeps only that it happened: no
     before values.
 
-    Their ratings, contact details and any unsaved drafts about them go and their summaries are blanked, in one
-    transaction with the withdrawal and the audit entry; the emptied interview rows follow in a second one (DuckDB
-    cannot delete both levels at once).
+    Their ratings, contact details and any unsaved drafts about them go, their summaries are blanked, and every
+    earlier audit entry loses what it recorded of them (`_forget_in_audit`), in one transaction with the withdrawal
+    and the audit entry; the emptied interview rows follow in a second one (DuckDB cannot delete both levels at
+    once).
     """
 
     def erase_words(cur):
@@ -310,12 +311,84 @@ def erase_participant(con: Connection, actor: str, participant_code: str, withdr
         cur.execute("DELETE FROM form_draft WHERE participant_code = ?", [participant_code])
         cur.execute("UPDATE interview SET summary = NULL WHERE participant_code = ?", [participant_code])
         _update(cur, "participant", (participant_code,), {"status": "withdrawn", "withdrawal_date": withdrawal_date})
+        _forget_in_audit(cur, participant_code, {row["interview_id"] for row in tree["interview"]})
         record_audit(cur, actor, "erase", "participant", participant_code)
         return tree["interview"]
 
     interviews = write(con, erase_words)
     write(con, lambda cur: _delete_tree(cur, {"interview": interviews}))
     return len(interviews)
+
+
+# What an audit entry about an erased participant keeps of its values: whose erasure emptied it.
+ERASED_KEY = "erased_participant"
+
+
+def _forget_in_audit(cur, participant_code: str, interview_ids: set[int]) -> None:
+    """The one change ever made to past audit entries: an erasure takes the participant's words out of them.
+
+    Entries about the participant or one of their interviews (deleted ones included) keep who did what and when,
+    and lose their values; entries that recorded them among other records (a deleted project's tree) lose only
+    their rows. Every record of them names their code, or one of their interviews, so those entries are found."""
+    rows = cur.execute(
+        "SELECT audit_id, entity, entity_key, before::VARCHAR, after::VARCHAR FROM audit_entry"
+        " WHERE (entity = 'participant' AND entity_key = $code)"
+        " OR contains(before::VARCHAR, $quoted) OR contains(after::VARCHAR, $quoted)",
+        {"code": participant_code, "quoted": json.dumps(participant_code)},
+    ).fetchall()
+    parsed = [(r[0], r[1], r[2], *[None if t is None else json.loads(t) for t in r[3:]]) for r in rows]
+    interview_ids = interview_ids | {
+        i for *_, before, after in parsed for i in _their_interviews(before, participant_code)
+    }
+    interview_ids |= {i for *_, after in parsed for i in _their_interviews(after, participant_code)}
+    keys = {str(i) for i in interview_ids}
+    for audit_id, entity, key, before, after in parsed:
+        about_them = (entity, key) == ("participant", participant_code) or (entity == "interview" and key in keys)
+        kept = [
+            None
+            if value is None
+            else {ERASED_KEY: participant_code}
+            if about_them
+            else _without(value, participant_code, interview_ids)
+            for value in (before, after)
+        ]
+        cur.execute(
+            "UPDATE audit_entry SET before = ?, after = ? WHERE audit_id = ?",
+            [None if v is None else json.dumps(v, default=str, sort_keys=True) for v in kept] + [audit_id],
+        )
+
+
+def _their_interviews(value, participant_code: str) -> set[int]:
+    """The ids of the participant's interviews that a parsed audit value records."""
+    if isinstance(value, dict):
+        own = (
+            {value["interview_id"]}
+            if value.get("participant_code") == participant_code and "interview_id" in value
+            else set()
+        )
+        return own.union(*(_their_interviews(v, participant_code) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_their_interviews(v, participant_code) for v in value))
+    return set()
+
+
+def _without(value, participant_code: str, interview_ids: set[int]):
+    """`value` (parsed JSON) without any record of the participant or of their interviews."""
+    if isinstance(value, dict):
+        return {k: _without(v, participant_code, interview_ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [
+            _without(v, participant_code, interview_ids)
+            for v in value
+            if not _theirs(v, participant_code, interview_ids)
+        ]
+    return value
+
+
+def _theirs(value, participant_code: str, interview_ids: set[int]) -> bool:
+    return isinstance(value, dict) and (
+        value.get("participant_code") == participant_code or value.get("interview_id") in interview_ids
+    )
 
 
 def delete_participant(con: Connection, actor: str, participant_code: str) -> dict[str, int]:
@@ -532,7 +605,11 @@ def _deleted_tree(con: Connection, audit_id: int) -> tuple[str, str, dict[str, l
                 "not_restorable", f"audit entry {audit_id} ({action} {entity}) is not a deletion that can be restored"
             )
         )
-    return entity, key, json.loads(before)
+    tree = json.loads(before)
+    if ERASED_KEY in tree:
+        message = f"participant {tree[ERASED_KEY]} asked for erasure since; nothing is restored"
+        raise ValidationError(Problem("erased", message))
+    return entity, key, tree
 
 
 def _check_restorable(con: Connection, audit_id: int, entity: str, tree: dict[str, list[dict]]) -> None:

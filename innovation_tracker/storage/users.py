@@ -126,11 +126,10 @@ def set_password_hash(con: Connection, username: str, password_hash: str) -> Non
 
 
 def add_failed_attempt(con: Connection, username: str) -> int:
-    """Count one more failed attempt in the database itself, so concurrent attempts all count."""
-    return con.execute(
-        "UPDATE user_account SET failed_attempts = failed_attempts + 1 WHERE username = ? RETURNING failed_attempts",
-        [username],
-    ).fetchone()[0]
+    """Count one more failed attempt and return the count. A plain UPDATE, then a read: DuckDB refuses
+    `UPDATE … RETURNING` on an account that `user_project` references (a team account)."""
+    con.execute("UPDATE user_account SET failed_attempts = failed_attempts + 1 WHERE username = ?", [username])
+    return con.execute("SELECT failed_attempts FROM user_account WHERE username = ?", [username]).fetchone()[0]
 
 
 def lock_account(con: Connection, username: str, until: dt.datetime) -> None:

@@ -18,6 +18,7 @@ from .. import page_content, service, storage
 from ..domain import Viewer
 from ..errors import TrackerError
 from .results import ResultCache
+from .text import escape_markdown
 
 T = TypeVar("T")
 Args = TypeVarTuple("Args")
@@ -39,13 +40,14 @@ def today() -> dt.date:
 
 
 @st.cache_resource(show_spinner=False)
-def _shared_connection(path: str) -> storage.Connection:
-    """One connection per process; a database that does not exist yet starts as the demo study."""
+def _shared_connection(path: str) -> storage.Database:
+    """One connection per process (reopened if DuckDB invalidates it); a database that does not exist yet starts as
+    the demo study. A file that cannot be opened raises, and is tried again at the next run (errors are not kept)."""
     first_start = not Path(path).exists()
-    con = storage.connect(path)
+    database = storage.Database(path)
     if first_start:
-        service.load_demo(con, today=today())
-    return con
+        service.load_demo(database.cursor(), today=today())
+    return database
 
 
 @st.cache_resource(show_spinner=False)
@@ -218,7 +220,8 @@ def demo_banner(con: storage.Connection) -> None:
     study = reference(storage.get_study)
     if study is not None and study.is_demo:
         st.info(
-            f"**Demo data.** *{study.name}* is synthetic: no real project, participant or interview is shown.",
+            f"**Demo data.** *{escape_markdown(study.name)}* is synthetic: no real project, participant or interview"
+            " is shown.",
             icon=":material/science:",
         )
 
@@ -230,4 +233,4 @@ def pooling_note() -> str:
 
 
 def show_error(error: TrackerError) -> None:
-    st.error(f"**{error.title}.** {error.message}")
+    st.error(f"**{error.title}.** {escape_markdown(error.message)}")

@@ -13,10 +13,10 @@ import streamlit as st
 
 from .. import accounts, sessions, storage
 from ..domain import Viewer, label_of
-from ..errors import Problem, ValidationError
-from . import connection, demo_banner, mark_gated_run, navigation
+from ..errors import Problem, StorageError, ValidationError
+from . import connection, demo_banner, forms, mark_gated_run, navigation, show_error
 from . import sessions as cookies
-from .field_errors import FieldErrors
+from .text import escape_markdown
 
 SESSION_KEY = "viewer"
 # Set only by this gate. Sessions it opened are re-checked against the account on every run, so deactivating an
@@ -29,6 +29,7 @@ TOKEN_KEY = "_auth:token_hash"
 COOKIE_KEY = "_auth:cookie"
 CLEAR_KEY = "_auth:clear_cookie"
 SESSION_ENDED = "Your session has ended (logged out, idle too long, or your account was changed). Please log in again."
+FIRST_ADMIN = "first_admin"
 
 
 def current_viewer() -> Viewer | None:
@@ -36,7 +37,12 @@ def current_viewer() -> Viewer | None:
 
 
 def require_viewer() -> Viewer:
-    con = connection()
+    try:
+        con = connection()
+    except StorageError as error:  # before anyone logs in: a damaged, newer, locked or unwritable file
+        st.title("Innovation tracker")
+        show_error(error)
+        st.stop()
     viewer = _checked_session(con)
     if viewer is None:
         _gate_navigation(con)
@@ -124,13 +130,18 @@ def _resumed_session(con: storage.Connection) -> Viewer | None:
 
 
 def _start_session(con: storage.Connection, viewer: Viewer, method: str) -> None:
+    _open_session(con, viewer, method)
+    st.rerun()
+
+
+def _open_session(con: storage.Connection, viewer: Viewer, method: str) -> None:
+    """Log the viewer in: a new session token (its hash kept here and in the database, the token for the cookie)."""
     started = sessions.start(con, viewer, method, now=_now(), limits=cookies.limits())
     st.session_state[SESSION_KEY] = viewer
     st.session_state[METHOD_KEY] = method
     st.session_state[TOKEN_KEY] = started.token_hash
     st.session_state[COOKIE_KEY] = (started.token, started.expires_at)
     st.session_state.pop(CLEAR_KEY, None)
-    st.rerun()
 
 
 def _keep_cookie() -> None:
@@ -194,36 +205,37 @@ def _first_run(con: storage.Connection, email: str | None = None) -> None:
         "This database has no accounts yet. Create the administrator account: it can then add everyone else"
         " on the Users page. This form is shown only once."
     )
-    errors = FieldErrors()
-    with st.form("first_admin"):
-        username = st.text_input("Username", help="2 to 64 lower-case letters, digits, '.', '_' or '-'")
-        errors.slot("username")
-        name = st.text_input("Display name")
+    form = FIRST_ADMIN
+    with st.form(form, clear_on_submit=False):
+        username = st.text_input(
+            "Username", key=f"{form}:username", help="2 to 64 lower-case letters, digits, '.', '_' or '-'"
+        )
+        forms.field_errors(form, "username")
+        name = st.text_input("Display name", key=f"{form}:display_name")
         if email is None:
-            email_given = st.text_input("E-mail (optional)", help="used to match single sign-on, if set up later")
-            errors.slot("email")
-            password = st.text_input("Password", type="password", help="at least 10 characters")
-            errors.slot("password")
-            repeated = st.text_input("Repeat password", type="password")
-            errors.slot("repeat")
+            email_given = st.text_input(
+                "E-mail (optional)", key=f"{form}:email", help="used to match single sign-on, if set up later"
+            )
+            forms.field_errors(form, "email")
+            password = st.text_input("Password", type="password", key=f"{form}:password", help="at least 10 characters")
+            forms.field_errors(form, "password")
+            repeated = st.text_input("Repeat password", type="password", key=f"{form}:repeat")
+            forms.field_errors(form, "repeat")
         else:
             st.text_input("E-mail", value=email, disabled=True)
-            errors.slot("email")
+            forms.field_errors(form, "email")
             email_given, password, repeated = email, None, None
+        forms.other_errors(form, ["username", "email", "password", "repeat"])
         submitted = st.form_submit_button("Create administrator", type="primary")
     if submitted:
-        _create_first_admin(con, errors, username, name, email_given, password, repeated)
+        forms.save(form, lambda: _create_first_admin(con, username, name, email_given, password, repeated), None)
 
 
-def _create_first_admin(con, errors: FieldErrors, username, name, email, password, repeated) -> None:
-    try:
-        if password is not None and password != repeated:
-            raise ValidationError(Problem("password_repeat", "the two passwords differ", "repeat"))
-        viewer = accounts.create_first_admin(con, username, password, email=email, display_name=name)
-    except ValidationError as error:
-        errors.show(error)
-        return
-    _start_session(con, viewer, "first_run" if password is not None else "sso")
+def _create_first_admin(con, username, name, email, password, repeated) -> None:
+    if password is not None and password != repeated:
+        raise ValidationError(Problem("password_repeat", "the two passwords differ", "repeat"))
+    viewer = accounts.create_first_admin(con, username, password, email=email, display_name=name)
+    _open_session(con, viewer, "first_run" if password is not None else "sso")
 
 
 def _single_sign_on(con: storage.Connection) -> None:
@@ -251,7 +263,7 @@ def _single_sign_on(con: storage.Connection) -> None:
 def _sidebar(con: storage.Connection, viewer: Viewer) -> None:
     with st.sidebar:
         projects = f" · {', '.join(sorted(viewer.projects))}" if viewer.projects else ""
-        st.caption(f"Logged in as **{viewer.username}** · {label_of(viewer.role.value)}{projects}")
+        st.caption(f"Logged in as **{escape_markdown(viewer.username)}** · {label_of(viewer.role.value)}{projects}")
         if st.button("Log out", key="log_out", icon=":material/logout:"):
             _log_out(con, viewer)
 

@@ -17,6 +17,7 @@ from .. import storage
 from ..domain import label_of
 from ..errors import Problem, TrackerError, ValidationError
 from . import connection, reference, viewer
+from .text import escape_markdown
 
 FLASH = "_forms:flash"
 NOTICE = "_forms:notice"
@@ -30,8 +31,9 @@ def problems(form: str) -> list[Problem]:
     return st.session_state.get(_key(form), [])
 
 
-def save(form: str, action: Callable[[], object], done: str | Callable[[object], str]) -> None:
-    """Run `action`; remember its problems or the confirmation, then rerun so the page shows either."""
+def save(form: str, action: Callable[[], object], done: str | Callable[[object], str] | None) -> None:
+    """Run `action`; remember its problems or the confirmation (none when `done` is None), then rerun so the page
+    shows either. The confirmation is shown as plain text: it may quote what the user typed."""
     try:
         result = action()
     except ValidationError as error:
@@ -42,7 +44,8 @@ def save(form: str, action: Callable[[], object], done: str | Callable[[object],
         st.session_state[_key(form)] = [Problem("not_saved", f"{error.title}. {error.message}")]
     else:
         clear(form)
-        st.session_state[FLASH] = done(result) if callable(done) else done
+        if done is not None:
+            st.session_state[FLASH] = done(result) if callable(done) else done
         note = getattr(result, "note", None)
         if note:
             st.session_state[NOTICE] = note
@@ -50,15 +53,15 @@ def save(form: str, action: Callable[[], object], done: str | Callable[[object],
 
 
 def show_flash() -> None:
-    """The confirmation of the last save (a toast), and any note that must stay on screen."""
+    """The confirmation of the last save (a toast), and any note that must stay on screen; both plain text."""
     if FLASH in st.session_state:
-        st.toast(st.session_state.pop(FLASH), icon=":material/check_circle:")
+        st.toast(escape_markdown(st.session_state.pop(FLASH)), icon=":material/check_circle:")
     if NOTICE in st.session_state:
-        st.warning(st.session_state.pop(NOTICE), icon=":material/event_busy:")
+        st.warning(escape_markdown(st.session_state.pop(NOTICE)), icon=":material/event_busy:")
 
 
 def _message(problem: Problem) -> str:
-    return f"**{label_of(problem.rule)}:** {problem.message}"
+    return f"**{label_of(problem.rule)}:** {escape_markdown(problem.message)}"
 
 
 def field_errors(form: str, field: str) -> None:
@@ -133,11 +136,13 @@ def defaults(form: str, values: dict) -> None:
 
 
 def delete_button(form: str, what: str, explanation: str, action: Callable[[], object], done: str) -> None:
-    """A delete behind a confirmation: an expander saying what goes and how to get it back, a tick, a button."""
-    with st.expander(f"Delete {what}"):
+    """A delete behind a confirmation: an expander saying what goes and how to get it back, a tick, a button.
+    `what` may hold what users typed (a title): it is shown as plain text."""
+    shown = escape_markdown(what)
+    with st.expander(f"Delete {shown}"):
         st.write(explanation)
-        sure = st.checkbox(f"Yes, delete {what}", key=f"{form}:delete-confirm")
-        if st.button(f"Delete {what}", disabled=not sure, key=f"{form}:delete", icon=":material/delete:"):
+        sure = st.checkbox(f"Yes, delete {shown}", key=f"{form}:delete-confirm")
+        if st.button(f"Delete {shown}", disabled=not sure, key=f"{form}:delete", icon=":material/delete:"):
             save(f"{form}:delete", action, done)
         other_errors(f"{form}:delete", [])
 
