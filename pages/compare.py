@@ -9,7 +9,6 @@ ui.page_gate()  # first: a page run without dashboard.py's login goes to the log
 
 st.title("Compare projects")
 con = ui.connection()
-ui.demo_banner(con)
 if not ui.shared(page_content.project_choices).codes:
     st.info("No projects to compare yet. Add projects and log interviews to see them side by side.")
     st.stop()

@@ -19,11 +19,14 @@ from .exports import wide_table
 from .portfolio import (
     call_candidates,
     completion_by_wave,
+    finished_round_share,
     headline_counts,
     outlook_grid,
     outlook_table,
     people_counts,
     round_counts,
+    round_progress,
+    set_finished_round_share,
     wave_status,
 )
 from .quality import (

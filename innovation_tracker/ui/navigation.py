@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from ..domain import AccountRole, Viewer
+from . import demo_banner
 
 EVERYONE = frozenset(AccountRole)
 EDITORS = frozenset({AccountRole.ADMIN, AccountRole.EVALUATOR})
@@ -21,10 +22,18 @@ class PageSpec:
     url_path: str
     roles: frozenset[AccountRole]
     section: str = "Follow the projects"
+    team_title: str | None = None  # what a project team sees it called, when not `title`
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("pages/overview.py", "Portfolio overview", ":material/dashboard:", "overview", EVERYONE),
+    PageSpec(
+        "pages/overview.py",
+        "Portfolio overview",
+        ":material/dashboard:",
+        "overview",
+        EVERYONE,
+        team_title="Our project",
+    ),
     PageSpec("pages/timeline.py", "Project timeline", ":material/timeline:", "timeline", EVERYONE),
     PageSpec("pages/compare.py", "Compare projects", ":material/compare:", "compare", EVERYONE),
     PageSpec("pages/log_interview.py", "Log an interview", ":material/mic:", "log-interview", EDITORS, "Collect data"),
@@ -36,6 +45,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/data_quality.py", "Data quality", ":material/rule:", "data-quality", EDITORS, "Administration"),
     PageSpec("pages/audit.py", "Audit log", ":material/history:", "audit", EDITORS, "Administration"),
     PageSpec("pages/users.py", "Users", ":material/group:", "users", ADMINS, "Administration"),
+    PageSpec("pages/glossary.py", "Glossary", ":material/menu_book:", "glossary", EVERYONE, "Help"),
 )
 
 
@@ -53,12 +63,15 @@ def run(viewer: Viewer) -> None:
     if kept is None or kept[0] != viewer.role:
         kept = (viewer.role, _sections(viewer))
         st.session_state[_SESSION_KEY] = kept
-    st.navigation(kept[1]).run()
+    page = st.navigation(kept[1])
+    demo_banner()  # once, above every page
+    page.run()
 
 
 def _sections(viewer: Viewer) -> dict[str, list]:
     sections: dict[str, list] = {}
     for n, spec in enumerate(pages_for(viewer)):
-        page = st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path, default=n == 0)
+        title = spec.team_title if viewer.role == AccountRole.TEAM and spec.team_title else spec.title
+        page = st.Page(spec.path, title=title, icon=spec.icon, url_path=spec.url_path, default=n == 0)
         sections.setdefault(spec.section, []).append(page)
     return sections
