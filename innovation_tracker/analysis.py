@@ -269,9 +269,14 @@ def _balance_warnings(balance: pd.DataFrame, waves: Sequence[Wave]) -> pd.DataFr
     fell = (latest[measure].round(1) < previous[measure].round(1)).to_numpy(dtype=bool)
     before, after = previous[fell], latest[fell]
     name = "Net balance per interview" if measure == "net_per_interview" else "Net factor balance"
+    digits = 1 if measure == "net_per_interview" else 0
+
+    def shown(value: float) -> str:
+        return signed(value, digits)
+
     message = (
-        name + " fell from " + before[measure].map(signed).astype(str) + " ("
-        + before.wave.map(labels).astype(str) + ") to " + after[measure].map(signed).astype(str) + " ("
+        name + " fell from " + before[measure].map(shown).astype(str) + " ("
+        + before.wave.map(labels).astype(str) + ") to " + after[measure].map(shown).astype(str) + " ("
         + after.wave.map(labels).astype(str) + ")"
     )  # fmt: skip
     return _warnings(after.project_code, "balance_worsened", after.wave, message)

@@ -611,25 +611,83 @@ class Comparison:
     matrix_codes: tuple[str, ...]  # the first MATRIX_SHOWN chosen projects whose codes start with the prefix
     matching_prefix: int
     rated_waves: tuple[str, ...]  # waves with ratings among the matrix's projects
+    progress: pd.DataFrame  # analysis.round_progress of the chosen projects
+    finished_waves: tuple[str, ...]  # waves whose round is finished, in schedule order
+    default_wave: str | None  # the latest finished round with ratings, else the latest rated wave
 
 
-def comparison(con: storage.Connection, viewer: Viewer, settings: tuple, relations: tuple, prefix: str) -> Comparison:
+def comparison(
+    con: storage.Connection, viewer: Viewer, settings: tuple, relations: tuple, prefix: str, today: dt.date
+) -> Comparison:
     projects = storage.project_list(con, viewer)
     chosen = analysis.filter_projects(projects, list(settings), list(relations))
     codes = chosen.project_code[chosen.project_code.str.startswith(prefix)] if prefix else chosen.project_code
     shown = tuple(codes.head(MATRIX_SHOWN).tolist())
     stats = storage.factor_stats_of(con, viewer, shown)
-    rated = tuple(w.wave for w in storage.list_waves(con) if w.wave in set(stats.wave))
-    return Comparison(len(projects), len(chosen), shown, len(codes), rated)
+    waves = storage.list_waves(con)
+    rated = tuple(w.wave for w in waves if w.wave in set(stats.wave))
+    progress = chosen_progress(con, viewer, settings, relations, today)
+    finished = tuple(w.wave for w in waves if w.wave in set(progress.wave[progress.finished.astype(bool)]))
+    default = next((w for w in reversed(rated) if w in finished), rated[-1] if rated else None)
+    return Comparison(len(projects), len(chosen), shown, len(codes), rated, progress, finished, default)
+
+
+def chosen_progress(
+    con: storage.Connection, viewer: Viewer, settings: tuple, relations: tuple, today: dt.date
+) -> pd.DataFrame:
+    """`analysis.round_progress` of the projects in the chosen settings and relations."""
+    projects = analysis.filter_projects(storage.project_list(con, viewer), list(settings), list(relations))
+    counts = storage.round_counts(con, viewer, today)
+    counts = counts[counts.project_code.isin(set(projects.project_code))]
+    return analysis.round_progress(counts, storage.finished_round_share(con))
+
+
+@dataclass(frozen=True)
+class Matrix:
+    figure: go.Figure
+    drawn: tuple[str, ...]  # projects with a value in the matrix
+    missing: tuple[str, ...]  # projects asked for with no ratings at the wave(s): listed by name, never dropped
+    text: str  # the figure's text alternative
 
 
 def change_matrix_figure(
-    con: storage.Connection, viewer: Viewer, codes: tuple[str, ...], wave_a: str, wave_b: str
-) -> go.Figure:
-    """The project × factor matrix: mean ratings at one wave (`wave_a == wave_b`) or their change between two."""
+    con: storage.Connection,
+    viewer: Viewer,
+    codes: tuple[str, ...],
+    wave_a: str,
+    wave_b: str,
+    settings: tuple = (),
+    relations: tuple = (),
+    today: dt.date | None = None,
+) -> Matrix:
+    """The project × factor matrix: mean ratings at one wave (`wave_a == wave_b`) or their change between two. A
+    round still in progress says so in the title, with its completeness."""
+    waves = {w.wave: w for w in storage.list_waves(con)}
+    progress = None if today is None else chosen_progress(con, viewer, settings, relations, today)
     matrix = analysis.change_matrix(storage.factor_stats_of(con, viewer, codes), wave_a, wave_b)
     value = "mean_b" if wave_a == wave_b else "diff"
-    return charts.frozen(charts.change_matrix_chart(matrix, value=value, factors=storage.list_factors(con)))
+    shown = matrix.dropna(subset=[value])
+    drawn = tuple(sorted(set(shown.project_code)))
+    missing = tuple(c for c in codes if c not in set(drawn))
+    labels = [charts.wave_tick(waves[w].label, progress, w, sep=", ") for w in dict.fromkeys((wave_a, wave_b))]
+    title = (
+        f"Mean rating by project and factor · {labels[0]}"
+        if value == "mean_b"
+        else f"Change in mean rating · {' → '.join(labels)}"
+    )
+    matrix = matrix[matrix.project_code.isin(set(drawn))]
+    figure = charts.change_matrix_chart(matrix, value=value, factors=storage.list_factors(con), title=title)
+    if len(shown):
+        top = shown.groupby("factor_code")[value].mean().sort_values()
+        names = {f.factor_code: f.label for f in storage.list_factors(con)}
+        text = (
+            f"{len(drawn)} projects and {shown.factor_code.nunique()} factors drawn. On average across them, "
+            f"highest: {names.get(top.index[-1], top.index[-1])} ({display.signed(top.iloc[-1])}); lowest: "
+            f"{names.get(top.index[0], top.index[0])} ({display.signed(top.iloc[0])})."
+        )
+    else:
+        text = "Nothing to draw."
+    return Matrix(charts.frozen(figure), drawn, missing, text)
 
 
 def citation_counts(
@@ -666,12 +724,22 @@ def citation_display(
 
 
 def citation_figure(
-    con: storage.Connection, viewer: Viewer, first: Wave, latest: Wave, settings: tuple, relations: tuple
+    con: storage.Connection,
+    viewer: Viewer,
+    first: Wave,
+    latest: Wave,
+    settings: tuple,
+    relations: tuple,
+    today: dt.date | None = None,
 ) -> go.Figure:
-    """How many projects cite each factor at the first and at the latest rated wave."""
+    """How many projects cite each factor at two waves (by default the first and the latest finished rounds), each
+    labelled with its completeness."""
+    progress = None if today is None else chosen_progress(con, viewer, settings, relations, today)
     counts_a = citation_counts(con, viewer, first.wave, settings, relations)
     counts_b = citation_counts(con, viewer, latest.wave, settings, relations)
-    return charts.frozen(charts.citation_chart(counts_a, counts_b, first.label, latest.label))
+    label_a = charts.wave_tick(first.label, progress, first.wave, sep=", ")
+    label_b = charts.wave_tick(latest.label, progress, latest.wave, sep=", ")
+    return charts.frozen(charts.citation_chart(counts_a, counts_b, label_a, label_b))
 
 
 @dataclass(frozen=True)
