@@ -375,7 +375,7 @@ def barriers_facilitators_chart(
         type="category", categoryorder="array", categoryarray=categories, tickvals=categories, ticktext=ticks
     )
     _layout(fig, title, 460 if progress is not None else 440)
-    fig.update_layout(margin=dict(t=80))
+    fig.update_layout(margin=dict(t=120))  # the title above a legend of two rows
     return fig
 
 
@@ -763,10 +763,15 @@ def change_matrix_chart(
         )
     )
     fig.update_yaxes(autorange="reversed", showgrid=False)
-    fig.update_xaxes(side="top", type="category", showgrid=False)
+    # Codes across the top, level while they fit, else upright; the top margin makes room for them under the title.
+    upright = len(projects) > 12
+    longest = max((len(str(p)) for p in projects), default=4)
+    fig.update_xaxes(side="top", type="category", showgrid=False, tickangle=-90 if upright else 0)
     _layout(fig, title, max(320, 140 + 26 * len(rows)))
     fig.update_layout(
-        plot_bgcolor=NOT_CITED, margin=dict(t=100), title_subtitle_text="Grey: not rated at the wave(s) compared"
+        plot_bgcolor=NOT_CITED,
+        margin=dict(t=100 + (8 * longest if upright else 10)),
+        title_subtitle_text="Grey: not rated at the wave(s) compared",
     )
     return fig
 
