@@ -56,6 +56,35 @@ class Figure:
     figure: go.Figure
     caption: str = ""
 
+    @property
+    def text(self) -> str:
+        """The figure's text alternative, printed under it: what its rows, columns and lines are."""
+        return figure_text(self.figure)
+
+
+def _plain(label: object) -> str:
+    return " ".join(str(label).replace("<br>", " ").split())
+
+
+def figure_text(figure: go.Figure) -> str:
+    """What a figure shows, in words: a heat map's rows and columns, the named lines or bars, a panel's titles. A
+    reader of the PDF's text (a screen reader, a search) finds every project and factor the picture shows."""
+    parts: list[str] = []
+    for trace in figure.data:
+        if trace.type == "heatmap":
+            rows = list(trace.y) if trace.y is not None else []
+            if len(rows) == 2 and isinstance(rows[0], list | tuple):
+                rows = list(rows[1])  # a two-level axis: the group, then the label
+            parts.append("Rows: " + "; ".join(_plain(r) for r in rows) + ".")
+            parts.append("Columns: " + "; ".join(_plain(c) for c in (trace.x or ())) + ".")
+    named = [t.name for t in figure.data if t.type != "heatmap" and t.name and t.showlegend is not False]
+    if named:
+        parts.append("Lines and bars: " + ", ".join(dict.fromkeys(_plain(n) for n in named)) + ".")
+    panels = [a.text for a in figure.layout.annotations if a.text and a.showarrow is not True]
+    if len(panels) > 1:
+        parts.append("Panels: " + "; ".join(_plain(p) for p in panels) + ".")
+    return " ".join(parts)
+
 
 @dataclass(frozen=True)
 class Quote:
@@ -139,7 +168,8 @@ def _subtitle(con: storage.Connection, viewer: Viewer, today: dt.date) -> str:
     name = study.name if study else "No study"
     scope = "all projects" if viewer.all_projects else "projects " + ", ".join(sorted(viewer.projects))
     return (
-        f"{name} · as of {display.date_text(today)} · prepared for {viewer.username} ({label_of(viewer.role)}, {scope}) · "
+        f"{name} · as of {display.date_text(today)} · prepared for {viewer.username} "
+        f"({label_of(viewer.role)}, {scope}) · "
         "participants appear by role only; excerpts only where marked shareable"
     )
 
@@ -556,7 +586,8 @@ def _html_figure(block: Figure, include_plotlyjs: bool) -> str:
     div = for_report(block.figure).to_html(
         full_html=False, include_plotlyjs=include_plotlyjs, config={"displaylogo": False}, default_width="100%"
     )
-    caption = f"<figcaption>{html.escape(block.caption)}</figcaption>" if block.caption else ""
+    words = " ".join(part for part in (block.caption, block.text) if part)
+    caption = f"<figcaption>{html.escape(words)}</figcaption>" if words else ""
     return f"<figure>{div}{caption}</figure>"
 
 
@@ -784,26 +815,39 @@ class _PdfWriter:
         widths = [low + (want - low) * share for low, want in zip(least, wanted, strict=True)]
         return tuple(w * room / sum(widths) for w in widths)
 
+    def _words(self, block: Figure) -> list[tuple[str, float, float, int]]:
+        """The lines under a figure: its caption and its text alternative (text, font size, line height, grey)."""
+        words = [(block.caption, 8, 4, 90)] if block.caption else []
+        return words + ([("Text alternative. " + block.text, 7, 3.4, 110)] if block.text else [])
+
+    def _words_height(self, block: Figure) -> float:
+        pdf, total = self.pdf, 0.0
+        for text, size, line, _ in self._words(block):
+            pdf.set_font(self.family, "", size)
+            total += pdf.multi_cell(0, line, self.clean(text), dry_run=True, output="HEIGHT")
+        return total
+
     def _figure_size(self, block: Figure) -> tuple[float, float]:
-        """Width and height in mm: the text width, shrunk to fit a page when the figure is tall."""
+        """Width and height in mm: the text width, shrunk to fit a page (with the words under it) when it is tall."""
         pdf = self.pdf
         _, width_px, height_px = self.pngs[id(block)]
         width = pdf.w - pdf.l_margin - pdf.r_margin
         height = width * height_px / width_px
-        room = pdf.h - pdf.t_margin - pdf.b_margin - 8
+        room = pdf.h - pdf.t_margin - pdf.b_margin - 8 - self._words_height(block)
         return (width * room / height, room) if height > room else (width, height)
 
     def _figure(self, block: Figure) -> None:
+        """The figure with its caption and text alternative on the same page."""
         pdf = self.pdf
         png = self.pngs[id(block)][0]
         width, height = self._figure_size(block)
-        if pdf.get_y() + height > pdf.h - pdf.b_margin:
+        if pdf.get_y() + height + self._words_height(block) > pdf.h - pdf.b_margin:
             pdf.add_page()
-        pdf.image(io.BytesIO(png), x=pdf.l_margin, w=width, h=height)
-        if block.caption:
-            pdf.set_font(self.family, "", 8)
-            pdf.set_text_color(90)
-            pdf.multi_cell(0, 4, self.clean(block.caption), new_x="LMARGIN", new_y="NEXT", align="L")
+        pdf.image(io.BytesIO(png), x=pdf.l_margin, w=width, h=height, alt_text=block.text or None)
+        for text, size, line, grey in self._words(block):
+            pdf.set_font(self.family, "", size)
+            pdf.set_text_color(grey)
+            pdf.multi_cell(0, line, self.clean(text), new_x="LMARGIN", new_y="NEXT", align="L")
             pdf.set_text_color(0)
         pdf.ln(2)
 
