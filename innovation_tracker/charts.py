@@ -64,7 +64,8 @@ def wave_tick(label: str, progress: pd.DataFrame | None, wave: str | None = None
         return label
     row = rows.iloc[0]
     done = f"{int(row.done):,} of {int(row.expected):,} done"
-    return f"{label}{sep}{done}" + ("" if bool(row.finished) else " · in progress")
+    # On an axis each part has a line of its own, so neighbouring waves' labels do not run into each other.
+    return f"{label}{sep}{done}" + ("" if bool(row.finished) else (sep if sep == "<br>" else " · ") + "in progress")
 
 
 def completion_chart(by_wave: pd.DataFrame, progress: pd.DataFrame | None = None) -> go.Figure:
@@ -84,6 +85,8 @@ def completion_chart(by_wave: pd.DataFrame, progress: pd.DataFrame | None = None
             marker_color=STATUS_COLOURS[status],
             text=[v or "" for v in values],
             textposition="inside",
+            # Dark figures on the light bars, white on the dark ones: legible in either theme.
+            insidetextfont=dict(color="#000000" if status in ("upcoming", "due", "overdue") else "#FFFFFF"),
             hovertemplate="%{y}: %{x} " + status + "<extra></extra>",
         )
     fig.update_layout(barmode="stack", bargap=0.25)
@@ -341,6 +344,7 @@ def barriers_facilitators_chart(
             marker_color=colour,
             text=text,
             textposition="outside",
+            textangle=0,
             constraintext="none",
             cliponaxis=False,
             hovertemplate="%{x}: " + name.split(" (")[0].lower() + " %{text}" + unit + "<extra></extra>",

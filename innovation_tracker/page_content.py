@@ -559,10 +559,19 @@ def _heatmap_text(trajectory: pd.DataFrame, waves) -> str:
     at = rated[rated.wave == latest_wave].sort_values("mean_rating")
     label = {w.wave: w.label for w in waves}[latest_wave]
     worst, best = at.iloc[0], at.iloc[-1]
+    strongest = (
+        f"the strongest barrier {worst.label} ({display.signed(worst.mean_rating)})"
+        if worst.mean_rating < 0
+        else "no factor was a barrier on average"
+    )
+    top = (
+        f"the strongest facilitator was {best.label} ({display.signed(best.mean_rating)})"
+        if best.mean_rating > 0
+        else "no factor was a facilitator on average"
+    )
     return (
         f"{trajectory.factor_code.nunique()} factors cited over the year. At the {label}, {len(at)} were cited; "
-        f"the strongest facilitator was {best.label} ({display.signed(best.mean_rating)}), the strongest barrier "
-        f"{worst.label} ({display.signed(worst.mean_rating)})."
+        f"{top}; {strongest}."
     )
 
 

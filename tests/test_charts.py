@@ -117,7 +117,7 @@ class TestFactorHeatmap:
         assert heat.data[0].customdata[0][0][0] == "cited by 2 of 4 interviewed (50%)"
         assert list(heat.layout.xaxis.ticktext[:2]) == [
             "Baseline<br>4 of 4 done",
-            "3-month<br>follow-up<br>6 of 8 done · in progress",
+            "3-month<br>follow-up<br>6 of 8 done<br>in progress",
         ]
 
     def test_long_excerpts_are_shortened_and_wrapped(self):

@@ -155,7 +155,7 @@ class TestChartsSayWhatTheyShow:
     def test_each_wave_states_its_completeness(self):
         progress = analysis.round_progress(TestFinishedRounds.ROUNDS)
         assert charts.wave_tick("9-month follow-up", progress, "month_9") == (
-            "9-month follow-up<br>3 of 5 done · in progress"
+            "9-month follow-up<br>3 of 5 done<br>in progress"
         )
         assert charts.wave_tick("Baseline", progress, "baseline", sep=", ") == "Baseline, 6 of 6 done"
         fig = charts.completion_chart(
@@ -170,7 +170,7 @@ class TestChartsSayWhatTheyShow:
             ),
             progress,
         )
-        assert list(fig.layout.yaxis.ticktext) == ["9-month follow-up<br>3 of 5 done · in progress"]
+        assert list(fig.layout.yaxis.ticktext) == ["9-month follow-up<br>3 of 5 done<br>in progress"]
 
     def test_ordinal_scales_name_their_levels_on_the_axis(self, study_db):
         funding = next(i for i in storage.list_indicators(study_db) if i.indicator_code == "funding_beyond_grant")
