@@ -92,15 +92,18 @@ def completion_chart(by_wave: pd.DataFrame, progress: pd.DataFrame | None = None
     fig.update_layout(barmode="stack", bargap=0.25)
     fig.update_yaxes(autorange="reversed", tickvals=list(waves.wave_label), ticktext=ticks)
     fig.update_xaxes(title="participants (a count)")
-    return _layout(fig, "Follow-up completion by wave", 120 + 60 * len(waves))
+    _layout(fig, "Follow-up completion by wave", 160 + 60 * len(waves))
+    # Room for the legend to wrap onto a second and third row on a narrow screen without covering the title.
+    return fig.update_layout(margin=dict(t=100))
 
 
 def outlook_grid_chart(grid: pd.DataFrame) -> go.Figure:
     """Projects down, waves across; each cell the outlook in colour and in words, so colour is never the only cue."""
     waves = grid.sort_values("position").drop_duplicates("wave")
     projects = sorted(grid.project_code.unique())
+    # "CODE · name" on every row, wrapped so that a phone's width still leaves room for the cells.
     labels = {
-        row.project_code: f"{row.project_code} · {row.name}"
+        row.project_code: _wrap_tick(f"{row.project_code} · {row.name}", 24)
         for row in grid.drop_duplicates("project_code").itertuples()
     }
     codes = {None: 0, **{value: n + 1 for n, value in enumerate(RAG_VALUES)}}
@@ -127,8 +130,10 @@ def outlook_grid_chart(grid: pd.DataFrame) -> go.Figure:
         )
     )
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(side="top")
-    return _layout(fig, "Sustainability outlook by wave", 140 + 34 * len(projects))
+    wave_labels = list(waves.wave_label)
+    fig.update_xaxes(side="top", tickangle=0, tickvals=wave_labels, ticktext=[_wrap_tick(w) for w in wave_labels])
+    _layout(fig, "Sustainability outlook by wave", 160 + 40 * len(projects))
+    return fig.update_layout(margin=dict(t=90))
 
 
 RATING_SCALE = [

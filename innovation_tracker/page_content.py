@@ -287,7 +287,8 @@ def best_and_worst(balance: pd.DataFrame, each: int) -> pd.DataFrame:
 
 def outlook_table(table: pd.DataFrame, waves) -> pd.DataFrame:
     """`storage.outlook_table` with its wave columns named by their labels."""
-    return table.reset_index(drop=True).rename(columns={w.wave: w.label for w in waves}).fillna("—")
+    out = table.reset_index(drop=True).rename(columns={w.wave: w.label for w in waves}).fillna("—")
+    return display.readable(out)
 
 
 def _among(frame: pd.DataFrame, codes: pd.Series, of: int) -> pd.DataFrame:
