@@ -204,10 +204,11 @@ def _group_label(domain: str, kind: str) -> str:
 
 
 def _factor_axis(rows: pd.DataFrame) -> list[list[str]]:
-    """A two-level (multicategory) axis: domain and kind as the group, the factor's label within it."""
+    """A two-level (multicategory) axis: domain and kind as the group, the factor's full label within it (wrapped
+    onto a second line when long, so that narrow screens keep room for the cells)."""
     return [
         [_group_label(d, k) for d, k in zip(rows.domain, rows.kind, strict=True)],
-        list(rows.label),
+        [_wrap_tick(label, 28) for label in rows.label],
     ]
 
 
@@ -225,8 +226,12 @@ def _hover_quote(text: str, width: int = 60, limit: int = 240) -> str:
 
 
 def _rating_colorbar(ticks: dict[int, str]) -> dict:
-    # No title: the words on the ticks say what the colours mean, and a title would collide with the top tick.
-    return dict(tickvals=list(ticks), ticktext=list(ticks.values()), thickness=14)
+    # No title: the words on the ticks say what the colours mean. Across the bottom rather than down the side, so a
+    # phone's width goes to the cells (the waves or projects are on the top axis).
+    words = [text.replace(" ", "<br>", 1) for text in ticks.values()]
+    return dict(
+        tickvals=list(ticks), ticktext=words, thickness=12, orientation="h", y=-0.01, yanchor="top", len=1, x=0.5
+    )
 
 
 def _wrap_tick(label: str, width: int = 10) -> str:
@@ -289,11 +294,11 @@ def factor_heatmap(
     labels = list(waves.wave_label)
     ticks = [wave_tick(_wrap_tick(label), progress, wave) for wave, label in zip(waves.wave, labels, strict=True)]
     fig.update_xaxes(side="top", showgrid=False, tickangle=0, tickvals=labels, ticktext=ticks)
-    _layout(fig, title, max(340, 150 + 26 * len(rows)))
+    _layout(fig, title, max(380, 210 + 28 * len(rows)))
     # Grey behind the tiles marks "not cited", which white (a mean of 0) must not be confused with.
     fig.update_layout(
         plot_bgcolor=NOT_CITED,
-        margin=dict(t=150 if progress is not None else 110),
+        margin=dict(t=170 if progress is not None else 110, b=70),
         title_subtitle_text="Grey: not cited at that wave",
     )
     return fig
@@ -776,10 +781,10 @@ def change_matrix_chart(
     upright = len(projects) > 12
     longest = max((len(str(p)) for p in projects), default=4)
     fig.update_xaxes(side="top", type="category", showgrid=False, tickangle=-90 if upright else 0)
-    _layout(fig, title, max(320, 140 + 26 * len(rows)))
+    _layout(fig, title, max(360, 200 + 28 * len(rows)))
     fig.update_layout(
         plot_bgcolor=NOT_CITED,
-        margin=dict(t=100 + (8 * longest if upright else 10)),
+        margin=dict(t=100 + (8 * longest if upright else 10), b=70),
         title_subtitle_text="Grey: not rated at the wave(s) compared",
     )
     return fig

@@ -31,6 +31,13 @@ def number(value: object, digits: int = 0) -> str:
     return ("0" if float(value) == 0 or text.strip("-0.,") == "" else text).replace("-", MINUS)
 
 
+def text_or(value: object, default: str = EMPTY) -> str:
+    """A stored text, or `default` where there is none (never "None" or "nan")."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)) or str(value).strip() == "":
+        return default
+    return str(value)
+
+
 def percent(share: object) -> str:
     """A share (0..1) as "45%"."""
     return EMPTY if share is None or pd.isna(share) else f"{100 * float(share):.0f}%"

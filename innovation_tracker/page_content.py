@@ -371,7 +371,7 @@ def project_caption(con: storage.Connection, viewer: Viewer, project_code: str) 
     projects = storage.project_list(con, viewer)
     project = projects[projects.project_code == project_code].iloc[0]
     return (
-        f"{label_of(project.setting)} · host: {project.host_organisation or 'not recorded'} · "
+        f"{label_of(project.setting)} · host: {display.text_or(project.host_organisation, 'not recorded')} · "
         f"{label_of(project.relation_to_statutory)} to statutory services · status: **{label_of(project.status)}**"
     )
 

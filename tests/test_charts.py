@@ -75,12 +75,13 @@ class TestFactorHeatmap:
         assert [list(stop) for stop in heat.colorscale] == charts.RATING_SCALE
         assert list(heat.colorbar.tickvals) == [-2, -1, 0, 1, 2]
         assert list(heat.colorbar.ticktext) == [
-            "−2 strong barrier",
-            "−1 barrier",
-            "0 mixed",
-            "+1 facilitator",
-            "+2 strong facilitator",
+            "−2<br>strong barrier",
+            "−1<br>barrier",
+            "0<br>mixed",
+            "+1<br>facilitator",
+            "+2<br>strong facilitator",
         ]
+        assert heat.colorbar.orientation == "h", "across the bottom: a phone's width goes to the cells"
         assert fig.layout.plot_bgcolor == charts.NOT_CITED
 
     def test_hover_carries_n_mean_and_an_escaped_excerpt(self):
@@ -454,7 +455,7 @@ class TestChangeMatrixChart:
         assert list(heat.y[1]) == ["Team expertise"]  # only factors with a difference somewhere
         assert [list(row) for row in heat.z] == [[0.5, None]]
         assert [list(c) for c in heat.colorscale] == charts.RATING_SCALE
-        assert list(heat.colorbar.ticktext)[0] == "−4 much worse"
+        assert list(heat.colorbar.ticktext)[0] == "−4<br>much worse"
 
     @pytest.mark.parametrize(("value", "z"), [("mean_a", [[1.5, 0.0], [-2.0, None]]), ("mean_b", None)])
     def test_means_from_minus_two_to_two(self, value, z):

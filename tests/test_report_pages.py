@@ -37,7 +37,7 @@ def shown_labels(report: reports.Report) -> tuple[set[str], set[str]]:
                     if all(" · " in str(r) for r in labels):  # the outlook grid: "CODE · name"
                         codes |= {str(r).split(" · ")[0] for r in labels}
                     else:
-                        factors |= {str(r) for r in labels}
+                        factors |= {" ".join(str(r).replace("<br>", " ").split()) for r in labels}  # wrapped
                         codes |= {str(c) for c in trace.x if re.fullmatch(r"[A-Z0-9]{2,10}", str(c))}
                 elif trace.type == "scatter" and trace.name and re.fullmatch(r"[A-Z0-9]{2,10}", trace.name):
                     codes.add(trace.name)

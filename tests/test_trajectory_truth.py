@@ -332,3 +332,8 @@ def test_dates_read_as_day_month_year():
     assert shown.Setting.tolist() == ["NHS", "Voluntary"]
     assert shown.Due.tolist() == ["3 Feb 2026", "—"]
     assert shown["Host organisation"].tolist() == ["Trust", "—"]
+
+
+@pytest.mark.parametrize(("value", "shown"), [(None, "—"), (float("nan"), "—"), ("", "—"), ("Trust", "Trust")])
+def test_empty_text_reads_as_a_dash(value, shown):
+    assert display.text_or(value) == shown
