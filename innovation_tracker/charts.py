@@ -230,7 +230,7 @@ def _rating_colorbar(ticks: dict[int, str]) -> dict:
     # phone's width goes to the cells (the waves or projects are on the top axis).
     words = [text.replace(" ", "<br>", 1) for text in ticks.values()]
     return dict(
-        tickvals=list(ticks), ticktext=words, thickness=12, orientation="h", y=-0.01, yanchor="top", len=1, x=0.5
+        tickvals=list(ticks), ticktext=words, thickness=12, orientation="h", y=-0.01, yanchor="top", len=0.8, x=0.5
     )
 
 
