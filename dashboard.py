@@ -5,5 +5,6 @@ import streamlit as st
 from innovation_tracker.ui import auth, navigation
 
 st.set_page_config(page_title="Innovation tracker", page_icon=":material/timeline:", layout="wide")
+navigation.readable_captions()
 viewer = auth.require_viewer()
 navigation.run(viewer)

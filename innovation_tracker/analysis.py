@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from .display import signed
 from .domain import RAG_VALUES, Factor, Wave
 
 CHANGE_THRESHOLD = 0.5
@@ -25,7 +26,7 @@ CHANGE_CLASSES = {
 WARNING_KINDS = {
     "overdue": "Follow-up interviews whose window has closed without an interview.",
     "outlook_worsened": "The evaluator's outlook is lower than at the previous scored wave.",
-    "balance_worsened": "The net factor balance is lower than at the previous wave with ratings.",
+    "balance_worsened": "The net balance per interview is lower than at the previous finished round with ratings.",
     "missing_scores": "A finished round has no sustainability scores for the project.",
 }
 # Means are ratios of small integers: 1.5 - 1.0 is exact, but 2/3-style means are not, so allow for rounding.
@@ -211,10 +212,6 @@ def _or_empty(frame: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(columns=columns) if frame is None else frame
 
 
-def _signed(number: float) -> str:
-    return f"{number:+g}" if number else "0"
-
-
 def _warnings(project_code, kind: str, wave, message) -> pd.DataFrame:
     """Warnings of one kind as rows of `WARNING_COLUMNS`, from aligned columns (or one value for every row)."""
     project_code = pd.Series(project_code).reset_index(drop=True)
@@ -260,15 +257,26 @@ def _outlook_warnings(outlook: pd.DataFrame, waves: Sequence[Wave]) -> pd.DataFr
 
 
 def _balance_warnings(balance: pd.DataFrame, waves: Sequence[Wave]) -> pd.DataFrame:
+    """Compared on the net balance per completed interview where the frame has it (`per_interview`): a round with
+    fewer interviews has a smaller sum without anything having got worse. A bare `net_balance` is compared as is."""
     labels = {w.wave: w.label for w in waves}
+    measure = "net_per_interview" if "net_per_interview" in balance.columns else "net"
+    rated = balance[(balance.n_ratings > 0) & balance[measure].notna()]
     # A by-domain balance is summed back to one net per project and wave.
-    totals = balance[balance.n_ratings > 0].groupby(["project_code", "wave"], as_index=False)[["net"]].sum()
+    totals = rated.groupby(["project_code", "wave"], as_index=False)[[measure]].sum()
     previous, latest = _last_two(totals, {w.wave: n for n, w in enumerate(waves)})
-    fell = (latest.net < previous.net).to_numpy(dtype=bool)
+    # Rounded as shown: a fall that reads "+0.5 to +0.5" is no fall.
+    fell = (latest[measure].round(1) < previous[measure].round(1)).to_numpy(dtype=bool)
     before, after = previous[fell], latest[fell]
+    name = "Net balance per interview" if measure == "net_per_interview" else "Net factor balance"
+    digits = 1 if measure == "net_per_interview" else 0
+
+    def shown(value: float) -> str:
+        return signed(value, digits)
+
     message = (
-        "Net factor balance fell from " + before.net.map(_signed).astype(str) + " ("
-        + before.wave.map(labels).astype(str) + ") to " + after.net.map(_signed).astype(str) + " ("
+        name + " fell from " + before[measure].map(shown).astype(str) + " ("
+        + before.wave.map(labels).astype(str) + ") to " + after[measure].map(shown).astype(str) + " ("
         + after.wave.map(labels).astype(str) + ")"
     )  # fmt: skip
     return _warnings(after.project_code, "balance_worsened", after.wave, message)
@@ -362,11 +370,84 @@ def overdue_per_project(counts: pd.DataFrame) -> pd.DataFrame:
     return overdue[overdue.overdue > 0].reset_index(drop=True)
 
 
-def finished_rounds(counts: pd.DataFrame) -> pd.DataFrame:
-    """Project × wave rounds that are over: someone was interviewed and nobody is still due or upcoming."""
-    over = counts[(counts.completed > 0) & (counts.due + counts.upcoming == 0)]
-    over = over.sort_values(["project_code", "position"], kind="stable")
+FINISHED_SHARE = 0.8  # the default of the study setting `finished_round_share`
+PROGRESS_COLUMNS = ["wave", "wave_label", "position", "done", "expected", "share", "closed", "finished"]
+
+
+def round_progress(counts: pd.DataFrame, threshold: float = FINISHED_SHARE, *, by_project: bool = False):
+    """How complete each round (a wave) is, for the portfolio or (`by_project`) per project × wave.
+
+    `done` is the interviews completed; `expected` the participants the wave concerns (everyone not withdrawn by its
+    window). A round is **finished** when its window has closed for every one of them (`closed`: nobody is still due
+    or upcoming) or when at least `threshold` of its interviews are done. A round nobody is expected at is neither.
+    """
+    keys = ["project_code", "wave"] if by_project else ["wave"]
+    columns = [*keys[:-1], *PROGRESS_COLUMNS]
+    if counts.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    statuses = ["completed", "missed", "overdue", "due", "upcoming"]
+    out = counts.groupby(keys, as_index=False, sort=False).agg(
+        wave_label=("wave_label", "first"), position=("position", "first"), **{s: (s, "sum") for s in statuses}
+    )
+    out["done"] = out.completed.astype(int)
+    out["expected"] = out[statuses].sum(axis=1).astype(int)
+    out["share"] = out.done / out.expected.where(out.expected > 0)
+    out["closed"] = (out.expected > 0) & (out.due + out.upcoming == 0)
+    out["finished"] = out.closed | (out.share >= threshold - _EPSILON)
+    return out.sort_values([*keys[:-1], "position"], kind="stable")[columns].reset_index(drop=True)
+
+
+def finished_rounds(counts: pd.DataFrame, threshold: float = FINISHED_SHARE) -> pd.DataFrame:
+    """Project × wave rounds that are finished (`round_progress`) and in which someone was interviewed."""
+    progress = round_progress(counts, threshold, by_project=True)
+    over = progress[progress.finished.astype(bool) & (progress.done > 0)]
     return over[["project_code", "wave"]].reset_index(drop=True)
+
+
+def latest_finished(progress: pd.DataFrame) -> str | None:
+    """The latest wave in schedule order whose round is finished (`round_progress` of the portfolio), or None."""
+    done = progress[progress.finished.astype(bool)].sort_values("position")
+    return None if done.empty else str(done.wave.iloc[-1])
+
+
+def progress_text(done: int, expected: int, finished: bool) -> str:
+    """How a chart or table states a round's completeness: "35 of 65 done · in progress"."""
+    return f"{done:,} of {expected:,} done" + ("" if finished else " · in progress")
+
+
+def per_interview(balance: pd.DataFrame, interviews: pd.DataFrame) -> pd.DataFrame:
+    """`net_balance` (summed to one row per project and wave) made comparable across projects of any size.
+
+    `interviews` holds the completed interviews per project and wave (`project_code`, `wave`, `interviews`):
+    - **mean rating** = (sum of all ratings) / ratings, from −2 to +2;
+    - **net balance per interview** = (sum of facilitator ratings − weight of barrier ratings) / completed interviews;
+    - facilitator and barrier weight per interview likewise. The raw sums stay, as counts.
+    Where no interview was completed the per-interview measures are NaN.
+    """
+    keys = ["project_code", "wave", "wave_label", "position"]
+    measures = ["facilitator_weight", "barrier_weight", "net", "n_ratings"]
+    out = balance.groupby(keys, as_index=False, sort=False)[measures].sum()
+    got = interviews[["project_code", "wave", "interviews"]]
+    out = out.merge(got, on=["project_code", "wave"], how="left")
+    out["interviews"] = out.interviews.fillna(0).astype(int)
+    per = out.interviews.where(out.interviews > 0)
+    out["mean_rating"] = out.net / out.n_ratings.where(out.n_ratings > 0)
+    out["net_per_interview"] = out.net / per
+    out["facilitators_per_interview"] = out.facilitator_weight / per
+    out["barriers_per_interview"] = out.barrier_weight / per
+    return out.sort_values(["project_code", "position"], kind="stable").reset_index(drop=True)
+
+
+def interviews_done(counts: pd.DataFrame) -> pd.DataFrame:
+    """Completed interviews per project and wave, from `storage.round_counts`."""
+    return counts[["project_code", "wave"]].assign(interviews=counts.completed.astype(int))
+
+
+def share_citing(trajectory: pd.DataFrame, interviews: pd.Series) -> pd.Series:
+    """Share of the participants interviewed at each wave who cited the factor (`n` / interviews at the wave;
+    one rating per interview and factor). NaN where nobody was interviewed."""
+    per_wave = trajectory.wave.map(interviews).astype(float)
+    return trajectory.n / per_wave.where(per_wave > 0)
 
 
 def headline(counts: pd.DataFrame, people: dict[str, int]) -> dict[str, int]:
@@ -378,3 +459,87 @@ def headline(counts: pd.DataFrame, people: dict[str, int]) -> dict[str, int]:
         "overdue": int(counts.overdue.sum()),
         "due": int(counts.due.sum()),
     }
+
+
+STATUS_COLUMNS = [
+    "risk",
+    "project_code",
+    "name",
+    "round_done",
+    "outlook",
+    "outlook_change",
+    "net_per_interview",
+    "net_change",
+    "overdue",
+    "warnings",
+]
+OUTLOOK_CHANGES = ("worse", "same", "better", "first score", "not scored")
+
+
+def _outlook_change(before: pd.Series, after: pd.Series) -> np.ndarray:
+    rank = {value: n for n, value in enumerate(RAG_VALUES)}
+    b, a = before.map(rank), after.map(rank)
+    return np.select(
+        [a.isna().to_numpy(), b.isna().to_numpy(), (a < b).to_numpy(), (a > b).to_numpy()],
+        ["not scored", "first score", "worse", "better"],
+        default="same",
+    )
+
+
+def status_now(
+    projects: pd.DataFrame,
+    outlook: pd.DataFrame,
+    balance: pd.DataFrame,
+    progress: pd.DataFrame,
+    overdue: pd.DataFrame,
+    warnings: pd.DataFrame,
+    waves: Sequence[Wave],
+    wave: str,
+) -> pd.DataFrame:
+    """The funders' "status now": one row per project at round `wave` (by default the latest finished round),
+    most at risk first.
+
+    - `outlook` (project_code, wave, value): the evaluator's red/amber/green; its change since the round before
+      (`OUTLOOK_CHANGES`);
+    - `balance`: `per_interview`; the net balance per completed interview at `wave` and its change since the round
+      before (NaN where either round has no interview);
+    - `progress`: `round_progress(by_project=True)`, for "done of expected" at `wave`;
+    - `overdue`: `overdue_per_project`; `warnings`: `early_warnings` (open warnings counted per project).
+
+    Risk order: red, amber, green, not scored; within each, an outlook that got worse, then the larger fall in net
+    balance per interview, then the more follow-ups overdue; then by code. `risk` is that rank, 1 = most at risk.
+    """
+    codes = [w.wave for w in waves]
+    before = codes[codes.index(wave) - 1] if codes.index(wave) > 0 else None
+    out = projects[["project_code", "name"]].reset_index(drop=True)
+
+    def at(frame: pd.DataFrame, column: str, which: str | None) -> pd.Series:
+        if which is None:
+            return pd.Series(np.nan, index=out.index, dtype=object)
+        rows = frame[frame.wave == which].drop_duplicates("project_code").set_index("project_code")[column]
+        return out.project_code.map(rows)
+
+    outlook = outlook[outlook.value.isin(RAG_VALUES)]
+    out["outlook"] = at(outlook, "value", wave)
+    out["outlook_change"] = _outlook_change(at(outlook, "value", before), out.outlook)
+    net_now = at(balance, "net_per_interview", wave).astype(float)
+    out["net_per_interview"] = net_now
+    out["net_change"] = net_now - at(balance, "net_per_interview", before).astype(float)
+    done, expected = at(progress, "done", wave), at(progress, "expected", wave)
+    out["round_done"] = ["—" if pd.isna(e) else f"{int(d)} of {int(e)}" for d, e in zip(done, expected, strict=True)]
+    out["overdue"] = out.project_code.map(overdue.set_index("project_code").overdue).fillna(0).astype(int)
+    out["warnings"] = out.project_code.map(warnings.groupby("project_code").size()).fillna(0).astype(int)
+    rank = {value: n for n, value in enumerate(RAG_VALUES)}
+    keys = pd.DataFrame(
+        {
+            "outlook": out.outlook.map(rank).fillna(len(rank)),
+            "worse": (out.outlook_change != "worse").astype(int),
+            "net_change": out.net_change.fillna(0).round(1),
+            "overdue": -out.overdue,
+            "code": out.project_code,
+        }
+    )
+    order = keys.sort_values(list(keys.columns), kind="stable").index
+    out = out.loc[order].reset_index(drop=True)
+    out["risk"] = range(1, len(out) + 1)
+    return out[STATUS_COLUMNS]

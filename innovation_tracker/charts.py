@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 import textwrap
 from collections.abc import Sequence
 
@@ -11,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .display import number, percent, signed
 from .domain import BOOLEAN_VALUES, RAG_VALUES, Factor, Indicator, IndicatorType, Wave, indicator_score, label_of
 
 OKABE_ITO = {
@@ -33,8 +35,12 @@ STATUS_COLOURS = {
 }
 STATUS_ORDER = tuple(STATUS_COLOURS)
 RAG_COLOURS = {"red": OKABE_ITO["vermillion"], "amber": OKABE_ITO["yellow"], "green": OKABE_ITO["bluish_green"]}
-NOT_SCORED = "#F2F2F2"
+NOT_SCORED = "#BBBBBB"
+# Grey lines that read on a light and on a dark background: the figures leave background, grid and font colours to
+# the active theme (Streamlit's, or `REPORT_TEMPLATE` in a report).
+NEUTRAL = "#888888"
 FONT = dict(family="Source Sans Pro, sans-serif", size=14)
+REPORT_TEMPLATE = "plotly_white"
 
 
 def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
@@ -43,15 +49,30 @@ def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
         height=height,
         font=FONT,
         margin=dict(l=10, r=10, t=50, b=10),
-        plot_bgcolor="white",
         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, title=None, traceorder="normal"),
     )
     return fig
 
 
-def completion_chart(by_wave: pd.DataFrame) -> go.Figure:
-    """Stacked bars, one per wave: participants completed, missed, overdue, due, upcoming, withdrawn."""
+def wave_tick(label: str, progress: pd.DataFrame | None, wave: str | None = None, sep: str = "<br>") -> str:
+    """A wave's axis label with how complete its round is: "9-month follow-up<br>35 of 64 done · in progress".
+    `progress` is `analysis.round_progress` (of the portfolio or of one project); without it, the label alone."""
+    if progress is None or progress.empty:
+        return label
+    rows = progress[progress.wave == wave] if wave is not None else progress[progress.wave_label == label]
+    if rows.empty:
+        return label
+    row = rows.iloc[0]
+    done = f"{int(row.done):,} of {int(row.expected):,} done"
+    # On an axis each part has a line of its own, so neighbouring waves' labels do not run into each other.
+    return f"{label}{sep}{done}" + ("" if bool(row.finished) else (sep if sep == "<br>" else " · ") + "in progress")
+
+
+def completion_chart(by_wave: pd.DataFrame, progress: pd.DataFrame | None = None) -> go.Figure:
+    """Stacked bars, one per wave: participants completed, missed, overdue, due, upcoming, withdrawn; with
+    `progress`, each wave says how many of its interviews are done and whether its round is still in progress."""
     waves = by_wave.sort_values("position").drop_duplicates("wave")[["wave", "wave_label"]]
+    ticks = [wave_tick(label, progress, wave) for wave, label in zip(waves.wave, waves.wave_label, strict=True)]
     fig = go.Figure()
     for status in STATUS_ORDER:
         counts = by_wave[by_wave.status == status].set_index("wave")["participants"]
@@ -64,20 +85,25 @@ def completion_chart(by_wave: pd.DataFrame) -> go.Figure:
             marker_color=STATUS_COLOURS[status],
             text=[v or "" for v in values],
             textposition="inside",
+            # Dark figures on the light bars, white on the dark ones: legible in either theme.
+            insidetextfont=dict(color="#000000" if status in ("upcoming", "due", "overdue") else "#FFFFFF"),
             hovertemplate="%{y}: %{x} " + status + "<extra></extra>",
         )
     fig.update_layout(barmode="stack", bargap=0.25)
-    fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title="participants", gridcolor="#EEEEEE")
-    return _layout(fig, "Follow-up completion by wave", 120 + 60 * len(waves))
+    fig.update_yaxes(autorange="reversed", tickvals=list(waves.wave_label), ticktext=ticks)
+    fig.update_xaxes(title="participants (a count)")
+    _layout(fig, "Follow-up completion by wave", 160 + 60 * len(waves))
+    # Room for the legend to wrap onto a second and third row on a narrow screen without covering the title.
+    return fig.update_layout(margin=dict(t=100))
 
 
 def outlook_grid_chart(grid: pd.DataFrame) -> go.Figure:
     """Projects down, waves across; each cell the outlook in colour and in words, so colour is never the only cue."""
     waves = grid.sort_values("position").drop_duplicates("wave")
     projects = sorted(grid.project_code.unique())
+    # "CODE · name" on every row, wrapped so that a phone's width still leaves room for the cells.
     labels = {
-        row.project_code: f"{row.project_code} · {row.name}"
+        row.project_code: _wrap_tick(f"{row.project_code} · {row.name}", 24)
         for row in grid.drop_duplicates("project_code").itertuples()
     }
     codes = {None: 0, **{value: n + 1 for n, value in enumerate(RAG_VALUES)}}
@@ -93,6 +119,7 @@ def outlook_grid_chart(grid: pd.DataFrame) -> go.Figure:
             y=[labels[p] for p in projects],
             text=text,
             texttemplate="%{text}",
+            textfont=dict(color="#000000"),  # black reads on every outlook colour, in either theme
             colorscale=scale,
             zmin=-0.5,
             zmax=3.5,
@@ -103,8 +130,10 @@ def outlook_grid_chart(grid: pd.DataFrame) -> go.Figure:
         )
     )
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(side="top")
-    return _layout(fig, "Sustainability outlook by wave", 140 + 34 * len(projects))
+    wave_labels = list(waves.wave_label)
+    fig.update_xaxes(side="top", tickangle=0, tickvals=wave_labels, ticktext=[_wrap_tick(w) for w in wave_labels])
+    _layout(fig, "Sustainability outlook by wave", 160 + 40 * len(projects))
+    return fig.update_layout(margin=dict(t=90))
 
 
 RATING_SCALE = [
@@ -116,7 +145,7 @@ RATING_SCALE = [
 ]
 BARRIER_COLOUR = OKABE_ITO["vermillion"]
 FACILITATOR_COLOUR = OKABE_ITO["blue"]
-NET_COLOUR = "#000000"
+NET_COLOUR = OKABE_ITO["reddish_purple"]  # reads on light and dark backgrounds alike
 NOT_CITED = "#E6E6E6"
 WINDOW_COLOUR = "#D6E6F4"
 RATING_TICKS = {
@@ -131,7 +160,7 @@ DOMAIN_LABELS = {"process_outcome": "Process/outcome"}
 KIND_PLURALS = {"barrier": "barriers", "facilitator": "facilitators"}
 # Okabe–Ito without yellow, which vanishes as a thin line on white; black takes its place.
 PROJECT_COLOURS = tuple(OKABE_ITO[c] for c in ("blue", "orange", "bluish_green", "vermillion", "reddish_purple"))
-PROJECT_COLOURS += (OKABE_ITO["sky_blue"], "#000000", OKABE_ITO["grey"])
+PROJECT_COLOURS += (OKABE_ITO["sky_blue"], "#8C6D31", OKABE_ITO["grey"])  # a brown for black, lost on dark
 PROJECT_DASHES = ("solid", "dash", "dot", "dashdot")
 PROJECT_SYMBOLS = ("circle", "square", "diamond", "triangle-up")
 STATUS_SYMBOLS = {
@@ -162,12 +191,9 @@ def _empty_figure(title: str, message: str, height: int = 220) -> go.Figure:
     return _layout(fig, title, height)
 
 
-def _signed(number: float, digits: int = 1) -> str:
-    """Ratings read as +1.5 / −0.5; a typographic minus keeps the columns of numbers aligned."""
-    if pd.isna(number):
-        return "—"
-    text = f"{number:+.{digits}f}"
-    return "0" if float(text) == 0 else text.replace("-", "−")
+def _signed(value: float, digits: int = 1) -> str:
+    """Ratings read as +1.5 / −0.5 (never "-0"); a typographic minus keeps the columns of numbers aligned."""
+    return signed(value, digits)
 
 
 def _group_label(domain: str, kind: str) -> str:
@@ -178,10 +204,11 @@ def _group_label(domain: str, kind: str) -> str:
 
 
 def _factor_axis(rows: pd.DataFrame) -> list[list[str]]:
-    """A two-level (multicategory) axis: domain and kind as the group, the factor's label within it."""
+    """A two-level (multicategory) axis: domain and kind as the group, the factor's full label within it (wrapped
+    onto a second line when long, so that narrow screens keep room for the cells)."""
     return [
         [_group_label(d, k) for d, k in zip(rows.domain, rows.kind, strict=True)],
-        list(rows.label),
+        [_wrap_tick(label, 28) for label in rows.label],
     ]
 
 
@@ -199,8 +226,12 @@ def _hover_quote(text: str, width: int = 60, limit: int = 240) -> str:
 
 
 def _rating_colorbar(ticks: dict[int, str]) -> dict:
-    # No title: the words on the ticks say what the colours mean, and a title would collide with the top tick.
-    return dict(tickvals=list(ticks), ticktext=list(ticks.values()), thickness=14)
+    # No title: the words on the ticks say what the colours mean. Across the bottom rather than down the side, so a
+    # phone's width goes to the cells (the waves or projects are on the top axis).
+    words = [text.replace(" ", "<br>", 1) for text in ticks.values()]
+    return dict(
+        tickvals=list(ticks), ticktext=words, thickness=12, orientation="h", y=-0.01, yanchor="top", len=0.8, x=0.5
+    )
 
 
 def _wrap_tick(label: str, width: int = 10) -> str:
@@ -211,10 +242,14 @@ def _none_for_nan(frame: pd.DataFrame) -> list[list[float | None]]:
     return [[None if pd.isna(v) else float(v) for v in row] for row in frame.to_numpy()]
 
 
-def factor_heatmap(trajectory: pd.DataFrame, evidence: pd.DataFrame | None = None) -> go.Figure:
+def factor_heatmap(
+    trajectory: pd.DataFrame, evidence: pd.DataFrame | None = None, progress: pd.DataFrame | None = None
+) -> go.Figure:
     """Factors down (grouped by domain and kind), waves across, mean rating in colour and in figures.
 
-    `trajectory` is `analysis.factor_trajectory`; `evidence` (factor_code, wave, excerpt) adds a quote to the hover.
+    `trajectory` is `analysis.factor_trajectory`; `evidence` (factor_code, wave, excerpt) adds a quote to the hover;
+    `progress` (`analysis.round_progress` of the project) puts each round's completeness under its wave and the
+    share of the participants interviewed who cited the factor in the hover.
     """
     title = "Barriers and facilitators by wave (mean rating)"
     if trajectory.empty:
@@ -225,8 +260,15 @@ def factor_heatmap(trajectory: pd.DataFrame, evidence: pd.DataFrame | None = Non
     mean = grid.mean_rating.unstack().reindex(index=rows.factor_code, columns=waves.wave)
     count = grid.n.unstack().reindex(index=rows.factor_code, columns=waves.wave).fillna(0).astype(int)
     quotes = _excerpt_lookup(evidence)
+    done = {} if progress is None else dict(zip(progress.wave, progress.done, strict=True))
+
+    def cited(n: int, wave: str) -> str:
+        if wave not in done:
+            return f"cited by {n}"
+        return f"cited by {n} of {int(done[wave])} interviewed ({percent(n / done[wave]) if done[wave] else '—'})"
+
     custom = [
-        [[int(count.at[f, w]), _signed(mean.at[f, w]), quotes.get((f, w), ""), label] for w in waves.wave]
+        [[cited(int(count.at[f, w]), w), _signed(mean.at[f, w]), quotes.get((f, w), ""), label] for w in waves.wave]
         for f, label in zip(rows.factor_code, rows.label, strict=True)
     ]
     fig = go.Figure(
@@ -243,85 +285,123 @@ def factor_heatmap(trajectory: pd.DataFrame, evidence: pd.DataFrame | None = Non
             xgap=2,
             ygap=2,
             colorbar=_rating_colorbar(RATING_TICKS),
-            hovertemplate="<b>%{customdata[3]}</b> · %{x}<br>rated by %{customdata[0]} · mean %{customdata[1]}"
+            hovertemplate="<b>%{customdata[3]}</b> · %{x}<br>%{customdata[0]} · mean %{customdata[1]}"
             "<br>%{customdata[2]}<extra></extra>",
         )
     )
     # Grid lines would run through the middle of the grey "not cited" cells.
     fig.update_yaxes(autorange="reversed", showgrid=False)
     labels = list(waves.wave_label)
-    fig.update_xaxes(side="top", showgrid=False, tickangle=0, tickvals=labels, ticktext=[_wrap_tick(w) for w in labels])
-    _layout(fig, title, max(340, 150 + 26 * len(rows)))
+    ticks = [wave_tick(_wrap_tick(label), progress, wave) for wave, label in zip(waves.wave, labels, strict=True)]
+    fig.update_xaxes(side="top", showgrid=False, tickangle=0, tickvals=labels, ticktext=ticks)
+    _layout(fig, title, max(380, 210 + 28 * len(rows)))
     # Grey behind the tiles marks "not cited", which white (a mean of 0) must not be confused with.
-    fig.update_layout(plot_bgcolor=NOT_CITED, margin=dict(t=110), title_subtitle_text="Grey: not cited at that wave")
+    fig.update_layout(
+        plot_bgcolor=NOT_CITED,
+        margin=dict(t=170 if progress is not None else 110, b=70),
+        title_subtitle_text="Grey: not cited at that wave",
+    )
     return fig
 
 
 def _per_wave(balance: pd.DataFrame) -> pd.DataFrame:
-    """Sum a by-domain (or several-project) balance back to one row per wave, in schedule order."""
+    """Sum a by-domain (or several-project) balance back to one row per wave, in schedule order; per-interview
+    measures (`analysis.per_interview`) are worked out again from the sums."""
     keys = ["position", "wave", "wave_label"] if "position" in balance.columns else ["wave", "wave_label"]
     measures = ["facilitator_weight", "barrier_weight", "net", "n_ratings"]
+    if "interviews" in balance.columns:
+        # Interviews are per project and wave, not per domain: counted once for each.
+        people = balance.drop_duplicates([*[k for k in ("project_code",) if k in balance.columns], "wave"])
+        out = balance.groupby(keys, as_index=False, sort="position" in keys)[measures].sum()
+        out = out.merge(people.groupby("wave", as_index=False)["interviews"].sum(), on="wave", how="left")
+        per = out.interviews.where(out.interviews > 0)
+        return out.assign(
+            facilitators_per_interview=out.facilitator_weight / per,
+            barriers_per_interview=out.barrier_weight / per,
+            net_per_interview=out.net / per,
+        )
     return balance.groupby(keys, as_index=False, sort="position" in keys)[measures].sum()
 
 
-def barriers_facilitators_chart(balance: pd.DataFrame, waves: Sequence[Wave] | None = None) -> go.Figure:
-    """Barrier weight below zero, facilitator weight above, net balance as a line, one group per wave."""
-    title = "Barriers and facilitators per wave"
+def barriers_facilitators_chart(
+    balance: pd.DataFrame, waves: Sequence[Wave] | None = None, progress: pd.DataFrame | None = None
+) -> go.Figure:
+    """Barrier weight below zero, facilitator weight above, net balance as a line, one group per wave.
+
+    Per completed interview when `balance` is `analysis.per_interview` (so rounds of different sizes compare),
+    else the weights themselves, labelled as sums. `progress` adds each round's completeness under its wave."""
+    per = "net_per_interview" in balance.columns
+    title = "Barriers and facilitators per interview, by wave" if per else "Barriers and facilitators per wave (sums)"
     if balance.empty:
         return _empty_figure(title, "No factor has been rated yet.")
     per_wave = _per_wave(balance)
     x = list(per_wave.wave_label)
+    barrier = per_wave.barriers_per_interview if per else per_wave.barrier_weight
+    facilitator = per_wave.facilitators_per_interview if per else per_wave.facilitator_weight
+    net = per_wave.net_per_interview if per else per_wave.net
+    digits = 1 if per else 0
+    unit = " per interview" if per else ""
     fig = go.Figure()
-    fig.add_bar(
-        name="Barriers (weight of negative ratings)",
-        x=x,
-        y=list(-per_wave.barrier_weight),
-        marker_color=BARRIER_COLOUR,
-        text=[f"{v:g}" for v in per_wave.barrier_weight],
-        textposition="outside",
-        constraintext="none",
-        cliponaxis=False,
-        hovertemplate="%{x}: barrier weight %{text}<extra></extra>",
-    )
-    fig.add_bar(
-        name="Facilitators (weight of positive ratings)",
-        x=x,
-        y=list(per_wave.facilitator_weight),
-        marker_color=FACILITATOR_COLOUR,
-        text=[f"{v:g}" for v in per_wave.facilitator_weight],
-        textposition="outside",
-        constraintext="none",
-        cliponaxis=False,
-        hovertemplate="%{x}: facilitator weight %{text}<extra></extra>",
-    )
+    for name, values, sign, colour in (
+        ("Barriers (weight of negative ratings" + unit + ")", barrier, -1, BARRIER_COLOUR),
+        ("Facilitators (weight of positive ratings" + unit + ")", facilitator, 1, FACILITATOR_COLOUR),
+    ):
+        text = [number(v, digits) for v in values]
+        fig.add_bar(
+            name=name,
+            x=x,
+            y=[None if pd.isna(v) else sign * float(v) for v in values],
+            marker_color=colour,
+            text=text,
+            textposition="outside",
+            textangle=0,
+            constraintext="none",
+            cliponaxis=False,
+            hovertemplate="%{x}: " + name.split(" (")[0].lower() + " %{text}" + unit + "<extra></extra>",
+        )
     fig.add_scatter(
-        name="Net balance",
+        name="Net balance" + unit,
         x=x,
-        y=list(per_wave.net),
+        y=[None if pd.isna(v) else float(v) for v in net],
         mode="lines+markers",
-        text=[_signed(v, 0) for v in per_wave.net],
+        text=[_signed(v, digits) for v in net],
         line=dict(color=NET_COLOUR, width=2),
-        marker=dict(symbol="diamond", size=11, color=NET_COLOUR, line=dict(color="white", width=1)),
-        hovertemplate="%{x}: net %{text}<extra></extra>",
+        marker=dict(symbol="diamond", size=11, color=NET_COLOUR, line=dict(color=NEUTRAL, width=1)),
+        hovertemplate="%{x}: net %{text}" + unit + "<extra></extra>",
     )
     fig.update_layout(barmode="relative", bargap=0.35)
     fig.update_yaxes(
-        title="weight of ratings (barriers below 0)", zeroline=True, zerolinecolor="#333333", gridcolor="#EEEEEE"
+        title=("weight per interview" if per else "sum of ratings") + " (barriers below 0)",
+        zeroline=True,
+        zerolinecolor=NEUTRAL,
     )
     # The net is written under each wave rather than beside its marker, where it would sit on a bar.
-    nets = dict(zip(x, per_wave.net, strict=True))
+    nets = dict(zip(x, net, strict=True))
+    codes = dict(zip(per_wave.wave_label, per_wave.wave, strict=True))
     categories = [w.label for w in waves] if waves is not None else x
-    ticks = [f"{c}<br><b>net {_signed(nets[c], 0)}</b>" if c in nets else c for c in categories]
+    if waves is not None:
+        codes |= {w.label: w.wave for w in waves}
+    ticks = [
+        wave_tick(c, progress, codes.get(c)) + (f"<br><b>net {_signed(nets[c], digits)}</b>" if c in nets else "")
+        for c in categories
+    ]
     fig.update_xaxes(
         type="category", categoryorder="array", categoryarray=categories, tickvals=categories, ticktext=ticks
     )
-    _layout(fig, title, 440)
-    fig.update_layout(margin=dict(t=80))
+    _layout(fig, title, 460 if progress is not None else 440)
+    fig.update_layout(margin=dict(t=120))  # the title above a legend of two rows
     return fig
 
 
 def _short_wave_label(label: str) -> str:
     return label.removesuffix(" follow-up")
+
+
+def scale_words(indicator: Indicator) -> dict[int, str]:
+    """The words an ordinal indicator's description gives its levels: "0 none, 1 bid made, 2 partial, 3 secured"
+    and "1 not at all … 5 part of routine service" both read as {level: words}."""
+    found = re.findall(r"(?:^|[,;…]|\.\.\.)\s*(\d+)\s+([^,;…\d][^,;…]*)", indicator.description or "")
+    return {int(level): words.strip() for level, words in found}
 
 
 def _indicator_axis(indicator: Indicator, scores: list[float]) -> dict:
@@ -339,6 +419,10 @@ def _indicator_axis(indicator: Indicator, scores: list[float]) -> dict:
     # Plotly would put ticks at 0.5 on a short scale, which read as "0, 1, 1" once rounded to whole numbers.
     if indicator.value_type == IndicatorType.ORDINAL or high - low <= 6:
         axis["tickvals"] = list(range(int(low), int(high) + 1))
+    if indicator.value_type == IndicatorType.ORDINAL:
+        # The scale explains itself: "0 none", "3 secured" on the axis, not only in a tooltip.
+        words = scale_words(indicator)
+        axis["ticktext"] = [_wrap_tick(f"{v} {words[v]}", 16) if v in words else str(v) for v in axis["tickvals"]]
     return axis
 
 
@@ -390,7 +474,7 @@ def indicator_small_multiples(
                 row=row,
                 col=col,
             )
-        fig.update_yaxes(**_indicator_axis(indicator, scores), gridcolor="#EEEEEE", row=row, col=col)
+        fig.update_yaxes(**_indicator_axis(indicator, scores), row=row, col=col)
     # Every panel's x axis at once: the same waves in the same order.
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=x, range=[-0.4, len(x) - 0.6])
     fig.update_annotations(font=dict(size=14))
@@ -442,7 +526,7 @@ def _add_due_dates(fig: go.Figure, rows: pd.DataFrame) -> None:
         y=list(rows.who),
         x=list(rows.due_date.dt.strftime("%Y-%m-%d")),
         mode="markers",
-        marker=dict(symbol="circle-open", size=13, color="#333333", line=dict(width=2)),
+        marker=dict(symbol="circle-open", size=13, color=NEUTRAL, line=dict(width=2)),
         customdata=list(zip(rows.wave_label, rows.status, strict=True)),
         hovertemplate="%{y}<br>%{customdata[0]} due %{x|%d %b %Y} · %{customdata[1]}<extra></extra>",
     )
@@ -470,7 +554,7 @@ def _add_date_lines(fig: go.Figure, lines: list[tuple[pd.Timestamp, str, str]]) 
     """Vertical lines with labels above the plot, staggered so that neighbouring labels do not overprint."""
     for k, (when, text, dash) in enumerate(sorted(lines, key=lambda line: line[0])):
         x = when.strftime("%Y-%m-%d")
-        fig.add_shape(type="line", x0=x, x1=x, yref="paper", y0=0, y1=1, line=dict(color="#555555", dash=dash))
+        fig.add_shape(type="line", x0=x, x1=x, yref="paper", y0=0, y1=1, line=dict(color=NEUTRAL, dash=dash))
         fig.add_annotation(
             x=x,
             y=1,
@@ -480,7 +564,6 @@ def _add_date_lines(fig: go.Figure, lines: list[tuple[pd.Timestamp, str, str]]) 
             text=text,
             showarrow=False,
             font=dict(size=11),
-            bgcolor="rgba(255,255,255,0.8)",
         )
 
 
@@ -506,13 +589,13 @@ def timeline_chart(
         for m in (milestones if milestones is not None else pd.DataFrame()).itertuples()
     ]
     if lines:
-        fig.add_scatter(name="Milestone", x=[None], y=[None], mode="lines", line=dict(color="#555555", dash="dash"))
+        fig.add_scatter(name="Milestone", x=[None], y=[None], mode="lines", line=dict(color=NEUTRAL, dash="dash"))
     if today is not None:
         lines.append((pd.Timestamp(today), "today", "solid"))
     _add_date_lines(fig, lines)
     people = list(dict.fromkeys(rows.who))
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=people, autorange="reversed")
-    fig.update_xaxes(type="date", title="date", gridcolor="#EEEEEE")
+    fig.update_xaxes(type="date", title="date", tickformat="%-d %b %Y")
     _layout(fig, title, 190 + 32 * len(people))
     fig.update_layout(
         barmode="overlay",
@@ -531,49 +614,80 @@ def _with_positions(balance: pd.DataFrame, waves: Sequence[Wave] | None) -> pd.D
     return balance.assign(position=pd.factorize(balance.wave)[0])
 
 
-def net_balance_chart(balance: pd.DataFrame, waves: Sequence[Wave] | None = None) -> go.Figure:
-    """One line per project across the waves; above zero facilitators outweigh barriers."""
-    title = "Net balance of facilitators over barriers"
+def net_balance_chart(
+    balance: pd.DataFrame, waves: Sequence[Wave] | None = None, progress: pd.DataFrame | None = None
+) -> go.Figure:
+    """One line per project across the waves; above zero facilitators outweigh barriers.
+
+    Net balance per completed interview when `balance` is `analysis.per_interview`, so that projects of any size
+    share the axis; else the sums, labelled as such. Lines are told apart by colour, dash and marker, named in the
+    legend (labels at the lines' ends overprinted one another). `progress` puts each round's completeness under
+    its wave."""
+    per = "net_per_interview" in balance.columns
+    title = "Net balance per interview" if per else "Net balance of facilitators over barriers (sums)"
     if balance.empty:
         return _empty_figure(title, "No factor has been rated yet.")
     keys = ["project_code", "position", "wave", "wave_label"]
-    totals = _with_positions(balance, waves).groupby(keys, as_index=False)[["net", "n_ratings"]].sum()
+    sums = ["net", "n_ratings", *(["interviews"] if per else [])]
+    if per:
+        totals = _with_positions(balance, waves)
+        totals = totals.groupby(keys, as_index=False).agg(
+            net=("net", "sum"), n_ratings=("n_ratings", "sum"), interviews=("interviews", "first")
+        )
+        totals["value"] = totals.net / totals.interviews.where(totals.interviews > 0)
+    else:
+        totals = _with_positions(balance, waves).groupby(keys, as_index=False)[sums].sum()
+        totals["value"] = totals.net
+    codes = dict(zip(totals.wave_label, totals.wave, strict=True))
     if waves is not None:
         categories = [w.label for w in waves]
+        codes |= {w.label: w.wave for w in waves}
     else:
         categories = list(totals.sort_values("position").drop_duplicates("wave").wave_label)
     fig = go.Figure()
+    digits = 1 if per else 0
     for k, (project, line) in enumerate(totals.groupby("project_code", sort=True)):
         style = k // len(PROJECT_COLOURS)
+        detail = [
+            f"{int(i):,} interviews, {int(n):,} ratings" if per else f"{int(n):,} ratings"
+            for i, n in zip(line.interviews if per else line.n_ratings, line.n_ratings, strict=True)
+        ]
         fig.add_scatter(
             name=project,
             x=list(line.wave_label),
-            y=list(line.net),
-            # The code at the end of each line names it without a trip to the legend.
-            text=[""] * (len(line) - 1) + [project],
-            mode="lines+markers+text",
-            textposition="middle right",
+            y=[None if pd.isna(v) else float(v) for v in line.value],
+            mode="lines+markers",
             line=dict(color=PROJECT_COLOURS[k % 8], dash=PROJECT_DASHES[style % 4], width=2),
             marker=dict(symbol=PROJECT_SYMBOLS[style % 4], size=8),
-            customdata=list(line.n_ratings),
-            hovertemplate=f"{project} · %{{x}}<br>net %{{y:+g}} from %{{customdata}} ratings<extra></extra>",
+            customdata=list(zip([_signed(v, digits) for v in line.value], detail, strict=True)),
+            hovertemplate=f"{project} · %{{x}}<br>net %{{customdata[0]}}"
+            + (" per interview" if per else "")
+            + " (%{customdata[1]})<extra></extra>",
         )
     fig.update_xaxes(
-        type="category", categoryorder="array", categoryarray=categories, range=[-0.3, len(categories) - 0.4]
+        type="category",
+        categoryorder="array",
+        categoryarray=categories,
+        tickvals=categories,
+        ticktext=[wave_tick(c, progress, codes.get(c)) for c in categories],
+        range=[-0.3, len(categories) - 0.7],
     )
     fig.update_yaxes(
-        title="net balance (facilitators − barriers)",
+        title="net balance per interview" if per else "net balance (sum of ratings)",
         zeroline=True,
-        zerolinecolor="#333333",
+        zerolinecolor=NEUTRAL,
         zerolinewidth=3,
-        gridcolor="#EEEEEE",
     )
-    return _layout(fig, title, 460)
+    _layout(fig, title, 460)
+    # The legend names every line: below the plot, where it has the whole width.
+    fig.update_layout(legend=dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0), margin=dict(b=90))
+    return fig
 
 
 def citation_chart(counts_a: pd.DataFrame, counts_b: pd.DataFrame, label_a: str, label_b: str) -> go.Figure:
-    """Projects citing each factor at two waves side by side, factors in the order of the table."""
-    title = f"Projects citing each factor: {label_a} and {label_b}"
+    """Projects citing each factor at two waves side by side (a count), factors in the order of the table. The
+    labels may carry each round's completeness (`wave_tick(..., sep=" · ")`)."""
+    title = f"Projects citing each factor (count): {label_a} and {label_b}"
     if counts_a.empty:
         return _empty_figure(title, "The codebook has no factors.")
     y = _factor_axis(counts_a)
@@ -597,9 +711,9 @@ def citation_chart(counts_a: pd.DataFrame, counts_b: pd.DataFrame, label_a: str,
         )
     fig.update_layout(barmode="group", bargap=0.25, bargroupgap=0.05)
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title="projects citing", gridcolor="#EEEEEE", rangemode="tozero")
+    fig.update_xaxes(title="projects citing (a count)", rangemode="tozero")
     _layout(fig, title, 180 + 30 * len(counts_a))
-    fig.update_layout(margin=dict(t=80))
+    fig.update_layout(margin=dict(t=80), legend=dict(y=1.0, yanchor="bottom", yref="paper"))
     return fig
 
 
@@ -663,10 +777,15 @@ def change_matrix_chart(
         )
     )
     fig.update_yaxes(autorange="reversed", showgrid=False)
-    fig.update_xaxes(side="top", type="category", showgrid=False)
-    _layout(fig, title, max(320, 140 + 26 * len(rows)))
+    # Codes across the top, level while they fit, else upright; the top margin makes room for them under the title.
+    upright = len(projects) > 12
+    longest = max((len(str(p)) for p in projects), default=4)
+    fig.update_xaxes(side="top", type="category", showgrid=False, tickangle=-90 if upright else 0)
+    _layout(fig, title, max(360, 200 + 28 * len(rows)))
     fig.update_layout(
-        plot_bgcolor=NOT_CITED, margin=dict(t=100), title_subtitle_text="Grey: not rated at the wave(s) compared"
+        plot_bgcolor=NOT_CITED,
+        margin=dict(t=100 + (8 * longest if upright else 10), b=70),
+        title_subtitle_text="Grey: not rated at the wave(s) compared",
     )
     return fig
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 import plotly.graph_objects as go
 
-from . import analysis, capture, charts, fieldwork, service, storage, tidy
+from . import analysis, capture, charts, display, fieldwork, service, storage, tidy
 from .domain import RAG_VALUES, Viewer, Wave, label_of
 
 OUTLOOK_SHOWN = 30  # projects in the outlook grid: a taller one cannot be read
-BALANCE_SHOWN = 5  # best and worst projects drawn in the net balance chart when there are more than twice this
+BALANCE_SHOWN = 8  # best and worst projects drawn in the net balance chart when there are more than twice this
 RISK_ORDER = {value: n for n, value in enumerate(RAG_VALUES)}  # red first
 
 
@@ -27,14 +27,21 @@ RISK_ORDER = {value: n for n, value in enumerate(RAG_VALUES)}  # red first
 class Overview:
     headline: dict[str, int]  # analysis.headline, for all projects whatever the filters
     completion: go.Figure
+    completion_text: str  # the chart's text alternative
+    progress: pd.DataFrame  # analysis.round_progress of the portfolio
+    latest_finished: str | None  # the wave of the latest finished round
     projects: int
     outlook_table: pd.DataFrame
     outlook_figure: go.Figure | None
     outlook_shown: int
+    outlook_text: str
     warnings: pd.DataFrame
     warnings_table: pd.DataFrame  # every warning, as the page's table shows them
     balance_figure: go.Figure | None
-    balance_shown: int
+    balance_shown: int  # projects drawn in the balance chart
+    balance_missing: tuple[str, ...]  # chosen projects with no rating at any wave: not drawn, listed by name
+    balance_text: str
+    balance_table: pd.DataFrame  # the data behind the balance chart
 
 
 def together(con: storage.Connection, **reads: Callable[[storage.Connection], object]) -> dict[str, object]:
@@ -59,12 +66,8 @@ def chosen_projects(projects: pd.DataFrame, settings: Sequence[str], statuses: S
     return chosen[chosen.status.isin(statuses)] if statuses else chosen
 
 
-def overview(
-    con: storage.Connection, viewer: Viewer, today: dt.date, settings: tuple = (), statuses: tuple = ()
-) -> Overview:
-    """The portfolio overview for the projects in the chosen settings and statuses (all when none is chosen)."""
-    waves = storage.list_waves(con)
-    read = together(
+def _portfolio_reads(con: storage.Connection, viewer: Viewer, today: dt.date) -> dict[str, object]:
+    return together(
         con,
         projects=lambda c: storage.project_list(c, viewer),
         rounds=lambda c: storage.round_counts(c, viewer, today),  # the schedule, computed once for all that follows
@@ -74,33 +77,186 @@ def overview(
         table=lambda c: storage.outlook_table(c, viewer),
         people=lambda c: storage.people_counts(c, viewer),
     )
-    projects, rounds, balance = read["projects"], read["rounds"], read["balance"]
-    codes = chosen_projects(projects, settings, statuses).project_code
-    grid = _among(read["grid"], codes, len(projects))
-    warnings = analysis.early_warnings(
+
+
+def _warnings_of(read: dict, balance: pd.DataFrame, waves, threshold: float) -> pd.DataFrame:
+    rounds, grid = read["rounds"], read["grid"]
+    return analysis.early_warnings(
         overdue=analysis.overdue_per_project(rounds),
         outlook=grid.dropna(subset=["value"])[["project_code", "wave", "value"]],
         balance=balance,
         scored=read["scored"],
-        completed_waves=analysis.finished_rounds(rounds),
+        completed_waves=analysis.finished_rounds(rounds, threshold),
         waves=waves,
     )
-    warnings = _among(warnings, codes, len(projects)).reset_index(drop=True)
+
+
+def name_list(codes: Sequence[str], limit: int = 12) -> str:
+    codes = list(codes)
+    more = f" and {len(codes) - limit:,} more" if len(codes) > limit else ""
+    return ", ".join(codes[:limit]) + more
+
+
+def overview(
+    con: storage.Connection, viewer: Viewer, today: dt.date, settings: tuple = (), statuses: tuple = ()
+) -> Overview:
+    """The portfolio overview for the projects in the chosen settings and statuses (all when none is chosen)."""
+    waves = storage.list_waves(con)
+    threshold = storage.finished_round_share(con)
+    read = _portfolio_reads(con, viewer, today)
+    projects, rounds = read["projects"], read["rounds"]
+    codes = chosen_projects(projects, settings, statuses).project_code
+    grid = _among(read["grid"], codes, len(projects))
+    balance = analysis.per_interview(read["balance"], analysis.interviews_done(rounds))
+    warnings = _among(_warnings_of(read, balance, waves, threshold), codes, len(projects)).reset_index(drop=True)
     balance = _among(balance, codes, len(projects))
+    progress = analysis.round_progress(rounds, threshold)
     shown_grid = most_at_risk(grid, OUTLOOK_SHOWN)
     shown_balance = best_and_worst(balance, BALANCE_SHOWN)
+    by_wave = analysis.completion_per_wave(rounds)
+    missing = tuple(sorted(set(codes) - set(balance.project_code)))
     return Overview(
         headline=analysis.headline(rounds, read["people"]),
-        completion=charts.frozen(charts.completion_chart(analysis.completion_per_wave(rounds))),
+        completion=charts.frozen(charts.completion_chart(by_wave, progress)),
+        completion_text=completion_text(progress),
+        progress=progress,
+        latest_finished=analysis.latest_finished(progress),
         projects=len(codes),
         outlook_table=outlook_table(_among(read["table"], codes, len(projects)), waves),
         outlook_figure=charts.frozen(charts.outlook_grid_chart(shown_grid)) if grid["value"].notna().any() else None,
         outlook_shown=shown_grid.project_code.nunique(),
+        outlook_text=outlook_text(grid, waves),
         warnings=warnings,
         warnings_table=warnings.assign(kind=warnings.kind.map(label_of))[["project_code", "kind", "message"]],
-        balance_figure=None if balance.empty else charts.frozen(charts.net_balance_chart(shown_balance, waves)),
+        balance_figure=None
+        if balance.empty
+        else charts.frozen(charts.net_balance_chart(shown_balance, waves, progress)),
         balance_shown=shown_balance.project_code.nunique(),
+        balance_missing=missing,
+        balance_text=balance_text(balance, waves),
+        balance_table=balance_table(balance, waves),
     )
+
+
+def completion_text(progress: pd.DataFrame) -> str:
+    """The completion chart in one sentence per wave."""
+    if progress.empty:
+        return "No participant is enrolled yet."
+    parts = [
+        f"{row.wave_label}: {analysis.progress_text(int(row.done), int(row.expected), bool(row.finished))}"
+        for row in progress.itertuples()
+    ]
+    return "Interviews done of those expected, per wave: " + "; ".join(parts) + "."
+
+
+def outlook_text(grid: pd.DataFrame, waves) -> str:
+    """The outlook grid in one sentence: how many projects are red, amber and green at their latest scored wave."""
+    latest = _latest(grid, "value")
+    if latest.empty:
+        return "No outlook scored yet."
+    counts = latest.value_counts()
+    parts = [f"{int(counts.get(v, 0))} {v}" for v in RAG_VALUES]
+    unscored = grid.project_code.nunique() - len(latest)
+    tail = f"; {unscored} never scored" if unscored else ""
+    return f"Latest outlook of each project: {', '.join(parts)}{tail}."
+
+
+def balance_table(balance: pd.DataFrame, waves) -> pd.DataFrame:
+    """The data behind the net balance chart: a row per project, the net balance per interview at each wave."""
+    if balance.empty:
+        return pd.DataFrame(columns=["Project"])
+    wide = balance.pivot_table(index="project_code", columns="wave", values="net_per_interview", aggfunc="first")
+    wide = wide.reindex(columns=[w.wave for w in waves if w.wave in wide.columns])
+    out = wide.apply(lambda column: column.map(display.signed)).reset_index()
+    return out.rename(columns={"project_code": "Project", **{w.wave: w.label for w in waves}})
+
+
+def balance_text(balance: pd.DataFrame, waves) -> str:
+    if balance.empty:
+        return "No factor ratings yet."
+    latest = _latest(balance.dropna(subset=["net_per_interview"]), "net_per_interview")
+    if latest.empty:
+        return "No completed interview has ratings yet."
+    above = int((latest.round(1) > 0).sum())
+    return (
+        f"At their latest rated wave, {above} of {len(latest)} projects have more facilitator than barrier weight "
+        f"per interview; the highest is {latest.idxmax()} ({display.signed(latest.max())}), the lowest "
+        f"{latest.idxmin()} ({display.signed(latest.min())})."
+    )
+
+
+@dataclass(frozen=True)
+class StatusNow:
+    """The funders' "status now" table at one round (`analysis.status_now`)."""
+
+    wave: str | None  # None: no round to report on yet
+    wave_label: str
+    finished: bool
+    progress: str  # "35 of 64 done · in progress"
+    frame: pd.DataFrame  # analysis.status_now
+    table: pd.DataFrame  # as the page and the funder report show it
+
+
+STATUS_HEADERS = {
+    "risk": "Risk rank",
+    "project": "Project",
+    "round_done": "Interviews done",
+    "outlook": "Outlook",
+    "outlook_change": "Outlook change",
+    "net_per_interview": "Net balance per interview",
+    "net_change": "Change in net balance",
+    "overdue": "Follow-ups overdue",
+    "warnings": "Open early warnings",
+}
+
+
+def status_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """`analysis.status_now` as people read it: "CODE · name", outlook words, signed numbers, "—" for nothing."""
+    out = frame.assign(
+        project=frame.project_code + " · " + frame.name.astype(str),
+        outlook=frame.outlook.map(lambda v: str(v).capitalize() if isinstance(v, str) else display.EMPTY),
+        outlook_change=frame.outlook_change.map(lambda v: display.EMPTY if v == "not scored" else str(v).capitalize()),
+        net_per_interview=frame.net_per_interview.map(display.signed),
+        net_change=frame.net_change.map(display.signed),
+    )
+    return out[list(STATUS_HEADERS)].rename(columns=STATUS_HEADERS)
+
+
+def status_now(
+    con: storage.Connection,
+    viewer: Viewer,
+    today: dt.date,
+    wave: str | None = None,
+    settings: tuple = (),
+    statuses: tuple = (),
+) -> StatusNow:
+    """Every chosen project's status at round `wave`, by default the latest finished round, most at risk first."""
+    waves = storage.list_waves(con)
+    threshold = storage.finished_round_share(con)
+    read = _portfolio_reads(con, viewer, today)
+    rounds = read["rounds"]
+    progress = analysis.round_progress(rounds, threshold)
+    wave = wave or analysis.latest_finished(progress)
+    labels = {w.wave: w.label for w in waves}
+    if wave is None or wave not in labels:
+        empty = pd.DataFrame(columns=analysis.STATUS_COLUMNS)
+        return StatusNow(None, "", False, "", empty, status_display(empty))
+    projects = chosen_projects(read["projects"], settings, statuses)
+    balance = analysis.per_interview(read["balance"], analysis.interviews_done(rounds))
+    frame = analysis.status_now(
+        projects,
+        read["grid"][["project_code", "wave", "value"]],
+        balance,
+        analysis.round_progress(rounds, threshold, by_project=True),
+        analysis.overdue_per_project(rounds),
+        _warnings_of(read, balance, waves, threshold),
+        waves,
+        wave,
+    )
+    row = progress[progress.wave == wave]
+    finished = bool(row.finished.iloc[0]) if len(row) else False
+    text = analysis.progress_text(int(row.done.iloc[0]), int(row.expected.iloc[0]), finished) if len(row) else ""
+    return StatusNow(wave, labels[wave], finished, text, frame, status_display(frame))
 
 
 def _latest(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -121,7 +277,8 @@ def most_at_risk(grid: pd.DataFrame, limit: int) -> pd.DataFrame:
 
 def best_and_worst(balance: pd.DataFrame, each: int) -> pd.DataFrame:
     """The balance rows of every project when there are few, else of the `each` highest and lowest latest nets."""
-    latest = _latest(balance, "net").sort_values(kind="stable")
+    measure = "net_per_interview" if "net_per_interview" in balance.columns else "net"
+    latest = _latest(balance, measure).sort_values(kind="stable")
     if len(latest) <= 2 * each:
         return balance
     keep = set(latest.index[:each]) | set(latest.index[-each:])
@@ -130,7 +287,8 @@ def best_and_worst(balance: pd.DataFrame, each: int) -> pd.DataFrame:
 
 def outlook_table(table: pd.DataFrame, waves) -> pd.DataFrame:
     """`storage.outlook_table` with its wave columns named by their labels."""
-    return table.reset_index(drop=True).rename(columns={w.wave: w.label for w in waves}).fillna("—")
+    out = table.reset_index(drop=True).rename(columns={w.wave: w.label for w in waves}).fillna("—")
+    return display.readable(out)
 
 
 def _among(frame: pd.DataFrame, codes: pd.Series, of: int) -> pd.DataFrame:
@@ -213,7 +371,7 @@ def project_caption(con: storage.Connection, viewer: Viewer, project_code: str) 
     projects = storage.project_list(con, viewer)
     project = projects[projects.project_code == project_code].iloc[0]
     return (
-        f"{label_of(project.setting)} · host: {project.host_organisation or 'not recorded'} · "
+        f"{label_of(project.setting)} · host: {display.text_or(project.host_organisation, 'not recorded')} · "
         f"{label_of(project.relation_to_statutory)} to statutory services · status: {label_of(project.status)}"
     )
 
@@ -330,7 +488,12 @@ class Timeline:
     balance_figure: go.Figure | None
     indicators_figure: go.Figure | None  # None: nothing scored
     rated_waves: frozenset[str]  # waves with at least one rating
-    finished_waves: frozenset[str]  # waves whose round of interviews is over for this project
+    finished_waves: frozenset[str]  # waves whose round of interviews is finished for this project
+    schedule_text: str = ""  # text alternatives of the figures
+    heatmap_text: str = ""
+    balance_text: str = ""
+    balance_table: pd.DataFrame | None = None  # the data behind the balance chart
+    indicators_text: str = ""
 
 
 def timeline(con: storage.Connection, viewer: Viewer, project_code: str, today: dt.date) -> Timeline:
@@ -339,16 +502,23 @@ def timeline(con: storage.Connection, viewer: Viewer, project_code: str, today: 
     schedule = storage.project_schedule(con, viewer, project_code, today)
     stats = storage.factor_stats(con, viewer, project_code)
     values = storage.indicator_values(con, viewer, project_code)
-    rounds = storage.completed_rounds(con, viewer, today, project_code)
+    counts = storage.round_counts(con, viewer, today, project_code)
+    threshold = storage.finished_round_share(con)
+    progress = analysis.round_progress(counts, threshold)
+    finished = analysis.finished_rounds(counts, threshold)
     figure = None
     if not schedule.empty:
         figure = charts.timeline_chart(schedule, storage.milestones(con, viewer, project_code), waves, today)
-    heatmap = balance = None
+    heatmap = balance_figure = balance = None
+    heatmap_text = ""
     if not stats.empty:
         evidence = storage.evidence(con, viewer, project_code)
         trajectory = analysis.factor_trajectory(stats, factors, waves, project_code)
-        heatmap = charts.factor_heatmap(trajectory, evidence[evidence.shareable][["factor_code", "wave", "excerpt"]])
-        balance = charts.barriers_facilitators_chart(analysis.net_balance(stats, waves, factors))
+        shareable = evidence[evidence.shareable][["factor_code", "wave", "excerpt"]]
+        heatmap = charts.factor_heatmap(trajectory, shareable, progress)
+        heatmap_text = _heatmap_text(trajectory, waves)
+        balance = analysis.per_interview(analysis.net_balance(stats, waves), analysis.interviews_done(counts))
+        balance_figure = charts.barriers_facilitators_chart(balance, waves, progress)
     indicators = None
     if not values.empty:
         indicators = charts.indicator_small_multiples(values, storage.list_indicators(con), waves)
@@ -358,11 +528,86 @@ def timeline(con: storage.Connection, viewer: Viewer, project_code: str, today: 
         overdue=int((schedule.status == "overdue").sum()),
         schedule_figure=charts.frozen(figure),
         heatmap=charts.frozen(heatmap),
-        balance_figure=charts.frozen(balance),
+        balance_figure=charts.frozen(balance_figure),
         indicators_figure=charts.frozen(indicators),
         rated_waves=frozenset(stats.wave),
-        finished_waves=frozenset(rounds[rounds.project_code == project_code].wave),
+        finished_waves=frozenset(finished.wave),
+        schedule_text=_schedule_text(schedule, today),
+        heatmap_text=heatmap_text,
+        balance_text=_project_balance_text(balance) if balance is not None else "",
+        balance_table=_wave_balance_table(balance, progress) if balance is not None else None,
+        indicators_text=_indicators_text(values, storage.list_indicators(con), waves),
     )
+
+
+def _schedule_text(schedule: pd.DataFrame, today: dt.date) -> str:
+    if schedule.empty:
+        return ""
+    counts = schedule.status.value_counts()
+    parts = [f"{int(counts[s])} {s}" for s in analysis.SCHEDULE_STATUSES if s in counts]
+    return (
+        f"{schedule.participant_code.nunique()} participants × {schedule.wave.nunique()} waves as of "
+        f"{display.date_text(today)}: " + ", ".join(parts) + "."
+    )
+
+
+def _heatmap_text(trajectory: pd.DataFrame, waves) -> str:
+    rated = trajectory.dropna(subset=["mean_rating"])
+    if rated.empty:
+        return ""
+    latest_wave = rated.sort_values("wave").wave  # any; the latest in schedule order follows
+    order = {w.wave: n for n, w in enumerate(waves)}
+    latest_wave = max(set(latest_wave), key=order.get)
+    at = rated[rated.wave == latest_wave].sort_values("mean_rating")
+    label = {w.wave: w.label for w in waves}[latest_wave]
+    worst, best = at.iloc[0], at.iloc[-1]
+    strongest = (
+        f"the strongest barrier {worst.label} ({display.signed(worst.mean_rating)})"
+        if worst.mean_rating < 0
+        else "no factor was a barrier on average"
+    )
+    top = (
+        f"the strongest facilitator was {best.label} ({display.signed(best.mean_rating)})"
+        if best.mean_rating > 0
+        else "no factor was a facilitator on average"
+    )
+    return (
+        f"{trajectory.factor_code.nunique()} factors cited over the year. At the {label}, {len(at)} were cited; "
+        f"{top}; {strongest}."
+    )
+
+
+def _project_balance_text(balance: pd.DataFrame) -> str:
+    parts = [f"{r.wave_label} {display.signed(r.net_per_interview)}" for r in balance.itertuples()]
+    return "Net balance per interview, by wave: " + ", ".join(parts) + "."
+
+
+def _wave_balance_table(balance: pd.DataFrame, progress: pd.DataFrame) -> pd.DataFrame:
+    per = balance.merge(progress[["wave", "done", "expected", "finished"]], on="wave", how="left")
+    return pd.DataFrame(
+        {
+            "Wave": per.wave_label,
+            "Interviews done": [f"{d} of {e}" for d, e in zip(per.done, per.expected, strict=True)],
+            "Round": per.finished.map({True: "Finished", False: "In progress"}).fillna("—"),
+            "Facilitators per interview": per.facilitators_per_interview.map(lambda v: display.number(v, 1)),
+            "Barriers per interview": per.barriers_per_interview.map(lambda v: display.number(v, 1)),
+            "Net balance per interview": per.net_per_interview.map(display.signed),
+            "Mean rating": per.mean_rating.map(lambda v: display.signed(v, 2)),
+            "Ratings (count)": per.n_ratings.astype(int),
+        }
+    )
+
+
+def _indicators_text(values: pd.DataFrame, indicators, waves) -> str:
+    if values.empty:
+        return ""
+    order = {w.wave: n for n, w in enumerate(waves)}
+    latest = max(set(values.wave), key=order.get)
+    label = {w.wave: w.label for w in waves}[latest]
+    names = {i.indicator_code: i.label for i in indicators}
+    at = values[values.wave == latest]
+    parts = [f"{names.get(r.indicator_code, r.indicator_code)} {r.value}" for r in at.itertuples()]
+    return f"Scores at the {label}: " + "; ".join(parts) + "."
 
 
 MATRIX_SHOWN = 40  # projects across the compare page's matrix: wider cannot be read
@@ -377,25 +622,83 @@ class Comparison:
     matrix_codes: tuple[str, ...]  # the first MATRIX_SHOWN chosen projects whose codes start with the prefix
     matching_prefix: int
     rated_waves: tuple[str, ...]  # waves with ratings among the matrix's projects
+    progress: pd.DataFrame  # analysis.round_progress of the chosen projects
+    finished_waves: tuple[str, ...]  # waves whose round is finished, in schedule order
+    default_wave: str | None  # the latest finished round with ratings, else the latest rated wave
 
 
-def comparison(con: storage.Connection, viewer: Viewer, settings: tuple, relations: tuple, prefix: str) -> Comparison:
+def comparison(
+    con: storage.Connection, viewer: Viewer, settings: tuple, relations: tuple, prefix: str, today: dt.date
+) -> Comparison:
     projects = storage.project_list(con, viewer)
     chosen = analysis.filter_projects(projects, list(settings), list(relations))
     codes = chosen.project_code[chosen.project_code.str.startswith(prefix)] if prefix else chosen.project_code
     shown = tuple(codes.head(MATRIX_SHOWN).tolist())
     stats = storage.factor_stats_of(con, viewer, shown)
-    rated = tuple(w.wave for w in storage.list_waves(con) if w.wave in set(stats.wave))
-    return Comparison(len(projects), len(chosen), shown, len(codes), rated)
+    waves = storage.list_waves(con)
+    rated = tuple(w.wave for w in waves if w.wave in set(stats.wave))
+    progress = chosen_progress(con, viewer, settings, relations, today)
+    finished = tuple(w.wave for w in waves if w.wave in set(progress.wave[progress.finished.astype(bool)]))
+    default = next((w for w in reversed(rated) if w in finished), rated[-1] if rated else None)
+    return Comparison(len(projects), len(chosen), shown, len(codes), rated, progress, finished, default)
+
+
+def chosen_progress(
+    con: storage.Connection, viewer: Viewer, settings: tuple, relations: tuple, today: dt.date
+) -> pd.DataFrame:
+    """`analysis.round_progress` of the projects in the chosen settings and relations."""
+    projects = analysis.filter_projects(storage.project_list(con, viewer), list(settings), list(relations))
+    counts = storage.round_counts(con, viewer, today)
+    counts = counts[counts.project_code.isin(set(projects.project_code))]
+    return analysis.round_progress(counts, storage.finished_round_share(con))
+
+
+@dataclass(frozen=True)
+class Matrix:
+    figure: go.Figure
+    drawn: tuple[str, ...]  # projects with a value in the matrix
+    missing: tuple[str, ...]  # projects asked for with no ratings at the wave(s): listed by name, never dropped
+    text: str  # the figure's text alternative
 
 
 def change_matrix_figure(
-    con: storage.Connection, viewer: Viewer, codes: tuple[str, ...], wave_a: str, wave_b: str
-) -> go.Figure:
-    """The project × factor matrix: mean ratings at one wave (`wave_a == wave_b`) or their change between two."""
+    con: storage.Connection,
+    viewer: Viewer,
+    codes: tuple[str, ...],
+    wave_a: str,
+    wave_b: str,
+    settings: tuple = (),
+    relations: tuple = (),
+    today: dt.date | None = None,
+) -> Matrix:
+    """The project × factor matrix: mean ratings at one wave (`wave_a == wave_b`) or their change between two. A
+    round still in progress says so in the title, with its completeness."""
+    waves = {w.wave: w for w in storage.list_waves(con)}
+    progress = None if today is None else chosen_progress(con, viewer, settings, relations, today)
     matrix = analysis.change_matrix(storage.factor_stats_of(con, viewer, codes), wave_a, wave_b)
     value = "mean_b" if wave_a == wave_b else "diff"
-    return charts.frozen(charts.change_matrix_chart(matrix, value=value, factors=storage.list_factors(con)))
+    shown = matrix.dropna(subset=[value])
+    drawn = tuple(sorted(set(shown.project_code)))
+    missing = tuple(c for c in codes if c not in set(drawn))
+    labels = [charts.wave_tick(waves[w].label, progress, w, sep=", ") for w in dict.fromkeys((wave_a, wave_b))]
+    title = (
+        f"Mean rating by project and factor · {labels[0]}"
+        if value == "mean_b"
+        else f"Change in mean rating · {' → '.join(labels)}"
+    )
+    matrix = matrix[matrix.project_code.isin(set(drawn))]
+    figure = charts.change_matrix_chart(matrix, value=value, factors=storage.list_factors(con), title=title)
+    if len(shown):
+        top = shown.groupby("factor_code")[value].mean().sort_values()
+        names = {f.factor_code: f.label for f in storage.list_factors(con)}
+        text = (
+            f"{len(drawn)} projects and {shown.factor_code.nunique()} factors drawn. On average across them, "
+            f"highest: {names.get(top.index[-1], top.index[-1])} ({display.signed(top.iloc[-1])}); lowest: "
+            f"{names.get(top.index[0], top.index[0])} ({display.signed(top.iloc[0])})."
+        )
+    else:
+        text = "Nothing to draw."
+    return Matrix(charts.frozen(figure), drawn, missing, text)
 
 
 def citation_counts(
@@ -432,9 +735,84 @@ def citation_display(
 
 
 def citation_figure(
-    con: storage.Connection, viewer: Viewer, first: Wave, latest: Wave, settings: tuple, relations: tuple
+    con: storage.Connection,
+    viewer: Viewer,
+    first: Wave,
+    latest: Wave,
+    settings: tuple,
+    relations: tuple,
+    today: dt.date | None = None,
 ) -> go.Figure:
-    """How many projects cite each factor at the first and at the latest rated wave."""
+    """How many projects cite each factor at two waves (by default the first and the latest finished rounds), each
+    labelled with its completeness."""
+    progress = None if today is None else chosen_progress(con, viewer, settings, relations, today)
     counts_a = citation_counts(con, viewer, first.wave, settings, relations)
     counts_b = citation_counts(con, viewer, latest.wave, settings, relations)
-    return charts.frozen(charts.citation_chart(counts_a, counts_b, first.label, latest.label))
+    label_a = charts.wave_tick(first.label, progress, first.wave, sep=", ")
+    label_b = charts.wave_tick(latest.label, progress, latest.wave, sep=", ")
+    return charts.frozen(charts.citation_chart(counts_a, counts_b, label_a, label_b))
+
+
+@dataclass(frozen=True)
+class ProjectHome:
+    """A project team's landing page: its project, not a portfolio."""
+
+    code: str
+    name: str
+    caption: str
+    outlook: str  # "Amber at the 6-month follow-up", or "not scored yet"
+    participants: int
+    completed: int
+    overdue: int
+    rounds: pd.DataFrame  # a row per wave: interviews done of expected, finished or in progress
+    next_followups: pd.DataFrame  # the follow-ups overdue, due now and coming next, soonest first
+
+
+NEXT_SHOWN = 10
+
+
+def project_home(con: storage.Connection, viewer: Viewer, project_code: str, today: dt.date) -> ProjectHome:
+    projects = storage.project_list(con, viewer)
+    project = projects[projects.project_code == project_code].iloc[0]
+    schedule = storage.project_schedule(con, viewer, project_code, today)
+    grid = storage.outlook_grid(con, viewer)
+    scored = grid[(grid.project_code == project_code) & grid.value.notna()].sort_values("position")
+    outlook = (
+        f"{str(scored.value.iloc[-1]).capitalize()} at the {scored.wave_label.iloc[-1]}"
+        if len(scored)
+        else "not scored yet"
+    )
+    progress = analysis.round_progress(
+        storage.round_counts(con, viewer, today, project_code), storage.finished_round_share(con)
+    )
+    rounds = pd.DataFrame(
+        {
+            "Wave": progress.wave_label,
+            "Interviews done": [f"{d} of {e}" for d, e in zip(progress.done, progress.expected, strict=True)],
+            "Round": progress.finished.map({True: "Finished", False: "In progress"}),
+        }
+    )
+    upcoming = schedule[schedule.status.isin(["overdue", "due", "upcoming"])].sort_values(
+        ["due_date", "participant_code"]
+    )
+    upcoming = upcoming.head(NEXT_SHOWN)
+    next_followups = pd.DataFrame(
+        {
+            "Participant": upcoming.participant_code.astype(str),
+            "Wave": upcoming.wave_label.astype(str),
+            "Due": display.dates_text(upcoming.due_date),
+            "Window": display.dates_text(upcoming.window_open) + " to " + display.dates_text(upcoming.window_close),
+            "Status": display.labels(upcoming.status),
+        }
+    )
+    return ProjectHome(
+        code=project_code,
+        name=str(project["name"]),
+        caption=project_caption(con, viewer, project_code),
+        outlook=outlook,
+        participants=schedule.participant_code.nunique(),
+        completed=int((schedule.status == "completed").sum()),
+        overdue=int((schedule.status == "overdue").sum()),
+        rounds=rounds,
+        next_followups=next_followups.reset_index(drop=True),
+    )

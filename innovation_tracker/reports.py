@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from . import analysis, charts, storage
+from . import analysis, charts, display, storage
 from .domain import RAG_VALUES, Indicator, IndicatorType, Viewer, Wave, indicator_score, label_of
 from .errors import NotFound, TrackerError
 from .service import audit
@@ -54,6 +55,35 @@ class Table:
 class Figure:
     figure: go.Figure
     caption: str = ""
+
+    @property
+    def text(self) -> str:
+        """The figure's text alternative, printed under it: what its rows, columns and lines are."""
+        return figure_text(self.figure)
+
+
+def _plain(label: object) -> str:
+    return " ".join(str(label).replace("<br>", " ").split())
+
+
+def figure_text(figure: go.Figure) -> str:
+    """What a figure shows, in words: a heat map's rows and columns, the named lines or bars, a panel's titles. A
+    reader of the PDF's text (a screen reader, a search) finds every project and factor the picture shows."""
+    parts: list[str] = []
+    for trace in figure.data:
+        if trace.type == "heatmap":
+            rows = list(trace.y) if trace.y is not None else []
+            if len(rows) == 2 and isinstance(rows[0], list | tuple):
+                rows = list(rows[1])  # a two-level axis: the group, then the label
+            parts.append("Rows: " + "; ".join(_plain(r) for r in rows) + ".")
+            parts.append("Columns: " + "; ".join(_plain(c) for c in (trace.x or ())) + ".")
+    named = [t.name for t in figure.data if t.type != "heatmap" and t.name and t.showlegend is not False]
+    if named:
+        parts.append("Lines and bars: " + ", ".join(dict.fromkeys(_plain(n) for n in named)) + ".")
+    panels = [a.text for a in figure.layout.annotations if a.text and a.showarrow is not True]
+    if len(panels) > 1:
+        parts.append("Panels: " + "; ".join(_plain(p) for p in panels) + ".")
+    return " ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -106,8 +136,11 @@ def build(
     return f"{report.file_stem}.{fmt}", data
 
 
-def _chosen_wave(waves: Sequence[Wave], requested: str | None, used: Sequence[pd.Series]) -> int:
-    """The requested wave's position, or by default the latest wave that holds any data."""
+def _chosen_wave(
+    waves: Sequence[Wave], requested: str | None, used: Sequence[pd.Series], finished: str | None = None
+) -> int:
+    """The requested wave's position; by default the latest finished round (`finished`), else the latest wave
+    that holds any data."""
     codes = [w.wave for w in waves]
     if not codes:
         raise NotFound("The study has no waves yet.")
@@ -115,8 +148,19 @@ def _chosen_wave(waves: Sequence[Wave], requested: str | None, used: Sequence[pd
         if requested not in codes:
             raise NotFound(f"There is no wave '{requested}'; the study's waves are {', '.join(codes)}.")
         return codes.index(requested)
+    if finished in codes:
+        return codes.index(finished)
     seen = set().union(*(set(s.dropna()) for s in used)) if used else set()
     return max((n for n, code in enumerate(codes) if code in seen), default=0)
+
+
+def _round_state(progress: pd.DataFrame, wave: Wave) -> tuple[bool, str]:
+    """Whether `wave`'s round is finished, and its completeness in words ("35 of 64 interviews done")."""
+    row = progress[progress.wave == wave.wave]
+    if row.empty:
+        return False, "no interview expected yet"
+    done, expected, finished = int(row.done.iloc[0]), int(row.expected.iloc[0]), bool(row.finished.iloc[0])
+    return finished, f"{done} of {expected} interviews done" + ("" if finished else ", round in progress")
 
 
 def _subtitle(con: storage.Connection, viewer: Viewer, today: dt.date) -> str:
@@ -129,7 +173,8 @@ def _subtitle(con: storage.Connection, viewer: Viewer, today: dt.date) -> str:
         else f"; roles held by fewer than {storage.min_role_group(con)} participants of a project appear as Stakeholder"
     )
     return (
-        f"{name} · as of {today:%d %b %Y} · prepared for {viewer.username} ({label_of(viewer.role)}, {scope}) · "
+        f"{name} · as of {display.date_text(today)} · prepared for {viewer.username} "
+        f"({label_of(viewer.role)}, {scope}) · "
         f"participants appear by role only{pooled}; excerpts only where marked shareable"
     )
 
@@ -162,20 +207,26 @@ def project_report(
     schedule = storage.project_schedule(con, viewer, project_code, today)
     values = storage.indicator_values(con, viewer, project_code)
     done = schedule.loc[schedule.status == "completed", "wave"]
-    at = _chosen_wave(waves, wave, [stats.wave, values.wave, done])
+    counts = storage.round_counts(con, viewer, today, project_code)
+    progress = analysis.round_progress(counts, storage.finished_round_share(con))
+    at = _chosen_wave(waves, wave, [stats.wave, values.wave, done], analysis.latest_finished(progress))
     upto, chosen = list(waves[: at + 1]), waves[at]
     stats = stats[stats.wave.isin([w.wave for w in upto])]
     evidence = storage.evidence(con, viewer, project_code)
     evidence = evidence[evidence.shareable.astype(bool)]
+    finished, state = _round_state(progress, chosen)
     report = Report(
-        f"{project['name']} ({project_code}) · {chosen.label}",
+        f"{project['name']} ({project_code}) · {chosen.label}" + ("" if finished else " (in progress)"),
         _subtitle(con, viewer, today),
         f"report-{project_code}-{chosen.wave}",
     )
+    balance = analysis.per_interview(analysis.net_balance(stats, upto), analysis.interviews_done(counts))
+    finished_waves = set(progress.wave[progress.finished.astype(bool)])
     report.blocks += _project_status(project, schedule, upto, chosen, today)
+    report.blocks += [Text(f"The {chosen.label.lower()}: {state}.")]
     report.blocks += _project_indicators(values, storage.list_indicators(con), upto)
-    report.blocks += _project_factors(stats, storage.list_factors(con), upto, project_code, evidence)
-    report.blocks += _project_changes(stats, storage.list_factors(con), upto, project_code)
+    report.blocks += _project_factors(stats, storage.list_factors(con), upto, project_code, evidence, balance, progress)
+    report.blocks += _project_changes(stats, storage.list_factors(con), upto, project_code, finished_waves)
     report.blocks += _project_excerpts(evidence, chosen)
     return report
 
@@ -196,7 +247,7 @@ def _project_status(project: pd.Series, schedule: pd.DataFrame, upto, chosen: Wa
         f"At the {chosen.label.lower()}: {n.completed} of {len(at)} participants interviewed, "
         f"{n.missed} missed, {n.overdue} overdue, {n.due} due now, {n.withdrawn} withdrawn."
     )
-    caption = f"Participants by interview status at each wave, as of {today:%d %b %Y}."
+    caption = f"Participants by interview status at each wave, as of {display.date_text(today)}."
     return [*blocks, Text(summary), Table(_count_table(statuses, upto), caption)]
 
 
@@ -236,29 +287,44 @@ def _project_indicators(values: pd.DataFrame, indicators: list[Indicator], upto:
     return [*blocks, table, figure]
 
 
-def _project_factors(stats, factors, upto: list[Wave], project_code: str, evidence: pd.DataFrame) -> list[Block]:
+def _project_factors(
+    stats, factors, upto: list[Wave], project_code: str, evidence: pd.DataFrame, balance, progress
+) -> list[Block]:
     blocks: list[Block] = [Heading("Barriers and facilitators")]
     if stats.empty:
         return [*blocks, Text("No factor has been rated for this project yet.")]
     trajectory = analysis.factor_trajectory(stats, factors, upto, project_code)
-    heatmap = charts.factor_heatmap(trajectory, evidence[["factor_code", "wave", "excerpt"]])
-    balance = analysis.net_balance(stats, upto, factors)
+    heatmap = charts.factor_heatmap(trajectory, evidence[["factor_code", "wave", "excerpt"]], progress)
     caption = (
         "Mean rating of each factor cited, by wave: −2 strong barrier … +2 strong facilitator; "
-        "blank: nobody cited the factor at that wave."
+        "grey: nobody cited the factor at that wave. Under each wave: interviews done of those expected."
     )
-    return [*blocks, Figure(heatmap, caption), Figure(charts.barriers_facilitators_chart(balance, upto))]
+    bars = charts.barriers_facilitators_chart(balance, upto, progress)
+    bars_caption = (
+        "Facilitator and barrier weight per completed interview (sums of ratings divided by the interviews done), "
+        "so rounds of different sizes compare."
+    )
+    return [*blocks, Figure(heatmap, caption), Figure(bars, bars_caption)]
 
 
-def _previous_rated(stats: pd.DataFrame, upto: list[Wave]) -> Wave | None:
+def _previous_rated(stats: pd.DataFrame, upto: list[Wave], finished: set[str] | None = None) -> Wave | None:
+    """The latest wave before the chosen one with ratings (and, given `finished`, whose round is finished)."""
     rated = set(stats.wave)
-    return next((w for w in reversed(upto[:-1]) if w.wave in rated), None)
+    return next((w for w in reversed(upto[:-1]) if w.wave in rated and (finished is None or w.wave in finished)), None)
 
 
-def _project_changes(stats, factors, upto: list[Wave], project_code: str) -> list[Block]:
-    chosen, previous = upto[-1], _previous_rated(stats, upto)
+def _project_changes(stats, factors, upto: list[Wave], project_code: str, finished: set[str]) -> list[Block]:
+    chosen, previous = upto[-1], _previous_rated(stats, upto, finished)
+    if chosen.wave not in finished:
+        return [
+            Heading("What changed"),
+            Text(
+                f"The {chosen.label.lower()} round is still in progress: a factor not yet mentioned by those still "
+                "to be interviewed would look as if it had disappeared, so changes are reported once it is finished."
+            ),
+        ]
     if previous is None or chosen.wave not in set(stats.wave):
-        return [Heading("What changed"), Text("There are not yet ratings at two waves up to this one to compare.")]
+        return [Heading("What changed"), Text("There are not yet ratings at two finished rounds to compare.")]
     changes = analysis.wave_changes(stats, factors, project_code, previous.wave, chosen.wave)
     moved = changes[changes.change != "steady"]
     title = f"What changed since the {previous.label.lower()}"
@@ -296,29 +362,58 @@ def portfolio_report(con: storage.Connection, viewer: Viewer, wave: str | None =
     factors = storage.list_factors(con)
     stats = storage.factor_stats(con, viewer)
     values = storage.indicator_values(con, viewer)
-    by_wave = storage.completion_by_wave(con, viewer, today)
+    rounds = storage.round_counts(con, viewer, today)
+    threshold = storage.finished_round_share(con)
+    progress = analysis.round_progress(rounds, threshold)
+    by_wave = analysis.completion_per_wave(rounds)
     done = by_wave.loc[by_wave.status == "completed", "wave"]
-    at = _chosen_wave(waves, wave, [stats.wave, values.wave, done])
+    at = _chosen_wave(waves, wave, [stats.wave, values.wave, done], analysis.latest_finished(progress))
     upto, chosen = list(waves[: at + 1]), waves[at]
     codes = [w.wave for w in upto]
     stats = stats[stats.wave.isin(codes)]
-    report = Report(
-        f"Portfolio report · {chosen.label}", _subtitle(con, viewer, today), f"report-portfolio-{chosen.wave}"
-    )
+    finished, state = _round_state(progress, chosen)
+    one = not viewer.all_projects and len(viewer.projects) == 1
+    title = f"{'Project' if one else 'Portfolio'} report · {chosen.label}" + ("" if finished else " (in progress)")
+    report = Report(title, _subtitle(con, viewer, today), f"report-portfolio-{chosen.wave}")
     projects = storage.project_list(con, viewer)
-    grid = storage.outlook_grid(con, viewer)
-    grid = grid[grid.wave.isin(codes)]
-    balance = analysis.net_balance(stats, upto, factors)
-    report.blocks += _portfolio_fieldwork(storage.headline_counts(con, viewer, today), by_wave, upto, today)
-    report.blocks += _portfolio_projects(projects, grid, balance, upto)
-    report.blocks += _portfolio_indicators(values[values.wave.isin(codes)], storage.list_indicators(con), upto)
-    report.blocks += _portfolio_factors(stats, factors, balance, upto)
-    report.blocks += _portfolio_changes(stats, factors, projects, upto)
-    report.blocks += _portfolio_warnings(con, viewer, grid, balance, waves, today)
+    full_grid = storage.outlook_grid(con, viewer)
+    grid = full_grid[full_grid.wave.isin(codes)]
+    balance = analysis.per_interview(analysis.net_balance(stats, upto, factors), analysis.interviews_done(rounds))
+    project_progress = analysis.round_progress(rounds, threshold, by_project=True)
+    warnings = analysis.early_warnings(
+        overdue=analysis.overdue_per_project(rounds),
+        outlook=full_grid.dropna(subset=["value"])[["project_code", "wave", "value"]],
+        balance=balance,
+        scored=storage.scored_waves(con, viewer),
+        completed_waves=analysis.finished_rounds(rounds, threshold),
+        waves=waves,
+    )
+    status = analysis.status_now(
+        projects,
+        full_grid[["project_code", "wave", "value"]],
+        balance,
+        project_progress,
+        analysis.overdue_per_project(rounds),
+        warnings,
+        waves,
+        chosen.wave,
+    )
+    report.blocks += _portfolio_fieldwork(
+        analysis.headline(rounds, storage.people_counts(con, viewer)), by_wave, progress, upto, today
+    )
+    report.blocks += [Text(f"The {chosen.label.lower()}: {state}.")]
+    report.blocks += _portfolio_status(status, grid, chosen)
+    named = values[values.wave.isin(codes)].merge(projects[["project_code", "name"]], on="project_code", how="left")
+    report.blocks += _portfolio_indicators(named, storage.list_indicators(con), upto)
+    report.blocks += _portfolio_factors(stats, factors, balance, upto, progress, projects)
+    report.blocks += _portfolio_changes(stats, factors, projects, upto, project_progress)
+    report.blocks += _portfolio_warnings(warnings, projects, today)
     return report
 
 
-def _portfolio_fieldwork(counts: dict, by_wave: pd.DataFrame, upto: list[Wave], today: dt.date) -> list[Block]:
+def _portfolio_fieldwork(
+    counts: dict, by_wave: pd.DataFrame, progress: pd.DataFrame, upto: list[Wave], today: dt.date
+) -> list[Block]:
     summary = (
         f"{counts['projects']} projects, {counts['participants']} participants ({counts['withdrawn']} withdrawn). "
         f"{counts['interviews_done']} interviews done of {counts['interviews_scheduled']} scheduled so far; "
@@ -326,44 +421,49 @@ def _portfolio_fieldwork(counts: dict, by_wave: pd.DataFrame, upto: list[Wave], 
     )
     shown = by_wave[by_wave.wave.isin([w.wave for w in upto])]
     table = _count_table(shown.rename(columns={"participants": "n"}), upto)
-    caption = f"Participants by interview status at each wave, as of {today:%d %b %Y}."
+    state = {r.wave: "Finished" if r.finished else "In progress" for r in progress.itertuples()}
+    table["Round"] = [state.get(w.wave, "—") for w in upto]
+    caption = (
+        f"Participants by interview status at each wave, as of {display.date_text(today)}. A round is finished when "
+        "every window has closed or enough of its interviews are done."
+    )
     return [Heading("Fieldwork"), Text(summary), Table(table, caption)]
 
 
-def _at(frame: pd.DataFrame, wave: Wave | None, column: str) -> dict[str, object]:
-    if wave is None:
-        return {}
-    rows = frame[frame.wave == wave.wave]
-    return dict(zip(rows.project_code, rows[column], strict=True))
-
-
-def _portfolio_projects(projects: pd.DataFrame, grid: pd.DataFrame, balance: pd.DataFrame, upto) -> list[Block]:
-    chosen, previous = upto[-1], (upto[-2] if len(upto) > 1 else None)
-    heading = Heading(f"Projects at the {chosen.label.lower()}")
-    if projects.empty:
+def _portfolio_status(status: pd.DataFrame, grid: pd.DataFrame, chosen: Wave) -> list[Block]:
+    """The funders' "status now" at the chosen round, and the outlook grid."""
+    heading = Heading(f"Status at the {chosen.label.lower()}")
+    if status.empty:
         return [heading, Text("No projects yet.")]
-    totals = balance.groupby(["project_code", "wave"], as_index=False)["net"].sum()
-    outlook_now, outlook_before = _at(grid, chosen, "value"), _at(grid, previous, "value")
-    net_now, net_before = _at(totals, chosen, "net"), _at(totals, previous, "net")
-    rows = []
-    for p in projects.itertuples():
-        now, before = net_now.get(p.project_code), net_before.get(p.project_code)
-        change = _signed(now - before, 0) if now is not None and before is not None else "—"
-        rows.append(
-            (
-                f"{p.project_code} · {p.name}",
-                label_of(p.status),
-                _outlook(outlook_before.get(p.project_code)),
-                _outlook(outlook_now.get(p.project_code)),
-                _signed(now, 0) if now is not None else "—",
-                change,
-            )
-        )
-    before_label = previous.label if previous else "previous wave"
-    headers = ["Project", "Status", f"Outlook, {before_label}", f"Outlook, {chosen.label}", "Net balance", "Change"]
-    caption = "Net balance: sum of facilitator ratings minus the weight of barrier ratings at the wave."
+    shown = status.assign(
+        project=status.project_code + " · " + status.name.astype(str),
+        outlook=status.outlook.map(_outlook),
+        outlook_change=status.outlook_change.map(lambda v: "—" if v == "not scored" else str(v).capitalize()),
+        net_per_interview=status.net_per_interview.map(display.signed),
+        net_change=status.net_change.map(display.signed),
+    )
+    table = shown[
+        ["risk", "project", "round_done", "outlook", "outlook_change", "net_per_interview", "net_change", "overdue",
+         "warnings"]
+    ].rename(
+        columns={
+            "risk": "Risk",
+            "project": "Project",
+            "round_done": "Interviews done",
+            "outlook": "Outlook",
+            "outlook_change": "Outlook change",
+            "net_per_interview": "Net per interview",
+            "net_change": "Change",
+            "overdue": "Overdue",
+            "warnings": "Warnings",
+        }
+    )  # fmt: skip
+    caption = (
+        "Most at risk first. Outlook and net balance per completed interview at this round, each with its change "
+        "since the round before; follow-ups overdue and open early warnings as of today."
+    )
     figure = Figure(charts.outlook_grid_chart(grid)) if grid["value"].notna().any() else None
-    return [heading, Table(pd.DataFrame(rows, columns=headers), caption), *([figure] if figure else [])]
+    return [heading, Table(table, caption), *([figure] if figure else [])]
 
 
 def _outlook(value: object) -> str:
@@ -377,8 +477,9 @@ def _portfolio_indicators(values: pd.DataFrame, indicators: list[Indicator], upt
         return [heading, Text("No sustainability indicators have been scored yet.")]
     lookup = {(r.project_code, r.wave, r.indicator_code): r.value for r in values.itertuples()}
     rows = []
+    names = dict(zip(values.project_code, values.get("name", values.project_code), strict=True))
     for code in sorted(values.project_code.unique()):
-        cells = [code]
+        cells = [f"{code} · {names[code]}" if names[code] != code else code]
         for ind in indicators:
             after = lookup.get((code, chosen.wave, ind.indicator_code))
             before = lookup.get((code, previous.wave, ind.indicator_code)) if previous else None
@@ -391,46 +492,71 @@ def _portfolio_indicators(values: pd.DataFrame, indicators: list[Indicator], upt
     return [heading, Table(table, caption)]
 
 
-def _portfolio_factors(stats: pd.DataFrame, factors, balance: pd.DataFrame, upto: list[Wave]) -> list[Block]:
+def _portfolio_factors(
+    stats: pd.DataFrame, factors, balance: pd.DataFrame, upto: list[Wave], progress, projects
+) -> list[Block]:
     chosen = upto[-1]
     heading = Heading("Barriers and facilitators")
     if stats.empty:
         return [heading, Text("No factor has been rated yet.")]
+    balance_caption = (
+        "Net balance per completed interview: (facilitator weight − barrier weight) ÷ interviews done at the wave."
+    )
+    not_rated = sorted(set(projects.project_code) - set(balance.project_code))
+    if not_rated:
+        balance_caption += " Not drawn, no ratings yet: " + ", ".join(not_rated) + "."
     matrix = analysis.change_matrix(stats, chosen.wave, chosen.wave)
-    heatmap = charts.change_matrix_chart(matrix, "mean_b", factors, title=f"Mean rating of each factor, {chosen.label}")
-    return [heading, Figure(charts.net_balance_chart(balance, upto)), Figure(heatmap)]
+    drawn = sorted(set(matrix.dropna(subset=["mean_b"]).project_code))
+    missing = sorted(set(projects.project_code) - set(drawn))
+    label = charts.wave_tick(chosen.label, progress, chosen.wave, sep=", ")
+    heatmap = charts.change_matrix_chart(
+        matrix[matrix.project_code.isin(drawn)], "mean_b", factors, title=f"Mean rating of each factor · {label}"
+    )
+    heat_caption = "Projects across, factors down; grey: not rated at this wave."
+    if missing:
+        heat_caption += f" No ratings at the {chosen.label.lower()} yet: " + ", ".join(missing) + "."
+    return [
+        heading,
+        Figure(charts.net_balance_chart(balance, upto, progress), balance_caption),
+        Figure(heatmap, heat_caption),
+    ]
 
 
-def _portfolio_changes(stats: pd.DataFrame, factors, projects: pd.DataFrame, upto: list[Wave]) -> list[Block]:
-    chosen = upto[-1]
-    heading = Heading("What changed since each project's previous rated wave")
-    rows = []
+def _portfolio_changes(stats: pd.DataFrame, factors, projects: pd.DataFrame, upto: list[Wave], progress) -> list[Block]:
+    """Per project, what changed between its two latest finished rounds up to the chosen wave."""
+    heading = Heading("What changed between each project's last two finished rounds")
+    finished = progress[progress.finished.astype(bool)]
+    rows, pending = [], []
+    codes = {w.wave for w in upto}
+    names = dict(zip(projects.project_code, projects.name, strict=True))
     for code in projects.project_code:
         mine = stats[stats.project_code == code]
-        previous = _previous_rated(mine, upto)
-        if previous is None or chosen.wave not in set(mine.wave):
+        done = [w for w in upto if w.wave in set(finished.wave[finished.project_code == code]) & set(mine.wave)]
+        done = [w for w in done if w.wave in codes]
+        if len(done) < 2:
+            pending.append(code)
             continue
-        changes = analysis.wave_changes(mine, factors, code, previous.wave, chosen.wave).change.value_counts()
-        rows.append((code, previous.label, *[int(changes.get(c, 0)) for c in analysis.CHANGE_CLASSES]))
+        before, after = done[-2], done[-1]
+        changes = analysis.wave_changes(mine, factors, code, before.wave, after.wave).change.value_counts()
+        name = f"{code} · {names[code]}"
+        rows.append((name, before.label, after.label, *[int(changes.get(c, 0)) for c in analysis.CHANGE_CLASSES]))
     if not rows:
-        return [heading, Text(f"No project has ratings at the {chosen.label.lower()} and an earlier wave.")]
-    columns = ["Project", "Compared with", *[c.capitalize() for c in analysis.CHANGE_CLASSES]]
-    return [heading, Table(pd.DataFrame(rows, columns=columns), "Number of factors in each class of change.")]
+        return [heading, Text("No project has two finished rounds with ratings yet.")]
+    columns = ["Project", "From", "To", *[c.capitalize() for c in analysis.CHANGE_CLASSES]]
+    caption = "Number of factors in each class of change; rounds still in progress are left out."
+    if pending:
+        caption += " Fewer than two finished rounds with ratings: " + ", ".join(pending) + "."
+    return [heading, Table(pd.DataFrame(rows, columns=columns), caption)]
 
 
-def _portfolio_warnings(con, viewer, grid, balance, waves, today: dt.date) -> list[Block]:
-    warnings = analysis.early_warnings(
-        overdue=storage.overdue_by_project(con, viewer, today),
-        outlook=grid.dropna(subset=["value"])[["project_code", "wave", "value"]],
-        balance=balance,
-        scored=storage.scored_waves(con, viewer),
-        completed_waves=storage.completed_rounds(con, viewer, today),
-        waves=waves,
-    )
-    heading = Heading(f"Early warnings as of {today:%d %b %Y}")
+def _portfolio_warnings(warnings: pd.DataFrame, projects: pd.DataFrame, today: dt.date) -> list[Block]:
+    heading = Heading(f"Early warnings as of {display.date_text(today)}")
     if warnings.empty:
         return [heading, Text("No warnings.")]
-    table = pd.DataFrame({"Project": warnings.project_code, "Warning": warnings.message})
+    names = dict(zip(projects.project_code, projects.name, strict=True))
+    table = pd.DataFrame(
+        {"Project": warnings.project_code.map(lambda c: f"{c} · {names.get(c, '')}"), "Warning": warnings.message}
+    )
     return [heading, Table(table)]
 
 
@@ -450,11 +576,23 @@ def to_html(report: Report) -> bytes:
     return page.encode("utf-8")
 
 
+def for_report(figure: go.Figure) -> go.Figure:
+    """A copy of a dashboard figure laid out for print: the light report template, named explicitly (a process that
+    has imported Streamlit makes Streamlit's template the default, whose axes do not make room for their labels,
+    so project and factor names were cut off), with every axis making room for its labels."""
+    fig = go.Figure(figure)
+    fig.update_layout(template=pio.templates[charts.REPORT_TEMPLATE])
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
+    return fig
+
+
 def _html_figure(block: Figure, include_plotlyjs: bool) -> str:
-    div = block.figure.to_html(
+    div = for_report(block.figure).to_html(
         full_html=False, include_plotlyjs=include_plotlyjs, config={"displaylogo": False}, default_width="100%"
     )
-    caption = f"<figcaption>{html.escape(block.caption)}</figcaption>" if block.caption else ""
+    words = " ".join(part for part in (block.caption, block.text) if part)
+    caption = f"<figcaption>{html.escape(words)}</figcaption>" if words else ""
     return f"<figure>{div}{caption}</figure>"
 
 
@@ -532,7 +670,7 @@ def figure_png(figure: go.Figure) -> tuple[bytes, int, int]:
 
     height = int(figure.layout.height or 500)
     opts = dict(format="png", width=FIGURE_WIDTH_PX, height=height, scale=2)
-    return kaleido.calc_fig_sync(figure.to_dict(), opts=opts), FIGURE_WIDTH_PX, height
+    return kaleido.calc_fig_sync(for_report(figure).to_dict(), opts=opts), FIGURE_WIDTH_PX, height
 
 
 def to_pdf(report: Report, progress: Progress = _ignore) -> bytes:
@@ -682,26 +820,39 @@ class _PdfWriter:
         widths = [low + (want - low) * share for low, want in zip(least, wanted, strict=True)]
         return tuple(w * room / sum(widths) for w in widths)
 
+    def _words(self, block: Figure) -> list[tuple[str, float, float, int]]:
+        """The lines under a figure: its caption and its text alternative (text, font size, line height, grey)."""
+        words = [(block.caption, 8, 4, 90)] if block.caption else []
+        return words + ([("Text alternative. " + block.text, 7, 3.4, 110)] if block.text else [])
+
+    def _words_height(self, block: Figure) -> float:
+        pdf, total = self.pdf, 0.0
+        for text, size, line, _ in self._words(block):
+            pdf.set_font(self.family, "", size)
+            total += pdf.multi_cell(0, line, self.clean(text), dry_run=True, output="HEIGHT")
+        return total
+
     def _figure_size(self, block: Figure) -> tuple[float, float]:
-        """Width and height in mm: the text width, shrunk to fit a page when the figure is tall."""
+        """Width and height in mm: the text width, shrunk to fit a page (with the words under it) when it is tall."""
         pdf = self.pdf
         _, width_px, height_px = self.pngs[id(block)]
         width = pdf.w - pdf.l_margin - pdf.r_margin
         height = width * height_px / width_px
-        room = pdf.h - pdf.t_margin - pdf.b_margin - 8
+        room = pdf.h - pdf.t_margin - pdf.b_margin - 8 - self._words_height(block)
         return (width * room / height, room) if height > room else (width, height)
 
     def _figure(self, block: Figure) -> None:
+        """The figure with its caption and text alternative on the same page."""
         pdf = self.pdf
         png = self.pngs[id(block)][0]
         width, height = self._figure_size(block)
-        if pdf.get_y() + height > pdf.h - pdf.b_margin:
+        if pdf.get_y() + height + self._words_height(block) > pdf.h - pdf.b_margin:
             pdf.add_page()
-        pdf.image(io.BytesIO(png), x=pdf.l_margin, w=width, h=height)
-        if block.caption:
-            pdf.set_font(self.family, "", 8)
-            pdf.set_text_color(90)
-            pdf.multi_cell(0, 4, self.clean(block.caption), new_x="LMARGIN", new_y="NEXT", align="L")
+        pdf.image(io.BytesIO(png), x=pdf.l_margin, w=width, h=height, alt_text=block.text or None)
+        for text, size, line, grey in self._words(block):
+            pdf.set_font(self.family, "", size)
+            pdf.set_text_color(grey)
+            pdf.multi_cell(0, line, self.clean(text), new_x="LMARGIN", new_y="NEXT", align="L")
             pdf.set_text_color(0)
         pdf.ln(2)
 

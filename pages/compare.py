@@ -9,7 +9,6 @@ ui.page_gate()  # first: a page run without dashboard.py's login goes to the log
 
 st.title("Compare projects")
 con = ui.connection()
-ui.demo_banner(con)
 if not ui.shared(page_content.project_choices).codes:
     st.info("No projects to compare yet. Add projects and log interviews to see them side by side.")
     st.stop()
@@ -26,7 +25,13 @@ matrix_header = st.container()
 with matrix_header:
     st.header("Project × factor")
     prefix = st.text_input("Project codes starting with", help="Narrow down the matrix to some projects").strip()
-compared = ui.shared(page_content.comparison, settings, relations, prefix.upper())
+compared = ui.shared(page_content.comparison, settings, relations, prefix.upper(), ui.today())
+
+
+def wave_name(wave: str) -> str:
+    return labels[wave] + ("" if wave in compared.finished_waves else " (in progress)")
+
+
 settings_col.caption(f"{compared.chosen:,} of {compared.projects:,} projects match the filters.")
 
 with matrix_header:
@@ -39,32 +44,47 @@ with matrix_header:
     if not rated:
         st.info("No ratings for the projects chosen yet.")
     else:
+        default = rated.index(compared.default_wave)
         mode = st.radio("Show", ["Mean rating at one wave", "Change between two waves"], horizontal=True)
         if mode == "Mean rating at one wave":
-            wave = st.selectbox("Wave", rated, index=len(rated) - 1, format_func=labels.get)
+            wave = st.selectbox("Wave", rated, index=default, format_func=wave_name)
             wave_a = wave_b = wave
         else:
             first, second = st.columns(2)
-            wave_a = first.selectbox("From", rated, index=0, format_func=labels.get)
-            wave_b = second.selectbox("To", rated, index=len(rated) - 1, format_func=labels.get)
-        st.plotly_chart(
-            ui.shared(page_content.change_matrix_figure, compared.matrix_codes, wave_a, wave_b), width="stretch"
+            wave_a = first.selectbox("From", rated, index=0, format_func=wave_name)
+            wave_b = second.selectbox("To", rated, index=default, format_func=wave_name)
+        matrix = ui.shared(
+            page_content.change_matrix_figure, compared.matrix_codes, wave_a, wave_b, settings, relations, ui.today()
         )
+        st.plotly_chart(matrix.figure, width="stretch")
+        which = labels[wave_b] if wave_a == wave_b else f"{labels[wave_a]} and the {labels[wave_b]}"
+        st.caption(
+            f"{len(matrix.drawn)} of {len(compared.matrix_codes)} projects shown. {matrix.text} "
+            "Mean rating from −2 (strong barrier) to +2 (strong facilitator); grey: not rated. "
+            "Finished rounds: [Glossary](glossary)."
+        )
+        if matrix.missing:
+            st.caption(f"No ratings at the {which} yet: {page_content.name_list(matrix.missing, 40)}.")
 
 st.header("How many projects cite each factor")
 scope = st.selectbox(
     "Counted over",
     ["whole", *[w.wave for w in waves]],
-    format_func=lambda w: "The whole year" if w == "whole" else labels[w],
+    format_func=lambda w: "The whole year" if w == "whole" else wave_name(w),
 )
 st.table(
     ui.shared(page_content.citation_display, None if scope == "whole" else scope, settings, relations), hide_index=True
 )
 st.caption(
     "Brooks, Pilgrim & Rogers (2011), Tables 2 and 3, counted the projects citing each factor over the year; "
-    "the last column gives their figure."
+    "the last column gives their figure. A wave still in progress has fewer citing projects only because not "
+    "everyone has been interviewed yet."
 )
-rated_waves = [w for w in waves if w.wave in compared.rated_waves]
-if len(rated_waves) >= 2:
-    figure = ui.shared(page_content.citation_figure, rated_waves[0], rated_waves[-1], settings, relations)
+finished = [w for w in waves if w.wave in compared.finished_waves and w.wave in compared.rated_waves]
+if len(finished) >= 2:
+    figure = ui.shared(page_content.citation_figure, finished[0], finished[-1], settings, relations, ui.today())
     st.plotly_chart(figure, width="stretch")
+    st.caption(
+        f"Projects citing each factor (a count) at the first and the latest finished rounds ({finished[0].label} and "
+        f"{finished[-1].label}); the table above holds the same counts for any wave."
+    )

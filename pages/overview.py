@@ -1,9 +1,9 @@
-"""Portfolio overview: where every project and every follow-up stands today."""
+"""Portfolio overview: where every project and every follow-up stands today. A project team lands on its project."""
 
 import streamlit as st
 
 from innovation_tracker import page_content, storage, ui
-from innovation_tracker.domain import ProjectStatus, Setting, label_of
+from innovation_tracker.domain import AccountRole, ProjectStatus, Setting, label_of
 from innovation_tracker.ui.text import escape_markdown
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
@@ -15,12 +15,12 @@ WARNING_ICONS = {
     "missing_scores": ":material/rule:",
 }
 WARNINGS_SHOWN = 25
+GLOSSARY = "[Glossary](glossary)"
 
-st.title("Portfolio overview")
 con = ui.connection()
-ui.demo_banner(con)
 study = ui.reference(storage.get_study)
 if study is None:
+    st.title("Portfolio overview")
     st.warning(
         "This database holds no study yet. Create one with `python -m innovation_tracker init --db PATH`, "
         "or start with the demo: `python -m innovation_tracker demo --db PATH`."
@@ -28,9 +28,37 @@ if study is None:
     st.stop()
 
 today = ui.today()
+if ui.viewer().role == AccountRole.TEAM:
+    choices = ui.shared(page_content.project_choices)
+    if not choices.codes:
+        st.title("Your project")
+        st.info("Your account is not linked to a project yet: ask the evaluation team to link it.")
+        st.stop()
+    code = choices.codes[0] if len(choices.codes) == 1 else ui.pick_project("Project")
+    home = ui.shared(page_content.project_home, code, today)
+    st.title(escape_markdown(f"{home.name} ({home.code})"))
+    st.caption(escape_markdown(home.caption))
+    st.caption(f"{escape_markdown(study.name)} · figures as of {today:%-d %b %Y}")
+    people, done, late, outlook = st.columns(4)
+    people.metric("Participants", home.participants)
+    done.metric("Interviews completed", home.completed)
+    late.metric("Follow-ups overdue", home.overdue)
+    outlook.metric("Latest outlook", home.outlook.split(" at ")[0], help=home.outlook)
+    st.header("The year so far")
+    st.dataframe(home.rounds, hide_index=True)
+    st.caption(f"A round is finished when every window has closed or enough interviews are done ({GLOSSARY}).")
+    st.header("Next follow-ups")
+    if home.next_followups.empty:
+        st.success("No follow-up is due or coming up.")
+    else:
+        st.dataframe(home.next_followups, hide_index=True)
+    st.page_link("pages/timeline.py", label="The project's timeline", icon=":material/timeline:")
+    st.stop()
+
+st.title("Portfolio overview")
 st.caption(
-    f"{escape_markdown(study.name)} · {study.start_date:%d %b %Y} to {study.end_date:%d %b %Y}"
-    f" · figures as of {today:%d %b %Y}"
+    f"{escape_markdown(study.name)} · {study.start_date:%-d %b %Y} to {study.end_date:%-d %b %Y}"
+    f" · figures as of {today:%-d %b %Y}"
 )
 if ui.read(storage.people_counts)["projects"] == 0:
     st.info("No projects yet. Add projects and enrol participants, or import them from the tidy CSV template.")
@@ -65,8 +93,34 @@ if settings or statuses:
     shown = f"{overview.projects:,} of {counts['projects']:,}"
     st.caption(f"{shown} projects match the filters (the counts above are for all).")
 st.plotly_chart(overview.completion, width="stretch")
+st.caption(overview.completion_text + f" Finished rounds and windows: {GLOSSARY}.")
+
+st.header("Status now")
+waves = ui.reference(storage.list_waves)
+labels = {w.wave: w.label for w in waves}
+round_options = [w.wave for w in waves if w.wave in set(overview.progress.wave)]
+if not round_options:
+    st.info("No round of interviews has begun yet.")
+else:
+    default = overview.latest_finished or round_options[0]
+    chosen = st.selectbox(
+        "Follow-up point",
+        round_options,
+        index=round_options.index(default),
+        format_func=lambda w: labels[w] + (" (latest finished round)" if w == overview.latest_finished else ""),
+    )
+    status = ui.shared(page_content.status_now, today, chosen, tuple(settings), tuple(statuses))
+    marker = "" if status.finished else " — **in progress**: its figures are not final"
+    st.caption(
+        f"Each project at the **{status.wave_label}** ({status.progress}){marker}, most at risk first: outlook and "
+        f"net balance per interview, each with its change since the round before; follow-ups overdue and open early "
+        f"warnings as of today. Click a column to sort. Terms: {GLOSSARY}."
+    )
+    ui.paginated(status.table, "overview:status-page", hide_index=True)
+
 if overview.outlook_figure is not None:
     st.plotly_chart(overview.outlook_figure, width="stretch")
+    st.caption(overview.outlook_text + f" Outlook: {GLOSSARY}.")
     if overview.outlook_shown < overview.projects:
         st.caption(
             f"The {overview.outlook_shown} projects of {overview.projects:,} whose latest outlook is worst; "
@@ -97,15 +151,27 @@ if len(warnings) > WARNINGS_SHOWN:
             column_config={"project_code": "Project", "kind": "Warning", "message": "What happened"},
         )
 
-st.header("Net balance of factors over the waves")
+st.header("Net balance per interview over the waves")
 if overview.balance_figure is None:
     st.info("No factor ratings yet.")
 else:
     st.plotly_chart(overview.balance_figure, width="stretch")
-    caption = "Sum of facilitator ratings minus the weight of barrier ratings, per project and wave."
-    if overview.balance_shown < overview.projects:
+    caption = (
+        "Per completed interview: the sum of facilitator ratings minus the weight of barrier ratings, divided by the "
+        f"interviews done at that wave, so projects of any size compare ({GLOSSARY}). "
+    )
+    caption += overview.balance_text
+    if overview.balance_shown < overview.projects - len(overview.balance_missing):
         caption += (
             f" Drawn for the {overview.balance_shown} projects with the highest and lowest latest balance of"
             f" {overview.projects:,}; narrow down with the filters above to see others."
         )
     st.caption(caption)
+    if overview.balance_missing:
+        st.caption(
+            f"Not drawn, no ratings yet ({len(overview.balance_missing)}): "
+            + page_content.name_list(overview.balance_missing)
+            + "."
+        )
+    with st.expander("Data behind this chart"):
+        ui.paginated(overview.balance_table, "overview:balance-page", hide_index=True)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from innovation_tracker import analysis, page_content, storage, ui
+from innovation_tracker import analysis, display, page_content, storage, ui
 from innovation_tracker.domain import label_of
 from innovation_tracker.ui.text import escape_markdown
 
@@ -10,7 +10,6 @@ ui.page_gate()  # first: a page run without dashboard.py's login goes to the log
 
 st.title("Project timeline")
 con = ui.connection()
-ui.demo_banner(con)
 projects = ui.shared(page_content.project_choices)
 if not projects.codes:
     st.info("No projects to show yet. Once projects are added and interviews logged, each one's year appears here.")
@@ -36,6 +35,7 @@ else:
     interviews.metric("Interviews completed", timeline.completed)
     late.metric("Follow-ups overdue", timeline.overdue)
     st.plotly_chart(timeline.schedule_figure, width="stretch")
+    st.caption(timeline.schedule_text + " Windows and due dates: [Glossary](glossary).")
 
 st.header("Barriers and facilitators")
 if timeline.heatmap is None:
@@ -45,15 +45,26 @@ evidence = ui.read(storage.evidence, code)
 st.plotly_chart(timeline.heatmap, width="stretch")
 st.caption(
     "Mean rating of each factor cited, by wave: −2 strong barrier … +2 strong facilitator. "
-    "Blank cells: nobody cited the factor at that wave. Hover for how many participants rated it."
+    "Grey cells: nobody cited the factor at that wave. Under each wave, how many of its interviews are done; hover "
+    "for the share of participants interviewed who cited the factor. "
+    + timeline.heatmap_text
+    + " [Glossary](glossary)."
 )
 st.plotly_chart(timeline.balance_figure, width="stretch")
+st.caption(
+    "Facilitator and barrier weight per completed interview, so rounds of different sizes compare. "
+    + timeline.balance_text
+    + " Net balance: [Glossary](glossary)."
+)
+with st.expander("Data behind this chart"):
+    st.dataframe(timeline.balance_table, hide_index=True)
 
 st.header("Sustainability")
 if timeline.indicators_figure is None:
     st.info("No sustainability indicators have been scored for this project yet.")
 else:
     st.plotly_chart(timeline.indicators_figure, width="stretch")
+    st.caption(timeline.indicators_text)
 
 st.header("What changed")
 rated_waves = [w for w in waves if w.wave in timeline.rated_waves]
@@ -64,12 +75,25 @@ else:
     # A round still in progress looks as if factors disappeared: by default compare the last two finished rounds.
     finished = [n for n, w in enumerate(labels) if w in timeline.finished_waves]
     before, after = finished[-2:] if len(finished) >= 2 else (len(labels) - 2, len(labels) - 1)
+
+    def wave_name(wave: str) -> str:
+        return labels[wave] + ("" if wave in timeline.finished_waves else " (in progress)")
+
     first, second = st.columns(2)
-    wave_a = first.selectbox("From", list(labels), index=before, format_func=labels.get)
-    wave_b = second.selectbox("To", list(labels), index=after, format_func=labels.get)
+    wave_a = first.selectbox("From", list(labels), index=before, format_func=wave_name)
+    wave_b = second.selectbox("To", list(labels), index=after, format_func=wave_name)
+    unfinished = [labels[w] for w in dict.fromkeys((wave_a, wave_b)) if w not in timeline.finished_waves]
+    if unfinished:
+        st.warning(
+            f"The {' and the '.join(unfinished)} round is **in progress**: a factor not yet mentioned by those still "
+            "to be interviewed shows as disappeared.",
+            icon=":material/hourglass_top:",
+        )
     changes = ui.shared(page_content.wave_changes, code, wave_a, wave_b)
     st.dataframe(
-        changes[["change", "label", "kind", "mean_a", "mean_b", "delta", "n_a", "n_b"]],
+        changes[["change", "label", "kind", "mean_a", "mean_b", "delta", "n_a", "n_b"]].assign(
+            change=changes.change.str.capitalize(), kind=display.labels(changes.kind)
+        ),
         hide_index=True,
         column_config={
             "change": "Change",
@@ -96,7 +120,7 @@ else:
     if not ui.viewer().identified:
         st.caption(ui.pooling_note())
     st.dataframe(
-        shown[["wave_label", "factor_label", "rating", "participant", "excerpt"]],
+        shown[["wave_label", "factor_label", "rating", "participant", "excerpt"]].fillna({"excerpt": "—"}),
         hide_index=True,
         column_config={
             "wave_label": "Wave",

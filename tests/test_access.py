@@ -34,6 +34,7 @@ UNSCOPED = {
     "list_waves": "the schedule, shown to everyone",
     "list_factors": "the codebook, shown to everyone",
     "list_indicators": "the indicator set, shown to everyone",
+    "finished_round_share": "a study setting (when a round counts as finished), shown to everyone",
     "insert_frames": "import (editors only, checked by the caller)",
     "known_interviews": "import checks (editors only)",
     "known_participants": "import checks (editors only)",

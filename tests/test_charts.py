@@ -75,12 +75,13 @@ class TestFactorHeatmap:
         assert [list(stop) for stop in heat.colorscale] == charts.RATING_SCALE
         assert list(heat.colorbar.tickvals) == [-2, -1, 0, 1, 2]
         assert list(heat.colorbar.ticktext) == [
-            "−2 strong barrier",
-            "−1 barrier",
-            "0 mixed",
-            "+1 facilitator",
-            "+2 strong facilitator",
+            "−2<br>strong barrier",
+            "−1<br>barrier",
+            "0<br>mixed",
+            "+1<br>facilitator",
+            "+2<br>strong facilitator",
         ]
+        assert heat.colorbar.orientation == "h", "across the bottom: a phone's width goes to the cells"
         assert fig.layout.plot_bgcolor == charts.NOT_CITED
 
     def test_hover_carries_n_mean_and_an_escaped_excerpt(self):
@@ -92,10 +93,33 @@ class TestFactorHeatmap:
             }
         )
         heat = self.figure(evidence).data[0]
-        assert list(heat.customdata[0][0]) == [2, "+1.5", "“The team &lt;really&gt; knows”", "Team expertise"]
-        assert list(heat.customdata[2][1]) == [3, "+1.3", "“She keeps pushing”", "Champion action"]
-        assert list(heat.customdata[0][2]) == [0, "—", "", "Team expertise"]
+        assert list(heat.customdata[0][0]) == [
+            "cited by 2",
+            "+1.5",
+            "“The team &lt;really&gt; knows”",
+            "Team expertise",
+        ]
+        assert list(heat.customdata[2][1]) == ["cited by 3", "+1.3", "“She keeps pushing”", "Champion action"]
+        assert list(heat.customdata[0][2]) == ["cited by 0", "—", "", "Team expertise"]
         assert "customdata[0]" in heat.hovertemplate and "customdata[2]" in heat.hovertemplate
+
+    def test_with_the_rounds_progress_the_hover_gives_the_share_citing(self):
+        progress = pd.DataFrame(
+            {
+                "wave": ["baseline", "month_3"],
+                "wave_label": ["Baseline", "3-month follow-up"],
+                "done": [4, 6],
+                "expected": [4, 8],
+                "finished": [True, False],
+            }
+        )
+        trajectory = analysis.factor_trajectory(STATS[STATS.project_code == "P1"], FACTORS, WAVES, "P1")
+        heat = charts.factor_heatmap(trajectory, None, progress)
+        assert heat.data[0].customdata[0][0][0] == "cited by 2 of 4 interviewed (50%)"
+        assert list(heat.layout.xaxis.ticktext[:2]) == [
+            "Baseline<br>4 of 4 done",
+            "3-month<br>follow-up<br>6 of 8 done<br>in progress",
+        ]
 
     def test_long_excerpts_are_shortened_and_wrapped(self):
         evidence = pd.DataFrame({"factor_code": ["c_team"], "wave": ["baseline"], "excerpt": ["word " * 200]})
@@ -197,8 +221,14 @@ class TestIndicatorSmallMultiples:
     @pytest.mark.parametrize(
         ("code", "axis_range", "tickvals", "ticktext"),
         [
-            ("funding_beyond_grant", [-0.3, 3.3], [0, 1, 2, 3], None),
-            ("embedded_in_host", [0.68, 5.32], [1, 2, 3, 4, 5], None),  # padded by 8% of the scale
+            ("funding_beyond_grant", [-0.3, 3.3], [0, 1, 2, 3], ["0 none", "1 bid made", "2 partial", "3 secured"]),
+            # padded by 8% of the scale; the levels' words from the description, wrapped
+            (
+                "embedded_in_host",
+                [0.68, 5.32],
+                [1, 2, 3, 4, 5],
+                ["1 not at all", "2", "3", "4", "5 part of<br>routine service"],
+            ),
             ("champion_in_post", [-0.3, 1.3], [0, 1], ["no", "yes"]),
             ("outlook", [0.7, 3.3], [1, 2, 3], ["red", "amber", "green"]),
             ("service_users_engaged", [-2.4, 32.4], None, None),  # counts run from 0 to the most seen
@@ -338,12 +368,13 @@ def balance_for(projects):
 
 
 class TestNetBalanceChart:
-    def test_one_line_per_project_named_at_its_end(self):
+    def test_one_line_per_project_named_in_the_legend(self):
         fig = charts.net_balance_chart(analysis.net_balance(STATS, WAVES))
         p1, p2 = fig.data
         assert (p1.name, list(p1.x), list(p1.y)) == ("P1", ["Baseline", "3-month follow-up"], [1, 5])
         assert (p2.name, list(p2.x), list(p2.y)) == ("P2", ["Baseline", "6-month follow-up"], [0, 0])
-        assert list(p1.text) == ["", "P1"]
+        assert p1.text is None  # labels at the lines' ends overprinted one another
+        assert p1.showlegend is not False
         assert list(fig.layout.xaxis.categoryarray) == ["Baseline", "3-month follow-up", "6-month follow-up"]
 
     def test_zero_line_stands_out(self):
@@ -409,8 +440,8 @@ class TestCitationChart:
     def test_layout(self):
         fig = self.figure()
         assert fig.layout.barmode == "group"
-        assert fig.layout.title.text == "Projects citing each factor: Baseline and 9-month follow-up"
-        assert fig.layout.xaxis.title.text == "projects citing"
+        assert fig.layout.title.text == "Projects citing each factor (count): Baseline and 9-month follow-up"
+        assert fig.layout.xaxis.title.text == "projects citing (a count)"
         assert fig.layout.height == 180 + 30 * 4
 
 
@@ -424,7 +455,7 @@ class TestChangeMatrixChart:
         assert list(heat.y[1]) == ["Team expertise"]  # only factors with a difference somewhere
         assert [list(row) for row in heat.z] == [[0.5, None]]
         assert [list(c) for c in heat.colorscale] == charts.RATING_SCALE
-        assert list(heat.colorbar.ticktext)[0] == "−4 much worse"
+        assert list(heat.colorbar.ticktext)[0] == "−4<br>much worse"
 
     @pytest.mark.parametrize(("value", "z"), [("mean_a", [[1.5, 0.0], [-2.0, None]]), ("mean_b", None)])
     def test_means_from_minus_two_to_two(self, value, z):
@@ -458,13 +489,13 @@ EMPTY_STATS = STATS.iloc[0:0]
         ),
         (
             lambda: charts.barriers_facilitators_chart(analysis.net_balance(EMPTY_STATS, WAVES)),
-            "Barriers and facilitators per wave",
+            "Barriers and facilitators per wave (sums)",
         ),
         (lambda: charts.indicator_small_multiples(indicator_rows(), [], WAVES), "Sustainability indicators by wave"),
         (lambda: charts.timeline_chart(SCHEDULE.iloc[0:0], MILESTONES, WAVES), "Scheduled and actual interviews"),
         (
             lambda: charts.net_balance_chart(analysis.net_balance(EMPTY_STATS, WAVES)),
-            "Net balance of facilitators over barriers",
+            "Net balance of facilitators over barriers (sums)",
         ),
         (
             lambda: charts.change_matrix_chart(analysis.change_matrix(EMPTY_STATS, "baseline", "month_3")),

@@ -175,10 +175,13 @@ def test_the_portfolio_report_covers_every_project(demo_file):
     ).fetchall())  # fmt: skip
     con.close()
     assert report.title == "Portfolio report · 6-month follow-up"
-    table = next(b.frame for b in report.blocks if isinstance(b, reports.Table) and "Status" in b.frame.columns)
-    assert [p.split(" · ")[0] for p in table.Project] == projects
-    shown = dict(zip(table.Project.str.split(" · ").str[0], table["Outlook, 6-month follow-up"], strict=True))
+    table = next(b.frame for b in report.blocks if isinstance(b, reports.Table) and "Risk" in b.frame.columns)
+    assert sorted(p.split(" · ")[0] for p in table.Project) == projects
+    assert table.Risk.tolist() == list(range(1, len(projects) + 1))
+    shown = dict(zip(table.Project.str.split(" · ").str[0], table["Outlook"], strict=True))
     assert shown == {p: outlook[p].capitalize() if p in outlook else "—" for p in projects}
+    order = {"Red": 0, "Amber": 1, "Green": 2, "—": 3}
+    assert table.Outlook.map(order).is_monotonic_increasing, "most at risk first"
     assert len(report.figures) == 3, "outlook grid, net balance, factor matrix"
 
 
@@ -188,7 +191,8 @@ def test_reports_are_audited(seeded):
     actor, entity, key = seeded.execute(
         "SELECT actor, entity, entity_key FROM audit_entry WHERE action = 'report' ORDER BY audit_id DESC"
     ).fetchone()
-    assert (actor, entity, key) == ("demo-funder", "portfolio", "report-portfolio-month_9")
+    # By default the latest finished round: the 9-month round is under way at DEMO_TODAY.
+    assert (actor, entity, key) == ("demo-funder", "portfolio", "report-portfolio-month_6")
     assert seeded.execute("SELECT count(*) FROM audit_entry WHERE action = 'report'").fetchone()[0] == before + 1
 
 
@@ -204,7 +208,7 @@ def test_the_cli_writes_a_portfolio_pdf(seeded_path, tmp_path, capsys):
     assert main(["report", "--db", str(seeded_path), "--out", str(out), "--wave", "month_3",
                  "--today", DEMO_TODAY.isoformat()]) == 0  # fmt: skip
     text = pdf_text(out.read_bytes())
-    assert "Portfolio report · 3-month follow-up" in text and "Early warnings as of 02 Mar 2026" in text
+    assert "Portfolio report · 3-month follow-up" in text and "Early warnings as of 2 Mar 2026" in text
     assert "Report written to" in capsys.readouterr().out
 
 

@@ -21,11 +21,14 @@ from .matrix import cell_excerpts, matrix_cells, matrix_excerpts
 from .portfolio import (
     call_candidates,
     completion_by_wave,
+    finished_round_share,
     headline_counts,
     outlook_grid,
     outlook_table,
     people_counts,
     round_counts,
+    round_progress,
+    set_finished_round_share,
     wave_status,
 )
 from .quality import (

@@ -8,8 +8,9 @@ import pandas as pd
 
 from .. import analysis
 from ..domain import Viewer
+from ..errors import Problem, ValidationError
 from .access import query, query_one, scoped_read
-from .db import Connection
+from .db import Connection, record_audit, write
 
 # The rules of `schedule.participant_schedule`, in SQL, for every participant at once. A test checks that the
 # two agree on every participant of the demo study.
@@ -151,3 +152,29 @@ def outlook_table(con: Connection, viewer: Viewer, indicator_code: str = "outloo
         """,
         {"indicator": indicator_code},
     )
+
+
+def finished_round_share(con: Connection) -> float:
+    """The study's threshold for a finished round (`analysis.round_progress`): 0.8 unless set, or with no study."""
+    row = con.execute("SELECT finished_round_share FROM study").fetchone()
+    return float(row[0]) if row and row[0] is not None else analysis.FINISHED_SHARE
+
+
+def set_finished_round_share(con: Connection, actor: str, share: float) -> None:
+    """Change the study's finished-round threshold (a share from 0.5 to 1), audited."""
+    if not 0.5 <= share <= 1:
+        message = f"the share of interviews that finishes a round must be between 0.5 and 1, not {share:g}"
+        raise ValidationError(Problem("range", message, field="finished_round_share", value=share))
+
+    def work(cur: Connection) -> None:
+        before = finished_round_share(cur)
+        cur.execute("UPDATE study SET finished_round_share = ?", [share])
+        record_audit(cur, actor, "update", "study", "finished_round_share", {"share": before}, {"share": share})
+
+    write(con, work)
+
+
+@scoped_read
+def round_progress(con: Connection, viewer: Viewer, today: dt.date, by_project: bool = False) -> pd.DataFrame:
+    """`analysis.round_progress` of the viewer's projects at `today`, with the study's threshold."""
+    return analysis.round_progress(round_counts(con, viewer, today), finished_round_share(con), by_project=by_project)

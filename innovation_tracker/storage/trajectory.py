@@ -10,7 +10,7 @@ from .. import analysis
 from ..domain import Viewer
 from .access import query, scoped_read
 from .db import Connection
-from .portfolio import WAVE_STATUS_SQL, round_counts
+from .portfolio import WAVE_STATUS_SQL, finished_round_share, round_counts
 
 PROJECT_FILTER = "($project IS NULL OR p.project_code = $project)"
 
@@ -125,7 +125,7 @@ def overdue_by_project(con: Connection, viewer: Viewer, today: dt.date) -> pd.Da
 def completed_rounds(con: Connection, viewer: Viewer, today: dt.date, project_code: str | None = None) -> pd.DataFrame:
     """Project × wave rounds that are over: someone was interviewed and nobody is still due or upcoming. Of one
     project when `project_code` is given (the schedule of the others is then never computed)."""
-    return analysis.finished_rounds(round_counts(con, viewer, today, project_code))
+    return analysis.finished_rounds(round_counts(con, viewer, today, project_code), finished_round_share(con))
 
 
 @scoped_read

@@ -216,7 +216,18 @@ def paginated(frame, key: str, rows: int = 50, **dataframe_args) -> None:
     st.dataframe(frame.iloc[(page - 1) * rows : page * rows], **dataframe_args)
 
 
-def demo_banner(con: storage.Connection) -> None:
+_BANNER_RUN = "_ui:banner_run"
+
+
+def demo_banner(con: storage.Connection | None = None) -> None:
+    """The demo banner, once per script run: navigation shows it above every page, so a page that still calls it
+    adds nothing."""
+    ctx = get_script_run_ctx()
+    marker = ctx.cursors if ctx is not None else None
+    if marker is not None and st.session_state.get(_BANNER_RUN) is marker:
+        return
+    if marker is not None:
+        st.session_state[_BANNER_RUN] = marker
     study = reference(storage.get_study)
     if study is not None and study.is_demo:
         st.info(

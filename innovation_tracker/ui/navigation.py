@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from ..domain import AccountRole, Viewer
-from . import WANTED_PAGE
+from . import WANTED_PAGE, demo_banner
 
 EVERYONE = frozenset(AccountRole)
 EDITORS = frozenset({AccountRole.ADMIN, AccountRole.EVALUATOR})
@@ -23,10 +23,18 @@ class PageSpec:
     url_path: str
     roles: frozenset[AccountRole]
     section: str = "Follow the projects"
+    team_title: str | None = None  # what a project team sees it called, when not `title`
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("pages/overview.py", "Portfolio overview", ":material/dashboard:", "overview", EVERYONE),
+    PageSpec(
+        "pages/overview.py",
+        "Portfolio overview",
+        ":material/dashboard:",
+        "overview",
+        EVERYONE,
+        team_title="Our project",
+    ),
     PageSpec("pages/timeline.py", "Project timeline", ":material/timeline:", "timeline", EVERYONE),
     PageSpec("pages/compare.py", "Compare projects", ":material/compare:", "compare", EVERYONE),
     PageSpec("pages/matrix.py", "Framework matrix", ":material/grid_on:", "matrix", EVERYONE),
@@ -41,6 +49,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/settings.py", "Study settings", ":material/tune:", "settings", EDITORS, "Administration"),
     PageSpec("pages/audit.py", "Audit log", ":material/history:", "audit", EDITORS, "Administration"),
     PageSpec("pages/users.py", "Users", ":material/group:", "users", ADMINS, "Administration"),
+    PageSpec("pages/glossary.py", "Glossary", ":material/menu_book:", "glossary", EVERYONE, "Help"),
 )
 
 
@@ -64,12 +73,30 @@ def run(viewer: Viewer) -> None:
         chosen = [page for pages in kept[1].values() for page in pages if Path(str(page._page)).resolve() == wanted]
         if chosen and chosen[0] is not current:
             st.switch_page(chosen[0], query_params=st.query_params.to_dict())
+    demo_banner()  # once, above every page
     current.run()
+
+
+def readable_captions() -> None:
+    """Once per run, before anything else (the login too): captions that pass WCAG's contrast."""
+    st.html(READABLE_CAPTIONS)
+
+
+# Streamlit's captions are a grey (#828180 on white, 3.9:1) and their links a pale blue (3:1), below the 4.5:1 that
+# WCAG asks of text (axe-core's "color-contrast"). Captions here carry the charts' text alternatives, so they take
+# the theme's own text colour, slightly faded, and their links are underlined; light and dark alike.
+READABLE_CAPTIONS = """<style>
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
+[data-testid="stCaptionContainer"] code, [data-testid="stCaptionContainer"] a { color: inherit !important; }
+[data-testid="stCaptionContainer"] { color: var(--readable-caption, inherit) !important; opacity: 0.82; }
+[data-testid="stCaptionContainer"] a { text-decoration: underline; }
+</style>"""
 
 
 def _sections(viewer: Viewer) -> dict[str, list]:
     sections: dict[str, list] = {}
     for n, spec in enumerate(pages_for(viewer)):
-        page = st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path, default=n == 0)
+        title = spec.team_title if viewer.role == AccountRole.TEAM and spec.team_title else spec.title
+        page = st.Page(spec.path, title=title, icon=spec.icon, url_path=spec.url_path, default=n == 0)
         sections.setdefault(spec.section, []).append(page)
     return sections

@@ -1,0 +1,124 @@
+"""How numbers, dates and stored codes read on a page or in a report: one place, so every table speaks alike.
+
+Pure: no streamlit, no storage. Files keep ISO dates and stored codes; only what people read goes through here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from .domain import label_of
+
+EMPTY = "—"
+MINUS = "−"  # a typographic minus: columns of signed numbers line up
+
+
+def signed(number: object, digits: int = 1) -> str:
+    """+1.5, −0.5, 0 (never "-0" or "+0.0"), "—" for nothing."""
+    if number is None or pd.isna(number):
+        return EMPTY
+    text = f"{float(number):+.{digits}f}"
+    return "0" if float(text) == 0 else text.replace("-", MINUS)
+
+
+def number(value: object, digits: int = 0) -> str:
+    """A plain number with thousands separators, never "-0"; "—" for nothing."""
+    if value is None or pd.isna(value):
+        return EMPTY
+    text = f"{float(value):,.{digits}f}"
+    return ("0" if float(value) == 0 or text.strip("-0.,") == "" else text).replace("-", MINUS)
+
+
+def text_or(value: object, default: str = EMPTY) -> str:
+    """A stored text, or `default` where there is none (never "None" or "nan")."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)) or str(value).strip() == "":
+        return default
+    return str(value)
+
+
+def percent(share: object) -> str:
+    """A share (0..1) as "45%"."""
+    return EMPTY if share is None or pd.isna(share) else f"{100 * float(share):.0f}%"
+
+
+def date_text(value: object) -> str:
+    """4 Nov 2026 (no time part, no leading zero); "—" for nothing."""
+    if value is None or (not isinstance(value, dt.date) and pd.isna(value)):
+        return EMPTY
+    when = pd.Timestamp(value)
+    return f"{when.day} {when:%b %Y}"
+
+
+def dates_text(column: pd.Series) -> pd.Series:
+    """A column of dates as `date_text`, a distinct value at a time."""
+    return column.map({v: date_text(v) for v in column.dropna().unique()}).fillna(EMPTY).astype(str)
+
+
+def labels(column: pd.Series) -> pd.Series:
+    """Stored codes (`service_user`, `nhs`) as their labels, "—" for nothing."""
+    return column.map({v: label_of(str(v)) for v in column.dropna().unique()}).fillna(EMPTY).astype(str)
+
+
+HEADERS = {
+    "project_code": "Project",
+    "name": "Name",
+    "setting": "Setting",
+    "relation_to_statutory": "Relation to statutory services",
+    "host_organisation": "Host organisation",
+    "innovation_type": "Innovation",
+    "novelty": "New or existing",
+    "start_date": "Start date",
+    "status": "Status",
+    "project_status": "Status",
+    "participant_code": "Participant",
+    "role": "Role",
+    "enrolment_date": "Enrolled",
+    "consent_date": "Consented",
+    "withdrawal_date": "Withdrew",
+    "wave": "Wave",
+    "wave_label": "Wave",
+    "interview_date": "Interview date",
+    "due_date": "Due",
+    "window_open": "Window opens",
+    "window_close": "Window closes",
+    "mode": "Mode",
+    "interviewer": "Interviewer",
+    "duration_min": "Minutes",
+    "factor_code": "Factor",
+    "label": "Factor",
+    "domain": "Domain",
+    "kind": "Kind",
+    "rating": "Rating",
+    "excerpt": "Excerpt",
+    "milestone_date": "Date",
+    "title": "Title",
+    "notes": "Notes",
+}
+CODED = {"setting", "relation_to_statutory", "novelty", "status", "project_status", "role", "mode", "domain", "kind"}
+
+
+def header(column: str) -> str:
+    """A readable column header: the known ones by name, any other from its code ("days_late" → "Days late")."""
+    return HEADERS.get(column, column.replace("_", " ").capitalize())
+
+
+def readable(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    """A table as people read it: coded columns as labels, dates as "4 Nov 2026", "—" for empty, readable headers.
+    Numbers stay numbers (the page's table sorts them)."""
+    out = frame[columns] if columns is not None else frame
+    out = out.copy()
+    for column in out.columns:
+        values = out[column]
+        if column in CODED:
+            out[column] = labels(values)
+        elif pd.api.types.is_datetime64_any_dtype(values) or (
+            values.dtype == object
+            and values.dropna().map(lambda v: isinstance(v, dt.date)).all()
+            and values.notna().any()
+        ):
+            out[column] = dates_text(values)
+        elif not pd.api.types.is_numeric_dtype(values):
+            out[column] = values.astype(object).where(values.notna() & (values.astype(str) != ""), EMPTY).astype(str)
+    return out.rename(columns=header)

@@ -1,0 +1,73 @@
+"""Glossary: what the dashboard's measures and words mean. Open to every role; chart captions link here."""
+
+import streamlit as st
+
+from innovation_tracker import analysis, storage, ui
+
+ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
+
+st.title("Glossary")
+ui.connection()
+share = ui.reference(storage.finished_round_share)
+waves = ui.reference(storage.list_waves)
+
+st.header("Net balance")
+st.markdown(
+    "Each factor a participant mentions is rated from **−2** (strong barrier) to **+2** (strong facilitator); "
+    "a factor not mentioned has no rating. At a wave, the **facilitator weight** is the sum of the positive ratings "
+    "and the **barrier weight** the sum of the negative ones without their sign.\n\n"
+    "- **Net balance per interview** = (facilitator weight − barrier weight) ÷ interviews completed at that wave. "
+    "Above 0, facilitators outweigh barriers. Dividing by the interviews done lets projects of any size, and rounds "
+    "still in progress, be compared.\n"
+    "- **Mean rating** = sum of all ratings ÷ number of ratings, from −2 to +2.\n"
+    "- **Share citing** a factor = participants who mentioned it ÷ participants interviewed at that wave.\n\n"
+    "Sums and counts (projects citing a factor, ratings) are labelled as counts wherever they appear."
+)
+
+st.header("Outlook")
+st.markdown(
+    "The evaluator's overall judgement of the project's sustainability after each round:\n\n"
+    "- **Green**: likely to be sustained beyond the grant;\n"
+    "- **Amber**: at risk; some conditions for sustaining it are missing;\n"
+    "- **Red**: unlikely to be sustained without a change.\n\n"
+    "The outlook is written in words beside its colour everywhere, so colour is never the only cue. Its "
+    "**change** since the round before is *better*, *same*, *worse*, or *first score*."
+)
+
+st.header("What changed: the change classes")
+st.markdown(
+    "Comparing a factor's mean rating at two waves:\n\n"
+    + "\n".join(f"- **{name.capitalize()}**: {meaning}" for name, meaning in analysis.CHANGE_CLASSES.items())
+)
+
+st.header("Windows and due dates")
+schedule = "; ".join(
+    f"{w.label}: {w.offset_days} days after baseline, window −{w.window_before_days}/+{w.window_after_days} days"
+    for w in waves
+)
+st.markdown(
+    "Each participant is followed from their own baseline interview. A follow-up's **due date** is the baseline "
+    "date plus the wave's offset (from the enrolment date until the baseline has happened); its **window** runs "
+    "from some days before to some days after the due date, and never past the study's end. A follow-up is "
+    "**upcoming** before its window opens, **due** while it is open, **overdue** once it has closed without an "
+    "interview, and **missed** when the call was made but no interview took place."
+    + (f"\n\nThis study's schedule: {schedule}." if waves else "")
+)
+
+st.header("Finished rounds")
+st.markdown(
+    f"A round is everyone's interview at one wave. It counts as **finished** when its window has closed for every "
+    f"participant, or when at least **{share:.0%}** of its interviews are done (a study setting). Comparisons — "
+    "Compare projects, what changed, citation counts, reports, early warnings, status now — use the latest finished "
+    "round unless you choose another; a round chosen before it has finished is marked **in progress**, because "
+    "factors not yet mentioned by those still to be interviewed would look as if they had disappeared. Every wave "
+    "says how complete it is: interviews done of those expected."
+)
+
+st.header("De-identification")
+st.markdown(
+    "Funders and project teams never see participant codes or names: participants appear as their project and "
+    'role ("ARTS · Service user B"). They see no interview summaries, and only the evidence excerpts the evaluator '
+    "marked **shareable**. A project team sees only its own project. Reports follow the same rules whoever takes "
+    "them out, because reports travel."
+)
