@@ -82,16 +82,24 @@ FORMULA_STARTS = ("=", "+", "-", "@")
 FORMATS = ("csv", "xlsx", "parquet")
 
 
+# The escaping rule: on export, text that starts with = + - or @, after any number of apostrophes, gets one more
+# apostrophe in front; on import, text that starts with an apostrophe followed (after any more apostrophes) by
+# = + - or @ loses one. So "=SUM(A1)" is written "'=SUM(A1)", and "'=x" (typed with its apostrophe) "''=x":
+# both read back exactly. The same patterns run in SQL for exports (storage.exports) and in pandas for imports.
+ESCAPED = r"^'*[=+\-@]"
+NEUTRALISED = r"^'+[=+\-@]"
+
+
 def neutralise(value: object) -> object:
     """Stop a spreadsheet from running a cell as a formula: prefix it with an apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and value.lstrip("'").startswith(FORMULA_STARTS):
         return "'" + value
     return value
 
 
 def restore_neutralised(value: str) -> str:
     """Undo `neutralise` on import so that export → import reproduces the text exactly."""
-    if len(value) > 1 and value[0] == "'" and value[1] in FORMULA_STARTS:
+    if len(value) > 1 and value[0] == "'" and value.lstrip("'").startswith(FORMULA_STARTS):
         return value[1:]
     return value
 

@@ -61,7 +61,11 @@ from .records import (
     withdraw_participant,
 )
 from .study import (
+    ENTITY,
+    KEYS,
     STORED,
+    compare_rows,
+    compared_columns,
     get_study,
     insert_frames,
     is_empty,
@@ -75,6 +79,7 @@ from .study import (
     max_milestone_id,
     read_table,
     table_counts,
+    update_rows,
 )
 from .trajectory import (
     citations,
