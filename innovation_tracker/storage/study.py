@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 
@@ -190,6 +192,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "sustainability": ("project_code", "wave", "indicator_code"),
     "milestones": ("project_code", "milestone_date", "kind", "title"),
 }
+# Columns an import may change that point at another table (DuckDB indexes them).
+FOREIGN_KEYS = {"participants": ("project_code",)}
 # How the audit log names a row of each table (as a form edit does).
 ENTITY = {
     "projects": "project",
@@ -278,8 +282,17 @@ def update_rows(con: Connection, table: str, frame: pd.DataFrame, *, actor: str,
             f" FROM ({typed}) i JOIN {target} s ON {_match(table)}",
             {"actor": actor, "entity": ENTITY[table], "source": source},
         )
-        sets = ", ".join(f"{c} = i.{c}" for c in compared_columns(table))
+        # A foreign-key column apart, and only where it differs: DuckDB rewrites a row whose indexed column is set,
+        # even to the same value, and then refuses the row as still referenced by others.
+        plain = [c for c in compared_columns(table) if c not in FOREIGN_KEYS.get(table, ())]
+        sets = ", ".join(f"{c} = i.{c}" for c in plain)
         con.execute(f"UPDATE {target} AS s SET {sets} FROM ({typed}) AS i WHERE {_match(table)}")
+        for c in FOREIGN_KEYS.get(table, ()):
+            con.execute(
+                f"UPDATE {target} AS s SET {c} = i.{c} FROM ({typed}) AS i"
+                f" WHERE {_match(table)} AND i.{c} IS DISTINCT FROM s.{c}"
+            )
     finally:
-        con.unregister("_changes_raw")
+        with contextlib.suppress(Exception):  # after a refused statement the transaction only takes a rollback
+            con.unregister("_changes_raw")
     return len(frame)
