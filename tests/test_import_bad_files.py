@@ -88,7 +88,7 @@ CASES = {
     ),
     "duplicate participant and wave (in the study)": (
         "interviews.csv", rows("interviews", "4,ART-01,ART,month_3,2025-05-08,telephone,,,completed"),
-        ("duplicate", "interviews.csv", 2, "interview_id", "4", "already has a month_3 interview in the study: interview 2"),
+        ("duplicate", "interviews.csv", 2, "interview_id", "4", "a month_3 interview in the study: interview 2"),
     ),
     "duplicate participant and wave (in the file)": (
         "interviews.csv",
