@@ -100,6 +100,8 @@ def _check_paths(args) -> None:
     source = getattr(args, "source", None)
     if source is not None and not source.exists():
         raise UsageError(f"there is no backup at {source}")
+    if source is not None and source.is_file():
+        _readable(source)
 
 
 def _readable(path: Path) -> None:
