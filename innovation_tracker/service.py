@@ -202,9 +202,13 @@ def import_files(
 def read_paths(paths: Iterable[Path]) -> list[tuple[str, bytes]]:
     """Files as (name, bytes); a missing file, a folder or an unreadable file is a problem, not a traceback."""
     uploads, problems = [], []
-    for path in map(Path, paths):
+    paths = [Path(p) for p in paths]
+    names = [p.name for p in paths]
+    for path in paths:
+        # Two files of the same name (a/participants.csv, b/participants.csv) are told apart by their paths.
+        name = path.name if names.count(path.name) == 1 else str(path)
         try:
-            uploads.append((path.name, path.read_bytes()))
+            uploads.append((name, path.read_bytes()))
         except FileNotFoundError:
             problems.append(Problem("missing_file", "no such file", file=str(path)))
         except IsADirectoryError:

@@ -110,7 +110,12 @@ def test_an_unreadable_database_is_refused(command, place, capsys):
 
 @pytest.mark.parametrize(
     "command, kind",
-    [(c, k) for c in sorted(READS_FILE) for k in ("missing", "folder", "unreadable") if (c, k) != ("restore", "folder")],
+    [
+        (c, k)
+        for c in sorted(READS_FILE)
+        for k in ("missing", "folder", "unreadable")
+        if (c, k) != ("restore", "folder")
+    ],
 )  # a backup may be a folder
 def test_an_input_file_that_cannot_be_used_is_refused_and_nothing_is_created(command, kind, place, capsys):
     db = place / f"new-{command}-{kind}" / "study.duckdb"
@@ -130,8 +135,10 @@ def test_an_input_file_that_cannot_be_used_is_refused_and_nothing_is_created(com
 def test_a_failing_import_into_a_new_database_creates_no_file_or_folder(place, capsys):
     db = place / "never" / "made" / "study.duckdb"
     bad = place / "projects.csv"
-    bad.write_text("project_code,name,setting,host_organisation,relation_to_statutory,start_date,status\n"
-                   "ART,Arts,community,,external,,active\n")
+    bad.write_text(
+        "project_code,name,setting,host_organisation,relation_to_statutory,start_date,status\n"
+        "ART,Arts,community,,external,,active\n"
+    )
     code = main(["import", "--db", str(db), str(bad)])
     assert code == 2
     assert "no study yet" in capsys.readouterr().err
