@@ -30,6 +30,7 @@ class TablePlan:
     unchanged: int = 0
     absent: int = 0
     changes: list[Problem] = field(default_factory=list)
+    differences: list[dict] = field(default_factory=list)  # a row per changed value: where, key, stored → file
 
 
 @dataclass
@@ -50,6 +51,12 @@ class Plan:
     @property
     def writes(self) -> int:
         return sum(len(t.new) + (len(t.changed) if self.update else 0) for t in self.tables.values())
+
+    def differences(self) -> pd.DataFrame:
+        """Each changed value of the (first) changed rows: file, row, key, column, stored value, value in the file."""
+        rows = [d for t in self.tables.values() for d in t.differences]
+        columns = ["File", "Row", "Key", "Column", "Stored", "In the file"]
+        return pd.DataFrame(rows, columns=columns)
 
     def summary(self) -> pd.DataFrame:
         """Per table: rows new / unchanged / changed / refused, and stored rows the files do not hold."""
@@ -107,17 +114,18 @@ def plan(
             new = new.assign(milestone_id=range(top + 1, top + 1 + len(new)))
         changed_pos = np.flatnonzero(status.to_numpy() == 2)
         changed = frame.iloc[changed_pos].reset_index(drop=True)
-        describe = _describe(table, frame, before, origins.get(table))
+        changes, differences = _describe(table, frame, before, origins.get(table))
         tables[table] = TablePlan(
-            table, new, changed, unchanged=int((status == 1).sum()), absent=absent, changes=describe
+            table, new, changed, int((status == 1).sum()), absent, changes=changes, differences=differences
         )
     return Plan(tables, update, version=storage.data_version(con))
 
 
-def _describe(table: str, frame: pd.DataFrame, before: pd.DataFrame, origin: Origin | None) -> list[Problem]:
-    """One problem per changed row (the first MAX_PROBLEMS): where it is, its key, and stored → incoming."""
+def _describe(table: str, frame: pd.DataFrame, before: pd.DataFrame, origin: Origin | None):
+    """One problem per changed row (the first MAX_PROBLEMS): where it is, its key, and stored → incoming; and the
+    same as a row per changed value."""
     if before.empty:
-        return []
+        return [], []
     keys = storage.KEYS[table]
     columns = storage.compared_columns(table)
     shown = before.head(MAX_PROBLEMS)
@@ -126,21 +134,25 @@ def _describe(table: str, frame: pd.DataFrame, before: pd.DataFrame, origin: Ori
     stored_text = {c: tidy.as_text(shown[c].reset_index(drop=True)) for c in columns}
     incoming_text = {c: tidy.as_text(incoming[c]) for c in columns}
     key_text = {k: tidy.as_text(incoming[k]) for k in keys}
-    problems = []
+    problems, differences = [], []
     for n, pos in enumerate(positions):
-        diffs = [
-            f"{c} {_shown(stored_text[c].iloc[n])} → {_shown(incoming_text[c].iloc[n])}"
-            for c in columns
-            if stored_text[c].iloc[n] != incoming_text[c].iloc[n]
-        ]
+        differ = [c for c in columns if stored_text[c].iloc[n] != incoming_text[c].iloc[n]]
+        diffs = [f"{c} {_shown(stored_text[c].iloc[n])} → {_shown(incoming_text[c].iloc[n])}" for c in differ]
         key = ", ".join(f"{k} {key_text[k].iloc[n]}" for k in keys)
         file, row = origin.at(int(pos)) if origin else (f"{table}.csv", int(pos) + 2)
+        fields = origin.fields if origin else {}
+        differences += [
+            {"File": file, "Row": row, "Key": key, "Column": fields.get(c, c),
+             "Stored": stored_text[c].iloc[n], "In the file": incoming_text[c].iloc[n]}
+            for c in differ
+        ]  # fmt: skip
         message = (
             f"{key} is stored with other values ({'; '.join(diffs) or 'a value differs'}): "
             "import with --update (or choose 'apply changes') to change the stored row"
         )
-        problems.append(Problem("changed", message, keys[-1], row, file, key_text[keys[-1]].iloc[n]))
-    return problems
+        field_name = fields.get(keys[-1], keys[-1])
+        problems.append(Problem("changed", message, field_name, row, file, key_text[keys[-1]].iloc[n]))
+    return problems, differences
 
 
 def _shown(text: str) -> str:
