@@ -491,7 +491,7 @@ def _interviews(decoded, waves: pd.Series, rows, context: Context, file: str, pr
     keys = pd.DataFrame({"record": decoded[RECORD], "wave": waves})
     for pos, first in _repeats(keys, mask):
         message = f"this record's interview form for this event is filled in on row {first} too"
-        problems.append(Problem("duplicate", message, EVENT, pos, file, decoded[EVENT].iloc[pos - 2]))
+        problems.append(Problem("duplicate", message, EVENT, pos, file, waves.iloc[pos - 2]))
     d = decoded[mask]
     stored = [context.interviews.get((p, w)) for p, w in zip(d[RECORD], waves[mask], strict=True)]
     fresh = iter(range(context.next_interview_id, context.next_interview_id + len(d)))

@@ -77,11 +77,13 @@ def load_demo(con: storage.Connection, *, today: dt.date, actor: str = SYSTEM_AC
 
 def export_study(con: storage.Connection, viewer: Viewer, out_dir: Path, fmt: str = "csv") -> list[Path]:
     """The study as `viewer` may see it, one tidy file per table (or one workbook), plus the wide table; audited."""
-    frames = {table: storage.read_table(con, viewer, table) for table in tidy.TABLES}
-    frames["wide"] = storage.wide_table(con, viewer)
-    paths = tidy.write_tables(frames, Path(out_dir), fmt)
-    audit(con, viewer, "export", "study", fmt, {table: len(frame) for table, frame in frames.items()})
-    return paths
+    if fmt not in tidy.FORMATS:
+        raise ValidationError(Problem("format", f"format must be one of {', '.join(tidy.FORMATS)}"))
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    counts = storage.copy_export(con, viewer, out_dir, fmt)
+    audit(con, viewer, "export", "study", fmt, counts)
+    return [out_dir / "study.xlsx"] if fmt == "xlsx" else [out_dir / f"{table}.{fmt}" for table in counts]
 
 
 def audit(con: storage.Connection, viewer: Viewer, action: str, entity: str, key: str | None, after: dict) -> None:

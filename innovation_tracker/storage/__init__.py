@@ -15,7 +15,7 @@ from .db import (
     transaction,
     write,
 )
-from .exports import wide_table
+from .exports import copy_export, export_queries, wide_sql, wide_table
 from .portfolio import (
     call_candidates,
     completion_by_wave,
@@ -62,6 +62,7 @@ from .records import (
 )
 from .study import (
     ENTITY,
+    EXPORT_SQL,
     KEYS,
     STORED,
     compare_rows,
