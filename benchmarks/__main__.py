@@ -26,7 +26,76 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--work", type=Path, default=HERE / "data", help="where databases are built and kept")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="where the results are written")
     parser.add_argument("--no-memory", action="store_true", help="skip the browser run that measures memory")
+    parser.add_argument(
+        "--transfer",
+        action="store_true",
+        help="only the export (CSV, Parquet, Excel) against DuckDB's COPY, and the monthly re-import at S = 100",
+    )
     return parser.parse_args(argv)
+
+
+def run_transfer(args: argparse.Namespace, log=print) -> dict:
+    """Export at S against its floor (DuckDB's COPY of the same queries), and a cumulative re-import at S = 100."""
+    args.work.mkdir(parents=True, exist_ok=True)
+    db = portfolio.cached(args.work, args.scale)
+    exported = transfer.time_export(db, ("csv", "parquet", "xlsx"))
+    for fmt, row in exported["formats"].items():
+        floor = f", COPY floor {row['floor_s']:.2f} s, {row['ratio']:.1f}×" if "floor_s" in row else ""
+        log(f"export {fmt}: {row['export_s']:.2f} s ({row['megabytes']:.0f} MB){floor}")
+    reimport = transfer.time_reimport(args.work, 100)
+    log(f"re-import S=100: first {reimport['first_s']:.1f} s, again +1% {reimport['reimport_s']:.1f} s")
+    with_counts = storage_counts(db)
+    return {
+        "scale": args.scale,
+        "when": dt.datetime.now().isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {_cores()} cores, Python {platform.python_version()}",
+        "counts": with_counts,
+        "export": exported,
+        "reimport": reimport,
+    }
+
+
+def storage_counts(db: Path) -> dict[str, int]:
+    from innovation_tracker import storage
+
+    con = storage.connect(db)
+    try:
+        return storage.table_counts(con)
+    finally:
+        con.close()
+
+
+def transfer_markdown(result: dict) -> str:
+    counts, formats, again = result["counts"], result["export"]["formats"], result["reimport"]
+    lines = [
+        f"# Export and re-import at S = {result['scale']}",
+        "",
+        f"{result['when']} · {result['machine']} · {counts['projects']:,} projects, {counts['participants']:,}"
+        f" participants, {counts['interviews']:,} interviews, {counts['factor_ratings']:,} ratings",
+        "",
+        "| measure | result | floor | ratio | target | met |",
+        "|---|---:|---:|---:|---:|:---:|",
+    ]
+    for fmt, row in formats.items():
+        if "floor_s" in row:
+            lines.append(
+                f"| export, {fmt} ({row['megabytes']:.0f} MB) | {row['export_s']:.2f} s | {row['floor_s']:.2f} s"
+                f" (DuckDB COPY of the same queries) | {row['ratio']:.1f}× | ≤ 3× | {_mark(row['ratio'] <= 3)} |"
+            )
+        else:
+            lines.append(
+                f"| export, {fmt} ({row['megabytes']:.0f} MB, openpyxl write-only) | {row['export_s']:.2f} s"
+                " | no COPY to Excel | | | – |"
+            )
+    lines += [
+        f"| first import of the S = {again['scale']} study ({again['first_rows']:,} rows) | {again['first_s']:.1f} s"
+        " | | | | |",
+        f"| re-import of the same export plus 1% new rows ({again['new_rows']:,} new,"
+        f" {again['unchanged_rows']:,} unchanged) | {again['reimport_s']:.1f} s | {again['first_s']:.1f} s (first"
+        f" import) | {again['ratio']:.2f}× | ≤ 1.5× | {_mark(again['ratio'] <= 1.5)} |",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace, log=print) -> dict:
@@ -157,6 +226,14 @@ def write(result: dict, out: Path) -> tuple[Path, Path]:
 
 def main(argv=None) -> None:
     args = parse(argv)
+    if args.transfer:
+        result = run_transfer(args)
+        args.out.mkdir(parents=True, exist_ok=True)
+        stem = args.out / f"transfer-s{args.scale}"
+        stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+        stem.with_suffix(".md").write_text(transfer_markdown(result))
+        print(stem.with_suffix(".md").read_text())
+        return
     result = run(args)
     md, _ = write(result, args.out)
     print(md.read_text())

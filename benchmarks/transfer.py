@@ -102,14 +102,108 @@ def time_import(folder: Path, ratings: int) -> dict[str, float]:
     }
 
 
-def time_export(db: Path) -> dict[str, float]:
+def time_export(db: Path, formats: tuple[str, ...] = ("csv", "parquet")) -> dict:
+    """The product's export per format against the floor: DuckDB's own `COPY` of the same queries (the contract's,
+    as the system sees them) with no formula neutralising and no audit. Excel, when asked, has no COPY: it is
+    reported on its own (openpyxl's write-only mode)."""
     con = storage.connect(db)
+    out: dict = {}
     try:
-        with tempfile.TemporaryDirectory() as out:
-            started = time.perf_counter()
-            paths = service.export_study(con, SYSTEM_VIEWER, Path(out), "csv")
-            export_s = time.perf_counter() - started
-            size = sum(p.stat().st_size for p in paths)
+        for fmt in formats:
+            with tempfile.TemporaryDirectory() as folder:
+                started = time.perf_counter()
+                paths = service.export_study(con, SYSTEM_VIEWER, Path(folder), fmt)
+                export_s = time.perf_counter() - started
+                size = sum(p.stat().st_size for p in paths)
+            row = {"export_s": export_s, "files": len(paths), "megabytes": size / 1e6}
+            if fmt != "xlsx":
+                row["floor_s"] = _copy_floor(con, fmt)
+                row["ratio"] = export_s / row["floor_s"]
+            out[fmt] = row
     finally:
         con.close()
-    return {"export_s": export_s, "files": len(paths), "megabytes": size / 1e6}
+    return {**out["csv"], "formats": out}
+
+
+def _copy_floor(con, fmt: str) -> float:
+    queries = {**storage.EXPORT_SQL, "wide": storage.wide_sql(con)}
+    options = "FORMAT csv, HEADER" if fmt == "csv" else "FORMAT parquet"
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        for table, sql in queries.items():
+            con.execute(f"COPY ({sql}) TO '{Path(folder) / f'{table}.{fmt}'}' ({options})")
+        return time.perf_counter() - started
+
+
+def time_reimport(folder: Path, scale: int = 100, new_share: float = 0.01) -> dict:
+    """A team's monthly re-import: the S-study's tidy export imported into a new database (the first import), then
+    the same files again with `new_share` more participants, their interviews and ratings (the next month's
+    cumulative export: everything unchanged plus 1% new). Seconds for each, and what the second plan found."""
+    from benchmarks import portfolio
+
+    source = portfolio.cached(folder, scale)
+    con = storage.connect(source)
+    first_dir, second_dir = folder / f"reimport-s{scale}-first", folder / f"reimport-s{scale}-second"
+    for d in (first_dir, second_dir):
+        shutil.rmtree(d, ignore_errors=True)
+    service.export_study(con, SYSTEM_VIEWER, first_dir)
+    con.close()
+    _with_new_rows(first_dir, second_dir, new_share)
+    target = folder / f"reimport-s{scale}.duckdb"
+    target.unlink(missing_ok=True)
+    files = sorted(first_dir.glob("*.csv"))
+    con = storage.connect(target)
+    try:
+        started = time.perf_counter()
+        first = service.import_files(con, files, today=portfolio.DEMO_TODAY, actor="benchmark")
+        first_s = time.perf_counter() - started
+        started = time.perf_counter()
+        uploads = service.read_paths(sorted(second_dir.glob("*.csv")))
+        plan = service.plan_import(con, uploads, today=portfolio.DEMO_TODAY)
+        second = service.apply_import(con, plan, actor="benchmark")
+        second_s = time.perf_counter() - started
+    finally:
+        con.close()
+        target.unlink(missing_ok=True)
+    return {
+        "scale": scale,
+        "first_s": first_s,
+        "reimport_s": second_s,
+        "ratio": second_s / first_s,
+        "first_rows": sum(first.values()),
+        "new_rows": sum(second.values()),
+        "unchanged_rows": sum(t.unchanged for t in plan.tables.values()),
+    }
+
+
+def _with_new_rows(first: Path, second: Path, share: float) -> None:
+    """`first`'s files plus copies of `share` of its participants (new codes) with their interviews and ratings."""
+    con = duckdb.connect()
+    second.mkdir(parents=True)
+    for path in first.glob("*.csv"):
+        shutil.copyfile(path, second / path.name)
+
+    def read(name):
+        return f"read_csv('{first / name}', all_varchar = true)"
+
+    n = con.execute(f"SELECT count(*) FROM {read('participants.csv')}").fetchone()[0]
+    take = max(1, int(n * share))
+    top = con.execute(f"SELECT max(interview_id::INTEGER) FROM {read('interviews.csv')}").fetchone()[0]
+    con.execute(
+        f"CREATE TABLE people AS SELECT * FROM {read('participants.csv')} ORDER BY participant_code LIMIT {take}"
+    )
+    con.execute(
+        f"CREATE TABLE talks AS SELECT i.*, row_number() OVER (ORDER BY i.interview_id::INTEGER) + {top} AS new_id"
+        f" FROM {read('interviews.csv')} i JOIN people USING (participant_code)"
+    )
+    new = "participant_code || '-N'"
+    copies = {
+        "participants.csv": f"SELECT * REPLACE ({new} AS participant_code) FROM people",
+        "interviews.csv": f"SELECT * EXCLUDE (new_id) REPLACE (new_id::VARCHAR AS interview_id, {new} AS"
+        " participant_code) FROM talks",
+        "factor_ratings.csv": f"SELECT r.* REPLACE (t.new_id::VARCHAR AS interview_id, r.participant_code || '-N'"
+        f" AS participant_code) FROM {read('factor_ratings.csv')} r JOIN talks t USING (interview_id)",
+    }
+    for name, sql in copies.items():
+        con.execute(f"COPY (SELECT * FROM {read(name)} UNION ALL ({sql})) TO '{second / name}' (FORMAT csv, HEADER)")
+    con.close()

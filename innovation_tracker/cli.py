@@ -43,16 +43,75 @@ def cmd_init(args) -> str:
 
 
 def cmd_export(args) -> str:
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"{args.out} is a file; --out names a folder to write the files into")
     con = storage.connect(args.db)
     paths = service.export_study(con, SYSTEM_VIEWER, args.out, args.format)
     return f"Exported {len(paths)} file(s) to {args.out}: " + ", ".join(p.name for p in paths)
 
 
 def cmd_import(args) -> str:
-    con = storage.connect(args.db)
+    """Plan first (against an in-memory study when the database does not exist yet, so that a refused import
+    creates no file), print the plan, then write exactly it."""
+    uploads = service.read_paths(args.files)
+    new = not args.db.exists()
+    con = storage.connect(":memory:" if new else args.db)
+    plan = service.plan_import(con, uploads, today=args.today, update=args.update)
+    for notice in plan.notices:
+        print(f"notice: {notice}")
+    print("\n".join(["Import plan:", *(f"  {line}" for line in plan.lines())]))
+    if plan.refused:
+        raise ValidationError(plan.refused)
+    if args.dry_run:
+        return "Dry run: nothing was written."
+    if new:
+        con.close()
+        con = storage.connect(args.db)
     actor = OS_ACTOR if args.actor is None else f"{args.actor} (given by {OS_ACTOR})"
-    counts = service.import_files(con, args.files, today=args.today, actor=actor)
+    counts = service.apply_import(con, plan, actor=actor)
     return f"Imported into {args.db}: " + _counts(counts)
+
+
+class UsageError(TrackerError):
+    """A path that cannot be used (missing, a folder, unreadable): one line, exit code 2."""
+
+    title = "error"
+
+
+# Commands whose --db may name a file that does not exist yet (they create it); every other needs it to exist.
+CREATES_DB = {"demo", "init", "restore", "import"}
+
+
+def _check_paths(args) -> None:
+    """Missing files, folders given for files and unreadable files, found before any command opens them."""
+    db = getattr(args, "db", None)
+    if db is not None:
+        if db.is_dir():
+            raise UsageError(f"{db} is a folder, not a database file")
+        if not db.exists() and args.command not in CREATES_DB:
+            raise UsageError(f"there is no database at {db} (create one with `init` or `demo`)")
+        if db.exists():
+            _readable(db)
+    inputs = [*getattr(args, "files", []), getattr(args, "codebook", None), getattr(args, "indicators", None)]
+    for path in filter(None, inputs):
+        if not path.exists():
+            raise UsageError(f"there is no file {path}")
+        if path.is_dir():
+            raise UsageError(f"{path} is a folder, not a file")
+        _readable(path)
+    source = getattr(args, "source", None)
+    if source is not None and not source.exists():
+        raise UsageError(f"there is no backup at {source}")
+    if source is not None and source.is_file():
+        _readable(source)
+
+
+def _readable(path: Path) -> None:
+    try:
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except OSError as exc:
+        raise UsageError(f"{path} cannot be read: {exc.strerror}") from None
 
 
 def _os_actor() -> str:
@@ -191,12 +250,23 @@ def build_parser() -> argparse.ArgumentParser:
     imp = command(
         "import",
         cmd_import,
-        "Add tidy files (CSV, Parquet, or an Excel workbook with a sheet per "
-        "table, or a REDCap flat export of the project from redcap-dictionary) to the study: all checked first, "
-        "all written or nothing.",
+        "Sync tidy files (CSV, Parquet, or an Excel workbook with a sheet per table, or a REDCap flat export of the "
+        "project from redcap-dictionary) into the study: rows already stored are unchanged, new rows are added, "
+        "changed rows are refused unless --update. All checked first, all written or nothing; exit 2 on problems.",
     )
-    imp.add_argument("--db", type=Path, required=True, help="the DuckDB file (created if it does not exist)")
+    imp.add_argument(
+        "--db",
+        type=Path,
+        required=True,
+        help="the DuckDB file (created when the import succeeds and it does not exist)",
+    )
     imp.add_argument("files", type=Path, nargs="+", metavar="FILE", help="tidy files, or REDCap exports")
+    imp.add_argument(
+        "--update",
+        action="store_true",
+        help="apply rows whose key is stored with other values as audited edits (without it they are refused)",
+    )
+    imp.add_argument("--dry-run", action="store_true", help="print the plan (new/unchanged/changed) and write nothing")
     imp.add_argument("--today", type=_date, default=dt.date.today(), help="date for the 'not in the future' rule")
     imp.add_argument(
         "--actor",
@@ -325,11 +395,20 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "end", "unset") is None:
         args.end = args.start + dt.timedelta(days=460)
     try:
+        _check_paths(args)
         print(args.handler(args))
     except ValidationError as error:
         print(f"{error.title}. {len(error.problems)} problem(s), nothing was written:", file=sys.stderr)
         for problem in error.problems:
             print(f"  - {problem}", file=sys.stderr)
+        if error.message.endswith("are listed"):
+            print(f"  {error.message[error.message.index(' … ') + 3 :]}", file=sys.stderr)
+        return 2
+    except UsageError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a path that turned out unusable only when written (a full disk, a read-only folder)
+        print(f"error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
         return 2
     except TrackerError as error:
         print(f"{error.title}: {error.message}", file=sys.stderr)

@@ -13,7 +13,7 @@ import datetime as dt
 import io
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -66,17 +66,71 @@ class Reference:
     ratings: pd.DataFrame | None = None  # interview_id, factor_code of the ratings already stored
 
 
-class Report:
-    """Collects problems; stops collecting (but keeps counting) after MAX_PROBLEMS."""
+@dataclass
+class Origin:
+    """Where each row of a table came from: the file and the row number in it, and the file's own name for each
+    column (a REDCap field). A table given in two files, or made from a REDCap export, is checked as one table,
+    and every problem still names the file and row a person can open."""
 
-    def __init__(self) -> None:
+    name: str
+    files: list[str]
+    file_of: np.ndarray
+    row_of: np.ndarray
+    fields: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of_file(cls, file: str, n: int, *, rows=None, fields=None) -> Origin:
+        rows = np.arange(2, n + 2) if rows is None else np.asarray(rows, dtype=np.int64)
+        return cls(file, [file], np.zeros(n, dtype=np.int64), rows, dict(fields or {}))
+
+    def then(self, other: Origin) -> Origin:
+        """This table's rows followed by `other`'s (the same table given again in another file)."""
+        files = [*self.files, *other.files]
+        return Origin(
+            f"{self.name} + {other.name}",
+            files,
+            np.concatenate([self.file_of, other.file_of + len(self.files)]),
+            np.concatenate([self.row_of, other.row_of]),
+            {**other.fields, **self.fields},
+        )
+
+    def at(self, pos: int) -> tuple[str, int]:
+        if 0 <= pos < len(self.row_of):
+            return self.files[int(self.file_of[pos])], int(self.row_of[pos])
+        return self.name, pos + 2
+
+    def describe(self, pos: int) -> str:
+        file, row = self.at(pos)
+        return f"row {row} of {file}"
+
+
+class Report:
+    """Collects problems; stops collecting (but keeps counting) after MAX_PROBLEMS. Problems about a table with an
+    `Origin` are pointed at the file, row and column the rows came from."""
+
+    def __init__(self, origins: dict[str, Origin] | None = None) -> None:
         self.problems: list[Problem] = []
         self.total = 0
+        self.origins = {origin.name: origin for origin in (origins or {}).values()}
 
     def add(self, problem: Problem) -> None:
         self.total += 1
         if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(problem)
+            self.problems.append(self._located(problem))
+
+    def _located(self, problem: Problem) -> Problem:
+        origin = self.origins.get(problem.file)
+        if origin is None:
+            return problem
+        file, row = (origin.files[0], problem.row) if len(origin.files) == 1 else (problem.file, problem.row)
+        if problem.row is not None and problem.row >= 2:
+            file, row = origin.at(problem.row - 2)
+        return replace(problem, file=file, row=row, field=origin.fields.get(problem.field, problem.field))
+
+    def where(self, file: str, pos: int) -> str:
+        """A row named as a person finds it: 'row 7 of participants.csv'."""
+        origin = self.origins.get(file)
+        return origin.describe(pos) if origin else f"row {pos + 2} of {file}"
 
     def rows(self, mask: pd.Series, frame: pd.DataFrame, file: str, column: str, rule: str, message) -> None:
         """One problem per row where `mask` holds; `message(value)` words it."""
@@ -84,7 +138,7 @@ class Report:
         self.total += max(0, len(positions) - (MAX_PROBLEMS - len(self.problems)))
         for pos in positions[: max(0, MAX_PROBLEMS - len(self.problems))]:
             value = frame[column].iloc[pos] if column in frame.columns else None
-            self.problems.append(Problem(rule, message(value), column, int(pos) + 2, file, value))
+            self.problems.append(self._located(Problem(rule, message(value), column, int(pos) + 2, file, value)))
 
     def raise_if_any(self) -> None:
         if self.problems:
@@ -296,14 +350,31 @@ def _check_header(header: str, name: str) -> None:
 
 def _text_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({str(c).strip(): _restored(tidy.as_text(frame[c]).str.strip()) for c in frame.columns})
-    return out.reset_index(drop=True)
+    return _without_trailing_blank_rows(out.reset_index(drop=True))
+
+
+def _without_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Excel saves rows it once formatted as separators only (`,,,,`) at the end of a CSV: they are not rows."""
+    if frame.empty or len(frame.columns) == 0:
+        return frame
+    filled = (frame != "").any(axis=1).to_numpy()
+    if filled[-1]:
+        return frame
+    last = np.flatnonzero(filled)
+    return frame.iloc[: (last[-1] + 1 if len(last) else 0)]
+
+
+def unknown_columns(table: str, frame: pd.DataFrame, file: str) -> list[str]:
+    """Notices for the columns of a tidy file that no table column matches: they are not imported."""
+    known = set(tidy.columns(table))
+    return [f"{file}: ignored column: {c}" for c in frame.columns if c not in known]
 
 
 def _restored(text: pd.Series) -> pd.Series:
     """`tidy.restore_neutralised` over a whole column at once."""
     if not text.str.startswith("'").any():  # the usual case, and a much cheaper test than the pattern
         return text
-    neutralised = text.str.match(r"'[=+\-@]")
+    neutralised = text.str.match(tidy.NEUTRALISED)
     return text.where(~neutralised, text.str.slice(1)) if neutralised.any() else text
 
 
@@ -409,15 +480,19 @@ def _optional_text(frame, column) -> pd.Series:
 
 
 def _duplicates(frame, keys: list[str], file, report, what: str) -> None:
-    dup = frame.duplicated(subset=keys, keep="first")
-    report.rows(
-        dup,
-        frame,
-        file,
-        keys[-1],
-        "duplicate",
-        lambda v: f"{what} appears more than once in the file ({', '.join(keys)})",
-    )
+    """A key given twice in the import (one file, or two files of the same table): both rows are named."""
+    dup = frame.duplicated(subset=keys, keep="first").to_numpy()
+    if not dup.any():
+        return
+    first = frame.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    first_pos = pd.Series(np.arange(len(frame))).groupby(first).transform("first").to_numpy()
+    positions = np.flatnonzero(dup)
+    room = max(0, MAX_PROBLEMS - len(report.problems))
+    report.total += max(0, len(positions) - room)
+    for pos in positions[:room]:
+        key = ", ".join(str(frame[k].iloc[pos]) for k in keys)
+        message = f"{what} {key} is given twice: here and on {report.where(file, int(first_pos[pos]))}"
+        report.add(Problem("duplicate", message, keys[-1], int(pos) + 2, file, frame[keys[-1]].iloc[pos]))
 
 
 def _exists(frame, column, known: set, file, report, what: str) -> pd.Series:
@@ -558,14 +633,6 @@ def _prepare_projects(frame, file, ref: Reference, report) -> tuple[pd.DataFrame
         lambda v: f"project code '{v}' must be 1–16 upper-case letters, digits, - or _, starting with a letter",
     )
     _duplicates(frame, ["project_code"], file, report, "project code")
-    report.rows(
-        codes.isin(ref.projects),
-        frame,
-        file,
-        "project_code",
-        "exists",
-        lambda v: f"project '{v}' already exists in the study",
-    )
     out = pd.DataFrame(
         {
             "project_code": codes,
@@ -593,15 +660,6 @@ def _prepare_participants(frame, file, ref: Reference, study: Study | None, toda
         lambda v: f"participant code '{v}' must be 1–32 letters, digits, - or _ (a pseudonymous code, never a name)",
     )
     _duplicates(frame, ["participant_code"], file, report, "participant code")
-    known = set(ref.participants.participant_code) if ref.participants is not None else set()
-    report.rows(
-        codes.isin(known),
-        frame,
-        file,
-        "participant_code",
-        "exists",
-        lambda v: f"participant '{v}' already exists in the study",
-    )
     _exists(frame, "project_code", ref.projects, file, report, "project")
     enrolment = _dates(frame, "enrolment_date", file, report)
     consent = _dates(frame, "consent_date", file, report, required=False)
@@ -674,34 +732,12 @@ def _prepare_interviews(
     frame, file, ref: Reference, study: Study | None, waves: list[Wave], people: pd.DataFrame, today: dt.date, report
 ) -> pd.DataFrame:
     ids = _ints(frame, "interview_id", file, report, low=1)
-    _duplicates(frame, ["interview_id"], file, report, "interview_id")
-    known_ids = set(ref.interviews.interview_id.astype(int)) if ref.interviews is not None else set()
-    report.rows(
-        ids.isin(known_ids).fillna(False),
-        frame,
-        file,
-        "interview_id",
-        "exists",
-        lambda v: f"interview {v} already exists in the study",
-    )
+    _duplicates(frame, ["interview_id"], file, report, "interview")
     present = _exists(frame, "participant_code", set(people.participant_code), file, report, "participant")
     _exists(frame, "wave", {w.wave for w in waves}, file, report, "wave")
-    _duplicates(frame, ["participant_code", "wave"], file, report, "participant and wave")
+    _duplicates(frame, ["participant_code", "wave"], file, report, "the interview of participant and wave")
     if ref.interviews is not None and len(ref.interviews):
-        taken = (
-            frame[["participant_code", "wave"]].merge(
-                ref.interviews[["participant_code", "wave"]], how="left", indicator=True
-            )["_merge"]
-            == "both"
-        )
-        report.rows(
-            taken,
-            frame,
-            file,
-            "wave",
-            "duplicate",
-            lambda v: f"the participant already has a {v} interview in the study (one per participant and wave)",
-        )
+        _stored_interview_clashes(frame, ids, ref.interviews, file, report)
     # A participant given twice is already reported; one row each keeps `person` aligned with `frame`.
     person = frame[["participant_code"]].merge(
         people.drop_duplicates("participant_code"), how="left", on="participant_code"
@@ -731,6 +767,44 @@ def _prepare_interviews(
         }
     )
     return out
+
+
+def _stored_interview_clashes(frame, ids: pd.Series, stored: pd.DataFrame, file, report) -> None:
+    """An interview is the same one when its id is: its participant and wave cannot move, and another id cannot
+    take a participant's wave that a stored interview holds. Both rows are named."""
+    stored = stored.assign(interview_id=stored.interview_id.astype("Int64"))
+    by_id = pd.DataFrame({"interview_id": ids}).merge(
+        stored[["interview_id", "participant_code", "wave"]], how="left", on="interview_id"
+    )
+    moved = by_id["participant_code"].notna() & (
+        (by_id["participant_code"] != frame["participant_code"]) | (by_id["wave"] != frame["wave"])
+    )
+    report.rows(
+        moved,
+        frame,
+        file,
+        "interview_id",
+        "duplicate",
+        lambda v: f"interview {v} is stored for another participant or wave; an import cannot move an interview",
+    )
+    by_key = frame[["participant_code", "wave"]].merge(
+        stored[["participant_code", "wave", "interview_id"]], how="left", on=["participant_code", "wave"]
+    )
+    other = by_key["interview_id"].notna() & ids.notna() & (by_key["interview_id"] != ids)
+    other = other.fillna(False)
+    for pos in np.flatnonzero(other.to_numpy())[:MAX_PROBLEMS]:
+        stored_id = by_key["interview_id"].iloc[pos]
+        report.add(
+            Problem(
+                "duplicate",
+                f"participant {frame['participant_code'].iloc[pos]} already has a {frame['wave'].iloc[pos]} "
+                f"interview in the study: interview {stored_id}, not {ids.iloc[pos]} (one per participant and wave)",
+                "interview_id",
+                int(pos) + 2,
+                file,
+                frame["interview_id"].iloc[pos],
+            )
+        )
 
 
 def _interview_date_rules(frame, file, date, person, study, today, report) -> None:
@@ -782,12 +856,11 @@ def _interview_date_rules(frame, file, date, person, study, today, report) -> No
         )
 
 
-def _prepare_ratings(frame, file, factors, interviews: pd.DataFrame, report, existing=None) -> pd.DataFrame:
+def _prepare_ratings(frame, file, factors, interviews: pd.DataFrame, report) -> pd.DataFrame:
     ids = _ints(frame, "interview_id", file, report)
     by_code = {f.factor_code: f for f in factors}
     known_factor = _exists(frame, "factor_code", set(by_code), file, report, "factor")
     _duplicates(frame, ["interview_id", "factor_code"], file, report, "interview and factor")
-    _stored_ratings(frame, ids, existing, file, report)
     found = pd.DataFrame({"interview_id": ids}).merge(
         interviews.assign(interview_id=interviews.interview_id.astype("Int64")), how="left", on="interview_id"
     )
@@ -836,23 +909,6 @@ def _prepare_ratings(frame, file, factors, interviews: pd.DataFrame, report, exi
             "shareable": _bools(frame, "shareable", file, report) if "shareable" in frame.columns else False,
             "coder": _optional_text(frame, "coder"),
         }
-    )
-
-
-def _stored_ratings(frame, ids: pd.Series, existing: pd.DataFrame | None, file, report) -> None:
-    """A factor is rated once per interview: a rating the study already holds is refused here, by row."""
-    if existing is None or existing.empty:
-        return
-    keys = pd.DataFrame({"interview_id": ids, "factor_code": frame["factor_code"]})
-    stored = existing.assign(interview_id=existing.interview_id.astype("Int64"), _stored=True)
-    taken = keys.merge(stored[["interview_id", "factor_code", "_stored"]], how="left")["_stored"].eq(True)
-    report.rows(
-        taken,
-        frame,
-        file,
-        "factor_code",
-        "duplicate",
-        lambda v: f"the interview already has a rating for factor '{v}' in the study (one per interview and factor)",
     )
 
 
@@ -939,11 +995,17 @@ def _prepare_milestones(frame, file, projects, study, ref: Reference, report) ->
 
 
 def prepare(
-    tables: dict[str, pd.DataFrame], ref: Reference, today: dt.date, files: dict[str, str] | None = None
+    tables: dict[str, pd.DataFrame], ref: Reference, today: dt.date, origins: dict[str, Origin] | None = None
 ) -> dict[str, pd.DataFrame]:
-    """Check every table against the rules and against what exists; typed frames in load order, or raise."""
-    report = Report()
-    files = files or {}
+    """Check every table against the rules and against what exists; typed frames in load order, or raise.
+
+    Rows whose key the study already holds are checked like any other row (they may be unchanged, or changes):
+    the plan (`sync`) tells them apart. What a row refers to may be in the study or in the same import, and a row
+    of the import stands in for the stored row with its key.
+    """
+    origins = origins or {}
+    report = Report(origins)
+    files = {table: origin.name for table, origin in origins.items()}
     unknown = [t for t in tables if t not in tidy.TABLES]
     for table in unknown:
         report.add(Problem("unknown_table", f"'{table}' is not a table of the study", file=files.get(table, table)))
@@ -993,16 +1055,21 @@ def prepare(
         scoped = Reference(**{**vars(ref), "projects": projects})
         new_people = _prepare_participants(present["participants"], name("participants"), scoped, study, today, report)
         out["participants"] = new_people
-        people = pd.concat([people, new_people[people.columns]], ignore_index=True)
+        kept = people[~people.participant_code.isin(set(new_people.participant_code))]
+        incoming = new_people.drop_duplicates("participant_code")[people.columns]
+        people = pd.concat([kept, incoming], ignore_index=True) if len(kept) else incoming.reset_index(drop=True)
     interviews = ref.interviews if ref.interviews is not None else _empty_interviews()
     if "interviews" in present:
         new = _prepare_interviews(present["interviews"], name("interviews"), ref, study, waves, people, today, report)
         out["interviews"] = new
-        added = new.merge(people[["participant_code", "project_code"]], how="left", on="participant_code")
-        interviews = pd.concat([interviews, added[interviews.columns]], ignore_index=True)
+        added = new.drop_duplicates("interview_id").merge(
+            people[["participant_code", "project_code"]], how="left", on="participant_code"
+        )
+        kept = interviews[~interviews.interview_id.astype("Int64").isin(new.interview_id.dropna())]
+        interviews = pd.concat([kept, added[interviews.columns]], ignore_index=True)
     if "factor_ratings" in present:
         out["factor_ratings"] = _prepare_ratings(
-            present["factor_ratings"], name("factor_ratings"), factors, interviews, report, ref.ratings
+            present["factor_ratings"], name("factor_ratings"), factors, interviews, report
         )
     if "sustainability" in present:
         out["sustainability"] = _prepare_sustainability(

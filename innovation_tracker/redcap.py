@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from .domain import Factor, InterviewStatus, Mode, ParticipantStatus, Role, Study, Wave, label_of
 from .errors import Problem, ValidationError
+from .importer import Origin
 
 DICTIONARY_COLUMNS = (
     "Variable / Field Name",
@@ -62,6 +63,7 @@ SYSTEM_LABELS = {
 COMPLETE_CHOICES = {"0": "Incomplete", "1": "Unverified", "2": "Complete"}
 RATING_CHOICES = {"-2": "Strong barrier", "-1": "Barrier", "1": "Facilitator", "2": "Strong facilitator"}
 YESNO_CHOICES = {"1": "Yes", "0": "No"}
+IGNORED = "\x00ignored"  # a row of an instrument this study does not hold
 ARM_SUFFIX = re.compile(r"\s*\(arm \d+[^)]*\)\s*$", re.IGNORECASE)
 
 
@@ -223,28 +225,23 @@ class Context:
     factors: list[Factor]
     projects: dict[str, str]
     next_interview_id: int = 1
+    interviews: dict[tuple[str, str], int] = field(default_factory=dict)  # (participant, wave) -> stored id
 
 
 @dataclass
 class Conversion:
-    """Tidy tables made from one REDCap export, and the export's row number behind each tidy row."""
+    """Tidy tables made from one REDCap export, the export's row number behind each tidy row, and notices about
+    what the export holds that this study does not (other instruments and fields: never stored)."""
 
     file: str
     tables: dict[str, pd.DataFrame]
     rows: dict[str, np.ndarray]
+    notices: list[str] = field(default_factory=list)
 
-    def locate(self, problem: Problem) -> Problem:
-        """A problem `prepare` found in a converted table, pointed at the export's row and field."""
-        table = next((t for t in self.tables if problem.file == self.name(t)), None)
-        if table is None:
-            return problem
-        row = problem.row
-        if row is not None and 2 <= row < len(self.rows[table]) + 2:
-            row = int(self.rows[table][row - 2])
-        return replace(problem, file=self.file, row=row, field=TIDY_TO_FIELD[table].get(problem.field, problem.field))
-
-    def name(self, table: str) -> str:
-        return f"{self.file} [{table}]"
+    def origin(self, table: str) -> Origin:
+        """Where each row of a converted table came from, and the export's field behind each tidy column."""
+        rows = self.rows[table]
+        return Origin(f"{self.file} [{table}]", [self.file], np.zeros(len(rows), np.int64), rows, TIDY_TO_FIELD[table])
 
 
 TIDY_TO_FIELD = {
@@ -269,16 +266,18 @@ def convert(frame: pd.DataFrame, file: str, context: Context) -> Conversion:
         raise ValidationError(
             Problem("missing_columns", f"missing REDCap column(s): {', '.join(missing)}", row=1, file=file)
         )
+    notices, frame = _outside_the_study(frame, known, file)
     frame = frame.assign(**{f.name: frame.get(f.name, "") for f in known}).reset_index(drop=True)
-    problems: list[Problem] = []
-    decoded = _decode_choices(frame, known)
-    waves = _waves_of_events(frame, context.waves, file, problems)
+    problems: list[Problem] = _blank_records(frame, file)
+    decoded = _decode_choices(frame, known, file, problems)
+    ours = frame[[f.name for f in known if f.name != RECORD]]
+    waves = _waves_of_events(frame, context.waves, (ours != "").any(axis=1), file, problems)
     repeating = _repeating_rows(frame, file, problems)
     problems += _completion_problems(frame, file)
     problems += _misplaced_values(frame, known, repeating, file)
     source = pd.Series(np.arange(len(frame)) + 2)
     participants, people_rows = _participants(decoded, frame, ~repeating, context.projects, file, problems)
-    interviews, interview_rows = _interviews(decoded, waves, ~repeating, context.next_interview_id, file, problems)
+    interviews, interview_rows = _interviews(decoded, waves, ~repeating, context, file, problems)
     ratings, rating_rows = _ratings(decoded, frame, waves, repeating, interviews, file, problems)
     if problems:
         raise ValidationError(problems)
@@ -289,7 +288,47 @@ def convert(frame: pd.DataFrame, file: str, context: Context) -> Conversion:
         "factor_ratings": source[rating_rows].to_numpy(),
     }
     keep = [t for t, f in tables.items() if not f.empty]
-    return Conversion(file, {t: tables[t] for t in keep}, {t: rows[t] for t in keep})
+    return Conversion(file, {t: tables[t] for t in keep}, {t: rows[t] for t in keep}, notices)
+
+
+def _outside_the_study(frame: pd.DataFrame, known: list[Field], file: str) -> tuple[list[str], pd.DataFrame]:
+    """Fields and instruments of the REDCap project that this study does not hold (a contact form with phone
+    numbers, say): named in a notice, dropped here, never stored. Rows of another repeating instrument go too."""
+    ours = {f.name for f in known} | {RECORD, EVENT, REPEAT_FORM, REPEAT_INSTANCE, DAG}
+    ours |= {f"{form}_complete" for form in FORMS}
+    extra = [c for c in frame.columns if c not in ours]
+    notices = []
+    if extra:
+        notices.append(f"{file}: ignored field(s) not in this study, not stored: {', '.join(map(str, extra))}")
+    form = frame[REPEAT_FORM].str.strip().str.lower() if REPEAT_FORM in frame.columns else None
+    if form is not None:
+        other = (form != "") & ~form.isin({*FORMS, *(label.lower() for label in FORMS.values())})
+        if other.any():
+            names = sorted(set(frame.loc[other, REPEAT_FORM]))
+            notices.append(
+                f"{file}: ignored {int(other.sum())} row(s) of repeating instrument(s) not in this study: "
+                + ", ".join(names)
+            )
+            # Blanked rather than dropped, so every other row keeps its row number in the export.
+            frame = frame.copy()
+            frame.loc[other, [c for c in frame.columns if c not in (RECORD, EVENT)]] = ""
+            frame.loc[other, REPEAT_FORM] = IGNORED
+    return notices, frame.drop(columns=extra)
+
+
+def _blank_records(frame: pd.DataFrame, file: str) -> list[Problem]:
+    blank = (frame[RECORD].str.strip() == "") & (frame.drop(columns=[RECORD]) != "").any(axis=1)
+    return [
+        Problem(
+            "required",
+            "the record id is blank: every row needs its participant's record id",
+            RECORD,
+            int(p) + 2,
+            file,
+            "",
+        )
+        for p in np.flatnonzero(blank.to_numpy())[:500]
+    ]
 
 
 def _raw_headers(frame: pd.DataFrame, known: list[Field]) -> pd.DataFrame:
@@ -314,20 +353,29 @@ def _lookup(choices: dict[str, str]) -> dict[str, str]:
     return table | {code.lower(): code for code in choices}
 
 
-def _decode_choices(frame: pd.DataFrame, known: list[Field]) -> pd.DataFrame:
-    """Every field as raw codes; a value that matches neither a code nor a label stays as it is for `prepare`."""
+def _decode_choices(frame: pd.DataFrame, known: list[Field], file: str, problems: list[Problem]) -> pd.DataFrame:
+    """Every field as raw codes; a value that matches neither a code nor a label is a problem that lists the
+    field's choices."""
     out = {}
     for f in known:
         text = frame[f.name]
         if f.choices:
-            out[f.name] = text.str.lower().map(_lookup(f.choices)).fillna(text)
+            decoded = text.str.lower().map(_lookup(f.choices))
+            unknown = decoded.isna() & (text != "")
+            if f.field_type != "yesno" and unknown.any():
+                valid = "; ".join(f"{code} ({choice_label(label)})" for code, label in f.choices.items())
+                for pos in np.flatnonzero(unknown.to_numpy())[:500]:
+                    value = text.iloc[pos]
+                    message = f"'{value}' is not a choice of {f.name}; the choices are: {valid}"
+                    problems.append(Problem("allowed_values", message, f.name, int(pos) + 2, file, value))
+            out[f.name] = decoded.fillna(text)
         else:
             out[f.name] = text
     out["shareable"] = out["shareable"].map({"1": "true", "0": "false"}).fillna(out["shareable"])
     return pd.DataFrame(out)
 
 
-def _waves_of_events(frame, waves: list[Wave], file: str, problems: list[Problem]) -> pd.Series:
+def _waves_of_events(frame, waves: list[Wave], filled: pd.Series, file: str, problems: list[Problem]) -> pd.Series:
     lookup = {}
     for wave in waves:
         for name in (wave.wave, event_name(wave.wave), wave.label):
@@ -335,7 +383,7 @@ def _waves_of_events(frame, waves: list[Wave], file: str, problems: list[Problem
     text = frame[EVENT].map(lambda v: ARM_SUFFIX.sub("", v).lower())
     found = text.map(lookup)
     expected = ", ".join(event_name(w.wave) for w in waves)
-    for pos in np.flatnonzero(found.isna().to_numpy()):
+    for pos in np.flatnonzero((found.isna() & filled).to_numpy())[:500]:
         value = frame[EVENT].iloc[pos]
         message = f"event '{value}' is not one of the study's waves ({expected})" if value else "the event is blank"
         problems.append(Problem("unknown_event", message, EVENT, int(pos) + 2, file, value))
@@ -345,7 +393,7 @@ def _waves_of_events(frame, waves: list[Wave], file: str, problems: list[Problem
 def _repeating_rows(frame, file: str, problems: list[Problem]) -> pd.Series:
     form = frame[REPEAT_FORM].str.lower()
     repeating = form.isin({RATING, FORMS[RATING].lower()})
-    for pos in np.flatnonzero((~repeating & (form != "")).to_numpy()):
+    for pos in np.flatnonzero((~repeating & (form != "") & (form != IGNORED)).to_numpy()):
         value = frame[REPEAT_FORM].iloc[pos]
         message = f"'{value}' is not a repeating instrument of this project; only {RATING} repeats"
         problems.append(Problem("repeat_instrument", message, REPEAT_FORM, int(pos) + 2, file, value))
@@ -356,11 +404,23 @@ def _repeating_rows(frame, file: str, problems: list[Problem]) -> pd.Series:
         message = f"repeat instance '{value}' must be a whole number from 1 on a {RATING} row"
         problems.append(Problem("repeat_instance", message, REPEAT_INSTANCE, int(pos) + 2, file, value))
     key = frame[[RECORD, EVENT, REPEAT_FORM, REPEAT_INSTANCE]]
-    twice = repeating & key.duplicated()
-    for pos in np.flatnonzero(twice.to_numpy()):
-        message = "this record, event and repeat instance appear on an earlier row too"
-        problems.append(Problem("duplicate", message, REPEAT_INSTANCE, int(pos) + 2, file, key.iloc[pos, 3]))
+    for pos, first in _repeats(key, repeating):
+        message = f"this record, event and repeat instance are on row {first} too"
+        problems.append(Problem("duplicate", message, REPEAT_INSTANCE, pos, file, key.iloc[pos - 2, 3]))
     return repeating
+
+
+def _repeats(keys: pd.DataFrame, mask: pd.Series) -> list[tuple[int, int]]:
+    """(row, first row) of every row under `mask` whose key an earlier row under `mask` has: export row numbers."""
+    rows = keys[mask.to_numpy()].astype(str)
+    if rows.empty:
+        return []
+    twice = rows.duplicated(keep="first").to_numpy()
+    if not twice.any():
+        return []
+    group = rows.groupby(list(rows.columns), sort=False).ngroup().to_numpy()
+    first = pd.Series(rows.index.to_numpy()).groupby(group).transform("first").to_numpy()
+    return [(int(rows.index[i]) + 2, int(first[i]) + 2) for i in np.flatnonzero(twice)[:500]]
 
 
 def _completion_problems(frame, file: str) -> list[Problem]:
@@ -407,10 +467,9 @@ _FORM_FIELDS = {
 def _participants(decoded, frame, rows, projects: dict[str, str], file: str, problems: list[Problem]):
     """A participant row where the participant form has data; a record without one must already be in the study."""
     mask = _filled(decoded, PARTICIPANT, rows)
-    twice = mask & decoded[RECORD].where(mask).duplicated() & mask
-    for pos in np.flatnonzero(twice.to_numpy()):
-        message = "the participant form of this record is filled in on an earlier row too"
-        problems.append(Problem("duplicate", message, RECORD, int(pos) + 2, file, decoded[RECORD].iloc[pos]))
+    for pos, first in _repeats(decoded[[RECORD]], mask):
+        message = f"the participant form of this record is filled in on row {first} too"
+        problems.append(Problem("duplicate", message, RECORD, pos, file, decoded[RECORD].iloc[pos - 2]))
     d = decoded[mask]
     project = d["project"]
     if DAG in frame.columns:
@@ -433,17 +492,19 @@ def _participants(decoded, frame, rows, projects: dict[str, str], file: str, pro
     return out.reset_index(drop=True), mask
 
 
-def _interviews(decoded, waves: pd.Series, rows, first_id: int, file: str, problems: list[Problem]):
+def _interviews(decoded, waves: pd.Series, rows, context: Context, file: str, problems: list[Problem]):
+    """An interview row per record and event with the interview form filled; a stored interview keeps its id."""
     mask = _filled(decoded, INTERVIEW, rows) & waves.notna()
     keys = pd.DataFrame({"record": decoded[RECORD], "wave": waves})
-    twice = mask & keys.where(mask).duplicated() & mask
-    for pos in np.flatnonzero(twice.to_numpy()):
-        message = "this record's interview form for this event is filled in on an earlier row too"
-        problems.append(Problem("duplicate", message, EVENT, int(pos) + 2, file, decoded[EVENT].iloc[pos]))
+    for pos, first in _repeats(keys, mask):
+        message = f"this record's interview form for this event is filled in on row {first} too"
+        problems.append(Problem("duplicate", message, EVENT, pos, file, waves.iloc[pos - 2]))
     d = decoded[mask]
+    stored = [context.interviews.get((p, w)) for p, w in zip(d[RECORD], waves[mask], strict=True)]
+    fresh = iter(range(context.next_interview_id, context.next_interview_id + len(d)))
     out = pd.DataFrame(
         {
-            "interview_id": [str(n) for n in range(first_id, first_id + len(d))],
+            "interview_id": [str(i if i is not None else next(fresh)) for i in stored],
             "participant_code": d[RECORD],
             "project_code": "",
             "wave": waves[mask],

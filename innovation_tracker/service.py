@@ -10,18 +10,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import accounts, redcap, storage, tidy
+from . import accounts, redcap, storage, sync, tidy
 from .codebook import load_codebook, load_indicators
 from .domain import DEFAULT_WAVES, SYSTEM_VIEWER, Study, Viewer
-from .errors import AccessDenied, Problem, ValidationError
-from .importer import Reference, header_names, prepare, read_csv_text, read_upload
+from .errors import AccessDenied, ConflictError, Problem, ValidationError
+from .importer import Origin, Reference, header_names, prepare, read_csv_text, read_upload, unknown_columns
 
 SYSTEM_ACTOR = "system"
 
 
-def reference(con: storage.Connection, *, with_ratings: bool = False) -> Reference:
-    """What an import is checked against; the stored ratings only when the import adds ratings."""
-    ratings = storage.known_ratings(con) if with_ratings else None
+def reference(con: storage.Connection) -> Reference:
+    """What an import is checked against."""
     return Reference(
         study=storage.get_study(con),
         waves=storage.list_waves(con),
@@ -31,7 +30,6 @@ def reference(con: storage.Connection, *, with_ratings: bool = False) -> Referen
         participants=storage.known_participants(con),
         interviews=storage.known_interviews(con),
         max_milestone_id=storage.max_milestone_id(con),
-        ratings=ratings,
     )
 
 
@@ -42,22 +40,11 @@ def import_tables(
     today: dt.date,
     actor: str,
     source: str,
-    files: dict[str, str] | None = None,
 ) -> dict[str, int]:
-    """Check everything first; write everything in one transaction, or nothing."""
+    """Tables made by the app itself (init, demo) into a new study: checked first, written in one transaction."""
     text = {table: pd.DataFrame({c: tidy.as_text(frame[c]) for c in frame.columns}) for table, frame in tables.items()}
-    ready = prepare(text, reference(con, with_ratings="factor_ratings" in tables), today, files)
+    ready = prepare(text, reference(con), today)
     return storage.write(con, lambda cur: storage.insert_frames(cur, ready, actor=actor, source=source))
-
-
-def import_files(con: storage.Connection, paths: Iterable[Path], *, today: dt.date, actor: str) -> dict[str, int]:
-    uploads = []
-    for path in paths:
-        path = Path(path)
-        if not path.is_file():
-            raise ValidationError(Problem("missing_file", f"{path} does not exist", file=str(path)))
-        uploads.append((path.name, path.read_bytes()))
-    return run_import(con, read_import(con, uploads), today=today, actor=actor)
 
 
 def init_study(
@@ -92,11 +79,13 @@ def load_demo(con: storage.Connection, *, today: dt.date, actor: str = SYSTEM_AC
 
 def export_study(con: storage.Connection, viewer: Viewer, out_dir: Path, fmt: str = "csv") -> list[Path]:
     """The study as `viewer` may see it, one tidy file per table (or one workbook), plus the wide table; audited."""
-    frames = {table: storage.read_table(con, viewer, table) for table in tidy.TABLES}
-    frames["wide"] = storage.wide_table(con, viewer)
-    paths = tidy.write_tables(frames, Path(out_dir), fmt)
-    audit(con, viewer, "export", "study", fmt, {table: len(frame) for table, frame in frames.items()})
-    return paths
+    if fmt not in tidy.FORMATS:
+        raise ValidationError(Problem("format", f"format must be one of {', '.join(tidy.FORMATS)}"))
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    counts = storage.copy_export(con, viewer, out_dir, fmt)
+    audit(con, viewer, "export", "study", fmt, counts)
+    return [out_dir / "study.xlsx"] if fmt == "xlsx" else [out_dir / f"{table}.{fmt}" for table in counts]
 
 
 MIN_ROLE_GROUP_RANGE = range(1, 51)
@@ -139,61 +128,45 @@ def audit(con: storage.Connection, viewer: Viewer, action: str, entity: str, key
 
 
 @dataclass
-class ImportPlan:
-    """Files read (and REDCap exports converted) into tidy tables, not yet checked against the study."""
+class Batch:
+    """Files read, and REDCap exports recognised, as tidy text tables; not yet checked against the study."""
 
-    tables: dict[str, pd.DataFrame]
-    files: dict[str, str]
-    names: list[str]
-    conversions: list[redcap.Conversion] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    origins: dict[str, Origin] = field(default_factory=dict)
+    names: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
 
-    @property
-    def source(self) -> str:
-        return ", ".join(self.names)
-
-    def located(self, error: ValidationError) -> ValidationError:
-        """`prepare`'s problems in converted tables, pointed back at the REDCap export's rows and fields."""
-        problems = error.problems
-        for conversion in self.conversions:
-            problems = [conversion.locate(p) for p in problems]
-        out = ValidationError(problems)
-        out.message += _more(error)
-        return out
+    def add(self, table: str, frame: pd.DataFrame, origin: Origin) -> None:
+        """A table given in two files is one table to check: each row keeps its own file and row."""
+        if table in self.tables:
+            origin = self.origins[table].then(origin)
+            frame = pd.concat([self.tables[table], frame], ignore_index=True).fillna("")
+        self.tables[table] = frame
+        self.origins[table] = origin
 
 
-def _more(error: ValidationError) -> str:
-    return error.message[error.message.index(" … ") :] if " … " in error.message else ""
-
-
-def read_import(con: storage.Connection, uploads: Iterable[tuple[str, bytes]]) -> ImportPlan:
-    """Read uploaded files (name, bytes): tidy CSV/Parquet, an Excel workbook, or a REDCap flat export."""
-    plan = ImportPlan({}, {}, [])
+def read_import(con: storage.Connection, uploads: Iterable[tuple[str, bytes]]) -> Batch:
+    """Read and recognise: tidy CSV/Parquet files, an Excel workbook, or REDCap flat exports (name, bytes)."""
+    batch = Batch()
     exports = []
     for name, data in uploads:
-        plan.names.append(name)
+        batch.names.append(name)
         if Path(name).suffix.lower() == ".csv" and redcap.is_export(header_names(data)):
             exports.append((name, read_csv_text(data, name, repeated_columns=True)))
             continue
         workbook = Path(name).suffix.lower() == ".xlsx"
         for table, frame in read_upload(name, data).items():
-            _add_table(plan, table, frame, f"{name} [{table}]" if workbook else name)
+            file = f"{name} [{table}]" if workbook else name
+            batch.notices += unknown_columns(table, frame, file)
+            batch.add(table, frame, Origin.of_file(file, len(frame)))
     for name, frame in exports:
-        conversion = redcap.convert(frame, name, _redcap_context(con, plan.tables))
-        plan.conversions.append(conversion)
+        conversion = redcap.convert(frame, name, _redcap_context(con, batch.tables))
+        batch.notices += conversion.notices
         for table, converted in conversion.tables.items():
-            _add_table(plan, table, converted, conversion.name(table))
-    if not plan.tables:
+            batch.add(table, converted, conversion.origin(table))
+    if not batch.tables:
         raise ValidationError(Problem("no_files", "nothing to import: no file holds a table of the study"))
-    return plan
-
-
-def _add_table(plan: ImportPlan, table: str, frame: pd.DataFrame, file: str) -> None:
-    if table in plan.tables:
-        raise ValidationError(
-            Problem("duplicate_table", f"{table} is given twice ({plan.files[table]} and {file})", file=file)
-        )
-    plan.tables[table] = frame
-    plan.files[table] = file
+    return batch
 
 
 def _redcap_context(con: storage.Connection, batch: dict[str, pd.DataFrame]) -> redcap.Context:
@@ -201,29 +174,88 @@ def _redcap_context(con: storage.Connection, batch: dict[str, pd.DataFrame]) -> 
     projects = storage.project_list(con, SYSTEM_VIEWER)
     names = dict(zip(projects.project_code, projects.name, strict=True))
     if "projects" in batch and {"project_code", "name"} <= set(batch["projects"].columns):
-        names |= dict(zip(batch["projects"].project_code, batch["projects"].name, strict=True))
-    ids = [storage.known_interviews(con).interview_id.max()]
-    if "interviews" in batch:
-        ids.append(pd.to_numeric(batch["interviews"].get("interview_id"), errors="coerce").max())
-    top = max((int(i) for i in ids if pd.notna(i)), default=0)
+        names |= dict(zip(batch["projects"].project_code, batch["projects"].name, strict=False))
+    stored = storage.known_interviews(con)
+    ids = [stored.interview_id.max()]
+    if "interviews" in batch and "interview_id" in batch["interviews"].columns:
+        ids.append(pd.to_numeric(batch["interviews"]["interview_id"], errors="coerce").max())
+    top = max((int(i) for i in ids if pd.notna(i) and abs(i) < 2**31), default=0)
+    known = {(p, w): int(i) for p, w, i in zip(stored.participant_code, stored.wave, stored.interview_id, strict=True)}
     return redcap.Context(
-        storage.get_study(con), storage.list_waves(con), storage.list_factors(con), names, next_interview_id=top + 1
+        storage.get_study(con),
+        storage.list_waves(con),
+        storage.list_factors(con),
+        names,
+        next_interview_id=top + 1,
+        interviews=known,
     )
 
 
-def check_import(con: storage.Connection, plan: ImportPlan, *, today: dt.date) -> dict[str, pd.DataFrame]:
-    """Every rule checked against the study; the typed frames that would be added (a preview), or raise."""
-    text = {t: pd.DataFrame({c: tidy.as_text(f[c]) for c in f.columns}) for t, f in plan.tables.items()}
-    try:
-        return prepare(text, reference(con, with_ratings="factor_ratings" in plan.tables), today, plan.files)
-    except ValidationError as error:
-        raise plan.located(error) from None
+def check_import(con: storage.Connection, batch: Batch, *, today: dt.date) -> dict[str, pd.DataFrame]:
+    """Every rule checked against the study; the typed tables, or a `ValidationError` naming file, row, column."""
+    text = {t: pd.DataFrame({c: tidy.as_text(f[c]) for c in f.columns}) for t, f in batch.tables.items()}
+    return prepare(text, reference(con), today, batch.origins)
 
 
-def run_import(con: storage.Connection, plan: ImportPlan, *, today: dt.date, actor: str) -> dict[str, int]:
-    """Check everything first; write everything in one transaction, or nothing."""
-    ready = check_import(con, plan, today=today)
-    return storage.write(con, lambda cur: storage.insert_frames(cur, ready, actor=actor, source=plan.source))
+def plan_import(
+    con: storage.Connection, uploads: Iterable[tuple[str, bytes]], *, today: dt.date, update: bool = False
+) -> sync.Plan:
+    """Read → recognise → check → plan: what the import would write (nothing is written), or a `ValidationError`."""
+    batch = read_import(con, uploads)
+    checked = check_import(con, batch, today=today)
+    given = {table: len(frame) for table, frame in batch.tables.items()}
+    plan = sync.plan(con, checked, given, batch.origins, update=update)
+    plan.source = ", ".join(batch.names)
+    plan.notices = batch.notices
+    return plan
+
+
+def apply_import(con: storage.Connection, plan: sync.Plan, *, actor: str) -> dict[str, int]:
+    """Write exactly `plan` in one transaction: its new rows, and its changes when it was made with updates.
+    Refused when it holds changes it may not apply, or when the study changed since it was made."""
+    if plan.refused:
+        raise ValidationError(plan.refused)
+
+    def work(cur):
+        if storage.data_version(cur.cursor()) != plan.version:
+            raise ConflictError("The study changed since these files were checked; check them again.")
+        counts = storage.insert_frames(cur, {t: p.new for t, p in plan.tables.items()}, actor=actor, source=plan.source)
+        for table, table_plan in plan.tables.items():
+            if plan.update and len(table_plan.changed):
+                updated = storage.update_rows(cur, table, table_plan.changed, actor=actor, source=plan.source)
+                counts[f"{table} updated"] = updated
+        return counts
+
+    return storage.write(con, work, retries=1)
+
+
+def import_files(
+    con: storage.Connection, paths: Iterable[Path], *, today: dt.date, actor: str, update: bool = False
+) -> dict[str, int]:
+    """Plan and write in one go (the CLI's `import`; `--dry-run` stops at `plan_import`)."""
+    plan = plan_import(con, read_paths(paths), today=today, update=update)
+    return apply_import(con, plan, actor=actor)
+
+
+def read_paths(paths: Iterable[Path]) -> list[tuple[str, bytes]]:
+    """Files as (name, bytes); a missing file, a folder or an unreadable file is a problem, not a traceback."""
+    uploads, problems = [], []
+    paths = [Path(p) for p in paths]
+    names = [p.name for p in paths]
+    for path in paths:
+        # Two files of the same name (a/participants.csv, b/participants.csv) are told apart by their paths.
+        name = path.name if names.count(path.name) == 1 else str(path)
+        try:
+            uploads.append((name, path.read_bytes()))
+        except FileNotFoundError:
+            problems.append(Problem("missing_file", "no such file", file=str(path)))
+        except IsADirectoryError:
+            problems.append(Problem("not_a_file", "this is a folder, not a file", file=str(path)))
+        except OSError as exc:
+            problems.append(Problem("unreadable", f"cannot be read: {exc.strerror}", file=str(path)))
+    if problems:
+        raise ValidationError(problems)
+    return uploads
 
 
 def export_download(con: storage.Connection, viewer: Viewer, fmt: str) -> tuple[str, bytes]:
@@ -260,11 +292,11 @@ def write_redcap_dictionary(con: storage.Connection, viewer: Viewer, out: Path) 
     return written
 
 
-def import_as(con: storage.Connection, viewer: Viewer, plan: ImportPlan, *, today: dt.date) -> dict[str, int]:
-    """`run_import` for a logged-in user: only admins and evaluators change study data."""
+def import_as(con: storage.Connection, viewer: Viewer, plan: sync.Plan) -> dict[str, int]:
+    """`apply_import` for a logged-in user: only admins and evaluators change study data."""
     if not viewer.edits_study_data:
         raise AccessDenied("Only evaluators and admins can import data.")
-    return run_import(con, plan, today=today, actor=viewer.username)
+    return apply_import(con, plan, actor=viewer.username)
 
 
 def problem_frame(problems: list[Problem]) -> pd.DataFrame:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import io
 import zipfile
-from pathlib import Path
 
 import pandas as pd
 
@@ -82,16 +81,24 @@ FORMULA_STARTS = ("=", "+", "-", "@")
 FORMATS = ("csv", "xlsx", "parquet")
 
 
+# The escaping rule: on export, text that starts with = + - or @, after any number of apostrophes, gets one more
+# apostrophe in front; on import, text that starts with an apostrophe followed (after any more apostrophes) by
+# = + - or @ loses one. So "=SUM(A1)" is written "'=SUM(A1)", and "'=x" (typed with its apostrophe) "''=x":
+# both read back exactly. The same patterns run in SQL for exports (storage.exports) and in pandas for imports.
+ESCAPED = r"^'*[=+\-@]"
+NEUTRALISED = r"^'+[=+\-@]"
+
+
 def neutralise(value: object) -> object:
     """Stop a spreadsheet from running a cell as a formula: prefix it with an apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and value.lstrip("'").startswith(FORMULA_STARTS):
         return "'" + value
     return value
 
 
 def restore_neutralised(value: str) -> str:
     """Undo `neutralise` on import so that export → import reproduces the text exactly."""
-    if len(value) > 1 and value[0] == "'" and value[1] in FORMULA_STARTS:
+    if len(value) > 1 and value[0] == "'" and value.lstrip("'").startswith(FORMULA_STARTS):
         return value[1:]
     return value
 
@@ -111,54 +118,6 @@ def as_text(series: pd.Series) -> pd.Series:
     if series.dtype == object:
         text = text.map(lambda v: v[:10] if len(v) == 19 and v.endswith(" 00:00:00") else v)
     return text.astype(str)
-
-
-def for_export(frame: pd.DataFrame, table: str, *, typed: bool = False) -> pd.DataFrame:
-    """The frame in contract column order with formulas neutralised in text columns.
-
-    As text for CSV; `typed` keeps numbers as numbers and dates as dates (Excel, Parquet) for analysts.
-    """
-    names = columns(table) if table in TABLES else list(frame.columns)
-    out = pd.DataFrame({c: _typed(frame[c]) if typed else as_text(frame[c]) for c in names})
-    for column in out.columns:
-        if (
-            column not in DATE_COLUMNS
-            and not pd.api.types.is_numeric_dtype(frame[column])
-            and not pd.api.types.is_bool_dtype(frame[column])
-        ):
-            out[column] = out[column].map(neutralise)
-    return out
-
-
-def _typed(series: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return series.dt.date.astype(object).where(series.notna(), None)
-    if pd.api.types.is_float_dtype(series) and series.dropna().mod(1).eq(0).all():
-        return series.astype("Int64")
-    return series
-
-
-def write_tables(frames: dict[str, pd.DataFrame], out_dir: Path, fmt: str = "csv") -> list[Path]:
-    """One file per table (csv, parquet) or one workbook with a sheet per table (xlsx)."""
-    if fmt not in FORMATS:
-        raise ValueError(f"format must be one of {', '.join(FORMATS)}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    prepared = {table: for_export(frame, table, typed=fmt != "csv") for table, frame in frames.items()}
-    if fmt == "xlsx":
-        path = out_dir / "study.xlsx"
-        with pd.ExcelWriter(path, engine="openpyxl") as writer:
-            for table, frame in prepared.items():
-                frame.to_excel(writer, sheet_name=table, index=False)
-        return [path]
-    written = []
-    for table, frame in prepared.items():
-        path = out_dir / f"{table}.{fmt}"
-        if fmt == "csv":
-            frame.to_csv(path, index=False, lineterminator="\n")
-        else:
-            frame.to_parquet(path, index=False)
-        written.append(path)
-    return written
 
 
 def template_frames() -> dict[str, pd.DataFrame]:

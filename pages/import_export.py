@@ -16,6 +16,7 @@ FORMATS = {"csv": "CSV files (zip)", "xlsx": "Excel workbook", "parquet": "Parqu
 MIME = {".zip": "application/zip", ".pdf": "application/pdf", ".html": "text/html",
         ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}  # fmt: skip
 PREVIEW_ROWS = 5
+DIFFERENCES_SHOWN = 50
 
 st.title("Import and export")
 con = ui.connection()
@@ -123,8 +124,9 @@ def build_report(project: str | None, wave: str | None, fmt: str) -> None:
 def import_tab() -> None:
     st.caption(
         "Tidy CSV files named after their table (`projects.csv`, `interviews.csv`, …), one Excel workbook with a "
-        "sheet per table, Parquet files, or a REDCap export of the project from the REDCap tab. Every row is checked "
-        "first; if anything is wrong nothing is imported."
+        "sheet per table, Parquet files, or a REDCap export of the project from the REDCap tab. Re-import your whole "
+        "cumulative export every month: rows already stored are recognised as unchanged and only new rows are "
+        "added. Every row is checked first and the plan shown; nothing is written until you import it."
     )
     left, right = st.columns(2)
     left.download_button(
@@ -146,28 +148,40 @@ def import_tab() -> None:
     uploads = st.file_uploader(
         "Files to import", type=["csv", "xlsx", "parquet"], accept_multiple_files=True, key="import_files"
     )
+    done = st.session_state.pop("import_done", None)
+    if done:
+        st.success(done, icon=":material/check_circle:")
     if not uploads:
-        st.session_state.pop("import_preview", None)
+        st.session_state.pop("import_plan", None)
         return
-    signature = tuple((f.name, f.size) for f in uploads)
+    update = st.checkbox(
+        "Apply changes to stored rows (each becomes an audited edit, as in a form)",
+        key="import_update",
+        help="Without this, a row whose key is stored with other values is refused and listed with both values.",
+    )
+    signature = (tuple((f.name, f.size) for f in uploads), update)
     if st.button("Check files", icon=":material/fact_check:"):
-        check_files(uploads, signature)
-    preview = st.session_state.get("import_preview")
-    if preview and preview["signature"] == signature:
-        show_preview(preview)
+        check_files(uploads, signature, update)
+    checked = st.session_state.get("import_plan")
+    if checked and checked["signature"] == signature:
+        show_plan(checked["plan"])
 
 
-def check_files(uploads, signature: tuple) -> None:
-    st.session_state.pop("import_preview", None)
+def show_differences(plan) -> None:
+    differences = plan.differences()
+    # A plain table: few enough rows to read, and each value readable in full.
+    st.table(differences.head(DIFFERENCES_SHOWN).set_index(["File", "Row"]))
+    if len(differences) > DIFFERENCES_SHOWN:
+        st.caption(f"The first {DIFFERENCES_SHOWN} of {len(differences):,} changed values.")
+
+
+def check_files(uploads, signature: tuple, update: bool) -> None:
+    st.session_state.pop("import_plan", None)
     size = sum(f.size for f in uploads) / 1_048_576
     failure = None
     with st.status(f"Checking {len(uploads)} file(s), {size:,.1f} MB…", expanded=True) as status:
-        bar = st.progress(0.0, text="Reading the files")
         try:
-            plan = service.read_import(con, [(f.name, f.getvalue()) for f in uploads])
-            bar.progress(0.4, text=f"Checking {sum(len(t) for t in plan.tables.values()):,} rows against the study")
-            ready = service.check_import(con, plan, today=ui.today())
-            bar.progress(1.0, text="Every row passed")
+            plan = service.plan_import(con, [(f.name, f.getvalue()) for f in uploads], today=ui.today(), update=update)
             status.update(label="Every row passed the checks", state="complete", expanded=False)
         except TrackerError as error:
             failure = error
@@ -178,31 +192,56 @@ def check_files(uploads, signature: tuple) -> None:
     elif failure is not None:
         ui.show_error(failure)
     else:
-        st.session_state["import_preview"] = {"signature": signature, "plan": plan, "ready": ready}
+        st.session_state["import_plan"] = {"signature": signature, "plan": plan}
 
 
-def show_preview(preview: dict) -> None:
-    ready = preview["ready"]
-    counts = {table: len(frame) for table, frame in ready.items() if len(frame)}
-    st.subheader("What will be added")
-    st.dataframe(
-        {"Table": [t.replace("_", " ") for t in counts], "Rows to add": list(counts.values())}, hide_index=True
-    )
-    for table, frame in ready.items():
-        if len(frame):
-            with st.expander(f"First rows of {table.replace('_', ' ')}", expanded=len(counts) == 1):
-                st.dataframe(frame.head(PREVIEW_ROWS), hide_index=True)
-    if st.button(f"Import {rows(sum(counts.values()))}", type="primary", icon=":material/upload:"):
+def show_plan(plan) -> None:
+    st.subheader("Import plan")
+    for notice in plan.notices:
+        st.info(notice, icon=":material/info:")
+    st.dataframe(plan.summary(), hide_index=True)
+    if plan.refused:
+        st.warning(
+            f"**{len(plan.refused)} row(s) differ from what is stored**, so nothing can be imported as it stands. "
+            "Tick *Apply changes to stored rows* and check again to apply them, or correct the files.",
+            icon=":material/difference:",
+        )
+        show_differences(plan)
+        return
+    for name, table in plan.tables.items():
+        label = name.replace("_", " ")
+        if len(table.new):
+            with st.expander(f"New rows of {label} (first {min(PREVIEW_ROWS, len(table.new))})"):
+                st.dataframe(table.new.head(PREVIEW_ROWS), hide_index=True)
+    if plan.update and plan.differences().shape[0]:
+        st.markdown("**What will change** (each an audited edit)")
+        show_differences(plan)
+    new = sum(len(t.new) for t in plan.tables.values())
+    changed = sum(len(t.changed) for t in plan.tables.values()) if plan.update else 0
+    if not new and not changed:
+        st.info("Nothing to import: every row of these files is already stored as it is.", icon=":material/check:")
+        return
+    words = " and ".join(w for w in (new and f"add {rows(new)}", changed and f"change {rows(changed)}") if w)
+    if st.button(f"Import: {words}", type="primary", icon=":material/upload:"):
         try:
-            added = service.import_as(con, viewer, preview["plan"], today=ui.today())
+            written = service.import_as(con, viewer, plan)
         except ValidationError as error:
             show_problems(error)
             return
         except TrackerError as error:
             ui.show_error(error)
             return
-        st.session_state.pop("import_preview", None)
-        st.success("Imported " + ", ".join(f"{rows(n)} into {t.replace('_', ' ')}" for t, n in added.items()) + ".")
+        st.session_state.pop("import_plan", None)
+        st.session_state["import_done"] = (
+            "Imported: "
+            + ", ".join(
+                f"{rows(n)} {'changed in' if t.endswith(' updated') else 'added to'} "
+                f"{t.removesuffix(' updated').replace('_', ' ')}"
+                for t, n in written.items()
+            )
+            + "."
+        )
+        st.rerun()
 
 
 def redcap_tab() -> None:

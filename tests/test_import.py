@@ -130,9 +130,9 @@ def test_the_import_is_audited_and_stored(loaded):
         (
             "interviews.csv",
             "4,ART-01,ART,month_3,2025-05-08,telephone,,,completed",
-            "wave",
+            "interview_id",
             "duplicate",
-            "the participant already has a month_3 interview in the study",
+            "participant ART-01 already has a month_3 interview in the study: interview 2, not 4",
         ),
         (
             "interviews.csv",
@@ -187,8 +187,8 @@ def test_the_import_is_audited_and_stored(loaded):
             "participants.csv",
             "ART-01,ART,service_user,2025-03-01,active,,",
             "participant_code",
-            "exists",
-            "participant 'ART-01' already exists",
+            "changed",
+            "participant_code ART-01 is stored with other values (enrolment_date '2025-02-01' → '2025-03-01'",
         ),
         (
             "participants.csv",

@@ -74,9 +74,9 @@ CASES = {
         "factor_ratings.csv", rows("factor_ratings", "1,ART,ART-01,baseline,ctx_instability,,,2,"),
         ("rating_sign", "factor_ratings.csv", 2, "rating", "2", "the factor is a barrier, so its rating must be"),
     ),
-    "a rating the study already holds": (
+    "a rating the study holds with another value": (
         "factor_ratings.csv", rows("factor_ratings", "1,ART,ART-01,baseline,ctx_team_expertise,,,1,"),
-        ("duplicate", "factor_ratings.csv", 2, "factor_code", "ctx_team_expertise", "already has a rating for"),
+        ("changed", "factor_ratings.csv", 2, "factor_code", "ctx_team_expertise", "rating '2' → '1'"),
     ),
     "interview after the study window": (
         "interviews.csv", rows("interviews", "4,ART-01,ART,month_12,2026-07-02,telephone,,,completed"),
@@ -88,13 +88,13 @@ CASES = {
     ),
     "duplicate participant and wave (in the study)": (
         "interviews.csv", rows("interviews", "4,ART-01,ART,month_3,2025-05-08,telephone,,,completed"),
-        ("duplicate", "interviews.csv", 2, "wave", "month_3", "already has a month_3 interview"),
+        ("duplicate", "interviews.csv", 2, "interview_id", "4", "a month_3 interview in the study: interview 2"),
     ),
     "duplicate participant and wave (in the file)": (
         "interviews.csv",
         rows("interviews", "4,ART-01,ART,month_6,2025-08-01,telephone,,,completed",
              "5,ART-01,ART,month_6,2025-08-02,telephone,,,completed"),
-        ("duplicate", "interviews.csv", 3, "wave", "month_6", "participant and wave appears more than once"),
+        ("duplicate", "interviews.csv", 3, "wave", "month_6", "is given twice: here and on row 2 of interviews.csv"),
     ),
     "unknown participant": (
         "interviews.csv", rows("interviews", "4,NOBODY,ART,month_6,2025-08-01,telephone,,,completed"),

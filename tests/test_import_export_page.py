@@ -170,13 +170,38 @@ def test_an_upload_is_previewed_refused_or_imported(browser, server, tmp_path):
     )
     page.locator('input[type="file"]').set_input_files(str(good))
     page.get_by_role("button", name="Check files").click()
-    page.get_by_text("What will be added").wait_for(timeout=30_000)
+    page.get_by_text("Import plan").wait_for(timeout=30_000)
     page.screenshot(path=str(SCREENSHOTS / "import_export_preview.png"), full_page=True)
-    page.get_by_role("button", name="Import 1 row").click()
-    page.get_by_text("Imported 1 row into projects.").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Import: add 1 row").click()
+    page.get_by_text("Imported: 1 row added to projects.").wait_for(timeout=30_000)
+
+    # Next month the same file again, with the project renamed: the plan shows the change and refuses it ...
+    page.get_by_role("button", name="Remove projects.csv").click()
+    page.get_by_text("Apply changes to stored rows").wait_for(state="detached", timeout=30_000)
+    renamed = tmp_path / "next" / "projects.csv"
+    renamed.parent.mkdir()
+    renamed.write_text(good.read_text().replace("New peer project", "Peer project (renamed)"), encoding="utf-8")
+    page.locator('input[type="file"]').set_input_files(str(renamed))
+    page.get_by_role("button", name="Check files").click()
+    page.get_by_text("1 row(s) differ from what is stored").wait_for(timeout=30_000)
+    table = page.locator('[data-testid="stTable"]')
+    assert "Peer project (renamed)" in table.inner_text() and "New peer project" in table.inner_text()
+    assert page.get_by_role("button", name="Import: change 1 row").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "import_export_refused_change.png"), full_page=True)
+    # ... until the user asks for changes to be applied, and checks again.
+    page.get_by_test_id("stCheckbox").get_by_text("Apply changes to stored rows").click()
+    page.get_by_role("button", name="Check files").click()
+    page.get_by_role("button", name="Import: change 1 row").wait_for(timeout=30_000)
+    page.screenshot(path=str(SCREENSHOTS / "import_export_update_plan.png"), full_page=True)
+    page.get_by_role("button", name="Import: change 1 row").click()
+    page.get_by_text("Imported: 1 row changed in projects.").wait_for(timeout=30_000)
     assert page.locator('[data-testid="stException"]').count() == 0, server.output()
     page.close()
     server.stop()
     con = storage.connect(tmp_path / "demo.duckdb")
-    assert con.execute("SELECT name FROM project WHERE project_code = 'NEWP'").fetchone() == ("New peer project",)
+    assert con.execute("SELECT name FROM project WHERE project_code = 'NEWP'").fetchone() == ("Peer project (renamed)",)
+    update = con.execute(
+        "SELECT actor, before->>'name', after->>'name' FROM audit_entry WHERE action = 'update' AND entity = 'project'"
+    ).fetchall()
+    assert update == [("demo-evaluator", "New peer project", "Peer project (renamed)")]
     con.close()

@@ -3,17 +3,22 @@ ValidationError) and never leave part of an import behind."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import math
+import shutil
+import tempfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from innovation_tracker import codebook, domain, importer, service, storage, tidy
-from innovation_tracker.domain import Factor, FactorKind, Study
+from innovation_tracker.domain import SYSTEM_VIEWER, Factor, FactorKind, Study
 from innovation_tracker.errors import ValidationError
 from tests.conftest import DEMO_TODAY
 
@@ -137,19 +142,44 @@ def snapshot(con) -> dict[str, int]:
     return {**storage.table_counts(con), "audit": con.execute("SELECT count(*) FROM audit_entry").fetchone()[0]}
 
 
-def import_uploads(con, uploads: list[tuple[str, bytes]]) -> None:
-    """Import uploads; whatever happens, the study holds either all of them or none of them."""
-    before = snapshot(con)
+def export_bytes(con) -> dict[str, bytes]:
+    """The whole study as its CSV export, byte for byte (written by storage directly: no audit entry)."""
+    with tempfile.TemporaryDirectory() as folder:
+        storage.copy_export(con, SYSTEM_VIEWER, Path(folder), "csv")
+        return {p.name: p.read_bytes() for p in sorted(Path(folder).iterdir())}
+
+
+def import_uploads(con, uploads: list[tuple[str, bytes]], *, update: bool = False, compare: bool = False) -> str:
+    """The property of every import: exit 0 with a plan, or exit 2 with problems; and the database is then exactly
+    what the plan says: unchanged by problems or refused changes, else grown by the plan's new rows, after which
+    the same files plan as nothing new and nothing changed. `compare` also holds the export to it byte for byte."""
+    before, exported = snapshot(con), export_bytes(con) if compare else None
     try:
-        counts = service.run_import(con, service.read_import(con, uploads), today=DEMO_TODAY, actor="hypothesis")
+        plan = service.plan_import(con, uploads, today=DEMO_TODAY, update=update)
     except ValidationError as error:
         assert error.problems
         assert snapshot(con) == before, "a refused import wrote something"
-        return
+        assert not compare or export_bytes(con) == exported
+        return "problems"
+    if plan.refused:
+        with pytest.raises(ValidationError):
+            service.apply_import(con, plan, actor="hypothesis")
+        assert snapshot(con) == before, "a refused change wrote something"
+        assert not compare or export_bytes(con) == exported
+        return "refused"
+    written = service.apply_import(con, plan, actor="hypothesis")
     after = snapshot(con)
-    for table, added in counts.items():
-        assert after[table] == before[table] + added
-    assert after["audit"] == before["audit"] + 1
+    for name, table in plan.tables.items():
+        assert after[name] == before[name] + len(table.new)
+        assert written.get(name, 0) == len(table.new)
+        assert written.get(f"{name} updated", 0) == (len(table.changed) if update else 0)
+    updates = sum(len(t.changed) for t in plan.tables.values()) if update else 0
+    assert after["audit"] == before["audit"] + any(len(t.new) for t in plan.tables.values()) + updates
+    if plan.writes == 0 and compare:
+        assert export_bytes(con) == exported
+    again = service.plan_import(con, uploads, today=DEMO_TODAY, update=update)
+    assert not any(len(t.new) or len(t.changed) for t in again.tables.values()), "the plan was not what was written"
+    return "written"
 
 
 # Cells drawn from the demo's own codes as well as from noise, so that some rows pass some rules and the
@@ -205,3 +235,122 @@ def test_a_valid_import_still_goes_through(tmp_path):
 def test_check_rating_refuses_non_finite_numbers(rating):
     factor = Factor("x", "context", FactorKind.EITHER, "X", "", None)
     assert [p.rule for p in domain.check_rating(rating, factor, "x")] == ["rating_range"]
+
+
+# Imports as teams make them: the demo's own export, cut, repeated and edited. Failing examples are saved in the
+# repository (tests/hypothesis-examples) so that CI replays them before it generates new ones.
+SYNC = settings(
+    max_examples=25,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+    database=DirectoryBasedExampleDatabase(str(Path(__file__).parent / "hypothesis-examples")),
+)
+SETUP = ("study", "waves", "codebook", "indicators")
+EDITABLE = {"projects": "name", "participants": "role", "interviews": "interviewer", "factor_ratings": "evidence",
+            "sustainability": "value", "milestones": "notes"}  # fmt: skip
+EDITS = st.sampled_from(["changed", "", "=SUM(A1)", "'=x", "manager", "3", "green"])
+
+
+@pytest.fixture(scope="module")
+def sync_source(study_file, tmp_path_factory):
+    """The demo as its tidy export, its REDCap project, and a database holding only its set-up and projects."""
+    folder = tmp_path_factory.mktemp("sync")
+    con = storage.connect(study_file)
+    service.export_study(con, SYSTEM_VIEWER, folder / "export")
+    project = service.redcap_project(con, SYSTEM_VIEWER)
+    redcap_tables = {t: storage.read_table(con, SYSTEM_VIEWER, t) for t in ("participants", "interviews",
+                                                                             "factor_ratings")}  # fmt: skip
+    waves = storage.list_waves(con)
+    con.close()
+    tables = {p.stem: pd.read_csv(p, dtype=str, keep_default_na=False) for p in (folder / "export").glob("*.csv")}
+    setup = folder / "setup.duckdb"
+    con = storage.connect(setup)
+    files = [folder / "export" / f"{t}.csv" for t in (*SETUP, "projects")]
+    service.import_files(con, files, today=DEMO_TODAY, actor="setup")
+    con.close()
+    return tables, (project, redcap_tables, waves), setup
+
+
+@contextlib.contextmanager
+def fresh_copy(setup: Path):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "db.duckdb"
+        shutil.copyfile(setup, path)
+        con = storage.connect(path)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def drawn_file(data, table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """A cumulative cut of the table, perhaps with rows given twice and a cell edited."""
+    cut = frame.iloc[: data.draw(st.integers(0, len(frame)), label=f"{table} rows")]
+    if len(cut) and data.draw(st.booleans(), label=f"{table} duplicated"):
+        again = data.draw(st.lists(st.integers(0, len(cut) - 1), min_size=1, max_size=3), label="rows again")
+        cut = pd.concat([cut, cut.iloc[again]], ignore_index=True)
+    if len(cut) and table in EDITABLE and data.draw(st.booleans(), label=f"{table} edited"):
+        cut = cut.copy()
+        cut.loc[data.draw(st.integers(0, len(cut) - 1)), EDITABLE[table]] = data.draw(EDITS)
+    return cut
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+@pytest.mark.slow
+@SYNC
+@given(data=st.data())
+def test_tidy_imports_month_after_month_are_a_plan_or_problems_and_the_study_is_what_the_plan_says(sync_source, data):
+    tables, _, setup = sync_source
+    outcomes = []
+    with fresh_copy(setup) as con:
+        for _ in range(data.draw(st.integers(1, 3), label="imports")):
+            chosen = data.draw(st.lists(st.sampled_from(sorted(set(tables) - {"wide"})), min_size=1, max_size=5,
+                                        unique=True), label="tables")  # fmt: skip
+            uploads = []
+            for table in chosen:
+                content = csv_bytes(drawn_file(data, table, tables[table]))
+                uploads.append((f"{table}.csv", content))
+                if data.draw(st.booleans(), label=f"{table} file repeated"):
+                    uploads.append((f"again/{table}.csv", content))
+            outcomes.append(import_uploads(con, uploads, update=data.draw(st.booleans()), compare=True))
+    assert outcomes
+
+
+@pytest.mark.slow
+@SYNC
+@given(data=st.data())
+def test_redcap_exports_month_after_month_are_a_plan_or_problems_and_the_study_is_what_the_plan_says(sync_source, data):
+    from tests.test_redcap import flat_export
+
+    _, (project, tables, waves), setup = sync_source
+    people = tables["participants"].participant_code
+    with fresh_copy(setup) as con:
+        for _ in range(data.draw(st.integers(1, 3), label="imports")):
+            chosen = people.iloc[: data.draw(st.integers(1, len(people)), label="participants")]
+            part = {t: f[f.participant_code.isin(chosen)] for t, f in tables.items()}
+            text = flat_export(project, part, waves, labels=data.draw(st.booleans(), label="labels"))
+            lines = text.splitlines(keepends=True)
+            if data.draw(st.booleans(), label="a row given twice"):
+                lines.append(lines[data.draw(st.integers(1, len(lines) - 1))])
+            uploads = [("redcap_export.csv", "".join(lines).encode("utf-8"))]
+            if data.draw(st.booleans(), label="with tidy participants"):
+                uploads.append(
+                    ("participants.csv", csv_bytes(drawn_file(data, "participants", sync_source[0]["participants"])))
+                )
+            import_uploads(con, uploads, update=data.draw(st.booleans()), compare=True)
+
+
+def test_a_cumulative_sync_is_written_and_a_repeat_writes_nothing(sync_source):
+    """The properties above would pass if every import were refused: these must go through."""
+    tables, _, setup = sync_source
+    with fresh_copy(setup) as con:
+        half = {t: tables[t].iloc[: len(tables[t]) // 2] for t in ("participants",)}
+        assert import_uploads(con, [("participants.csv", csv_bytes(half["participants"]))], compare=True) == "written"
+        everyone = [("participants.csv", csv_bytes(tables["participants"]))]
+        assert import_uploads(con, everyone, compare=True) == "written"
+        assert import_uploads(con, everyone, compare=True) == "written"
+        assert storage.table_counts(con)["participants"] == len(tables["participants"])

@@ -291,10 +291,11 @@ def edit(text: str, record: str, column: str, new: str, instance: str = "") -> t
 @pytest.mark.parametrize(
     "record, instance, column, new, field, rule, message",
     [
-        ("ARTS-02", "1", "factor", "no_such_factor", "factor", "unknown_reference", "factor 'no_such_factor' does"),
+        ("ARTS-02", "1", "factor", "no_such_factor", "factor", "allowed_values",
+         "'no_such_factor' is not a choice of factor; the choices are: ctx_"),
         ("ARTS-02", "", "interview_date", "2027-01-01", "interview_date", "future_date", "is in the future"),
         ("ARTS-02", "", "redcap_event_name", "month_99_arm_1", "redcap_event_name", "unknown_event", "not one of"),
-        ("ARTS-02", "", "project", "NOPE", "project", "unknown_reference", "project 'NOPE' does not exist"),
+        ("ARTS-02", "", "project", "NOPE", "project", "allowed_values", "'NOPE' is not a choice of project"),
         ("ARTS-02", "", "participant_complete", "7", "participant_complete", "allowed_values", "form status"),
         ("ARTS-02", "1", "interview_mode", "telephone", "interview_mode", "sparse_row", "belongs to the interview"),
         ("ARTS-02", "", "redcap_repeat_instrument", "interview", "redcap_repeat_instrument", "repeat_instrument",

@@ -16,7 +16,7 @@ from .db import (
     transaction,
     write,
 )
-from .exports import wide_table
+from .exports import copy_export, export_queries, wide_sql, wide_table
 from .matrix import cell_excerpts, matrix_cells, matrix_excerpts
 from .portfolio import (
     call_candidates,
@@ -93,7 +93,12 @@ from .settings import (
     uses_of,
 )
 from .study import (
+    ENTITY,
+    EXPORT_SQL,
+    KEYS,
     STORED,
+    compare_rows,
+    compared_columns,
     get_study,
     insert_frames,
     is_empty,
@@ -109,6 +114,7 @@ from .study import (
     read_table,
     set_min_role_group,
     table_counts,
+    update_rows,
 )
 from .trajectory import (
     citations,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import openpyxl
 import pandas as pd
 
 from ..domain import Viewer
-from .access import query, scoped_read
+from .access import query, scope_params, scoped_read, scoped_sql
 from .db import Connection
+from .study import EXPORT_SQL
 
 WIDE_KEYS = ("project_code", "wave", "wave_label", "n_interviews")
 _FACTOR_CODE = re.compile(r"[a-z][a-z0-9_]*")
@@ -21,18 +24,13 @@ def _factor_column(code: str) -> str:
     return f"factor_{code}" if code in WIDE_KEYS else code
 
 
-@scoped_read
-def wide_table(con: Connection, viewer: Viewer) -> pd.DataFrame:
-    """One row per project × wave with a completed interview: how many, and each factor's mean rating."""
+def wide_sql(con: Connection) -> str:
     codes = [row[0] for row in con.execute("SELECT factor_code FROM factor ORDER BY position").fetchall()]
     means = "".join(
         f", round(avg(r.rating) FILTER (WHERE r.factor_code = '{code}'), 3) AS \"{_factor_column(code)}\""
         for code in codes
     )
-    return query(
-        con,
-        viewer,
-        f"""
+    return f"""
         SELECT p.project_code, i.wave, any_value(w.label) AS wave_label,
                count(DISTINCT i.interview_id) AS n_interviews{means}
         FROM interview i JOIN participant p USING (participant_code) JOIN wave w ON w.wave = i.wave
@@ -40,5 +38,64 @@ def wide_table(con: Connection, viewer: Viewer) -> pd.DataFrame:
         WHERE i.status = 'completed'
         GROUP BY p.project_code, i.wave, w.position
         ORDER BY p.project_code, w.position
-        """,
-    )
+        """
+
+
+@scoped_read
+def wide_table(con: Connection, viewer: Viewer) -> pd.DataFrame:
+    """One row per project × wave with a completed interview: how many, and each factor's mean rating."""
+    return query(con, viewer, wide_sql(con))
+
+
+# The escaping rule (README; tidy.ESCAPED): text that starts with = + - or @, after any apostrophes, gets one more
+# apostrophe in front, so no spreadsheet runs it as a formula and an import takes exactly one off again.
+NEUTRALISE = r"""CASE WHEN regexp_matches({c}, '^''*[=+\-@]') THEN '''' || {c} ELSE {c} END AS {c}"""
+
+
+def export_queries(con: Connection, viewer: Viewer) -> dict[str, tuple[str, dict]]:
+    """Each exported table's query as `viewer` may see it, formulas neutralised in its text columns in SQL:
+    (sql, parameters). The same queries feed the files and the benchmark's floor."""
+    out = {}
+    for table, sql in {**EXPORT_SQL, "wide": wide_sql(con)}.items():
+        scoped, params = scoped_sql(viewer, sql), scope_params(viewer, None)
+        columns = con.execute(f"DESCRIBE {scoped}", params).fetchall()
+        select = ", ".join(
+            NEUTRALISE.format(c=_quoted(name)) if kind == "VARCHAR" else _quoted(name) for name, kind, *_ in columns
+        )
+        out[table] = (f"SELECT {select} FROM ({scoped}) AS q", params)
+    return out
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def copy_export(con: Connection, viewer: Viewer, out_dir: Path, fmt: str) -> dict[str, int]:
+    """The study as `viewer` may see it (`export_queries`), written by DuckDB itself: a file per table (csv,
+    parquet), or one workbook through openpyxl's write-only mode (xlsx). Rows written per table."""
+    queries = export_queries(con, viewer)
+    if fmt == "xlsx":
+        return _workbook(con, queries, out_dir / "study.xlsx")
+    options = "FORMAT csv, HEADER" if fmt == "csv" else "FORMAT parquet"
+    counts = {}
+    for table, (sql, params) in queries.items():
+        target = str(out_dir / f"{table}.{fmt}").replace("'", "''")
+        counts[table] = con.execute(f"COPY ({sql}) TO '{target}' ({options})", params).fetchone()[0]
+    return counts
+
+
+def _workbook(con: Connection, queries: dict[str, tuple[str, dict]], path: Path) -> dict[str, int]:
+    workbook = openpyxl.Workbook(write_only=True)
+    counts = {}
+    for table, (sql, params) in queries.items():
+        sheet = workbook.create_sheet(table)
+        result = con.execute(sql, params)
+        sheet.append([d[0] for d in result.description])
+        n = 0
+        while batch := result.fetchmany(10_000):
+            for row in batch:
+                sheet.append(row)
+            n += len(batch)
+        counts[table] = n
+    workbook.save(path)
+    return counts

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+
+import numpy as np
 import pandas as pd
 
 from ..domain import Factor, FactorKind, Indicator, IndicatorType, Mode, Study, Viewer, Wave
@@ -188,3 +191,118 @@ def max_milestone_id(con: Connection) -> int:
 
 def is_empty(con: Connection) -> bool:
     return con.execute("SELECT count(*) FROM study").fetchone()[0] == 0
+
+
+# What makes an incoming row the same row as a stored one (an import re-reads a cumulative export every month).
+KEYS: dict[str, tuple[str, ...]] = {
+    "projects": ("project_code",),
+    "participants": ("participant_code",),
+    "interviews": ("interview_id",),
+    "factor_ratings": ("interview_id", "factor_code"),
+    "sustainability": ("project_code", "wave", "indicator_code"),
+    "milestones": ("project_code", "milestone_date", "kind", "title"),
+}
+# Columns an import may change that point at another table (DuckDB indexes them).
+FOREIGN_KEYS = {"participants": ("project_code",)}
+# How the audit log names a row of each table (as a form edit does).
+ENTITY = {
+    "projects": "project",
+    "participants": "participant",
+    "interviews": "interview",
+    "factor_ratings": "factor_rating",
+    "sustainability": "sustainability",
+    "milestones": "milestone",
+}
+
+
+def compared_columns(table: str) -> tuple[str, ...]:
+    """The stored columns an import may change: all but the key (and a milestone's own id)."""
+    return tuple(c for c in STORED[table][1] if c not in KEYS[table] and c != "milestone_id")
+
+
+def _column_types(con: Connection, target: str) -> dict[str, str]:
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ?",
+        [target],
+    ).fetchall()
+    return dict(rows)
+
+
+def _typed_incoming(con: Connection, table: str, view: str) -> str:
+    """`view`'s columns cast to the stored table's types: a comparison of like with like."""
+    target, stored = STORED[table]
+    types = _column_types(con, target)
+    columns = ", ".join(f"CAST({c} AS {types[c]}) AS {c}" for c in stored if c != "milestone_id")
+    return f"SELECT _pos, {columns} FROM {view}"
+
+
+def _match(table: str, left: str = "i", right: str = "s") -> str:
+    return " AND ".join(f"{left}.{k} = {right}.{k}" for k in KEYS[table])
+
+
+def compare_rows(con: Connection, table: str, frame: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame, int]:
+    """Each incoming row against the stored row with its key: 0 new, 1 unchanged, 2 changed (per row, in order);
+    the stored rows behind the changed ones (with `_pos`, the incoming row's position); and how many stored rows
+    of the table the incoming frame does not hold."""
+    target, stored = STORED[table]
+    incoming = frame[[c for c in stored if c != "milestone_id"]].assign(_pos=range(len(frame)))
+    con = con.cursor()  # its own cursor: the caller's may hold an unfinished result
+    con.register("_incoming_raw", incoming)
+    try:
+        typed = _typed_incoming(con, table, "_incoming_raw")
+        differs = " OR ".join(f"i.{c} IS DISTINCT FROM s.{c}" for c in compared_columns(table)) or "FALSE"
+        status = con.execute(
+            f"WITH i AS ({typed}) SELECT i._pos, min(CASE WHEN s._found IS NULL THEN 0 WHEN {differs} THEN 2"
+            f" ELSE 1 END) AS status FROM i LEFT JOIN (SELECT *, TRUE AS _found FROM {target}) s ON {_match(table)}"
+            " GROUP BY i._pos ORDER BY i._pos"
+        ).fetchnumpy()["status"]
+        status = pd.Series(np.asarray(status, dtype=np.int8))
+        changed = pd.DataFrame({"_pos": np.flatnonzero(status.to_numpy() == 2)})
+        con.register("_changed_pos", changed)
+        before = con.execute(
+            f"WITH i AS ({typed}) SELECT i._pos, s.* FROM i JOIN {target} s ON {_match(table)}"
+            " WHERE i._pos IN (SELECT _pos FROM _changed_pos) QUALIFY row_number() OVER (PARTITION BY i._pos) = 1"
+            " ORDER BY i._pos"
+        ).df()
+        absent = con.execute(
+            f"WITH i AS ({typed}) SELECT count(*) FROM {target} s WHERE NOT EXISTS"
+            f" (SELECT 1 FROM i WHERE {_match(table)})"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    return status, before, int(absent)
+
+
+def update_rows(con: Connection, table: str, frame: pd.DataFrame, *, actor: str, source: str) -> int:
+    """Apply changed rows (matched by key) inside the caller's transaction, each audited before → after as a form
+    edit is."""
+    if frame.empty:
+        return 0
+    target, stored = STORED[table]
+    columns = [c for c in stored if c != "milestone_id"]
+    con.register("_changes_raw", frame[columns].assign(_pos=range(len(frame))))
+    try:
+        typed = _typed_incoming(con, table, "_changes_raw")
+        key = " || '/' || ".join(f"CAST(i.{k} AS VARCHAR)" for k in KEYS[table])
+        row = ", ".join(f"'{c}', {{a}}.{c}" for c in stored if c != "milestone_id")
+        con.execute(
+            "INSERT INTO audit_entry (actor, action, entity, entity_key, before, after)"
+            f" SELECT $actor, 'update', $entity, {key},"
+            f" json_object({row.format(a='s')}, 'source', $source), json_object({row.format(a='i')}, 'source', $source)"
+            f" FROM ({typed}) i JOIN {target} s ON {_match(table)}",
+            {"actor": actor, "entity": ENTITY[table], "source": source},
+        )
+        # A foreign-key column apart, and only where it differs: DuckDB rewrites a row whose indexed column is set,
+        # even to the same value, and then refuses the row as still referenced by others.
+        plain = [c for c in compared_columns(table) if c not in FOREIGN_KEYS.get(table, ())]
+        sets = ", ".join(f"{c} = i.{c}" for c in plain)
+        con.execute(f"UPDATE {target} AS s SET {sets} FROM ({typed}) AS i WHERE {_match(table)}")
+        for c in FOREIGN_KEYS.get(table, ()):
+            con.execute(
+                f"UPDATE {target} AS s SET {c} = i.{c} FROM ({typed}) AS i"
+                f" WHERE {_match(table)} AND i.{c} IS DISTINCT FROM s.{c}"
+            )
+    finally:
+        with contextlib.suppress(Exception):  # after a refused statement the transaction only takes a rollback
+            con.unregister("_changes_raw")
+    return len(frame)
