@@ -185,7 +185,7 @@ def test_single_sign_on_takes_role_and_projects_from_the_account_with_that_e_mai
     user = {"is_logged_in": True, "email": "Demo-Team-Arts@Example.org", "name": "Arts team"}
     at = start(monkeypatch, seeded_path, secrets=SSO_SECRETS, user=user)
     assert logged_in(at) == Viewer("demo-team-arts", AccountRole.TEAM, frozenset({"ARTS"}))
-    assert titles(at) == ["Portfolio overview"]
+    assert titles(at) == ["Arts on Referral (ARTS)"]  # a team lands on its own project
 
 
 def test_single_sign_on_without_an_account_shows_no_access(monkeypatch, seeded_path):

@@ -118,7 +118,7 @@ def test_logging_out_ends_every_session_of_the_account_and_no_other(con):
     [
         lambda con: accounts.set_active(con, ADMIN, "tess", False),
         lambda con: accounts.set_password(con, ADMIN, "tess", "another good password"),
-        lambda con: accounts.change_account(con, ADMIN, "tess", role="funder"),
+        lambda con: accounts.change_account(con, ADMIN, "tess", role="funder", projects=[]),
         lambda con: accounts.change_account(con, ADMIN, "tess", role="team", projects=["ART"]),
     ],
     ids=["deactivation", "password", "role", "projects"],
