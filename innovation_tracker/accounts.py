@@ -197,10 +197,11 @@ def log_in(con: storage.Connection, username: str, password: str, *, now: dt.dat
     with _attempt_lock(username):
         account = storage.get_account(con, username)
         refusal = _refusal(account, now)
-        if refusal is None and password_matches(account.password_hash, password):
-            _succeed(con, account, password)
-            return viewer_of(account)
         if refusal is None:
+            assert account is not None  # _refusal refuses a missing account
+            if password_matches(account.password_hash, password):
+                _succeed(con, account, password)
+                return viewer_of(account)
             _count_failure(con, username, now)
         else:
             _audit_failure(con, username, refusal)
@@ -243,6 +244,7 @@ def _count_failure(con: storage.Connection, username: str, now: dt.datetime) -> 
 
 def _succeed(con: storage.Connection, account: storage.Account, password: str) -> None:
     # Hashes made with older parameters are upgraded while the password is at hand.
+    assert account.password_hash is not None  # its password has just matched it
     new_hash = hash_password(password) if _hasher.check_needs_rehash(account.password_hash) else None
 
     def work(cur: storage.Connection) -> None:

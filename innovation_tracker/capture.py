@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, cast
 
 import pandas as pd
 
@@ -156,7 +158,7 @@ PROJECT_FIELDS = {
 def check_project(values: dict, study: Study, *, new: bool, taken: set[str]) -> dict:
     """The project as stored, or a ValidationError naming every broken rule."""
     problems: list[Problem] = []
-    row = {
+    row: dict[str, Any] = {
         "name": _text(values.get("name")),
         "setting": _enum(values, "setting", Setting, problems),
         "host_organisation": _text(values.get("host_organisation")),
@@ -360,6 +362,7 @@ def check_withdrawal(person: dict, withdrawal_date: object, last_interview: dt.d
         message = f"withdrawal date {when} is before their last interview on {last_interview}"
         problems.append(Problem("after_withdrawal", message, "withdrawal_date", value=when))
     require(problems)
+    assert when is not None  # a required date is None only with a problem, and require raised on it
     return when
 
 
@@ -503,7 +506,7 @@ def option_label(option: object, last: int | None = None) -> str:
         return f"still so ({last:+d})".replace("-", "−")
     if option == CARRY_ABSENT:
         return "not mentioned"
-    return f"{int(option):+d}".replace("-", "−")
+    return f"{int(cast(int, option)):+d}".replace("-", "−")  # the other options are ratings
 
 
 def codebook_groups(factors: list[Factor], search: str = "") -> list[tuple[str, list[Factor]]]:
@@ -625,7 +628,7 @@ def check_interview(values: dict, person: dict, study: Study, today: dt.date, ta
     return row
 
 
-def _check_ratings_allowed(status: str, ratings: list[dict], no_factors: bool) -> None:
+def _check_ratings_allowed(status: str | None, ratings: list[dict], no_factors: bool) -> None:
     if ratings and status != InterviewStatus.COMPLETED:
         message = (
             f"a {status} interview carries no ratings: remove the {len(ratings)} rating row(s) or mark it completed"
@@ -851,7 +854,7 @@ def current_round(plan: pd.DataFrame, waves: list[str]) -> str | None:
         return None
     at = reached.assign(rank=reached.wave.map(order)).sort_values("rank").groupby("participant_code").wave.last()
     counts = at.value_counts()
-    return max(counts[counts == counts.max()].index, key=order.get)
+    return max(counts[counts == counts.max()].index, key=cast("Callable[[str], int]", order.get))
 
 
 # Milestones

@@ -106,7 +106,7 @@ def outlook_grid_chart(grid: pd.DataFrame) -> go.Figure:
         row.project_code: _wrap_tick(f"{row.project_code} · {row.name}", 24)
         for row in grid.drop_duplicates("project_code").itertuples()
     }
-    codes = {None: 0, **{value: n + 1 for n, value in enumerate(RAG_VALUES)}}
+    codes: dict[str | None, int] = {None: 0, **{value: n + 1 for n, value in enumerate(RAG_VALUES)}}
     lookup = {(r.project_code, r.wave): (None if pd.isna(r.value) else r.value) for r in grid.itertuples()}
     z = [[codes.get(lookup.get((p, w)), 0) for w in waves.wave] for p in projects]
     text = [[(lookup.get((p, w)) or "—").capitalize() for w in waves.wave] for p in projects]
@@ -411,7 +411,7 @@ def _indicator_axis(indicator: Indicator, scores: list[float]) -> dict:
     if indicator.value_type == IndicatorType.RAG:
         return dict(range=[0.7, 3.3], tickvals=[1, 2, 3], ticktext=list(RAG_VALUES))
     low = indicator.min_value if indicator.min_value is not None else 0
-    high = indicator.max_value
+    high: float | None = indicator.max_value
     if indicator.value_type == IndicatorType.COUNT or high is None:
         high = max([*scores, low + 1])
     pad = max(0.3, (high - low) * 0.08)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass, field
+from typing import cast
 
 import pandas as pd
 
@@ -579,6 +580,7 @@ def _overdue(people: list[_Person], rng: random.Random) -> list[tuple[str, int]]
 
 
 def _contact(person: _Person, wave: int, day: int, status: InterviewStatus, rng: random.Random) -> _Contact:
+    duration: int | None
     if wave == 0:
         mode, duration = Mode.FACE_TO_FACE, rng.randint(40, 90)
     else:
@@ -712,10 +714,11 @@ def _indicator_value(profile: Profile, indicator: Indicator, wave: int) -> str:
     path = INDICATOR_PATHS[profile.trajectory][indicator.indicator_code]
     value = INDICATOR_OVERRIDES.get((profile.code, indicator.indicator_code), path)[wave]
     if indicator.indicator_code == "service_users_engaged":
-        value = round(profile.users_engaged * value)
+        value = round(profile.users_engaged * cast(float, value))  # its path holds multiples
     text, problems = normalise_indicator_value(indicator, value)
     if problems:
         raise ValueError(f"demo data for {profile.code} breaks a rule: {problems[0]}")
+    assert text is not None  # None comes only with problems
     return text
 
 

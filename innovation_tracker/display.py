@@ -6,6 +6,7 @@ Pure: no streamlit, no storage. Files keep ISO dates and stored codes; only what
 from __future__ import annotations
 
 import datetime as dt
+from typing import SupportsFloat, TypeAlias
 
 import pandas as pd
 
@@ -14,8 +15,10 @@ from .domain import label_of
 EMPTY = "—"
 MINUS = "−"  # a typographic minus: columns of signed numbers line up
 
+NumberLike: TypeAlias = SupportsFloat | str | None  # what float() reads, or nothing
 
-def signed(number: object, digits: int = 1) -> str:
+
+def signed(number: NumberLike, digits: int = 1) -> str:
     """+1.5, −0.5, 0 (never "-0" or "+0.0"), "—" for nothing."""
     if number is None or pd.isna(number):
         return EMPTY
@@ -23,7 +26,7 @@ def signed(number: object, digits: int = 1) -> str:
     return "0" if float(text) == 0 else text.replace("-", MINUS)
 
 
-def number(value: object, digits: int = 0) -> str:
+def number(value: NumberLike, digits: int = 0) -> str:
     """A plain number with thousands separators, never "-0"; "—" for nothing."""
     if value is None or pd.isna(value):
         return EMPTY
@@ -38,7 +41,7 @@ def text_or(value: object, default: str = EMPTY) -> str:
     return str(value)
 
 
-def percent(share: object) -> str:
+def percent(share: NumberLike) -> str:
     """A share (0..1) as "45%"."""
     return EMPTY if share is None or pd.isna(share) else f"{100 * float(share):.0f}%"
 

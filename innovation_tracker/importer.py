@@ -111,7 +111,7 @@ class Report:
     def __init__(self, origins: dict[str, Origin] | None = None) -> None:
         self.problems: list[Problem] = []
         self.total = 0
-        self.origins = {origin.name: origin for origin in (origins or {}).values()}
+        self.origins: dict[str | None, Origin] = {origin.name: origin for origin in (origins or {}).values()}
 
     def add(self, problem: Problem) -> None:
         self.total += 1
@@ -125,7 +125,8 @@ class Report:
         file, row = (origin.files[0], problem.row) if len(origin.files) == 1 else (problem.file, problem.row)
         if problem.row is not None and problem.row >= 2:
             file, row = origin.at(problem.row - 2)
-        return replace(problem, file=file, row=row, field=origin.fields.get(problem.field, problem.field))
+        named = problem.field if problem.field is None else origin.fields.get(problem.field, problem.field)
+        return replace(problem, file=file, row=row, field=named)
 
     def where(self, file: str, pos: int) -> str:
         """A row named as a person finds it: 'row 7 of participants.csv'."""

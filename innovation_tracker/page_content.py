@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -44,7 +45,7 @@ class Overview:
     balance_table: pd.DataFrame  # the data behind the balance chart
 
 
-def together(con: storage.Connection, **reads: Callable[[storage.Connection], object]) -> dict[str, object]:
+def together(con: storage.Connection, **reads: Callable[[storage.Connection], object]) -> dict[str, Any]:
     """Run independent reads side by side, each on its own cursor: DuckDB works while Python turns the previous
     result into a frame. On two cores a portfolio page's reads take about two thirds of the time one after another
     takes."""
@@ -66,7 +67,7 @@ def chosen_projects(projects: pd.DataFrame, settings: Sequence[str], statuses: S
     return chosen[chosen.status.isin(statuses)] if statuses else chosen
 
 
-def _portfolio_reads(con: storage.Connection, viewer: Viewer, today: dt.date) -> dict[str, object]:
+def _portfolio_reads(con: storage.Connection, viewer: Viewer, today: dt.date) -> dict[str, Any]:
     return together(
         con,
         projects=lambda c: storage.project_list(c, viewer),
@@ -313,7 +314,7 @@ class Choices:
 
     def position(self, code: str | None) -> int:
         """Where `code` is among the choices (a deep link's project), else 0: the first project."""
-        return self.positions.get(code, 0)
+        return 0 if code is None else self.positions.get(code, 0)
 
 
 def project_choices(con: storage.Connection, viewer: Viewer) -> Choices:
@@ -557,7 +558,7 @@ def _heatmap_text(trajectory: pd.DataFrame, waves) -> str:
         return ""
     latest_wave = rated.sort_values("wave").wave  # any; the latest in schedule order follows
     order = {w.wave: n for n, w in enumerate(waves)}
-    latest_wave = max(set(latest_wave), key=order.get)
+    latest_wave = max(set(latest_wave), key=cast("Callable[[str], int]", order.get))
     at = rated[rated.wave == latest_wave].sort_values("mean_rating")
     label = {w.wave: w.label for w in waves}[latest_wave]
     worst, best = at.iloc[0], at.iloc[-1]
@@ -602,7 +603,7 @@ def _indicators_text(values: pd.DataFrame, indicators, waves) -> str:
     if values.empty:
         return ""
     order = {w.wave: n for n, w in enumerate(waves)}
-    latest = max(set(values.wave), key=order.get)
+    latest = max(set(values.wave), key=cast("Callable[[str], int]", order.get))
     label = {w.wave: w.label for w in waves}[latest]
     names = {i.indicator_code: i.label for i in indicators}
     at = values[values.wave == latest]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -128,7 +129,7 @@ def event_name(wave: str, arm: int = 1) -> str:
 def fields(study: Study | None, factors: Sequence[Factor], projects: dict[str, str]) -> list[Field]:
     """The project's fields in dictionary order (REDCap wants the record id first)."""
     start, end = (study.start_date.isoformat(), study.end_date.isoformat()) if study else ("", "")
-    date = dict(field_type="text", validation="date_ymd", minimum=start, maximum=end)
+    date: dict[str, Any] = dict(field_type="text", validation="date_ymd", minimum=start, maximum=end)
     # REDCap's raw choice codes take letters, digits and _ only; other project codes are typed in as text.
     project = (
         dict(field_type="dropdown", choices=dict(projects))
@@ -404,9 +405,9 @@ def _repeating_rows(frame, file: str, problems: list[Problem]) -> pd.Series:
         message = f"repeat instance '{value}' must be a whole number from 1 on a {RATING} row"
         problems.append(Problem("repeat_instance", message, REPEAT_INSTANCE, int(pos) + 2, file, value))
     key = frame[[RECORD, EVENT, REPEAT_FORM, REPEAT_INSTANCE]]
-    for pos, first in _repeats(key, repeating):
+    for row, first in _repeats(key, repeating):
         message = f"this record, event and repeat instance are on row {first} too"
-        problems.append(Problem("duplicate", message, REPEAT_INSTANCE, pos, file, key.iloc[pos - 2, 3]))
+        problems.append(Problem("duplicate", message, REPEAT_INSTANCE, row, file, key.iloc[row - 2, 3]))
     return repeating
 
 

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -596,7 +597,7 @@ def _html_figure(block: Figure, include_plotlyjs: bool) -> str:
     return f"<figure>{div}{caption}</figure>"
 
 
-def _html_block(block: Block) -> str:
+def _html_block(block: Heading | Text | Table | Quote) -> str:
     if isinstance(block, Heading):
         return f"<h2>{html.escape(block.text)}</h2>"
     if isinstance(block, Text):
@@ -701,7 +702,7 @@ class _PdfWriter:
         self.pdf.set_auto_page_break(auto=True, margin=15)
         self.family = self._fonts()
         title = self.clean(report.title)
-        self.pdf.footer = lambda: self._footer(title)
+        self.pdf.footer = lambda: self._footer(title)  # type: ignore[method-assign]  # FPDF calls self.footer()
 
     def _fonts(self) -> str:
         folder = next((d for d in FONT_DIRS if all((d / f).is_file() for f in FONT_FILES.values())), None)
@@ -829,7 +830,7 @@ class _PdfWriter:
         pdf, total = self.pdf, 0.0
         for text, size, line, _ in self._words(block):
             pdf.set_font(self.family, "", size)
-            total += pdf.multi_cell(0, line, self.clean(text), dry_run=True, output="HEIGHT")
+            total += cast(float, pdf.multi_cell(0, line, self.clean(text), dry_run=True, output="HEIGHT"))
         return total
 
     def _figure_size(self, block: Figure) -> tuple[float, float]:

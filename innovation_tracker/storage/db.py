@@ -102,7 +102,7 @@ def _refuse_truncated(con: Connection, path: str | Path) -> None:
         (
             con.execute(
                 f"SELECT max(block_id) FILTER (WHERE persistent) FROM pragma_storage_info('{name}')"
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             for (name,) in tables
         ),
         key=lambda block: -1 if block is None else block,
@@ -110,7 +110,7 @@ def _refuse_truncated(con: Connection, path: str | Path) -> None:
     )
     if last is None:
         return
-    block_size = con.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0]
+    block_size = con.execute("SELECT block_size FROM pragma_database_size()").fetchall()[0][0]
     if Path(path).stat().st_size < _HEADERS + (last + 1) * block_size:
         raise _open_error(path, duckdb.IOException("the file ends before the last block of its tables"))
 
@@ -121,10 +121,10 @@ def _refuse_newer(con: Connection, path: str | Path) -> None:
     exists = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_migration' AND schema_name = 'main'"
         " AND database_name = current_database()"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not exists:
         return
-    newest = con.execute("SELECT coalesce(max(version), 0) FROM schema_migration").fetchone()[0]
+    newest = con.execute("SELECT coalesce(max(version), 0) FROM schema_migration").fetchall()[0][0]
     known = max(version for version, _, _ in shipped_migrations())
     if newest > known:
         raise DatabaseUnavailable(
@@ -143,7 +143,7 @@ def _ensure_migration_table(con: Connection) -> None:
 
 def schema_version(con: Connection) -> int:
     _ensure_migration_table(con)
-    return con.execute("SELECT coalesce(max(version), 0) FROM schema_migration").fetchone()[0]
+    return con.execute("SELECT coalesce(max(version), 0) FROM schema_migration").fetchall()[0][0]
 
 
 def migrate(
@@ -327,4 +327,4 @@ def _json(values: dict | None) -> str | None:
 
 
 def data_version(con: Connection) -> int:
-    return con.execute("SELECT coalesce(max(audit_id), 0) FROM audit_entry").fetchone()[0]
+    return con.execute("SELECT coalesce(max(audit_id), 0) FROM audit_entry").fetchall()[0][0]

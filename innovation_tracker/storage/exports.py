@@ -80,7 +80,7 @@ def copy_export(con: Connection, viewer: Viewer, out_dir: Path, fmt: str) -> dic
     counts = {}
     for table, (sql, params) in queries.items():
         target = str(out_dir / f"{table}.{fmt}").replace("'", "''")
-        counts[table] = con.execute(f"COPY ({sql}) TO '{target}' ({options})", params).fetchone()[0]
+        counts[table] = con.execute(f"COPY ({sql}) TO '{target}' ({options})", params).fetchall()[0][0]
     return counts
 
 

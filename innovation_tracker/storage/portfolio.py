@@ -108,6 +108,7 @@ def people_counts(con: Connection, viewer: Viewer) -> dict[str, int]:
         "SELECT (SELECT count(*) FROM project), (SELECT count(*) FROM participant),"
         " (SELECT count(*) FROM participant WHERE status = 'withdrawn')",
     )
+    assert row is not None  # a SELECT of subqueries, with no FROM of its own, always yields one row
     return dict(zip(("projects", "participants", "withdrawn"), (int(v or 0) for v in row), strict=True))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from functools import partial
 
 import duckdb
 import pandas as pd
@@ -206,7 +207,7 @@ def _delete(con: Connection, actor: str, entity: str, key: str, tree_of) -> dict
     tree = write(con, leaves_and_audit)
     for table in ("interview", "participant", "project"):
         if tree.get(table):
-            write(con, lambda cur, table=table: _delete_tree(cur, {table: tree[table]}))
+            write(con, partial(_delete_tree, tree={table: tree[table]}))
     return {table: len(rows) for table, rows in tree.items() if rows}
 
 
@@ -619,7 +620,7 @@ def _check_restorable(con: Connection, audit_id: int, entity: str, tree: dict[st
         "SELECT count(*) FROM audit_entry WHERE action IN ('create', 'restore') AND entity = ? AND entity_key = ?"
         " AND audit_id > ?",
         [entity, "/".join(map(str, key)), audit_id],
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if recreated:
         raise ValidationError(Problem("already_exists", f"{entity} {'/'.join(map(str, key))} exists again already"))
     parent = {"participant": ("project", "project_code"), "interview": ("participant", "participant_code")}

@@ -53,7 +53,8 @@ def find_session(con: Connection, token_hash: str, now: dt.datetime, idle_since:
     if not rows:
         return None
     projects = frozenset(row[7] for row in rows if row[7] is not None)
-    return SessionRow(*rows[0][:7], projects=projects)
+    row = rows[0]
+    return SessionRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], projects=projects)
 
 
 def touch_session(con: Connection, token_hash: str, now: dt.datetime) -> None:
@@ -72,10 +73,10 @@ def revoke_sessions(con: Connection, username: str, now: dt.datetime | None = No
         "UPDATE login_session SET revoked_at = coalesce(?::TIMESTAMP, localtimestamp)"
         " WHERE username = ? AND revoked_at IS NULL",
         [now, username],
-    ).fetchone()[0]
+    ).fetchall()[0][0]
 
 
 def forget_sessions(con: Connection, before: dt.datetime) -> int:
     """Delete sessions that ended (expired or revoked) before `before`: they can never be used again."""
     sql = "DELETE FROM login_session WHERE expires_at < ? OR revoked_at < ?"
-    return con.execute(sql, [before, before]).fetchone()[0]
+    return con.execute(sql, [before, before]).fetchall()[0][0]

@@ -158,7 +158,9 @@ def list_indicators(con: Connection) -> list[Indicator]:
 
 
 def table_counts(con: Connection) -> dict[str, int]:
-    return {table: con.execute(f"SELECT count(*) FROM {target}").fetchone()[0] for table, (target, _) in STORED.items()}
+    return {
+        table: con.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0] for table, (target, _) in STORED.items()
+    }
 
 
 def known_participants(con: Connection) -> pd.DataFrame:
@@ -186,11 +188,11 @@ def known_keys(con: Connection, table: str, column: str) -> set[str]:
 
 
 def max_milestone_id(con: Connection) -> int:
-    return con.execute("SELECT coalesce(max(milestone_id), 0) FROM milestone").fetchone()[0]
+    return con.execute("SELECT coalesce(max(milestone_id), 0) FROM milestone").fetchall()[0][0]
 
 
 def is_empty(con: Connection) -> bool:
-    return con.execute("SELECT count(*) FROM study").fetchone()[0] == 0
+    return con.execute("SELECT count(*) FROM study").fetchall()[0][0] == 0
 
 
 # What makes an incoming row the same row as a stored one (an import re-reads a cumulative export every month).
@@ -267,7 +269,7 @@ def compare_rows(con: Connection, table: str, frame: pd.DataFrame) -> tuple[pd.S
         absent = con.execute(
             f"WITH i AS ({typed}) SELECT count(*) FROM {target} s WHERE NOT EXISTS"
             f" (SELECT 1 FROM i WHERE {_match(table)})"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     finally:
         con.close()
     return status, before, int(absent)

@@ -66,11 +66,11 @@ def _account(row: tuple | None) -> Account | None:
 
 
 def count_accounts(con: Connection) -> int:
-    return con.execute("SELECT count(*) FROM user_account").fetchone()[0]
+    return con.execute("SELECT count(*) FROM user_account").fetchall()[0][0]
 
 
 def count_active_admins(con: Connection) -> int:
-    return con.execute("SELECT count(*) FROM user_account WHERE role = 'admin' AND active").fetchone()[0]
+    return con.execute("SELECT count(*) FROM user_account WHERE role = 'admin' AND active").fetchall()[0][0]
 
 
 def get_account(con: Connection, username: str) -> Account | None:
@@ -129,7 +129,7 @@ def add_failed_attempt(con: Connection, username: str) -> int:
     """Count one more failed attempt and return the count. A plain UPDATE, then a read: DuckDB refuses
     `UPDATE … RETURNING` on an account that `user_project` references (a team account)."""
     con.execute("UPDATE user_account SET failed_attempts = failed_attempts + 1 WHERE username = ?", [username])
-    return con.execute("SELECT failed_attempts FROM user_account WHERE username = ?", [username]).fetchone()[0]
+    return con.execute("SELECT failed_attempts FROM user_account WHERE username = ?", [username]).fetchall()[0][0]
 
 
 def lock_account(con: Connection, username: str, until: dt.datetime) -> None:
