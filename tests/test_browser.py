@@ -97,11 +97,14 @@ def test_each_demo_role_sees_its_own_pages(browser, shared_server, username):
     page = browser.new_page(viewport={"width": 1400, "height": 1400})
     page.goto(shared_server.url, wait_until="domcontentloaded")
     login(page, username, accounts.DEMO_PASSWORD)
-    page.get_by_role("heading", name="Portfolio overview").wait_for(timeout=30_000)
+    team = DEMO_VIEWERS[username].role == AccountRole.TEAM
+    landing = "Arts on Referral (ARTS)" if team else "Portfolio overview"  # a team lands on its own project
+    page.get_by_role("heading", name=landing).wait_for(timeout=30_000)
     page.locator('[data-testid="stSidebarNavLink"]').first.wait_for(timeout=30_000)
     shown = nav_titles(page)
-    assert shown == [spec.title for spec in pages_for(DEMO_VIEWERS[username])]
-    assert {"Portfolio overview", "Project timeline", "Compare projects"} <= set(shown)
+    titles = [spec.team_title if team and spec.team_title else spec.title for spec in pages_for(DEMO_VIEWERS[username])]
+    assert shown == titles
+    assert {"Our project" if team else "Portfolio overview", "Project timeline", "Compare projects"} <= set(shown)
     assert ("Users" in shown) == (username == "demo-admin")
     role = DEMO_VIEWERS[username].role.value.capitalize()
     assert page.get_by_text(re.compile(f"Logged in as {username} · {role}")).count() == 1
@@ -113,7 +116,7 @@ def test_a_team_account_asking_for_the_users_page_gets_its_own_overview(browser,
     page = browser.new_page(viewport={"width": 1400, "height": 1400})
     page.goto(f"{shared_server.url}/users", wait_until="domcontentloaded")
     login(page, "demo-team-arts", accounts.DEMO_PASSWORD)
-    page.get_by_role("heading", name="Portfolio overview").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="Arts on Referral (ARTS)").wait_for(timeout=30_000)  # its own project
     assert page.get_by_role("heading", name="Users").count() == 0
     assert page.get_by_text("demo-evaluator").count() == 0
     page.close()
