@@ -116,8 +116,7 @@ def test_logging_an_overdue_6_month_follow_up_takes_it_off_the_fieldwork_list(pa
     page.screenshot(path=str(SCREENSHOTS / "log_interview_saved.png"), full_page=True)
     calls = fieldwork_rows(page)
     assert not any("EMPL-02" in text and "6-month" in text for text in calls), calls
-    page.goto(f"{server.url}/timeline?project=EMPL", wait_until="domcontentloaded")
-    login(page, "demo-evaluator", accounts.DEMO_PASSWORD)
+    page.goto(f"{server.url}/timeline?project=EMPL", wait_until="domcontentloaded")  # still logged in (the cookie)
     page.get_by_role("heading", name="What changed").wait_for(timeout=30_000)
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=30_000)
     cells = heatmap_cells(page)
