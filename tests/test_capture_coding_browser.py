@@ -178,7 +178,8 @@ def test_a_draft_typed_before_a_reload_is_offered_back(browser, server):
     page.get_by_role("radiogroup", name=f"Rating of {first}").get_by_role("radio", name="not mentioned").click()
     settle(page)
     assert "log-interview" in page.url and "LIAS-05" in page.url
-    page.reload(wait_until="domcontentloaded")  # the session is lost
+    page.context.clear_cookies()  # the session is lost (a reload alone keeps it, through the session cookie)
+    page.reload(wait_until="domcontentloaded")
     login(page, "demo-evaluator", accounts.DEMO_PASSWORD)
     page.get_by_text("Unsaved draft.").wait_for(timeout=30_000)
     assert page.get_by_role("radiogroup").count() == 0, "the form waits for restore or discard"
