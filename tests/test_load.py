@@ -74,7 +74,7 @@ async def session(browser, url: str, number: int, deadline: float, log: dict) ->
     await page.get_by_role("heading", name="Portfolio overview").wait_for(timeout=TIMEOUT_MS)
     await settled(page)
     step = 0
-    while time.monotonic() < deadline:
+    while step == 0 or time.monotonic() < deadline:  # every session writes at least once, however slow
         await open_page(page, READ_PAGES[(number + step) % len(READ_PAGES)], log["times"])
         if step % 2 == 0:
             await open_page(page, "Milestones", log["times"])

@@ -60,7 +60,7 @@ def test_a_session_survives_a_reload_and_a_second_tab_and_ends_everywhere_at_log
 
     first.reload(wait_until="domcontentloaded")
     wait_logged_in(first, "demo-team-arts")
-    first.get_by_role("heading", name="Portfolio overview").wait_for(timeout=30_000)
+    first.get_by_role("heading", name="Arts on Referral (ARTS)").wait_for(timeout=30_000)  # a team lands on its project
 
     second = context.new_page()
     second.goto(f"{server.url}/timeline?project=ARTS", wait_until="domcontentloaded")
