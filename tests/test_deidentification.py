@@ -4,6 +4,7 @@ participants of a project, through any read, page, export or report (roles that 
 
 import io
 import re
+import shutil
 import zipfile
 
 import pandas as pd
@@ -57,8 +58,12 @@ class Holders:
 
 
 @pytest.fixture(scope="module")
-def demo(demo_file):
-    con = storage.connect(demo_file)
+def demo(demo_file, tmp_path_factory):
+    """A copy of the demo for this module: exports and reports write audit entries, which other tests' copies of
+    the session's demo file must not inherit."""
+    path = tmp_path_factory.mktemp("deidentification") / "demo.duckdb"
+    shutil.copy(demo_file, path)
+    con = storage.connect(path)
     yield con, Holders(con)
     con.close()
 
