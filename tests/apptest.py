@@ -43,6 +43,22 @@ def open_page(
     return at
 
 
+def everything_shown(at) -> str:
+    """All the page shows: text of every element, table contents, chart specs."""
+    parts = []
+
+    def walk(node):
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+        if getattr(node, "type", None) in ("dataframe", "table"):
+            parts.append(node.value.to_csv())
+        elif hasattr(node, "proto"):
+            parts.append(str(node.proto))
+
+    walk(at._tree)
+    return "\n".join(parts)
+
+
 class _ServedPagesManager(PagesManager):
     """AppTest forgets, before every run, that `st.navigation` was ever called (it resets
     `PagesManager.uses_pages_directory`), so with a `pages/` folder beside the entry script each run would be a

@@ -16,7 +16,7 @@ from innovation_tracker.domain import AccountRole, Role, Viewer, label_of
 from innovation_tracker.errors import AccessDenied, ValidationError
 from innovation_tracker.storage.access import SCOPED_READS
 from innovation_tracker.ui.navigation import pages_for
-from tests.apptest import open_page
+from tests.apptest import everything_shown, open_page
 from tests.conftest import DEMO_TODAY
 from tests.test_access import DEMO_PROJECTS, as_text, calls
 
@@ -136,21 +136,6 @@ def test_no_report_gives_a_role_held_by_fewer_than_k(demo, project):
         assert "roles held by fewer than 3 participants of a project appear as Stakeholder" in text
 
 
-def page_text(at) -> str:
-    parts = []
-
-    def walk(node):
-        for child in getattr(node, "children", {}).values():
-            walk(child)
-        if getattr(node, "type", None) in ("dataframe", "table"):
-            parts.append(node.value.to_csv())
-        elif hasattr(node, "proto"):
-            parts.append(str(node.proto))
-
-    walk(at._tree)
-    return "\n".join(parts)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("who", ["funder", "team-ARTS", "team-CARE"])
 def test_no_page_gives_a_role_held_by_fewer_than_k(monkeypatch, seeded_path, demo, who):
@@ -158,7 +143,7 @@ def test_no_page_gives_a_role_held_by_fewer_than_k(monkeypatch, seeded_path, dem
     viewer = DE_IDENTIFIED[who]
     for project in sorted(viewer.projects or DEMO_PROJECTS):
         at = open_page(monkeypatch, seeded_path, "pages/timeline.py", viewer, DEMO_TODAY, project=project)
-        found = holders.check_pseudonyms(page_text(at), f"timeline of {project}")
+        found = holders.check_pseudonyms(everything_shown(at), f"timeline of {project}")
         assert any(label == "Stakeholder" for _, label, _ in found), f"the timeline of {project} names its people"
         roles = [m for m in at.multiselect if m.label == "Role"]
         if roles:
@@ -169,7 +154,7 @@ def test_no_page_gives_a_role_held_by_fewer_than_k(monkeypatch, seeded_path, dem
     assert len(others) >= 4
     for page in others:
         at = open_page(monkeypatch, seeded_path, page, viewer, DEMO_TODAY)
-        holders.check_pseudonyms(page_text(at), page)
+        holders.check_pseudonyms(everything_shown(at), page)
 
 
 def test_k_is_a_study_setting_changed_by_editors_and_audited(seeded):

@@ -8,7 +8,7 @@ import pytest
 from innovation_tracker import storage
 from innovation_tracker.domain import AccountRole, Viewer
 from innovation_tracker.ui.navigation import PAGES, pages_for
-from tests.apptest import open_page
+from tests.apptest import everything_shown, open_page
 from tests.conftest import DEMO_TODAY
 
 VIEWERS = {
@@ -33,22 +33,6 @@ def test_each_role_is_offered_exactly_its_pages(role):
 
 def render(monkeypatch, path, viewer, page, today=DEMO_TODAY):
     return open_page(monkeypatch, path, page, viewer, today, check=False)
-
-
-def everything_shown(at) -> str:
-    """All the page shows: text of every element, table contents, chart specs."""
-    parts = []
-
-    def walk(node):
-        for child in getattr(node, "children", {}).values():
-            walk(child)
-        if getattr(node, "type", None) in ("dataframe", "table"):
-            parts.append(node.value.to_csv())
-        elif hasattr(node, "proto"):
-            parts.append(str(node.proto))
-
-    walk(at._tree)
-    return "\n".join(parts)
 
 
 @pytest.fixture(scope="module")
