@@ -104,6 +104,31 @@ def test_pages_cover_every_match_once_and_a_page_past_the_end_keeps_the_total(se
     assert beyond.rows.empty and beyond.total == whole.total
 
 
+@pytest.mark.parametrize(
+    "text, filters",
+    [
+        ("the", SearchFilters()),
+        ("we", SearchFilters(sign="barrier")),
+        ("to", SearchFilters(waves=("month_6", "month_9"))),
+        ("phone", SearchFilters(projects=("LIAS", "EMPL"))),
+        ("zebra crossing", SearchFilters()),
+    ],
+)
+@pytest.mark.parametrize("viewer", [FUNDER, TEAM_EMPL], ids=["funder", "team"])
+def test_a_de_identified_search_built_within_the_pages_projects_is_the_one_step_search(seeded, viewer, text, filters):
+    """Funders' and teams' pages are built in two steps (which projects, then their pseudonyms); every page, and
+    the total, must be what the one-step search over the whole study gives."""
+    from innovation_tracker.storage.search import _search_page
+
+    words = search_words(text)
+    whole = _search_page(seeded, viewer, words, filters, limit=1000, offset=0)
+    assert (whole.total > 0) == (text != "zebra crossing")
+    for offset in range(0, whole.total + 7, 7):
+        page = search_evidence(seeded, viewer, text, filters, limit=7, offset=offset)
+        assert page.total == whole.total
+        assert page.rows.to_dict("records") == whole.rows.iloc[offset : offset + 7].to_dict("records")
+
+
 def test_highlight_escapes_markup_and_marks_every_word_in_any_case():
     text = "Funding <script>alert(1)</script> and [link](http://x) **FUNDING**"
     shown = evidence_search.highlight(text, ("funding", "script"))

@@ -17,7 +17,7 @@ function is therefore written once, against the plain table names, and cannot fo
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TypeVar
 
 import pandas as pd
@@ -66,20 +66,36 @@ def scoped_read(fn: F) -> F:
     return fn
 
 
-def _project_filter(viewer: Viewer) -> str:
-    return "TRUE" if viewer.all_projects else "list_contains($scope_projects::VARCHAR[], project_code)"
+def _project_filter(viewer: Viewer, within: bool) -> str:
+    mine = "TRUE" if viewer.all_projects else "list_contains($scope_projects::VARCHAR[], project_code)"
+    return mine + (" AND list_contains($scope_within::VARCHAR[], project_code)" if within else "")
 
 
-def _ratings_filter(viewer: Viewer) -> str:
+def _ratings_filter(viewer: Viewer, within: bool) -> str:
     """Ratings of the viewer's projects. A viewer of every project needs no filter, and sparing it the semi-join
     on the pseudonymised interviews halves a funder's search across 1.7 million ratings."""
-    return "" if viewer.all_projects else " WHERE r.interview_id IN (SELECT interview_id FROM interview)"
+    narrowed = within or not viewer.all_projects
+    return " WHERE r.interview_id IN (SELECT interview_id FROM interview)" if narrowed else ""
 
 
-def scope_ctes(viewer: Viewer) -> str:
-    """The shadowing CTEs for `viewer`, or '' for those who see everything."""
+def _interview_key(narrowed: bool) -> str:
+    """The interviews a viewer may see, keyed by project without any participant's identity: what a read needs to
+    narrow a search (or any scan of ratings) to a few projects before the pseudonyms of those projects are built.
+    Every participant belongs to a project, so a viewer of every project needs no filter."""
+    where = " WHERE x.project_code IN (SELECT project_code FROM project)" if narrowed else ""
+    return (
+        "interview_key AS (SELECT i.interview_id, i.wave, i.interview_date, x.project_code"
+        " FROM main.interview i JOIN main.participant x USING (participant_code)" + where + ")"
+    )
+
+
+def scope_ctes(viewer: Viewer, within: bool = False) -> str:
+    """The shadowing CTEs for `viewer`, narrowed to the projects in `$scope_within` if `within`. A CTE that a
+    read does not name costs nothing: DuckDB plans only those it uses."""
     if viewer.identified:
-        shadows = []
+        if within:  # nothing is pseudonymised for them, so there is nothing to spare by narrowing
+            raise ValueError("only a de-identified read can be narrowed to some projects")
+        shadows = [_interview_key(narrowed=False)]
         if viewer.role != AccountRole.ADMIN:
             shadows.append("user_account AS (SELECT * FROM main.user_account WHERE FALSE)")
             shadows.append("user_project AS (SELECT * FROM main.user_project WHERE FALSE)")
@@ -87,7 +103,8 @@ def scope_ctes(viewer: Viewer) -> str:
     pseudonym = PSEUDONYM.format(alias="p")
     return ", ".join(
         [
-            f"project AS (SELECT * FROM main.project WHERE {_project_filter(viewer)})",
+            f"project AS (SELECT * FROM main.project WHERE {_project_filter(viewer, within)})",
+            _interview_key(narrowed=within or not viewer.all_projects),
             _POOLED_ROLES,
             "_pseudonym AS (SELECT p.participant_code AS real_code, p.role AS shown_role, " + pseudonym + " AS pseudo"
             " FROM (SELECT x.participant_code, x.project_code, r.shown AS role, row_number() OVER"
@@ -98,7 +115,7 @@ def scope_ctes(viewer: Viewer) -> str:
             "interview AS (SELECT i.* REPLACE (m.pseudo AS participant_code, NULL::VARCHAR AS summary)"
             " FROM main.interview i JOIN _pseudonym m ON m.real_code = i.participant_code)",
             "factor_rating AS (SELECT r.* REPLACE (CASE WHEN r.shareable THEN r.evidence END AS evidence)"
-            " FROM main.factor_rating r" + _ratings_filter(viewer) + ")",
+            " FROM main.factor_rating r" + _ratings_filter(viewer, within) + ")",
             "indicator_value AS (SELECT * FROM main.indicator_value WHERE project_code IN"
             " (SELECT project_code FROM project))",
             "milestone AS (SELECT * FROM main.milestone WHERE project_code IN (SELECT project_code FROM project))",
@@ -116,8 +133,8 @@ def scope_ctes(viewer: Viewer) -> str:
 _LEADING_WITH = re.compile(r"^\s*WITH\s+", re.IGNORECASE)
 
 
-def scoped_sql(viewer: Viewer, sql: str) -> str:
-    ctes = scope_ctes(viewer)
+def scoped_sql(viewer: Viewer, sql: str, within: bool = False) -> str:
+    ctes = scope_ctes(viewer, within)
     if not ctes:
         return sql
     if _LEADING_WITH.match(sql):
@@ -125,16 +142,23 @@ def scoped_sql(viewer: Viewer, sql: str) -> str:
     return "WITH " + ctes + " " + sql
 
 
-def scope_params(viewer: Viewer, params: dict | None) -> dict:
+def scope_params(viewer: Viewer, params: dict | None, within: Collection[str] | None = None) -> dict:
     params = dict(params or {})
     if not viewer.identified and not viewer.all_projects:
         params["scope_projects"] = sorted(viewer.projects)
+    if within is not None:
+        params["scope_within"] = sorted(within)
     return params
 
 
-def query(con: Connection, viewer: Viewer, sql: str, params: dict | None = None) -> pd.DataFrame:
-    """Run a read as `viewer` sees the study; named parameters ($name) only."""
-    return con.execute(scoped_sql(viewer, sql), scope_params(viewer, params)).df()
+def query(
+    con: Connection, viewer: Viewer, sql: str, params: dict | None = None, within: Collection[str] | None = None
+) -> pd.DataFrame:
+    """Run a read as `viewer` sees the study; named parameters ($name) only. `within` narrows the read to those
+    projects (of the ones the viewer may see): a funder's pseudonyms are then built for those projects only, and
+    they are the same as in the whole study, since a pseudonym depends only on its own project."""
+    narrowed = within is not None
+    return con.execute(scoped_sql(viewer, sql, narrowed), scope_params(viewer, params, within)).df()
 
 
 def query_one(con: Connection, viewer: Viewer, sql: str, params: dict | None = None) -> tuple | None:

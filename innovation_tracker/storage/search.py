@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..domain import Viewer
-from .access import query, scoped_read
+from .access import query, query_one, scoped_read
 from .db import Connection
 
 RESULT_COLUMNS = [
@@ -59,27 +59,29 @@ def search_words(text: str) -> tuple[str, ...]:
     return tuple(words)
 
 
-def _conditions(words: tuple[str, ...], filters: SearchFilters, params: dict) -> list[str]:
-    where = []
+def _conditions(words: tuple[str, ...], filters: SearchFilters, params: dict) -> tuple[list[str], list[str]]:
+    """The search's conditions on a row `h`: those on the rating itself (words, factor, sign), and those on its
+    interview and participant (wave, project, role)."""
+    on_rating, on_interview = [], []
     for n, word in enumerate(words):
         params[f"w{n}"] = word
-        where.append(f"contains(lower(h.text), $w{n})")
-    for column, chosen in (
-        ("factor_code", filters.factors),
-        ("wave", filters.waves),
-        ("project_code", filters.projects),
-        ("role", filters.roles),
+        on_rating.append(f"contains(lower(h.text), $w{n})")
+    for column, chosen, where in (
+        ("factor_code", filters.factors, on_rating),
+        ("wave", filters.waves, on_interview),
+        ("project_code", filters.projects, on_interview),
+        ("role", filters.roles, on_interview),
     ):
         if chosen:
             params[column] = list(chosen)
             where.append(f"list_contains(${column}::VARCHAR[], h.{column})")
     if filters.sign == "facilitator":
-        where.append("h.rating > 0")
+        on_rating.append("h.rating > 0")
     elif filters.sign == "barrier":
-        where.append("h.rating < 0")
+        on_rating.append("h.rating < 0")
     elif filters.sign is not None:
         raise ValueError(f"unknown rating sign {filters.sign!r}: use 'facilitator' or 'barrier'")
-    return where
+    return on_rating, on_interview
 
 
 @scoped_read
@@ -96,8 +98,50 @@ def search_evidence(
     words = search_words(text)
     if not words:
         return SearchPage(0, pd.DataFrame(columns=RESULT_COLUMNS))
+    if viewer.identified or filters.roles:
+        return _search_page(con, viewer, words, filters, limit, offset)
+    # De-identified viewers: pseudonyms cost a pass over every participant and interview of the projects they are
+    # built for. So first find, without them, how many excerpts match and which projects the page's rows belong
+    # to (the page's order starts with the interview date and the project), then build the page within those
+    # projects only. A pseudonym depends only on its own project, so the page is the same. (A role filter needs
+    # the pooled roles of every project, so it takes the one-step way.)
+    params: dict = {"rows": limit + offset}
+    on_rating, on_interview = _conditions(words, filters, params)
+    total, projects = query_one(
+        con,
+        viewer,
+        f"""
+        WITH r AS MATERIALIZED (
+            SELECT h.* FROM (SELECT interview_id, factor_code, rating, evidence AS text FROM factor_rating
+                             WHERE evidence IS NOT NULL AND evidence <> '') h
+            WHERE {" AND ".join(on_rating)}
+        ),
+        k AS MATERIALIZED (SELECT * FROM interview_key WHERE interview_id IN (SELECT interview_id FROM r)),
+        found AS (SELECT h.* FROM (SELECT k.project_code, k.wave, k.interview_date FROM r JOIN k USING (interview_id)) h
+                  WHERE {" AND ".join(on_interview or ["TRUE"])})
+        SELECT (SELECT count(*) FROM found),
+               (SELECT coalesce(list(DISTINCT project_code), []) FROM
+                   (SELECT project_code FROM found ORDER BY interview_date DESC, project_code LIMIT $rows))
+        """,
+        params,
+    ) or (0, [])
+    if not projects:
+        return SearchPage(int(total), pd.DataFrame(columns=RESULT_COLUMNS))
+    return SearchPage(int(total), _search_page(con, viewer, words, filters, limit, offset, within=projects).rows)
+
+
+def _search_page(
+    con: Connection,
+    viewer: Viewer,
+    words: tuple[str, ...],
+    filters: SearchFilters,
+    limit: int,
+    offset: int,
+    within: list[str] | None = None,
+) -> SearchPage:
+    """The page in one step, behind the viewer's shadows (narrowed to the projects `within`, if given)."""
     params: dict = {"limit": limit, "offset": offset}
-    where = " AND ".join(_conditions(words, filters, params))
+    where = " AND ".join(sum(_conditions(words, filters, params), []))
     summaries = viewer.identified and filters.summaries and not (filters.factors or filters.sign)
     summary_part = (
         """
@@ -131,6 +175,7 @@ def search_evidence(
         LIMIT $limit OFFSET $offset
         """,
         params,
+        within,
     )
     if len(rows):
         total = int(rows.total.iloc[0])
@@ -138,5 +183,5 @@ def search_evidence(
         total = 0
     else:  # a page past the last match has no row to carry the total: count apart (only then)
         counted = {k: v for k, v in params.items() if k not in ("limit", "offset")}
-        total = int(query(con, viewer, found + " SELECT count(*) AS n FROM found", counted).n.iloc[0])
+        total = int(query(con, viewer, found + " SELECT count(*) AS n FROM found", counted, within).n.iloc[0])
     return SearchPage(total, rows[RESULT_COLUMNS].reset_index(drop=True))
