@@ -62,7 +62,8 @@ def search_words(text: str) -> tuple[str, ...]:
 def _conditions(words: tuple[str, ...], filters: SearchFilters, params: dict) -> tuple[list[str], list[str]]:
     """The search's conditions on a row `h`: those on the rating itself (words, factor, sign), and those on its
     interview and participant (wave, project, role)."""
-    on_rating, on_interview = [], []
+    on_rating: list[str] = []
+    on_interview: list[str] = []
     for n, word in enumerate(words):
         params[f"w{n}"] = word
         on_rating.append(f"contains(lower(h.text), $w{n})")
