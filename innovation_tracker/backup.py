@@ -75,8 +75,13 @@ def _restore_folder(folder: Path, db_path: Path) -> dict[str, int]:
     if counts != manifest["tables"]:
         db_path.unlink(missing_ok=True)
         raise TrackerError(f"the restored row counts {counts} differ from the backup's manifest {manifest['tables']}")
-    # Brings a backup from an older version up to date, as opening any database does.
-    storage.connect(db_path).close()
+    # Brings a backup from an older version up to date, as opening any database does. No session survives a
+    # restore: one revoked (logged out, or its account changed) after the backup was taken must not come back.
+    con = storage.connect(db_path)
+    try:
+        storage.write(con, storage.forget_all_sessions)
+    finally:
+        con.close()
     return counts
 
 

@@ -121,3 +121,27 @@ def test_backup_and_restore_from_the_command_line(seeded_path, tmp_path, capsys)
 
 def test_the_system_viewer_may_back_up(seeded, tmp_path):
     assert backup.backup(seeded, SYSTEM_VIEWER, tmp_path / "b")["study"] == 1
+
+
+def test_no_session_survives_a_restore(seeded, tmp_path):
+    """A session that was live when the backup was taken and ended afterwards (log-out) stays ended: the restored
+    database starts with no one logged in."""
+    import datetime as dt
+
+    from innovation_tracker import sessions
+
+    now = dt.datetime(2026, 12, 1, 9, 0)
+    limits = sessions.Limits()
+    started = sessions.start(seeded, ADMIN, "password", now=now, limits=limits)
+    backup.backup(seeded, ADMIN, tmp_path / "backup")
+    sessions.end_all(seeded, ADMIN.username, now=now)
+    assert sessions.resume(seeded, started.token, now=now, limits=limits) is None
+    seeded.close()
+    restored = tmp_path / "restored.duckdb"
+    backup.restore(tmp_path / "backup", restored)
+    con = storage.connect(restored)
+    try:
+        assert sessions.resume(con, started.token, now=now, limits=limits) is None
+        assert con.execute("SELECT count(*) FROM login_session").fetchone()[0] == 0
+    finally:
+        con.close()

@@ -74,6 +74,7 @@ from .records import (
 from .search import SearchFilters, SearchPage, search_evidence, search_words
 from .sessions import (
     find_session,
+    forget_all_sessions,
     forget_sessions,
     insert_session,
     revoke_session,

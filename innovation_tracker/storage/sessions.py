@@ -80,3 +80,8 @@ def forget_sessions(con: Connection, before: dt.datetime) -> int:
     """Delete sessions that ended (expired or revoked) before `before`: they can never be used again."""
     sql = "DELETE FROM login_session WHERE expires_at < ? OR revoked_at < ?"
     return con.execute(sql, [before, before]).fetchall()[0][0]
+
+
+def forget_all_sessions(con: Connection) -> int:
+    """Delete every session: a restored database starts with no one logged in."""
+    return con.execute("DELETE FROM login_session").fetchall()[0][0]
