@@ -282,6 +282,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="de-identification: pool roles held by fewer than K participants of a project as Stakeholder"
         " (default 3; 1 turns pooling off)",
     )
+    settings.add_argument(
+        "--finished-round-share",
+        type=float,
+        metavar="SHARE",
+        help="a round counts as finished once this share (0.5 to 1) of its interviews is done, or every window has"
+        " closed (default 0.8)",
+    )
     _add_data_commands(command)
     return parser
 
@@ -318,13 +325,18 @@ def _add_users_commands(users: argparse.ArgumentParser) -> None:
 
 def cmd_settings(args) -> str:
     con = storage.connect(args.db)
+    # The audit names the operating-system user who ran the command: the CLI has no log-in of its own.
+    actor = Viewer(f"cli:{getpass.getuser()}", AccountRole.ADMIN)
     if args.min_role_group is not None:
-        # The audit names the operating-system user who ran the command: the CLI has no log-in of its own.
-        service.set_min_role_group(con, Viewer(f"cli:{getpass.getuser()}", AccountRole.ADMIN), args.min_role_group)
-    k = storage.min_role_group(con)
+        service.set_min_role_group(con, actor, args.min_role_group)
+    if args.finished_round_share is not None:
+        service.set_finished_round_share(con, actor, args.finished_round_share)
+    k, share = storage.min_role_group(con), storage.finished_round_share(con)
     return (
         f"min-role-group (k) = {k}: funders and teams see a role only where at least {k} participants of a project"
-        " hold it; smaller groups appear as Stakeholder."
+        " hold it; smaller groups appear as Stakeholder.\n"
+        f"finished-round-share = {share:g}: a round counts as finished once {share:.0%} of its interviews are done"
+        " or every window has closed; comparisons default to the latest finished round."
     )
 
 

@@ -122,6 +122,17 @@ def set_min_role_group(con: storage.Connection, viewer: Viewer, k: int) -> int:
     return storage.write(con, work)
 
 
+def set_finished_round_share(con: storage.Connection, viewer: Viewer, share: float) -> float:
+    """Set the share of a round's interviews (0.5 to 1) that makes it finished before every window has closed, so
+    that comparisons default to it. Admins and evaluators only; audited."""
+    if not viewer.edits_study_data:
+        raise AccessDenied("Only administrators and evaluators can change the study's settings.")
+    if storage.get_study(con) is None:
+        raise ValidationError(Problem("no_study", "there is no study to set this for", "finished_round_share"))
+    storage.set_finished_round_share(con, viewer.username, share)
+    return share
+
+
 def audit(con: storage.Connection, viewer: Viewer, action: str, entity: str, key: str | None, after: dict) -> None:
     """Record that `viewer` took data out (an export, a report, a backup)."""
     storage.write(con, lambda cur: storage.record_audit(cur, viewer.username, action, entity, key, after=after))

@@ -112,6 +112,32 @@ class TestFinishedRounds:
         progress = storage.round_progress(seeded, EVALUATOR, DEMO_TODAY)
         assert analysis.latest_finished(progress) == "month_9"
 
+    def test_the_cli_shows_and_sets_the_share_for_editors_only(self, seeded_path, capsys):
+        from innovation_tracker import service
+        from innovation_tracker.cli import main
+        from innovation_tracker.errors import AccessDenied
+
+        assert main(["settings", "--db", str(seeded_path)]) == 0
+        assert "finished-round-share = 0.8: a round counts as finished once 80% of its interviews" in (
+            capsys.readouterr().out
+        )
+        assert main(["settings", "--db", str(seeded_path), "--finished-round-share", "1.5"]) == 2
+        assert "must be between 0.5 and 1, not 1.5" in capsys.readouterr().err
+        assert main(["settings", "--db", str(seeded_path), "--finished-round-share", "0.5"]) == 0
+        assert "finished-round-share = 0.5" in capsys.readouterr().out
+        con = storage.connect(seeded_path)
+        try:
+            assert storage.finished_round_share(con) == 0.5
+            actor = con.execute(
+                "SELECT actor FROM audit_entry WHERE entity_key = 'finished_round_share' ORDER BY audit_id DESC"
+            ).fetchone()[0]
+            assert actor.startswith("cli:")
+            with pytest.raises(AccessDenied):
+                service.set_finished_round_share(con, Viewer("f", AccountRole.FUNDER), 0.9)
+            assert storage.finished_round_share(con) == 0.5
+        finally:
+            con.close()
+
 
 class TestNoMinusZero:
     @pytest.mark.parametrize("value", [0.0, -0.0, -0.04, 0.04, np.float64(-0.0)])
