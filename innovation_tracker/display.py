@@ -98,6 +98,7 @@ HEADERS = {
     "milestone_date": "Date",
     "title": "Title",
     "notes": "Notes",
+    "email": "E-mail",
 }
 CODED = {"setting", "relation_to_statutory", "novelty", "status", "project_status", "role", "mode", "domain", "kind"}
 

@@ -4,7 +4,7 @@ withdrawal (or an erasure of what a participant said), and delete what was enter
 import pandas as pd
 import streamlit as st
 
-from innovation_tracker import capture, page_content, storage, ui
+from innovation_tracker import capture, display, page_content, storage, ui
 from innovation_tracker.domain import Novelty, ProjectStatus, Relation, Role, Setting, label_of
 from innovation_tracker.ui import forms
 from innovation_tracker.ui.text import escape_markdown
@@ -43,20 +43,8 @@ with projects_tab:
     if projects.empty:
         st.info("No projects yet: add the first one below.", icon=":material/info:")
     else:
-        ui.paginated(
-            projects,
-            "manage:projects-page",
-            hide_index=True,
-            column_order=[
-                "project_code",
-                "name",
-                "setting",
-                "status",
-                "host_organisation",
-                "start_date",
-                "participants",
-            ],
-        )
+        shown_columns = ["project_code", "name", "setting", "status", "host_organisation", "start_date", "participants"]
+        ui.paginated(display.readable(projects, shown_columns), "manage:projects-page", hide_index=True)
     chosen = ui.pick_project("Project to edit", key="manage:project", wanted=st.query_params.get("project"), none=NEW)
     project = NEW if chosen is None else chosen
     row = None if chosen is None else projects.iloc[choices.position(chosen)].to_dict()
@@ -129,23 +117,19 @@ with people_tab:
     if people.empty:
         st.info(f"No participants enrolled in {escape_markdown(project)} yet.", icon=":material/info:")
     else:
-        st.dataframe(
-            people,
-            hide_index=True,
-            column_order=[
-                "participant_code",
-                "role",
-                "enrolment_date",
-                "consent_date",
-                "status",
-                "withdrawal_date",
-                "interviews",
-                "telephone",
-                "email",
-                "call_times",
-            ],
-            column_config={"telephone": "Telephone", "email": "E-mail", "call_times": "Call times"},
-        )
+        shown_columns = [
+            "participant_code",
+            "role",
+            "enrolment_date",
+            "consent_date",
+            "status",
+            "withdrawal_date",
+            "interviews",
+            "telephone",
+            "email",
+            "call_times",
+        ]
+        st.dataframe(display.readable(people, shown_columns), hide_index=True)
     options = [NEW, *people.participant_code]
     person = st.selectbox(
         "Participant", options, index=forms.preselected(options, "participant"), key=f"manage:person:{project}"

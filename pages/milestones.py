@@ -5,7 +5,7 @@ Evaluators edit every project's milestones and a project team its own; funders r
 import pandas as pd
 import streamlit as st
 
-from innovation_tracker import capture, page_content, storage, ui
+from innovation_tracker import capture, display, page_content, storage, ui
 from innovation_tracker.domain import MilestoneKind, label_of
 from innovation_tracker.ui import forms
 from innovation_tracker.ui.text import escape_markdown
@@ -28,17 +28,7 @@ milestones = ui.read(storage.list_milestones, project)
 if milestones.empty:
     st.info(f"No milestones recorded for {escape_markdown(project)} yet.", icon=":material/flag:")
 else:
-    st.dataframe(
-        milestones.assign(kind=milestones.kind.map(label_of)),
-        hide_index=True,
-        column_order=["milestone_date", "kind", "title", "notes"],
-        column_config={
-            "milestone_date": st.column_config.DateColumn("Date"),
-            "kind": "Kind",
-            "title": "Title",
-            "notes": "Notes",
-        },
-    )
+    st.dataframe(display.readable(milestones, ["milestone_date", "kind", "title", "notes"]), hide_index=True)
 if not viewer.edits_milestones_of(project):
     st.caption("Read-only: milestones are kept by the evaluators and by each project's own team.")
     st.stop()
