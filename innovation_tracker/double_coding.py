@@ -150,3 +150,31 @@ def agreement_tables(con: storage.Connection, viewer: Viewer, wave: str | None =
 def shown(value: float, digits: int = 2) -> str:
     """A statistic as the page writes it: "0.58", "—" when undefined (every unit in one category)."""
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+STAT_COLUMNS = {
+    "n_interviews": "Interviews",
+    "n_units": "Units",
+    "percent_agreement": "Percent agreement",
+    "kappa_cited": "Kappa (cited)",
+    "n_rated_by_both": "Rated by both",
+    "alpha_rating": "Alpha (rating)",
+}
+
+
+def percent(value: float) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.1%}"
+
+
+def readable(frame: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    """A statistics table as the page shows it: the group's labels, then each statistic with its n, as text
+    ("96.1%", "0.94", "—" where a statistic is undefined)."""
+    shown = frame[[*labels, *STAT_COLUMNS]].copy()
+    shown["percent_agreement"] = shown.percent_agreement.map(percent)
+    for column in ("kappa_cited", "alpha_rating"):
+        shown[column] = shown[column].map(_shown_statistic)
+    return shown.rename(columns={**labels, **STAT_COLUMNS})
+
+
+def _shown_statistic(value: float) -> str:
+    return shown(value)
