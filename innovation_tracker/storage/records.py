@@ -348,8 +348,14 @@ def _forget_in_audit(cur, participant_code: str, interview_ids: set[int]) -> Non
     rows = cur.execute(
         "SELECT audit_id, entity, entity_key, before::VARCHAR, after::VARCHAR FROM audit_entry"
         " WHERE (entity = 'participant' AND entity_key = $code)"
-        " OR contains(before::VARCHAR, $quoted) OR contains(after::VARCHAR, $quoted)",
-        {"code": participant_code, "quoted": json.dumps(participant_code)},
+        " OR contains(before::VARCHAR, $quoted) OR contains(after::VARCHAR, $quoted)"
+        " OR (list_contains($entities, entity) AND list_contains($interviews, entity_key))",
+        {
+            "code": participant_code,
+            "quoted": json.dumps(participant_code),
+            "entities": list(INTERVIEW_ENTITIES),
+            "interviews": sorted(str(i) for i in interview_ids),
+        },
     ).fetchall()
     parsed = [(r[0], r[1], r[2], *[None if t is None else json.loads(t) for t in r[3:]]) for r in rows]
     interview_ids = interview_ids | {
