@@ -35,7 +35,7 @@ def start(con: storage.Connection, viewer: Viewer, interview_id: int) -> None:
     """Start coding an interview blind (editors; not its first coder; one second coder per interview)."""
     capture.require_editor(viewer)
     storage.blind_interview(con, viewer, int(interview_id))  # exists and is the viewer's to see
-    storage.start_second_coding(con, viewer.username, int(interview_id))
+    storage.create_second_coding(con, viewer.username, int(interview_id))
 
 
 def give_up(con: storage.Connection, viewer: Viewer, interview_id: int) -> None:
@@ -68,7 +68,7 @@ def save(
         message = f"“No factors were discussed” is ticked but {len(rated)} factor(s) are rated: untick it or clear them"
         raise ValidationError(Problem("contradiction", message, "no_factors"))
     stored = [{k: r[k] for k in ("factor_code", "rating", "evidence", "shareable")} for r in rated]
-    storage.save_second_coding(con, viewer.username, int(interview_id), stored)
+    storage.record_second_coding(con, viewer.username, int(interview_id), stored)
 
 
 def disagreements(pairs: pd.DataFrame) -> pd.DataFrame:

@@ -87,17 +87,17 @@ def _demo_double_coding(con: storage.Connection, second: pd.DataFrame, actor: st
     left: list[int] = []
     for interview_id, rows in reversed(list(second.groupby("interview_id", sort=True))):
         coder, key = rows.coder.iloc[0], int(interview_id)
-        storage.start_second_coding(con, coder, key)
+        storage.create_second_coding(con, coder, key)
         ratings = [
             {
                 "factor_code": r.factor_code,
                 "rating": int(r.rating),
-                "evidence": r.evidence,
+                "evidence": None if pd.isna(r.evidence) else r.evidence,
                 "shareable": bool(r.shareable),
             }
             for r in rows.itertuples()
         ]
-        storage.save_second_coding(con, coder, key, ratings)
+        storage.record_second_coding(con, coder, key, ratings)
         open_ones = disagreements(storage.coding_pairs(con, SYSTEM_VIEWER, key))
         if open_ones.empty:
             continue

@@ -58,7 +58,7 @@ def test_the_page_shows_agreement_py_on_the_same_data(monkeypatch, seeded_path, 
     assert len(by_project) == 11
     for row in by_project.itertuples():
         assert row._6 == f"{per_project.loc[row.Project, 'kappa_cited']:.2f}"  # Kappa (cited)
-        assert getattr(row, "Units") == per_project.loc[row.Project, "n_units"]
+        assert row.Units == per_project.loc[row.Project, "n_units"]
     by_factor = at.dataframe[1].value
     per_factor = agreement.agreement(units, ["factor_code"])
     assert len(by_factor) == len(per_factor) == 47

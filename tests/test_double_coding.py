@@ -328,6 +328,8 @@ def test_the_demo_is_double_coded_without_changing_its_ratings_in_force(seeded):
         " AND a.coding = 1 AND a.factor_code = c.factor_code WHERE c.rating IS DISTINCT FROM a.rating"
     ).fetchone()[0]
     assert consensus == 0  # reconciled to the first coding
+    missing_as_text = "SELECT count(*) FROM coding_rating WHERE evidence IN ('nan', 'None', '')"
+    assert seeded.execute(missing_as_text).fetchone()[0] == 0
     overall = double_coding.agreement_tables(seeded, EVALUATOR).overall.iloc[0]
     assert 0.6 < overall.alpha_rating < 1 and 0.6 < overall.kappa_cited < 1
 

@@ -8,11 +8,11 @@ from .coding import (
     blind_interview,
     coding_pairs,
     coding_queue,
+    create_second_coding,
     delete_second_coding,
-    save_second_coding,
+    record_second_coding,
     second_coding_candidates,
     set_consensus,
-    start_second_coding,
 )
 from .db import (
     Connection,

@@ -40,7 +40,7 @@ def _first_coders(cur: Connection, interview_id: int) -> set[str]:
     return {r[0] for r in found}
 
 
-def start_second_coding(con: Connection, actor: str, interview_id: int) -> None:
+def create_second_coding(con: Connection, actor: str, interview_id: int) -> None:
     """`actor` starts coding the interview blind: from now on every read made for them hides its first coding."""
 
     def work(cur):
@@ -76,7 +76,7 @@ def delete_second_coding(con: Connection, actor: str, interview_id: int) -> None
     write(con, work)
 
 
-def save_second_coding(con: Connection, actor: str, interview_id: int, ratings: list[dict]) -> None:
+def record_second_coding(con: Connection, actor: str, interview_id: int, ratings: list[dict]) -> None:
     """Save `actor`'s blind coding (rows of factor_code, rating, evidence, shareable, already checked against the
     codebook), and keep the first coding as it stands now beside it: from here on both are fixed, and agreement
     compares them."""
