@@ -49,8 +49,11 @@ def test_code_blind_see_agreement_reconcile_and_the_timeline_shows_the_consensus
     server = Server(tmp_path / "demo.duckdb", DEMO_TODAY.isoformat(), tmp_path / "streamlit.log")
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 2400})
-        page.goto(f"{server.url}/double-coding", wait_until="domcontentloaded")
+        page.goto(f"{server.url}/agreement", wait_until="domcontentloaded")
         login(page, "demo-evaluator", accounts.DEMO_PASSWORD)
+        page.get_by_text("Double-coded interviews").wait_for(timeout=30_000)
+        assert page.locator('[data-testid="stMetricValue"]').first.inner_text() == "46"
+        page.get_by_role("link", name="Double coding", exact=True).click()
         page.get_by_role("button", name="Start blind coding").click()
         page.get_by_text("You are coding blind").wait_for(timeout=30_000)
         page.locator('[data-testid="stMultiSelect"]').first.click()
