@@ -267,6 +267,31 @@ def test_agreement_counted_in_sql_matches_agreement_py_on_the_units(seeded, wave
             )
 
 
+def test_retired_factors_count_only_where_a_coding_cited_them(seeded):
+    cited = seeded.execute(
+        "SELECT factor_code FROM coding_rating GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()[0]
+    never = seeded.execute(
+        "SELECT factor_code FROM factor WHERE factor_code NOT IN (SELECT factor_code FROM coding_rating) LIMIT 1"
+    ).fetchone()
+    storage.set_retired(seeded, "someone", "factor", cited, True)
+    if never is not None:
+        storage.set_retired(seeded, "someone", "factor", never[0], True)
+    units = units_from_tables(seeded)
+    tables = double_coding.agreement_tables(seeded, EVALUATOR)
+    assert int(tables.overall.n_units.iloc[0]) == len(units) < 46 * 47
+    by_factor = tables.by_factor.set_index("factor_code")
+    assert by_factor.loc[cited, "n_units"] == (units.factor_code == cited).sum() < 46
+    assert never is None or never[0] not in by_factor.index
+    expected = agreement.agreement(units, ["factor_code"]).set_index("factor_code")
+    assert np.allclose(
+        by_factor.alpha_rating.astype(float), expected.alpha_rating.astype(float), atol=1e-9, equal_nan=True
+    )
+    assert np.allclose(
+        by_factor.kappa_cited.astype(float), expected.kappa_cited.astype(float), atol=1e-9, equal_nan=True
+    )
+
+
 def test_agreement_from_counts_equals_agreement_on_random_codings():
     rng = np.random.default_rng(16)
     for _ in range(200):

@@ -262,10 +262,31 @@ def coding_pairs(con: Connection, viewer: Viewer, interview_id: int) -> pd.DataF
     )
 
 
+_ACTIVE_COUNT = "(SELECT count(*) FROM _active)"
+# Per grouping: the key columns, the cited units' keys (from _cited c, factor f, project pr), and the offered units
+# per group (every factor not retired of every double-coded interview; a retired factor only where cited).
 _GROUPS = {
-    "overall": ([], []),
-    "project": (["d.project_code", "pr.name AS project_name"], ["project_code", "project_name"]),
-    "factor": (["f.factor_code", "f.label AS factor_label", "f.domain"], ["factor_code", "factor_label", "domain"]),
+    "overall": (
+        [],
+        [],
+        f"SELECT count(*) * {_ACTIVE_COUNT} AS offered, count(*) AS n_interviews FROM _pair",
+    ),
+    "project": (
+        ["project_code", "project_name"],
+        ["c.project_code", "pr.name AS project_name"],
+        f"SELECT d.project_code, pr.name AS project_name, count(*) * {_ACTIVE_COUNT} AS offered,"
+        " count(*) AS n_interviews FROM _pair d JOIN project pr USING (project_code) GROUP BY ALL",
+    ),
+    "factor": (
+        ["factor_code", "factor_label", "domain"],
+        ["f.factor_code", "f.label AS factor_label", "f.domain"],
+        "SELECT f.factor_code, f.label AS factor_label, f.domain, n.pairs AS offered, n.pairs AS n_interviews"
+        " FROM factor f, (SELECT count(*) AS pairs FROM _pair) n"
+        " WHERE f.factor_code IN (SELECT factor_code FROM _active) AND n.pairs > 0"
+        " UNION ALL SELECT f.factor_code, f.label, f.domain, 0, count(DISTINCT c.interview_id)"
+        " FROM _cited c JOIN factor f USING (factor_code)"
+        " WHERE f.factor_code NOT IN (SELECT factor_code FROM _active) GROUP BY ALL",
+    ),
 }
 
 
@@ -274,10 +295,14 @@ def agreement_counts(con: Connection, viewer: Viewer, wave: str | None = None, b
     """Agreement's raw material, aggregated in SQL: per group (`by`: overall, project or factor) and pair of codes
     (rating_1, rating_2; NULL where that coding did not cite the factor), how many units had them, and the group's
     double-coded interviews. A unit is a factor × a double-coded interview (both codings saved), at `wave` or at
-    every wave: every factor of the codebook not retired, and any retired one that either coding cited."""
-    selected, names = _GROUPS[by]
-    keys = ", ".join(names)
-    lead = keys + ", " if keys else ""
+    every wave: every factor of the codebook not retired, and any retired one that either coding cited.
+
+    Only the units a coding cited are read; those neither cited are counted as the units offered less the units
+    cited, so the query never spells out factors × interviews."""
+    keys, cited_keys, offered = _GROUPS[by]
+    lead = ", ".join(cited_keys) + ", " if cited_keys else ""
+    names = ", ".join(keys) + ", " if keys else ""
+    join = f"USING ({', '.join(keys)})" if keys else "ON TRUE"
     return query(
         con,
         viewer,
@@ -286,21 +311,26 @@ def agreement_counts(con: Connection, viewer: Viewer, wave: str | None = None, b
             SELECT c.interview_id, p.project_code
             FROM coding c JOIN interview i USING (interview_id) JOIN participant p USING (participant_code)
             WHERE c.coding = 2 AND c.saved_at IS NOT NULL AND ($wave IS NULL OR i.wave = $wave)
-        ), _unit AS (
-            SELECT {", ".join([*selected, "d.interview_id", "a.rating AS rating_1", "b.rating AS rating_2"])}
-            FROM _pair d CROSS JOIN factor f JOIN project pr ON pr.project_code = d.project_code
-                 LEFT JOIN coding_rating a
-                      ON a.interview_id = d.interview_id AND a.coding = 1 AND a.factor_code = f.factor_code
-                 LEFT JOIN coding_rating b
-                      ON b.interview_id = d.interview_id AND b.coding = 2 AND b.factor_code = f.factor_code
-            WHERE a.rating IS NOT NULL OR b.rating IS NOT NULL
-               OR f.factor_code NOT IN (SELECT factor_code FROM retired_factor)
-        ), _n AS (
-            SELECT {lead}count(DISTINCT interview_id) AS n_interviews FROM _unit GROUP BY ALL
-        )
-        SELECT {lead}rating_1, rating_2, count(*) AS units, any_value(n.n_interviews) AS n_interviews
-        FROM _unit {"JOIN _n n USING (" + keys + ")" if keys else ", _n n"}
-        GROUP BY ALL ORDER BY ALL
+        ), _active AS (
+            SELECT factor_code FROM factor WHERE factor_code NOT IN (SELECT factor_code FROM retired_factor)
+        ), _cited AS (
+            SELECT d.project_code, r.interview_id, r.factor_code,
+                   max(r.rating) FILTER (WHERE r.coding = 1) AS rating_1,
+                   max(r.rating) FILTER (WHERE r.coding = 2) AS rating_2
+            FROM coding_rating r JOIN _pair d USING (interview_id) GROUP BY ALL
+        ), _counts AS (
+            SELECT {lead}rating_1, rating_2, count(*) AS units,
+                   count(*) FILTER (WHERE c.factor_code IN (SELECT factor_code FROM _active)) AS offered_units
+            FROM _cited c JOIN factor f USING (factor_code) JOIN project pr USING (project_code)
+            GROUP BY ALL
+        ), _offered AS ({offered}),
+        _cited_per_group AS (SELECT {names}sum(offered_units) AS cited FROM _counts GROUP BY ALL)
+        SELECT {names}rating_1, rating_2, units, o.n_interviews FROM _counts JOIN _offered o {join}
+        UNION ALL
+        SELECT {names}NULL, NULL, o.offered - coalesce(k.cited, 0), o.n_interviews
+        FROM _offered o LEFT JOIN _cited_per_group k {join}
+        WHERE o.offered - coalesce(k.cited, 0) > 0
+        ORDER BY ALL
         """,
         {"wave": wave},
     )
