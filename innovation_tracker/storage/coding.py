@@ -308,9 +308,12 @@ def agreement_counts(con: Connection, viewer: Viewer, wave: str | None = None, b
         viewer,
         f"""
         WITH _pair AS (
+            -- Scoped by the viewer's projects (the `project` shadow); the pseudonyms the shadowed participants
+            -- would compute are not needed for counts.
             SELECT c.interview_id, p.project_code
-            FROM coding c JOIN interview i USING (interview_id) JOIN participant p USING (participant_code)
+            FROM coding c JOIN main.interview i USING (interview_id) JOIN main.participant p USING (participant_code)
             WHERE c.coding = 2 AND c.saved_at IS NOT NULL AND ($wave IS NULL OR i.wave = $wave)
+              AND p.project_code IN (SELECT project_code FROM project)
         ), _active AS (
             SELECT factor_code FROM factor WHERE factor_code NOT IN (SELECT factor_code FROM retired_factor)
         ), _cited AS (
