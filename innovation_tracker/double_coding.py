@@ -137,12 +137,11 @@ class AgreementTables:
 def agreement_tables(con: storage.Connection, viewer: Viewer, wave: str | None = None) -> AgreementTables:
     """Agreement between the two codings at `wave` (every wave when None), as the viewer may see it (a team: its
     own projects). Counted in SQL; the statistics are `agreement.agreement_from_counts`."""
-    overall = agreement.agreement_from_counts(storage.agreement_counts(con, viewer, wave, "overall"))
-    by_project = agreement.agreement_from_counts(
-        storage.agreement_counts(con, viewer, wave, "project"), ["project_code", "project_name"]
-    )
+    counts = storage.agreement_counts(con, viewer, wave)
+    overall = agreement.agreement_from_counts(counts[counts.level == "overall"])
+    by_project = agreement.agreement_from_counts(counts[counts.level == "project"], ["project_code", "project_name"])
     by_factor = agreement.agreement_from_counts(
-        storage.agreement_counts(con, viewer, wave, "factor"), ["factor_code", "factor_label", "domain"]
+        counts[counts.level == "factor"], ["factor_code", "factor_label", "domain"]
     )
     return AgreementTables(overall, by_project, by_factor)
 

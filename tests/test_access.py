@@ -85,7 +85,6 @@ SAMPLE_ARGS = {
     "text": "e",  # a search: one letter finds nearly every excerpt and summary
     "factor_code": "ctx_team_expertise",
     "interview_id": 7,  # an ARTS interview of the demo, double-coded and reconciled
-    "by": "project",
 }
 DEMO_PROJECTS = ("ARTS", "BEAT", "CARE", "EMPL", "GROW", "LIAS", "PEER", "RSCH", "SANC", "SENT", "WEB")
 

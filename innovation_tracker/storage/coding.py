@@ -262,51 +262,20 @@ def coding_pairs(con: Connection, viewer: Viewer, interview_id: int) -> pd.DataF
     )
 
 
-_ACTIVE_COUNT = "(SELECT count(*) FROM _active)"
-# Per grouping: the key columns, the cited units' keys (from _cited c, factor f, project pr), and the offered units
-# per group (every factor not retired of every double-coded interview; a retired factor only where cited).
-_GROUPS = {
-    "overall": (
-        [],
-        [],
-        f"SELECT count(*) * {_ACTIVE_COUNT} AS offered, count(*) AS n_interviews FROM _pair",
-    ),
-    "project": (
-        ["project_code", "project_name"],
-        ["c.project_code", "pr.name AS project_name"],
-        f"SELECT d.project_code, pr.name AS project_name, count(*) * {_ACTIVE_COUNT} AS offered,"
-        " count(*) AS n_interviews FROM _pair d JOIN project pr USING (project_code) GROUP BY ALL",
-    ),
-    "factor": (
-        ["factor_code", "factor_label", "domain"],
-        ["f.factor_code", "f.label AS factor_label", "f.domain"],
-        "SELECT f.factor_code, f.label AS factor_label, f.domain, n.pairs AS offered, n.pairs AS n_interviews"
-        " FROM factor f, (SELECT count(*) AS pairs FROM _pair) n"
-        " WHERE f.factor_code IN (SELECT factor_code FROM _active) AND n.pairs > 0"
-        " UNION ALL SELECT f.factor_code, f.label, f.domain, 0, count(DISTINCT c.interview_id)"
-        " FROM _cited c JOIN factor f USING (factor_code)"
-        " WHERE f.factor_code NOT IN (SELECT factor_code FROM _active) GROUP BY ALL",
-    ),
-}
-
-
 @scoped_read
-def agreement_counts(con: Connection, viewer: Viewer, wave: str | None = None, by: str = "overall") -> pd.DataFrame:
-    """Agreement's raw material, aggregated in SQL: per group (`by`: overall, project or factor) and pair of codes
-    (rating_1, rating_2; NULL where that coding did not cite the factor), how many units had them, and the group's
-    double-coded interviews. A unit is a factor × a double-coded interview (both codings saved), at `wave` or at
-    every wave: every factor of the codebook not retired, and any retired one that either coding cited.
+def agreement_counts(con: Connection, viewer: Viewer, wave: str | None = None) -> pd.DataFrame:
+    """Agreement's raw material, aggregated in SQL in one pass: per `level` (overall, project or factor), group and
+    pair of codes (rating_1, rating_2; NULL where that coding did not cite the factor), how many units had them, and
+    the group's double-coded interviews (`n_interviews`). A unit is a factor × a double-coded interview (both codings
+    saved), at `wave` or at every wave: every factor of the codebook not retired, and a retired one where either
+    coding cited it.
 
     Only the units a coding cited are read; those neither cited are counted as the units offered less the units
     cited, so the query never spells out factors × interviews."""
-    keys, cited_keys, offered = _GROUPS[by]
-    lead = ", ".join(cited_keys) + ", " if cited_keys else ""
-    names = ", ".join(keys) + ", " if keys else ""
-    join = f"USING ({', '.join(keys)})" if keys else "ON TRUE"
     return query(
         con,
         viewer,
-        f"""
+        """
         WITH _pair AS (
             -- Scoped by the viewer's projects (the `project` shadow); the pseudonyms the shadowed participants
             -- would compute are not needed for counts.
@@ -321,18 +290,46 @@ def agreement_counts(con: Connection, viewer: Viewer, wave: str | None = None, b
                    max(r.rating) FILTER (WHERE r.coding = 1) AS rating_1,
                    max(r.rating) FILTER (WHERE r.coding = 2) AS rating_2
             FROM coding_rating r JOIN _pair d USING (interview_id) GROUP BY ALL
+        ), _cells AS (
+            SELECT project_code, factor_code, rating_1, rating_2, count(*) AS units,
+                   factor_code IN (SELECT factor_code FROM _active) AS offered
+            FROM _cited GROUP BY ALL
+        ), _group AS (
+            SELECT CASE WHEN grouping(project_code) = 0 THEN 'project'
+                        WHEN grouping(factor_code) = 0 THEN 'factor' ELSE 'overall' END AS level,
+                   coalesce(project_code, '') AS project_key, coalesce(factor_code, '') AS factor_key,
+                   rating_1, rating_2, sum(units) AS units,
+                   coalesce(sum(units) FILTER (WHERE offered), 0) AS offered_units
+            FROM _cells
+            GROUP BY GROUPING SETS ((project_code, rating_1, rating_2), (factor_code, rating_1, rating_2),
+                                    (rating_1, rating_2))
+        ), _n AS (
+            SELECT count(*) AS pairs, (SELECT count(*) FROM _active) AS active FROM _pair
+        ), _offered AS (
+            SELECT 'overall' AS level, '' AS project_key, '' AS factor_key, pairs * active AS offered,
+                   pairs AS n_interviews FROM _n
+            UNION ALL
+            SELECT 'project', project_code, '', count(*) * (SELECT active FROM _n), count(*) FROM _pair GROUP BY ALL
+            UNION ALL
+            SELECT 'factor', '', factor_code, n.pairs, n.pairs FROM _active, _n n WHERE n.pairs > 0
+            UNION ALL
+            SELECT 'factor', '', factor_code, 0, count(DISTINCT interview_id) FROM _cited
+            WHERE factor_code NOT IN (SELECT factor_code FROM _active) GROUP BY ALL
+        ), _cited_sum AS (
+            SELECT level, project_key, factor_key, sum(offered_units) AS cited FROM _group GROUP BY ALL
         ), _counts AS (
-            SELECT {lead}rating_1, rating_2, count(*) AS units,
-                   count(*) FILTER (WHERE c.factor_code IN (SELECT factor_code FROM _active)) AS offered_units
-            FROM _cited c JOIN factor f USING (factor_code) JOIN project pr USING (project_code)
-            GROUP BY ALL
-        ), _offered AS ({offered}),
-        _cited_per_group AS (SELECT {names}sum(offered_units) AS cited FROM _counts GROUP BY ALL)
-        SELECT {names}rating_1, rating_2, units, o.n_interviews FROM _counts JOIN _offered o {join}
-        UNION ALL
-        SELECT {names}NULL, NULL, o.offered - coalesce(k.cited, 0), o.n_interviews
-        FROM _offered o LEFT JOIN _cited_per_group k {join}
-        WHERE o.offered - coalesce(k.cited, 0) > 0
+            SELECT g.level, g.project_key, g.factor_key, g.rating_1, g.rating_2, g.units, o.n_interviews
+            FROM _group g JOIN _offered o USING (level, project_key, factor_key)
+            UNION ALL
+            SELECT o.level, o.project_key, o.factor_key, NULL, NULL, o.offered - coalesce(k.cited, 0), o.n_interviews
+            FROM _offered o LEFT JOIN _cited_sum k USING (level, project_key, factor_key)
+            WHERE o.offered - coalesce(k.cited, 0) > 0
+        )
+        SELECT c.level, nullif(c.project_key, '') AS project_code, pr.name AS project_name,
+               nullif(c.factor_key, '') AS factor_code, f.label AS factor_label, f.domain,
+               c.rating_1, c.rating_2, c.units, c.n_interviews
+        FROM _counts c LEFT JOIN project pr ON pr.project_code = c.project_key
+             LEFT JOIN factor f ON f.factor_code = c.factor_key
         ORDER BY ALL
         """,
         {"wave": wave},
