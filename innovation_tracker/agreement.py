@@ -48,15 +48,19 @@ def krippendorff_alpha_ordinal(first: Sequence, second: Sequence) -> float:
     """Krippendorff's alpha with the ordinal metric for two coders; NaN marks a unit a coder did not code."""
     a, b = _pair(first, second)
     both = ~np.isnan(a) & ~np.isnan(b)
-    a, b = a[both], b[both]
+    return _ordinal_alpha(a[both], b[both], np.ones(int(both.sum())))
+
+
+def _ordinal_alpha(a: np.ndarray, b: np.ndarray, weights: np.ndarray) -> float:
+    """Alpha over pairable units given as value pairs (a, b), each standing for `weights` units."""
     values = np.union1d(a, b)
     if len(values) < 2:
         return math.nan
-    index = {v: n for n, v in enumerate(values)}
+    first, second = np.searchsorted(values, a), np.searchsorted(values, b)
     coincidences = np.zeros((len(values), len(values)))
-    for x, y in zip(a, b, strict=True):  # each pairable unit adds (x, y) and (y, x), weighted 1 / (m_u − 1) = 1
-        coincidences[index[x], index[y]] += 1
-        coincidences[index[y], index[x]] += 1
+    # each pairable unit adds (x, y) and (y, x), weighted 1 / (m_u − 1) = 1
+    np.add.at(coincidences, (first, second), weights)
+    np.add.at(coincidences, (second, first), weights)
     marginals = coincidences.sum(axis=1)
     total = marginals.sum()
     cumulative = np.concatenate([[0.0], np.cumsum(marginals)])
@@ -97,6 +101,40 @@ def agreement(pairs: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
                 "kappa_cited": cohen_kappa(cited_1, cited_2),
                 "n_rated_by_both": int(both.sum()),
                 "alpha_rating": krippendorff_alpha_ordinal(first, second),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def agreement_from_counts(counts: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
+    """`agreement` from counts aggregated in SQL (`storage.agreement_counts`): one row per group of `by` and pair of
+    codes (`rating_1`, `rating_2`, NaN where that coder did not cite the factor) with the number of `units` that
+    had them, and optionally the group's `n_interviews`. The same statistics as `agreement` on the units spelled
+    out, without bringing every unit out of the database."""
+    columns = ["n_units", "percent_agreement", "kappa_cited", "n_rated_by_both", "alpha_rating"]
+    if counts.empty:
+        return pd.DataFrame(columns=[*by, "n_interviews", *columns])
+    groups = counts.groupby(list(by), sort=True) if by else [((), counts)]
+    rows = []
+    for key, group in groups:
+        first, second = group.rating_1.to_numpy(dtype=float), group.rating_2.to_numpy(dtype=float)
+        units = group.units.to_numpy(dtype=float)
+        n = units.sum()
+        cited_1, cited_2 = ~np.isnan(first), ~np.isnan(second)
+        same = (first == second) | (~cited_1 & ~cited_2)
+        observed = units[cited_1 == cited_2].sum() / n
+        p1, p2 = units[cited_1].sum() / n, units[cited_2].sum() / n
+        expected = p1 * p2 + (1 - p1) * (1 - p2)
+        both = cited_1 & cited_2
+        rows.append(
+            {
+                **dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
+                "n_interviews": int(group.n_interviews.max()) if "n_interviews" in group else None,
+                "n_units": int(n),
+                "percent_agreement": float(units[same].sum() / n),
+                "kappa_cited": math.nan if expected == 1 else float((observed - expected) / (1 - expected)),
+                "n_rated_by_both": int(units[both].sum()),
+                "alpha_rating": _ordinal_alpha(first[both], second[both], units[both]),
             }
         )
     return pd.DataFrame(rows)

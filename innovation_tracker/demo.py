@@ -839,3 +839,45 @@ def contact_details(participants: pd.DataFrame) -> pd.DataFrame:
             "call_times": [CALL_TIMES[n % len(CALL_TIMES)] for n in range(len(codes))],
         }
     )
+
+
+# Double coding: every fifth completed interview is coded a second time, blind, by the other coder. People who code
+# the same interview agree on most factors but not all: now and then one leaves out a factor the other cited, rates
+# it a notch stronger or weaker, or cites a factor the project raises elsewhere.
+DOUBLE_CODED_EVERY = 5
+SECOND_DROPS, SECOND_SHIFTS, SECOND_ADDS = 0.08, 0.14, 0.3
+UNRECONCILED = 3  # the last double-coded interviews with disagreements are left for the team to reconcile
+CONSENSUS_REASON = "Demo: discussed by both coders, who kept the first coding"
+
+
+def second_codings(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The demo's blind second codings (interview_id, factor_code, rating, evidence, shareable, coder),
+    deterministic: every fifth completed interview, coded by the coder who did not code it first."""
+    rng = random.Random(DEMO_SEED + 16)
+    ratings = tables["factor_ratings"]
+    chosen = sorted(i for i in ratings.interview_id.unique() if i % DOUBLE_CODED_EVERY == 2)
+    rows = []
+    for interview_id in chosen:
+        first = ratings[ratings.interview_id == interview_id]
+        coder = next(c for c in CODERS if c != first.coder.iloc[0])
+        mine = []
+        for r in first.itertuples():
+            draw = rng.random()
+            if draw < SECOND_DROPS:
+                continue
+            rating = int(r.rating)
+            if draw < SECOND_DROPS + SECOND_SHIFTS:  # a notch off, on the same side
+                rating = (3 - abs(rating)) * (1 if rating > 0 else -1)
+            mine.append((r.factor_code, rating, r.evidence, bool(r.shareable)))
+        elsewhere = ratings[
+            (ratings.project_code == first.project_code.iloc[0]) & ~ratings.factor_code.isin(first.factor_code)
+        ]
+        if (rng.random() < SECOND_ADDS or not mine) and not elsewhere.empty:
+            extra = elsewhere.iloc[rng.randrange(len(elsewhere))]
+            mine.append((extra.factor_code, int(extra.rating), None, False))
+        rows += [
+            {"interview_id": int(interview_id), "factor_code": code, "rating": rating,
+             "evidence": None if pd.isna(evidence) else evidence, "shareable": shareable, "coder": coder}
+            for code, rating, evidence, shareable in mine
+        ]  # fmt: skip
+    return pd.DataFrame(rows)

@@ -66,7 +66,7 @@ def init_study(
 
 
 def load_demo(con: storage.Connection, *, today: dt.date, actor: str = SYSTEM_ACTOR) -> dict[str, int]:
-    from .demo import contact_details, demo_tables
+    from .demo import contact_details, demo_tables, second_codings
 
     if not storage.is_empty(con):
         raise ValidationError(Problem("not_empty", "the database already holds a study; the demo needs a new one"))
@@ -74,7 +74,41 @@ def load_demo(con: storage.Connection, *, today: dt.date, actor: str = SYSTEM_AC
     counts = import_tables(con, tables, today=today, actor=actor, source="demo")
     storage.set_contacts(con, actor, contact_details(tables["participants"]))
     accounts.create_demo_accounts(con, actor)
+    _demo_double_coding(con, second_codings(tables), actor)
     return counts
+
+
+def _demo_double_coding(con: storage.Connection, second: pd.DataFrame, actor: str) -> None:
+    """Store the demo's blind second codings and reconcile their disagreements to the first coding (so the ratings
+    in force stay the demo's), except in the last few interviews, which are left for the team to reconcile."""
+    from .demo import CONSENSUS_REASON, UNRECONCILED
+    from .double_coding import disagreements
+
+    left: list[int] = []
+    for interview_id, rows in reversed(list(second.groupby("interview_id", sort=True))):
+        coder, key = rows.coder.iloc[0], int(interview_id)
+        storage.create_second_coding(con, coder, key)
+        ratings = [
+            {
+                "factor_code": r.factor_code,
+                "rating": int(r.rating),
+                "evidence": None if pd.isna(r.evidence) else r.evidence,
+                "shareable": bool(r.shareable),
+            }
+            for r in rows.itertuples()
+        ]
+        storage.record_second_coding(con, coder, key, ratings)
+        open_ones = disagreements(storage.coding_pairs(con, SYSTEM_VIEWER, key))
+        if open_ones.empty:
+            continue
+        if len(left) < UNRECONCILED:
+            left.append(key)
+            continue
+        decisions = [
+            {"factor_code": code, "rating": None if pd.isna(first) else int(first), "reason": CONSENSUS_REASON}
+            for code, first in zip(open_ones.factor_code, open_ones.rating_1, strict=True)
+        ]
+        storage.set_consensus(con, actor, key, decisions)
 
 
 def export_study(con: storage.Connection, viewer: Viewer, out_dir: Path, fmt: str = "csv") -> list[Path]:

@@ -71,3 +71,26 @@ st.markdown(
     "marked **shareable**. A project team sees only its own project. Reports follow the same rules whoever takes "
     "them out, because reports travel."
 )
+
+st.header("Double coding and agreement")
+st.markdown(
+    "To show that its coding can be trusted, a team codes a share of the interviews twice. A second evaluator codes "
+    "the interview again **blind**: the form shows the interview and the codebook, never the first coding, and from "
+    "the moment they start, the app hides that interview's first coding from them everywhere until theirs is saved. "
+    "Both codings are then kept exactly as they were.\n\n"
+    "A **unit** is one factor of the codebook in one double-coded interview. On the Agreement page, per factor, per "
+    "project and overall, each with its n:\n\n"
+    "- **Percent agreement**: the share of units on which the two codings agree: both left the factor out, or both "
+    "cited it with the same rating.\n"
+    "- **Cohen's kappa (cited)**: agreement on *whether* the factor was cited, corrected for the agreement the two "
+    "coders' own citing rates would give by chance: 1 is perfect, 0 no better than chance.\n"
+    "- **Krippendorff's alpha (rating)**, ordinal: agreement on the ratings (−2 … +2, in order) over the units both "
+    "coders rated. 1 is perfect; 0.8 or more is usually taken as reliable, 0.667 as the least for tentative "
+    "conclusions.\n\n"
+    "A figure shows — when every unit fell in one category, so that chance alone would agree.\n\n"
+    "**Reconciliation**: the coders (or an evaluator) settle each **disagreement** (a factor cited by one coding "
+    "only, or rated differently) with an agreed rating, or *not cited*, and a reason. Who, when and why are "
+    "recorded and audited. Until then the first coding is the rating in force; the **consensus** then replaces it "
+    "in the trajectories, the matrix, search and exports, while the agreement figures keep comparing the two "
+    "original codings."
+)

@@ -84,6 +84,7 @@ SAMPLE_ARGS = {
     "horizon_days": 30,
     "text": "e",  # a search: one letter finds nearly every excerpt and summary
     "factor_code": "ctx_team_expertise",
+    "interview_id": 7,  # an ARTS interview of the demo, double-coded and reconciled
 }
 DEMO_PROJECTS = ("ARTS", "BEAT", "CARE", "EMPL", "GROW", "LIAS", "PEER", "RSCH", "SANC", "SENT", "WEB")
 

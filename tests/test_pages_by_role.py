@@ -17,7 +17,17 @@ VIEWERS = {
     "funder": Viewer("demo-funder", AccountRole.FUNDER),
     "team": Viewer("demo-team-arts", AccountRole.TEAM, frozenset({"ARTS"})),
 }
-READERS = {"overview", "timeline", "compare", "matrix", "search", "milestones", "import-export", "glossary"}
+READERS = {
+    "overview",
+    "timeline",
+    "compare",
+    "matrix",
+    "search",
+    "agreement",
+    "milestones",
+    "import-export",
+    "glossary",
+}
 EXPECTED = {
     "admin": {spec.url_path for spec in PAGES},
     "evaluator": {spec.url_path for spec in PAGES} - {"users"},

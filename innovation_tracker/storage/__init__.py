@@ -3,6 +3,17 @@
 Reads of study data also take the viewer second and are scoped by it (see access.py).
 """
 
+from .coding import (
+    agreement_counts,
+    blind_interview,
+    coding_pairs,
+    coding_queue,
+    create_second_coding,
+    delete_second_coding,
+    record_second_coding,
+    second_coding_candidates,
+    set_consensus,
+)
 from .db import (
     Connection,
     Database,

@@ -10,6 +10,9 @@ function is therefore written once, against the plain table names, and cannot fo
   pooled into "Stakeholder", in pseudonyms and in the `role` column alike, so no breakdown by role, chart, export
   or report built on these reads can single out the project's one manager. Should the pooled group itself be
   smaller than k, the next smallest roles join it until it is not (or the project has fewer than k participants);
+- double coding is blind: a coder with a second coding in progress reads nothing of that interview's first
+  coding (its ratings, evidence and audit entries) until theirs is saved; funders and teams read the codings as
+  counts only, without evidence or the reasons given for a consensus;
 - only admins and evaluators see the audit log, participants' contact details (telephone, e-mail, call times) and
   unsaved drafts; only admins see accounts.
 """
@@ -78,6 +81,20 @@ def _ratings_filter(viewer: Viewer, within: bool) -> str:
     return " WHERE r.interview_id IN (SELECT interview_id FROM interview)" if narrowed else ""
 
 
+def _blind_shadows(viewer: Viewer) -> list[str]:
+    """Double coding is blind: while a coder has a second coding of an interview in progress (migration 0009),
+    every read made for them hides that interview's first coding, its ratings and evidence and the audit entries
+    that hold them, until their own coding is saved."""
+    me = viewer.username.replace("'", "''")
+    return [
+        f"_blind AS (SELECT interview_id FROM main.coding WHERE coding = 2 AND saved_at IS NULL AND coder = '{me}')",
+        "factor_rating AS (SELECT * FROM main.factor_rating"
+        " WHERE interview_id NOT IN (SELECT interview_id FROM _blind))",
+        "audit_entry AS (SELECT * FROM main.audit_entry WHERE entity NOT IN ('interview', 'second_coding', 'consensus')"
+        " OR entity_key NOT IN (SELECT interview_id::VARCHAR FROM _blind))",
+    ]
+
+
 def _interview_key(narrowed: bool) -> str:
     """The interviews a viewer may see, keyed by project without any participant's identity: what a read needs to
     narrow a search (or any scan of ratings) to a few projects before the pseudonyms of those projects are built.
@@ -95,7 +112,7 @@ def scope_ctes(viewer: Viewer, within: bool = False) -> str:
     if viewer.identified:
         if within:  # nothing is pseudonymised for them, so there is nothing to spare by narrowing
             raise ValueError("only a de-identified read can be narrowed to some projects")
-        shadows = [_interview_key(narrowed=False)]
+        shadows = [_interview_key(narrowed=False), *_blind_shadows(viewer)]
         if viewer.role != AccountRole.ADMIN:
             shadows.append("user_account AS (SELECT * FROM main.user_account WHERE FALSE)")
             shadows.append("user_project AS (SELECT * FROM main.user_project WHERE FALSE)")
@@ -120,6 +137,12 @@ def scope_ctes(viewer: Viewer, within: bool = False) -> str:
             " (SELECT project_code FROM project))",
             "milestone AS (SELECT * FROM main.milestone WHERE project_code IN (SELECT project_code FROM project))",
             "audit_entry AS (SELECT * FROM main.audit_entry WHERE FALSE)",
+            # Double coding: counts only (no evidence, no reasons), of the interviews they see.
+            "coding AS (SELECT * FROM main.coding WHERE interview_id IN (SELECT interview_id FROM interview))",
+            "coding_rating AS (SELECT r.* REPLACE (NULL::VARCHAR AS evidence) FROM main.coding_rating r"
+            " WHERE r.interview_id IN (SELECT interview_id FROM interview))",
+            "consensus AS (SELECT c.* REPLACE (NULL::VARCHAR AS reason) FROM main.consensus c"
+            " WHERE c.interview_id IN (SELECT interview_id FROM interview))",
             # Identifiers and identified drafts: never read by funders or teams.
             "participant_contact AS (SELECT * FROM main.participant_contact WHERE FALSE)",
             "form_draft AS (SELECT * FROM main.form_draft WHERE FALSE)",

@@ -33,17 +33,25 @@ KEYS = {
     "milestone": ("milestone_id",),
     "user_project": ("username", "project_code"),
     "participant_contact": ("participant_code",),
+    "coding": ("interview_id", "coding"),
+    "coding_rating": ("interview_id", "coding", "factor_code"),
+    "consensus": ("interview_id", "factor_code"),
 }
 COLUMNS["user_project"] = KEYS["user_project"]
+# Double coding (migration 0009): both independent codings and the consensus go and come back with their interview.
+COLUMNS["coding"] = ("interview_id", "coding", "coder", "started_at", "saved_at")
+COLUMNS["coding_rating"] = ("interview_id", "coding", "factor_code", "rating", "evidence", "shareable")
+COLUMNS["consensus"] = ("interview_id", "factor_code", "rating", "reason", "decided_by", "decided_at")
+CODING_TABLES = ("coding", "coding_rating", "consensus")
 CONTACT_COLUMNS = ("telephone", "email", "call_times")
 COLUMNS["participant_contact"] = ("participant_code", *CONTACT_COLUMNS)
 # Parents before children: the order rows are restored in (and the reverse of the order they are deleted in).
 TREE_ORDER = (
-    "project", "participant", "participant_contact", "interview", "factor_rating", "indicator_value", "milestone",
-    "user_project",
+    "project", "participant", "participant_contact", "interview", "factor_rating", *CODING_TABLES, "indicator_value",
+    "milestone", "user_project",
 )  # fmt: skip
 RESTORABLE = ("project", "participant", "interview", "milestone")
-LEAVES = ("participant_contact", "factor_rating", "indicator_value", "milestone", "user_project")
+LEAVES = ("participant_contact", "factor_rating", *CODING_TABLES, "indicator_value", "milestone", "user_project")
 
 
 def _rows(con: Connection, sql: str, params: list | None = None) -> list[dict]:
@@ -161,6 +169,7 @@ def _project_tree(con: Connection, project_code: str) -> dict[str, list[dict]]:
         "participant_contact": _select(con, "participant_contact", f"participant_code IN ({people})", [project_code]),
         "interview": _select(con, "interview", f"interview_id IN ({interviews})", [project_code]),
         "factor_rating": _select(con, "factor_rating", f"interview_id IN ({interviews})", [project_code]),
+        **{t: _select(con, t, f"interview_id IN ({interviews})", [project_code]) for t in CODING_TABLES},
         "indicator_value": _select(con, "indicator_value", "project_code = ?", [project_code]),
         "milestone": _select(con, "milestone", "project_code = ?", [project_code]),
         "user_project": _select(con, "user_project", "project_code = ?", [project_code]),
@@ -179,6 +188,7 @@ def _participant_tree(con: Connection, participant_code: str) -> dict[str, list[
         "participant_contact": _select(con, "participant_contact", "participant_code = ?", [participant_code]),
         "interview": _select(con, "interview", "participant_code = ?", [participant_code]),
         "factor_rating": _select(con, "factor_rating", f"interview_id IN ({interviews})", [participant_code]),
+        **{t: _select(con, t, f"interview_id IN ({interviews})", [participant_code]) for t in CODING_TABLES},
     }
 
 
@@ -186,6 +196,7 @@ def _interview_tree(con: Connection, interview_id: int) -> dict[str, list[dict]]
     return {
         "interview": [_existing(con, "interview", (interview_id,), "Interview")],
         "factor_rating": _select(con, "factor_rating", "interview_id = ?", [interview_id]),
+        **{t: _select(con, t, "interview_id = ?", [interview_id]) for t in CODING_TABLES},
     }
 
 
@@ -308,7 +319,8 @@ def erase_participant(con: Connection, actor: str, participant_code: str, withdr
 
     def erase_words(cur):
         tree = _participant_tree(cur, participant_code)
-        _delete_tree(cur, {"factor_rating": tree["factor_rating"], "participant_contact": tree["participant_contact"]})
+        words = ("factor_rating", *CODING_TABLES, "participant_contact")
+        _delete_tree(cur, {table: tree[table] for table in words})
         cur.execute("DELETE FROM form_draft WHERE participant_code = ?", [participant_code])
         cur.execute("UPDATE interview SET summary = NULL WHERE participant_code = ?", [participant_code])
         _update(cur, "participant", (participant_code,), {"status": "withdrawn", "withdrawal_date": withdrawal_date})
@@ -321,6 +333,8 @@ def erase_participant(con: Connection, actor: str, participant_code: str, withdr
     return len(interviews)
 
 
+# Audit entities keyed by an interview id: an erasure empties those about the participant's interviews.
+INTERVIEW_ENTITIES = ("interview", "second_coding", "consensus")
 # What an audit entry about an erased participant keeps of its values: whose erasure emptied it.
 ERASED_KEY = "erased_participant"
 
@@ -334,8 +348,14 @@ def _forget_in_audit(cur, participant_code: str, interview_ids: set[int]) -> Non
     rows = cur.execute(
         "SELECT audit_id, entity, entity_key, before::VARCHAR, after::VARCHAR FROM audit_entry"
         " WHERE (entity = 'participant' AND entity_key = $code)"
-        " OR contains(before::VARCHAR, $quoted) OR contains(after::VARCHAR, $quoted)",
-        {"code": participant_code, "quoted": json.dumps(participant_code)},
+        " OR contains(before::VARCHAR, $quoted) OR contains(after::VARCHAR, $quoted)"
+        " OR (list_contains($entities, entity) AND list_contains($interviews, entity_key))",
+        {
+            "code": participant_code,
+            "quoted": json.dumps(participant_code),
+            "entities": list(INTERVIEW_ENTITIES),
+            "interviews": sorted(str(i) for i in interview_ids),
+        },
     ).fetchall()
     parsed = [(r[0], r[1], r[2], *[None if t is None else json.loads(t) for t in r[3:]]) for r in rows]
     interview_ids = interview_ids | {
@@ -344,7 +364,9 @@ def _forget_in_audit(cur, participant_code: str, interview_ids: set[int]) -> Non
     interview_ids |= {i for *_, after in parsed for i in _their_interviews(after, participant_code)}
     keys = {str(i) for i in interview_ids}
     for audit_id, entity, key, before, after in parsed:
-        about_them = (entity, key) == ("participant", participant_code) or (entity == "interview" and key in keys)
+        about_them = (entity, key) == ("participant", participant_code) or (
+            entity in INTERVIEW_ENTITIES and key in keys
+        )
         kept = [
             None
             if value is None
@@ -445,6 +467,12 @@ def update_interview(
 
     def work(cur):
         tree = _interview_tree(cur, interview_id)
+        if ratings is not None and any(
+            r["coding"] == 2 and r["coder"] == actor and not r["saved_at"] for r in tree["coding"]
+        ):
+            # Their reads hide the first coding while they code it blind, so their form would replace it with nothing.
+            message = f"{actor} is coding interview {interview_id} blind: save or give up that second coding first"
+            raise ValidationError(Problem("blind_coding", message, "ratings"))
         _check_version(cur, actor, "interview", str(interview_id), version)
         _update(cur, "interview", (interview_id,), changes)
         if draft is not None:

@@ -39,7 +39,11 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/compare.py", "Compare projects", ":material/compare:", "compare", EVERYONE),
     PageSpec("pages/matrix.py", "Framework matrix", ":material/grid_on:", "matrix", EVERYONE),
     PageSpec("pages/search.py", "Search the evidence", ":material/search:", "search", EVERYONE),
+    PageSpec("pages/agreement.py", "Agreement between coders", ":material/handshake:", "agreement", EVERYONE),
     PageSpec("pages/log_interview.py", "Log an interview", ":material/mic:", "log-interview", EDITORS, "Collect data"),
+    PageSpec(
+        "pages/double_coding.py", "Double coding", ":material/visibility_off:", "double-coding", EDITORS, "Collect data"
+    ),
     PageSpec("pages/sustainability.py", "Sustainability", ":material/eco:", "sustainability", EDITORS, "Collect data"),
     PageSpec("pages/milestones.py", "Milestones", ":material/flag:", "milestones", EVERYONE, "Collect data"),
     PageSpec("pages/fieldwork.py", "Fieldwork", ":material/call:", "fieldwork", EDITORS, "Collect data"),
