@@ -89,11 +89,17 @@ class MilestoneKind(StrEnum):
 
 RAG_VALUES = ("red", "amber", "green")
 BOOLEAN_VALUES = ("no", "yes")
-RATING_LABELS = {-2: "strong barrier", -1: "barrier", 1: "facilitator", 2: "strong facilitator"}
+RATING_LABELS: dict[int | str, str] = {
+    -2: "strong barrier",
+    -1: "barrier",
+    0: "neutral",
+    1: "facilitator",
+    2: "strong facilitator",
+    "X": "mixed",
+}
 # CFIR's extra ratings, for a codebook that declares them (`# ratings: neutral, mixed`): 0 neutral, X mixed.
 # X is stored as rating 0 with the `mixed` flag: it adds nothing to either weight and counts as cited.
 MIXED = "X"
-NEUTRAL_MIXED_LABELS = {0: "neutral", MIXED: "mixed"}
 MAX_DURATION_MIN = 600
 
 
@@ -197,7 +203,7 @@ def stored_rating(value: int | str) -> tuple[int, bool]:
 
 
 def rating_text(value: int | str) -> str:
-    """"+2", "−1", "0", "X": the sign always shown, a true minus."""
+    """ "+2", "−1", "0", "X": the sign always shown, a true minus."""
     if value == MIXED:
         return MIXED
     return f"{int(value):+d}".replace("-", "−") if int(value) else "0"

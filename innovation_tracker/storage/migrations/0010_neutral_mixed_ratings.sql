@@ -8,8 +8,11 @@ UPDATE study SET neutral_mixed = FALSE WHERE neutral_mixed IS NULL;
 -- to either weight and counts as cited) and no query has to know about it; only what shows a rating (forms,
 -- exports, agreement) reads the flag. Whether 0 and X are allowed is the codebook's rule, checked on every write
 -- (domain.check_rating); the table only keeps −2..+2 and X = 0.
--- DuckDB cannot change a CHECK constraint, so the table is rebuilt; no foreign key references factor_rating.
-CREATE TABLE factor_rating_0010 (
+-- DuckDB cannot change a CHECK constraint, so the table is rebuilt under its own name (a renamed table would leave
+-- the referenced tables' foreign-key records naming the old one); no foreign key references factor_rating.
+CREATE TABLE factor_rating_before_0010 AS SELECT * FROM factor_rating;
+DROP TABLE factor_rating;
+CREATE TABLE factor_rating (
     interview_id INTEGER NOT NULL REFERENCES interview (interview_id),
     factor_code  VARCHAR NOT NULL REFERENCES factor (factor_code),
     rating       TINYINT NOT NULL CHECK (rating BETWEEN -2 AND 2),
@@ -20,7 +23,6 @@ CREATE TABLE factor_rating_0010 (
     PRIMARY KEY (interview_id, factor_code),
     CHECK (NOT mixed OR rating = 0)
 );
-INSERT INTO factor_rating_0010 (interview_id, factor_code, rating, evidence, shareable, coder, mixed)
-    SELECT interview_id, factor_code, rating, evidence, shareable, coder, FALSE FROM factor_rating;
-DROP TABLE factor_rating;
-ALTER TABLE factor_rating_0010 RENAME TO factor_rating;
+INSERT INTO factor_rating (interview_id, factor_code, rating, evidence, shareable, coder, mixed)
+    SELECT interview_id, factor_code, rating, evidence, shareable, coder, FALSE FROM factor_rating_before_0010;
+DROP TABLE factor_rating_before_0010;
