@@ -7,6 +7,7 @@ form or an import can show every broken rule at once; `require` turns them into 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
@@ -207,6 +208,18 @@ def rating_text(value: int | str) -> str:
     if value == MIXED:
         return MIXED
     return f"{int(value):+d}".replace("-", "−") if int(value) else "0"
+
+
+MIXED_CODE = 10.0  # X as a nominal code (percent agreement): equal only to another X, never to a point on the scale
+
+
+def agreement_value(rating: int, mixed: bool, *, ordinal: bool) -> float:
+    """A rating as the agreement statistics take it. On the ordinal scale (Krippendorff's alpha) 0 is the midpoint
+    between −1 and +1, and X is no point on it: it counts as missing (NaN). As a nominal code (percent agreement,
+    whether two coders gave the same rating) X is a code of its own."""
+    if mixed:
+        return math.nan if ordinal else MIXED_CODE
+    return float(rating)
 
 
 def rating_scale_text(neutral_mixed: bool) -> str:
