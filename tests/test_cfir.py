@@ -77,7 +77,8 @@ def test_a_codebook_file_may_start_with_comments_and_must_declare_both_extra_rat
     "rating, neutral_mixed, rule",
     [
         (2, False, None), (-1, True, None), (0, True, None), ("X", True, None), ("x", True, None),
-        (0, False, "rating_range"), ("X", False, "rating_range"), (3, True, "rating_range"), ("Y", True, "rating_range"),
+        (0, False, "rating_range"), ("X", False, "rating_range"), (3, True, "rating_range"),
+        ("Y", True, "rating_range"),
     ],
 )  # fmt: skip
 def test_one_rating_rule_takes_0_and_x_only_from_a_codebook_that_declares_them(rating, neutral_mixed, rule):
@@ -137,8 +138,9 @@ def test_a_brooks_study_refuses_0_and_x_naming_the_line(monkeypatch, empty_study
     con = storage.connect(empty_study)
     capture.create_project(con, EVALUATOR, {"project_code": "ART", "name": "Arts", "setting": "community",
                                               "relation_to_statutory": "external", "status": "active"})  # fmt: skip
-    capture.enrol_participant(con, EVALUATOR, {"participant_code": "ART-01", "project_code": "ART",
-                              "role": "manager", "enrolment_date": dt.date(2025, 2, 1)}, dt.date(2025, 3, 1))  # fmt: skip
+    person = {"participant_code": "ART-01", "project_code": "ART", "role": "manager",
+              "enrolment_date": dt.date(2025, 2, 1)}  # fmt: skip
+    capture.enrol_participant(con, EVALUATOR, person, dt.date(2025, 3, 1))
     values = {"wave": "baseline", "interview_date": dt.date(2025, 2, 3), "mode": "telephone", "status": "completed"}
     rows = pd.DataFrame(
         [("ctx_team_expertise", "X", None, False)], columns=["factor", "rating", "evidence", "shareable"]
