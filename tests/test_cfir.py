@@ -295,3 +295,14 @@ def test_the_codebook_is_no_longer_offered_once_an_interview_is_coded(monkeypatc
     service.init_study(fresh, study, codebook_path="cfir2")
     assert study_settings.codebook_choosable(fresh) and study_settings.current_codebook(fresh) == "cfir2"
     fresh.close()
+
+
+def test_the_compare_page_counts_projects_citing_cfir_constructs_without_the_papers_column(monkeypatch, cfir_path):
+    at = open_page(monkeypatch, cfir_path, "pages/compare.py", today=cfir_study.BUILT_ON)
+    assert not at.exception
+    table = at.table[0].value
+    assert "Projects in the paper (of 11)" not in table.columns
+    cited = table.set_index("Factor")["Projects citing"].astype(int)
+    # Relative advantage: rated by both projects (CLIN only ever X or 0); financing: PEER's X at 3 months.
+    assert cited["Innovation relative advantage"] == 2 and cited["Financing"] == 1
+    assert any("X, mixed, rating counts as citing" in c.value for c in at.caption)
