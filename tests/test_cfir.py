@@ -15,6 +15,7 @@ from innovation_tracker import analysis, capture, codebook, redcap, service, sto
 from innovation_tracker.domain import AccountRole, FactorKind, Study, Viewer, agreement_value, check_rating
 from innovation_tracker.errors import ValidationError
 from innovation_tracker.storage import SearchFilters
+from innovation_tracker.ui.navigation import PAGES
 from tests import cfir_study
 from tests.apptest import open_page
 from tests.conftest import EVALUATOR, make_empty_study
@@ -306,3 +307,10 @@ def test_the_compare_page_counts_projects_citing_cfir_constructs_without_the_pap
     # Relative advantage: rated by both projects (CLIN only ever X or 0); financing: PEER's X at 3 months.
     assert cited["Innovation relative advantage"] == 2 and cited["Financing"] == 1
     assert any("X, mixed, rating counts as citing" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=[spec.url_path for spec in PAGES])
+def test_every_page_renders_on_a_cfir_study(monkeypatch, cfir_path, spec):
+    viewer = ADMIN if spec.url_path == "users" else EVALUATOR
+    at = open_page(monkeypatch, cfir_path, spec.path, viewer=viewer, today=cfir_study.BUILT_ON, project="PEER")
+    assert not at.exception, [e.value for e in at.exception]
