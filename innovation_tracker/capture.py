@@ -18,6 +18,7 @@ import pandas as pd
 
 from . import schedule, storage
 from .domain import (
+    MIXED,
     RATING_LABELS,
     Factor,
     FactorKind,
@@ -38,7 +39,10 @@ from .domain import (
     normalise_indicator_value,
     parse_date,
     parse_enum,
+    rating_text,
+    rating_value,
     require,
+    stored_rating,
 )
 from .errors import AccessDenied, EditConflict, NotFound, Problem, ValidationError
 
@@ -407,8 +411,15 @@ def factor_choices(factors: list[Factor]) -> dict[str, str]:
     return {f"{label_of(f.domain)} · {f.kind.value} · {f.label}": f.factor_code for f in ordered}
 
 
-def rating_label(rating: int) -> str:
-    return f"{rating:+d} {RATING_LABELS[rating]}"
+def rating_label(rating: int | str) -> str:
+    """ "+2 strong facilitator", "0 neutral", "X mixed"."""
+    return f"{rating_text(rating)} {RATING_LABELS[rating]}"
+
+
+def rating_values(ratings: pd.DataFrame) -> list[int | str]:
+    """Stored ratings (`rating`, and `mixed` where read) as the form shows them: −2..+2, or "X" for mixed."""
+    mixed = ratings["mixed"] if "mixed" in ratings.columns else pd.Series(False, index=ratings.index)
+    return [rating_value(int(r), bool(m)) for r, m in zip(ratings.rating, mixed.fillna(False), strict=True)]
 
 
 def _blank(value: object) -> bool:
@@ -420,7 +431,7 @@ def _line(row: dict, n: int) -> tuple[str, str]:
     return row.get("line") or f"row {n}", row.get("field") or "ratings"
 
 
-def check_ratings(rows: pd.DataFrame, factors: list[Factor], coder: str) -> list[dict]:
+def check_ratings(rows: pd.DataFrame, factors: list[Factor], coder: str, neutral_mixed: bool = False) -> list[dict]:
     """Rating lines as stored; `rows` has factor (display label or code), rating, evidence, shareable, and may name
     each line (`line`, as the form shows it) and the field its messages go under (`field`). A carried-forward line
     (`carried` = last wave's rating) must be marked (`mark`: still, changed, absent).
@@ -460,7 +471,7 @@ def check_ratings(rows: pd.DataFrame, factors: list[Factor], coder: str) -> list
             continue
         found = [
             Problem(p.rule, f"{line}: {p.message}", field, n, value=p.value)
-            for p in check_rating(rating, by_code.get(code), code)
+            for p in check_rating(rating, by_code.get(code), code, neutral_mixed=neutral_mixed)
         ]
         if code in seen:
             message = f"{line}: '{by_code[code].label}' is rated twice (also in {seen[code]}); keep one"
@@ -469,10 +480,12 @@ def check_ratings(rows: pd.DataFrame, factors: list[Factor], coder: str) -> list
         problems += found
         if not found:
             shareable = bool(row.get("shareable")) if not _blank(row.get("shareable")) else False
+            value, mixed = stored_rating(cast(int | str, rating))
             stored.append(
                 {
                     "factor_code": code,
-                    "rating": int(float(rating)),
+                    "rating": value,
+                    "mixed": mixed,
                     "evidence": evidence,
                     "shareable": shareable,
                     "coder": coder,
@@ -489,24 +502,28 @@ CARRY_ABSENT = "absent"
 ALLOWED = {FactorKind.BARRIER: (-2, -1), FactorKind.FACILITATOR: (1, 2), FactorKind.EITHER: (-2, -1, 1, 2)}
 
 
-def rating_options(kind: FactorKind | str) -> tuple[int, ...]:
-    """The ratings a factor of this kind may take: a barrier −2/−1, a facilitator +1/+2, either all four."""
-    return ALLOWED[FactorKind(kind)]
+def rating_options(kind: FactorKind | str, neutral_mixed: bool = False) -> tuple[int | str, ...]:
+    """The ratings a factor of this kind may take: a barrier −2/−1, a facilitator +1/+2, either all four; where the
+    codebook declares them, also 0 (neutral) and X (mixed), between the negative and the positive ones."""
+    allowed: tuple[int | str, ...] = ALLOWED[FactorKind(kind)]
+    if not neutral_mixed:
+        return allowed
+    return (*(r for r in allowed if int(r) < 0), 0, MIXED, *(r for r in allowed if int(r) > 0))
 
 
-def carry_options(kind: FactorKind | str, last: int) -> tuple[object, ...]:
+def carry_options(kind: FactorKind | str, last: int | str, neutral_mixed: bool = False) -> tuple[object, ...]:
     """A carried-forward factor's marks: still so (last time's rating again), each other rating its kind allows
     (changed), or not mentioned."""
-    return (CARRY_STILL, *(r for r in rating_options(kind) if r != last), CARRY_ABSENT)
+    return (CARRY_STILL, *(r for r in rating_options(kind, neutral_mixed) if r != last), CARRY_ABSENT)
 
 
-def option_label(option: object, last: int | None = None) -> str:
-    """How a rating control names an option: "+2", "still so (−1)", "not mentioned"."""
+def option_label(option: object, last: int | str | None = None) -> str:
+    """How a rating control names an option: "+2", "0", "X", "still so (−1)", "not mentioned"."""
     if option == CARRY_STILL:
-        return f"still so ({last:+d})".replace("-", "−")
+        return f"still so ({rating_text(cast(int | str, last))})"
     if option == CARRY_ABSENT:
         return "not mentioned"
-    return f"{int(cast(int, option)):+d}".replace("-", "−")  # the other options are ratings
+    return rating_text(cast(int | str, option))  # the other options are ratings
 
 
 def codebook_groups(factors: list[Factor], search: str = "") -> list[tuple[str, list[Factor]]]:
@@ -527,16 +544,17 @@ class Carried:
     """A factor the participant cited at their previous interview: what the coder marks this time."""
 
     factor: Factor
-    rating: int  # last time's
+    rating: int | str  # last time's (X for mixed)
     evidence: str | None  # last time's excerpt
 
 
 def carried_forward(previous: pd.DataFrame, factors: list[Factor]) -> list[Carried]:
     """The previous interview's ratings (`previous_ratings`) as lines to mark, in codebook order."""
     by_code = {f.factor_code: f for f in factors}
+    values = rating_values(previous)
     return [
-        Carried(by_code[code], int(rating), None if pd.isna(evidence) else str(evidence))
-        for code, rating, evidence in zip(previous.factor_code, previous.rating, previous.evidence, strict=True)
+        Carried(by_code[code], rating, None if pd.isna(evidence) else str(evidence))
+        for code, rating, evidence in zip(previous.factor_code, values, previous.evidence, strict=True)
         if code in by_code
     ]
 
@@ -588,7 +606,7 @@ def coding_rows(
 def marks_of(stored: pd.DataFrame, carried: list[Carried]) -> dict:
     """An interview's stored ratings as the form's marks: a carried-forward factor rated as last time is still so,
     rated otherwise changed (its rating), not rated not mentioned; every other factor its rating."""
-    ratings = dict(zip(stored.factor_code, stored.rating.astype(int), strict=True))
+    ratings = dict(zip(stored.factor_code, rating_values(stored), strict=True))
     marks: dict = {}
     for item in carried:
         code = item.factor.factor_code
@@ -704,7 +722,7 @@ def _checked(values, ratings, person, study, today, others, con, viewer) -> dict
     except ValidationError as error:
         problems += error.problems
     try:
-        rated = check_ratings(ratings, storage.list_factors(con), viewer.username)
+        rated = check_ratings(ratings, storage.list_factors(con), viewer.username, study.neutral_mixed)
         status = interview["status"] if interview else _text(values.get("status"))
         _check_ratings_allowed(status, rated, bool(values.get("no_factors")))
     except ValidationError as error:
@@ -764,9 +782,9 @@ INTERVIEW_FIELDS = {
 def interview_snapshot(interview: dict, ratings: pd.DataFrame) -> dict[str, str]:
     """An interview and its ratings in words, field by field (what `changed_meanwhile` compares)."""
     shown = snapshot_of(interview, INTERVIEW_FIELDS)
-    for label, rating, evidence in zip(ratings.label, ratings.rating, ratings.evidence, strict=True):
+    for label, rating, evidence in zip(ratings.label, rating_values(ratings), ratings.evidence, strict=True):
         excerpt = "" if pd.isna(evidence) else f" “{evidence}”"
-        shown[f"Rating of {label}"] = option_label(int(rating)) + excerpt
+        shown[f"Rating of {label}"] = option_label(rating) + excerpt
     return shown
 
 

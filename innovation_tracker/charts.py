@@ -151,7 +151,7 @@ WINDOW_COLOUR = "#D6E6F4"
 RATING_TICKS = {
     -2: "−2 strong barrier",
     -1: "−1 barrier",
-    0: "0 mixed",
+    0: "0 neutral or mixed",
     1: "+1 facilitator",
     2: "+2 strong facilitator",
 }

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from . import accounts, service, storage
+from .codebook import BUILT_IN_CODEBOOKS
 from .domain import SYSTEM_VIEWER, AccountRole, Study, Viewer
 from .errors import TrackerError, ValidationError
 
@@ -92,7 +93,10 @@ def _check_paths(args) -> None:
             raise UsageError(f"there is no database at {db} (create one with `init` or `demo`)")
         if db.exists():
             _readable(db)
-    inputs = [*getattr(args, "files", []), getattr(args, "codebook", None), getattr(args, "indicators", None)]
+    codebook = getattr(args, "codebook", None)
+    if codebook is not None and str(codebook) in BUILT_IN_CODEBOOKS and not codebook.exists():
+        codebook = None  # a built-in codebook's name, not a file
+    inputs = [*getattr(args, "files", []), codebook, getattr(args, "indicators", None)]
     for path in filter(None, inputs):
         if not path.exists():
             raise UsageError(f"there is no file {path}")
@@ -235,7 +239,13 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--start", type=_date, default=dt.date.today(), help="study start date (YYYY-MM-DD)")
     init.add_argument("--end", type=_date, help="study end date (YYYY-MM-DD; default start + 15 months)")
     init.add_argument("--funder", help="the funding body")
-    init.add_argument("--codebook", type=Path, help="a codebook CSV to use instead of the default")
+    init.add_argument(
+        "--codebook",
+        type=Path,
+        metavar="brooks2011|cfir2|PATH",
+        help="the codebook: brooks2011 (the default: Brooks, Pilgrim & Rogers 2011), cfir2 (CFIR 2.0, Damschroder et"
+        " al. 2022, rated -2..+2, 0 neutral and X mixed) or a codebook CSV",
+    )
     init.add_argument("--indicators", type=Path, help="an indicator-set CSV to use instead of the default")
 
     export = command(

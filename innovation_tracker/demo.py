@@ -459,7 +459,7 @@ INT_COLUMNS = frozenset(
         "rating",
     }
 )
-BOOL_COLUMNS = frozenset({"is_demo", "shareable"})
+BOOL_COLUMNS = frozenset({"is_demo", "shareable", "neutral_mixed", "retired", "mixed"})
 
 
 @dataclass
@@ -811,7 +811,8 @@ def _milestone_row(milestone: tuple, day) -> dict:
 def _frame(table: str, rows: list[dict]) -> pd.DataFrame:
     # object columns keep dates as datetime.date and missing text as None rather than pandas' NaN
     columns = tidy.columns(table)
-    frame = pd.DataFrame([[row[c] for c in columns] for row in rows], columns=columns, dtype=object)
+    # Columns the demo leaves out (a retired flag, a mixed rating) take their empty value.
+    frame = pd.DataFrame([[row.get(c) for c in columns] for row in rows], columns=columns, dtype=object)
     for column in columns:
         if column in INT_COLUMNS:
             frame[column] = frame[column].astype("Int64")

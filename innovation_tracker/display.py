@@ -10,7 +10,7 @@ from typing import SupportsFloat, TypeAlias
 
 import pandas as pd
 
-from .domain import label_of
+from .domain import label_of, rating_text, rating_value
 
 EMPTY = "—"
 MINUS = "−"  # a typographic minus: columns of signed numbers line up
@@ -126,3 +126,9 @@ def readable(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFr
         elif not pd.api.types.is_numeric_dtype(values):
             out[column] = values.astype(object).where(values.notna() & (values.astype(str) != ""), EMPTY).astype(str)
     return out.rename(columns=header)
+
+
+def ratings(frame: pd.DataFrame) -> list[str]:
+    """Each row's rating as people read it: "+2", "−1", "0" (neutral), "X" (mixed, stored as 0 with `mixed`)."""
+    mixed = frame["mixed"] if "mixed" in frame.columns else pd.Series(False, index=frame.index)
+    return [rating_text(rating_value(int(r), bool(m))) for r, m in zip(frame.rating, mixed.fillna(False), strict=True)]

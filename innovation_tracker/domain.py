@@ -7,6 +7,7 @@ form or an import can show every broken rule at once; `require` turns them into 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
@@ -89,7 +90,17 @@ class MilestoneKind(StrEnum):
 
 RAG_VALUES = ("red", "amber", "green")
 BOOLEAN_VALUES = ("no", "yes")
-RATING_LABELS = {-2: "strong barrier", -1: "barrier", 1: "facilitator", 2: "strong facilitator"}
+RATING_LABELS: dict[int | str, str] = {
+    -2: "strong barrier",
+    -1: "barrier",
+    0: "neutral",
+    1: "facilitator",
+    2: "strong facilitator",
+    "X": "mixed",
+}
+# CFIR's extra ratings, for a codebook that declares them (`# ratings: neutral, mixed`): 0 neutral, X mixed.
+# X is stored as rating 0 with the `mixed` flag: it adds nothing to either weight and counts as cited.
+MIXED = "X"
 MAX_DURATION_MIN = 600
 
 
@@ -108,6 +119,7 @@ class Study:
     end_date: dt.date
     funder: str | None = None
     is_demo: bool = False
+    neutral_mixed: bool = False  # the codebook declares CFIR's 0 (neutral) and X (mixed) ratings
 
 
 @dataclass(frozen=True)
@@ -179,8 +191,47 @@ def parse_date(
         return None, [Problem("date_format", f"'{text}' is not a date in the form YYYY-MM-DD", field, row, value=value)]
 
 
-def check_rating(rating: object, factor: Factor | None, factor_code: str, row: int | None = None) -> list[Problem]:
-    """A rating is −2..+2, never 0, and its sign agrees with the factor's kind."""
+def rating_value(rating: int, mixed: bool = False) -> int | str:
+    """A stored rating as people read and type it: −2..+2, or "X" for mixed."""
+    return MIXED if mixed else int(rating)
+
+
+def stored_rating(value: int | str) -> tuple[int, bool]:
+    """A checked rating value as stored: (rating, mixed); "X" is (0, True)."""
+    if str(value).strip().upper() == MIXED:
+        return 0, True
+    return int(float(value)), False
+
+
+def rating_text(value: int | str) -> str:
+    """ "+2", "−1", "0", "X": the sign always shown, a true minus."""
+    if value == MIXED:
+        return MIXED
+    return f"{int(value):+d}".replace("-", "−") if int(value) else "0"
+
+
+MIXED_CODE = 10.0  # X as a nominal code (percent agreement): equal only to another X, never to a point on the scale
+
+
+def agreement_value(rating: int, mixed: bool, *, ordinal: bool) -> float:
+    """A rating as the agreement statistics take it. On the ordinal scale (Krippendorff's alpha) 0 is the midpoint
+    between −1 and +1, and X is no point on it: it counts as missing (NaN). As a nominal code (percent agreement,
+    whether two coders gave the same rating) X is a code of its own."""
+    if mixed:
+        return math.nan if ordinal else MIXED_CODE
+    return float(rating)
+
+
+def rating_scale_text(neutral_mixed: bool) -> str:
+    return "−2, −1, 0, X, +1 or +2" if neutral_mixed else "−2, −1, +1 or +2"
+
+
+def check_rating(
+    rating: object, factor: Factor | None, factor_code: str, row: int | None = None, *, neutral_mixed: bool = False
+) -> list[Problem]:
+    """The one rule for a rating, wherever it is entered (forms, imports, a second coder): −2..+2 and never 0, with
+    its sign agreeing with the factor's kind (a barrier negative, a facilitator positive, `either` both); when the
+    codebook declares them (`neutral_mixed`), also 0 (neutral) and X (mixed), for a factor of any kind."""
     if factor is None:
         return [
             Problem(
@@ -191,6 +242,12 @@ def check_rating(rating: object, factor: Factor | None, factor_code: str, row: i
                 value=factor_code,
             )
         ]
+    scale = rating_scale_text(neutral_mixed)
+    if isinstance(rating, str) and rating.strip().upper() == MIXED:
+        if neutral_mixed:
+            return []
+        message = f"rating X (mixed) is not in this study's codebook: use {scale} (absent factors get no rating)"
+        return [Problem("rating_range", message, "rating", row, value=rating)]
     try:
         value = int(rating)  # type: ignore[call-overload]  # whatever a file held: what int() refuses is a problem
         if value != float(rating):  # type: ignore[arg-type]
@@ -199,17 +256,18 @@ def check_rating(rating: object, factor: Factor | None, factor_code: str, row: i
         return [
             Problem(
                 "rating_range",
-                f"rating '{rating}' must be a whole number −2, −1, +1 or +2",
+                f"rating '{rating}' must be a whole number {scale}",
                 "rating",
                 row,
                 value=rating,
             )
         ]
-    if value == 0 or not -2 <= value <= 2:
+    if (value == 0 and not neutral_mixed) or not -2 <= value <= 2:
+        absent = "" if neutral_mixed else " (absent factors get no rating, not 0)"
         return [
             Problem(
                 "rating_range",
-                f"rating {value} must be −2, −1, +1 or +2 (absent factors get no rating, not 0)",
+                f"rating {value} must be {scale}{absent}",
                 "rating",
                 row,
                 value=rating,

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from . import storage
-from .domain import RATING_LABELS, Viewer, label_of
+from .domain import RATING_LABELS, Viewer, label_of, rating_text, rating_value
 from .storage import SearchFilters
 
 RESULTS_PER_PAGE = 20
@@ -62,8 +62,8 @@ def _result_html(row, words: tuple[str, ...]) -> str:
     if row.source == "summary":
         what = "Interview summary"
     else:
-        rating = int(row.rating)
-        what = f"{html.escape(str(row.factor_label))} · {rating:+d}".replace("-", "−") + f" {RATING_LABELS[rating]}"
+        rating = rating_value(int(row.rating), bool(row.mixed))
+        what = f"{html.escape(str(row.factor_label))} · {rating_text(rating)} {RATING_LABELS[rating]}"
     return (
         f"<div><strong>{html.escape(row.project_code)}</strong> · {where}<br><em>{what}</em></div>"
         f'<blockquote style="margin:0.3rem 0 0 0">{highlight(str(row.text), words)}</blockquote>'

@@ -113,7 +113,11 @@ def build(con: storage.Connection, viewer: Viewer, wave: str | None, domain: str
     else:
         chosen = [f for f in factors if f.domain == domain]
         columns = tuple(f.factor_code for f in chosen)
-        column_labels = {f.factor_code: f"{f.label} ({label_of(f.kind).lower()})" for f in chosen}
+        # A codebook whose factors are all `either` (CFIR) says nothing by naming the kind.
+        one_kind = len({f.kind for f in factors}) == 1
+        column_labels = {
+            f.factor_code: f.label if one_kind else f"{f.label} ({label_of(f.kind).lower()})" for f in chosen
+        }
         cells = cells[cells.column.isin(columns)]
     rows = tuple(projects.project_code)
     labels = dict(zip(projects.project_code, projects.project_code + " · " + projects.name, strict=True))

@@ -26,6 +26,7 @@ import pyarrow.csv as pacsv
 from . import codebook as codebook_module
 from . import tidy
 from .domain import (
+    MIXED,
     FactorKind,
     Indicator,
     InterviewStatus,
@@ -41,6 +42,7 @@ from .domain import (
     Wave,
     label_of,
     normalise_indicator_value,
+    rating_scale_text,
 )
 from .errors import Problem, ValidationError
 
@@ -525,11 +527,19 @@ def _prepare_study(frame, file, ref: Reference, report) -> tuple[pd.DataFrame, S
             "start_date": start,
             "end_date": end,
             "is_demo": _bools(frame, "is_demo", file, report),
+            "neutral_mixed": _bools(frame, "neutral_mixed", file, report),
         }
     )
     if report.total or out.empty:
         return out.iloc[0:0], ref.study
-    study = Study(out.name[0], out.start_date[0].date(), out.end_date[0].date(), out.funder[0], bool(out.is_demo[0]))
+    study = Study(
+        out.name[0],
+        out.start_date[0].date(),
+        out.end_date[0].date(),
+        out.funder[0],
+        bool(out.is_demo[0]),
+        bool(out.neutral_mixed[0]),
+    )
     if ref.study is not None:
         if (study.name, study.start_date, study.end_date) != (ref.study.name, ref.study.start_date, ref.study.end_date):
             report.add(
@@ -606,6 +616,8 @@ def _prepare_reference_list(table, frame, file, ref_items, parse, report):
             report.add(problem)
         return frame.iloc[0:0], ref_items
     if ref_items:
+        if "retired" not in frame.columns:  # a file from before the flag was exported says nothing about it
+            ref_items = [replace(item, retired=False) for item in ref_items]
         if items != ref_items:
             report.add(
                 Problem(
@@ -857,7 +869,7 @@ def _interview_date_rules(frame, file, date, person, study, today, report) -> No
         )
 
 
-def _prepare_ratings(frame, file, factors, interviews: pd.DataFrame, report) -> pd.DataFrame:
+def _prepare_ratings(frame, file, factors, interviews: pd.DataFrame, report, neutral_mixed=False) -> pd.DataFrame:
     ids = _ints(frame, "interview_id", file, report)
     by_code = {f.factor_code: f for f in factors}
     known_factor = _exists(frame, "factor_code", set(by_code), file, report, "factor")
@@ -900,7 +912,7 @@ def _prepare_ratings(frame, file, factors, interviews: pd.DataFrame, report) -> 
                 "mismatch",
                 lambda v, c=column: f"{c} '{v}' does not match the codebook's {c} for this factor",
             )
-    rating = _rating_rules(frame, file, by_code, known_factor, report)
+    rating, mixed = _rating_rules(frame, file, by_code, known_factor, report, neutral_mixed)
     return pd.DataFrame(
         {
             "interview_id": ids,
@@ -909,20 +921,39 @@ def _prepare_ratings(frame, file, factors, interviews: pd.DataFrame, report) -> 
             "evidence": _optional_text(frame, "evidence"),
             "shareable": _bools(frame, "shareable", file, report) if "shareable" in frame.columns else False,
             "coder": _optional_text(frame, "coder"),
+            "mixed": mixed,
         }
     )
 
 
-def _rating_rules(frame, file, by_code, known_factor, report) -> pd.Series:
-    """The same rules as `domain.check_rating`, over whole columns."""
-    rating = _ints(frame, "rating", file, report)
+def _rating_rules(frame, file, by_code, known_factor, report, neutral_mixed=False) -> tuple[pd.Series, pd.Series]:
+    """The same rules as `domain.check_rating`, over whole columns. X (mixed) is written "X" in the rating column
+    or as `mixed` true with rating 0 (as exported); both only where the codebook declares them."""
+    text = frame["rating"].str.strip()
+    x_given = text.str.upper() == MIXED
+    flagged = _bools(frame, "mixed", file, report) if "mixed" in frame.columns else pd.Series(False, index=frame.index)
+    rating = _ints(frame.assign(rating=text.where(~x_given, "0")), "rating", file, report)
+    mixed = x_given | flagged
+    scale = rating_scale_text(neutral_mixed)
+    if neutral_mixed:
+        out_of_range = (rating.abs() > 2).fillna(False)
+        report.rows(
+            flagged & ~x_given & (rating != 0).fillna(False),
+            frame,
+            file,
+            "mixed",
+            "rating_range",
+            lambda v: "a mixed (X) rating has rating 0 or X",
+        )
+    else:
+        out_of_range = rating.isin([0]).fillna(False) | (rating.abs() > 2).fillna(False) | mixed
     report.rows(
-        rating.isin([0]).fillna(False) | (rating.abs() > 2).fillna(False),
+        out_of_range,
         frame,
         file,
         "rating",
         "rating_range",
-        lambda v: f"rating {v} must be −2, −1, +1 or +2 (absent factors get no rating, not 0)",
+        lambda v: f"rating {v} must be {scale}" + ("" if neutral_mixed else " (absent factors get no rating, not 0)"),
     )
     kind = _lookup(frame["factor_code"], {code: f.kind.value for code, f in by_code.items()})
     positive = (rating > 0).fillna(False)
@@ -940,7 +971,7 @@ def _rating_rules(frame, file, by_code, known_factor, report) -> pd.Series:
             "rating_sign",
             lambda v, k=factor_kind, n=need: f"rating {v}: the factor is a {k.value}, so its rating must be {n}",
         )
-    return rating
+    return rating, mixed
 
 
 def _prepare_sustainability(frame, file, projects, waves, indicators: list[Indicator], report) -> pd.DataFrame:
@@ -1070,7 +1101,12 @@ def prepare(
         interviews = pd.concat([kept, added[interviews.columns]], ignore_index=True)
     if "factor_ratings" in present:
         out["factor_ratings"] = _prepare_ratings(
-            present["factor_ratings"], name("factor_ratings"), factors, interviews, report
+            present["factor_ratings"],
+            name("factor_ratings"),
+            factors,
+            interviews,
+            report,
+            neutral_mixed=bool(study and study.neutral_mixed),
         )
     if "sustainability" in present:
         out["sustainability"] = _prepare_sustainability(

@@ -716,9 +716,10 @@ def citation_counts(
 def citation_display(
     con: storage.Connection, viewer: Viewer, wave: str | None, settings: tuple, relations: tuple
 ) -> pd.DataFrame:
-    """The citation table as the compare page shows it, next to the paper's counts."""
+    """The citation table as the compare page shows it, next to the paper's counts (a codebook without them, such
+    as CFIR 2.0, has no such column)."""
     counts = citation_counts(con, viewer, wave, settings, relations)
-    return counts.assign(
+    shown = counts.assign(
         domain=counts.domain.map(label_of),
         kind=counts.kind.map(label_of),
         percent=counts.percent.map("{:.0f}%".format),
@@ -733,6 +734,7 @@ def citation_display(
             "paper_projects": "Projects in the paper (of 11)",
         }
     )
+    return shown if counts.paper_projects.notna().any() else shown.drop(columns="Projects in the paper (of 11)")
 
 
 def citation_figure(

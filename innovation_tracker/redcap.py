@@ -63,6 +63,15 @@ SYSTEM_LABELS = {
 }
 COMPLETE_CHOICES = {"0": "Incomplete", "1": "Unverified", "2": "Complete"}
 RATING_CHOICES = {"-2": "Strong barrier", "-1": "Barrier", "1": "Facilitator", "2": "Strong facilitator"}
+# A codebook that declares CFIR's extra ratings (study.neutral_mixed) adds 0 and X between the signs.
+NEUTRAL_MIXED_CHOICES = {
+    "-2": "Strong barrier",
+    "-1": "Barrier",
+    "0": "Neutral",
+    "X": "Mixed",
+    "1": "Facilitator",
+    "2": "Strong facilitator",
+}
 YESNO_CHOICES = {"1": "Yes", "0": "No"}
 IGNORED = "\x00ignored"  # a row of an instrument this study does not hold
 ARM_SUFFIX = re.compile(r"\s*\(arm \d+[^)]*\)\s*$", re.IGNORECASE)
@@ -126,6 +135,10 @@ def event_name(wave: str, arm: int = 1) -> str:
     return f"{wave}_arm_{arm}"
 
 
+def rating_choices(study: Study | None) -> dict[str, str]:
+    return dict(NEUTRAL_MIXED_CHOICES if study is not None and study.neutral_mixed else RATING_CHOICES)
+
+
 def fields(study: Study | None, factors: Sequence[Factor], projects: dict[str, str]) -> list[Field]:
     """The project's fields in dictionary order (REDCap wants the record id first)."""
     start, end = (study.start_date.isoformat(), study.end_date.isoformat()) if study else ("", "")
@@ -168,8 +181,9 @@ def fields(study: Study | None, factors: Sequence[Factor], projects: dict[str, s
         Field("factor", RATING, "dropdown", "Factor", "factor_ratings.factor_code",
               {f.factor_code: f.label for f in factors}, required=True,
               section="One factor the participant described (add an instance per factor)"),
-        Field("rating", RATING, "dropdown", "Rating", "factor_ratings.rating", dict(RATING_CHOICES), required=True,
-              note="Barriers take negative ratings, facilitators positive"),
+        Field("rating", RATING, "dropdown", "Rating", "factor_ratings.rating", rating_choices(study), required=True,
+              note="Barriers take negative ratings, facilitators positive"
+              + ("; 0 neutral, X mixed" if study is not None and study.neutral_mixed else "")),
         Field("evidence", RATING, "notes", "Evidence (a short quote)", "factor_ratings.evidence"),
         Field("shareable", RATING, "yesno", "Excerpt may be shown to funders and project teams",
               "factor_ratings.shareable", dict(YESNO_CHOICES)),

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
 from . import accounts, redcap, storage, sync, tidy
-from .codebook import load_codebook, load_indicators
+from .codebook import load_codebook_and_scale, load_indicators
 from .domain import DEFAULT_WAVES, SYSTEM_VIEWER, Study, Viewer
 from .errors import AccessDenied, ConflictError, Problem, ValidationError
 from .importer import Origin, Reference, header_names, prepare, read_csv_text, read_upload, unknown_columns
@@ -52,14 +52,17 @@ def init_study(
     study: Study,
     *,
     actor: str = SYSTEM_ACTOR,
-    codebook_path: Path | None = None,
+    codebook_path: Path | str | None = None,
     indicators_path: Path | None = None,
 ) -> dict[str, int]:
-    """An empty study with the default schedule, codebook and indicator set (or the given CSVs)."""
+    """An empty study with the default schedule, codebook and indicator set (or the given CSVs). `codebook_path`
+    may also name a built-in codebook (`brooks2011`, `cfir2`); a codebook that declares CFIR's neutral (0) and
+    mixed (X) ratings gives the study that scale."""
+    factors, neutral_mixed = load_codebook_and_scale(codebook_path)
     tables = {
-        "study": pd.DataFrame([vars(study)]),
+        "study": pd.DataFrame([vars(replace(study, neutral_mixed=neutral_mixed))]),
         "waves": pd.DataFrame([{**vars(w), "default_mode": w.default_mode.value} for w in DEFAULT_WAVES]),
-        "codebook": pd.DataFrame([vars(f) for f in load_codebook(codebook_path)]),
+        "codebook": pd.DataFrame([vars(f) for f in factors]),
         "indicators": pd.DataFrame([vars(i) for i in load_indicators(indicators_path)]),
     }
     return import_tables(con, tables, today=max(dt.date.today(), study.start_date), actor=actor, source="init")

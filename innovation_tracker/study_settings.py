@@ -19,7 +19,7 @@ import pandas as pd
 
 from . import schedule, storage
 from .capture import require_editor
-from .codebook import CODE_PATTERN
+from .codebook import BUILT_IN_CODEBOOKS, CODE_PATTERN, load_codebook_and_scale
 from .domain import Factor, FactorKind, Indicator, IndicatorType, Mode, Study, Viewer, Wave
 from .errors import Problem, ValidationError
 
@@ -239,3 +239,32 @@ def retime_wave(
         "default_mode": changed.default_mode.value,
     }
     storage.update_wave(con, viewer.username, code, changes)
+
+
+def current_codebook(con: storage.Connection) -> str | None:
+    """Which built-in codebook (`brooks2011`, `cfir2`) the study holds, by its factor codes; None for another."""
+    codes = [f.factor_code for f in storage.list_factors(con)]
+    for name in BUILT_IN_CODEBOOKS:
+        if codes == [f.factor_code for f in load_codebook_and_scale(name)[0]]:
+            return name
+    return None
+
+
+def codebook_choosable(con: storage.Connection) -> bool:
+    """A new study's codebook may still be swapped: a study, not the demo, and nothing coded against it yet."""
+    study = storage.get_study(con)
+    return study is not None and not study.is_demo and storage.table_counts(con).get("factor_ratings", 0) == 0
+
+
+def choose_codebook(con: storage.Connection, viewer: Viewer, name: str) -> None:
+    """Give a new study the built-in codebook `name` (the first administrator's choice); nothing happens when it
+    already has it. Refused once an interview is coded."""
+    require_editor(viewer)
+    if name not in BUILT_IN_CODEBOOKS:
+        allowed = ", ".join(BUILT_IN_CODEBOOKS)
+        raise ValidationError(Problem("allowed_values", f"codebook must be one of {allowed}, not '{name}'", "codebook"))
+    was = current_codebook(con)
+    if was == name:
+        return
+    factors, neutral_mixed = load_codebook_and_scale(name)
+    storage.replace_codebook(con, viewer.username, factors, neutral_mixed, (was or "own", name))

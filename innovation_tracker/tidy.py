@@ -14,10 +14,13 @@ import pandas as pd
 
 # table name -> (contract columns, extra columns). Order is the load order (parents before children).
 TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "study": ((), ("name", "funder", "start_date", "end_date", "is_demo")),
+    "study": ((), ("name", "funder", "start_date", "end_date", "is_demo", "neutral_mixed")),
     "waves": (("wave", "label", "offset_days", "window_before_days", "window_after_days", "default_mode"), ()),
-    "codebook": (("factor_code", "domain", "kind", "label", "description"), ("paper_projects",)),
-    "indicators": ((), ("indicator_code", "label", "value_type", "min_value", "max_value", "better", "description")),
+    "codebook": (("factor_code", "domain", "kind", "label", "description"), ("paper_projects", "retired")),
+    "indicators": (
+        (),
+        ("indicator_code", "label", "value_type", "min_value", "max_value", "better", "description", "retired"),
+    ),
     "projects": (
         ("project_code", "name", "setting", "host_organisation", "relation_to_statutory", "start_date", "status"),
         ("innovation_type", "novelty"),
@@ -52,7 +55,7 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "rating",
             "evidence",
         ),
-        ("shareable", "coder"),
+        ("shareable", "coder", "mixed"),
     ),
     "sustainability": (("project_code", "wave", "indicator_code", "value"), ()),
     "milestones": ((), ("project_code", "milestone_date", "kind", "title", "notes")),
@@ -71,10 +74,14 @@ def columns(table: str) -> list[str]:
     return [*contract, *extra]
 
 
+# Columns added after files were first exported: files written before them are still read (as false).
+OPTIONAL_COLUMNS = frozenset({"neutral_mixed", "retired"})
+
+
 def required_columns(table: str) -> list[str]:
     """Columns an import file must have: the contract's, or all for tables the contract does not name."""
     contract, extra = TABLES[table]
-    return list(contract) if contract else list(extra)
+    return list(contract) if contract else [c for c in extra if c not in OPTIONAL_COLUMNS]
 
 
 FORMULA_STARTS = ("=", "+", "-", "@")

@@ -72,13 +72,17 @@ scope = st.selectbox(
     ["whole", *[w.wave for w in waves]],
     format_func=lambda w: "The whole year" if w == "whole" else wave_name(w),
 )
-st.table(
-    ui.shared(page_content.citation_display, None if scope == "whole" else scope, settings, relations), hide_index=True
-)
+citations = ui.shared(page_content.citation_display, None if scope == "whole" else scope, settings, relations)
+st.table(citations, hide_index=True)
+paper = "Projects in the paper (of 11)" in citations.columns
 st.caption(
-    "Brooks, Pilgrim & Rogers (2011), Tables 2 and 3, counted the projects citing each factor over the year; "
-    "the last column gives their figure. A wave still in progress has fewer citing projects only because not "
-    "everyone has been interviewed yet."
+    (
+        "Brooks, Pilgrim & Rogers (2011), Tables 2 and 3, counted the projects citing each factor over the year; "
+        "the last column gives their figure. "
+        if paper
+        else "Projects citing each factor of the codebook (a 0, neutral, or X, mixed, rating counts as citing it). "
+    )
+    + "A wave still in progress has fewer citing projects only because not everyone has been interviewed yet."
 )
 finished = [w for w in waves if w.wave in compared.finished_waves and w.wave in compared.rated_waves]
 if len(finished) >= 2:

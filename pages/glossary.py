@@ -24,6 +24,25 @@ st.markdown(
     "Sums and counts (projects citing a factor, ratings) are labelled as counts wherever they appear."
 )
 
+st.header("Neutral (0) and mixed (X) ratings")
+st.markdown(
+    "A codebook may declare two more ratings, as the Consolidated Framework for Implementation Research (CFIR 2.0) "
+    "does; the Brooks 2011 codebook does not, and a study using it refuses them. Every CFIR construct can help or "
+    "hinder (its kind is *either*), so the sign of a rating says which.\n\n"
+    "- **0 neutral**: the participant spoke of the factor, but it pulled neither way.\n"
+    "- **X mixed**: it pulled both ways about equally.\n\n"
+    "How they enter the trajectories: both count as **cited** (share citing, participants citing, projects citing, "
+    "what emerged or disappeared) and both count as **0** in every sum and mean. So they add nothing to the "
+    "facilitator or barrier weight and to the net balance, count as neither a barrier nor a facilitator, and pull "
+    "a factor's mean rating towards 0: a factor rated +2 by one participant and X by another has a mean of +1. The "
+    "heat map's 0 therefore means *neutral or mixed on balance*. Tables of excerpts and exports keep the X "
+    "(exports: rating 0 with `mixed` true; an import also takes X in the rating column). For agreement between "
+    "two coders, X is a rating of its own: two coders agree only if both gave X; on Krippendorff's ordinal scale "
+    "0 lies between −1 and +1 and X, which is no point on that scale, counts as missing."
+)
+if ui.reference(storage.neutral_mixed):
+    st.caption("This study's codebook uses them.")
+
 st.header("Outlook")
 st.markdown(
     "The evaluator's overall judgement of the project's sustainability after each round:\n\n"

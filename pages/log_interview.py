@@ -200,7 +200,7 @@ else:
             for n, item in enumerate(carried, start=1):
                 excerpt = f" · “{escape_markdown(item.evidence)}”" if item.evidence else ""
                 note = f"Last time {capture.rating_label(item.rating)}{excerpt}"
-                options = capture.carry_options(item.factor.kind, item.rating)
+                options = capture.carry_options(item.factor.kind, item.rating, study.neutral_mixed)
                 coding_line(item.factor, options, f"{n}. **{escape_markdown(item.factor.label)}**", note, item.rating)
         else:
             st.caption(
@@ -213,9 +213,19 @@ else:
             code for code in by_code if code not in carried_codes and (mark_of(code) is not None or evidence_of(code))
         ]
         st.markdown(f"**New this time** · {len(new_codes)} factor{'s' if len(new_codes) != 1 else ''}")
+        if study.neutral_mixed:
+            st.caption(
+                "This codebook rates −2 … +2 with **0** (neutral: it came up but pulled neither way) and **X** (mixed:"
+                " it pulled both ways about equally); the sign says whether a factor helped or hindered."
+            )
         for code in new_codes:
             factor = by_code[code]
-            coding_line(factor, capture.rating_options(factor.kind), f"**{factor.label}**", label_of(factor.domain))
+            coding_line(
+                factor,
+                capture.rating_options(factor.kind, study.neutral_mixed),
+                f"**{factor.label}**",
+                label_of(factor.domain),
+            )
         search = st.text_input(
             "Search the codebook",
             key="log:search",
@@ -237,7 +247,7 @@ else:
                     if factor.description:
                         name.caption(escape_markdown(factor.description))
                     with choice:
-                        rating_control(factor, capture.rating_options(factor.kind))
+                        rating_control(factor, capture.rating_options(factor.kind, study.neutral_mixed))
 
     st.checkbox("No factors were discussed", key=f"{form}:no_factors", help="Save a completed interview unrated")
     forms.field_errors(form, "no_factors")

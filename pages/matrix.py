@@ -4,7 +4,7 @@ on selection; the whole matrix as an Excel workbook, one sheet per domain."""
 
 import streamlit as st
 
-from innovation_tracker import framework_matrix, storage, ui
+from innovation_tracker import display, framework_matrix, storage, ui
 from innovation_tracker.domain import label_of
 from innovation_tracker.ui.text import escape_markdown
 
@@ -71,7 +71,7 @@ if selected and domain is not None:
     if excerpts.empty:
         st.info("No excerpt was recorded for this cell" + ("." if viewer.identified else " or shared."))
     else:
-        shown_excerpts = excerpts.assign(role=excerpts.role.map(label_of), rating=excerpts.rating.map("{:+d}".format))
+        shown_excerpts = excerpts.assign(role=excerpts.role.map(label_of), rating=display.ratings(excerpts))
         shown_excerpts = shown_excerpts.rename(
             columns={
                 "wave_label": "Wave",

@@ -44,12 +44,10 @@ with st.expander("Narrow down", expanded=False):
         typed = left.text_input("Project codes (separated by commas)", help=f"{len(choices.codes):,} projects")
         chosen_projects = [c.strip().upper() for c in typed.split(",") if c.strip()]
     chosen_roles = right.multiselect("Stakeholder roles", [r.value for r in Role], format_func=label_of)
-    sign = left.radio(
-        "Ratings",
-        [None, "facilitator", "barrier"],
-        format_func=lambda s: {None: "Any", "facilitator": "Facilitators (+1, +2)", "barrier": "Barriers (−1, −2)"}[s],
-        horizontal=True,
-    )
+    signs = {None: "Any", "facilitator": "Facilitators (+1, +2)", "barrier": "Barriers (−1, −2)"}
+    if ui.reference(storage.neutral_mixed):  # a codebook with CFIR's 0 and X
+        signs |= {"neutral": "Neutral (0)", "mixed": "Mixed (X)"}
+    sign = left.radio("Ratings", list(signs), format_func=signs.get, horizontal=True)
     summaries = editor and right.checkbox("Include interview summaries", value=True)
 
 filters = storage.SearchFilters(

@@ -120,12 +120,16 @@ else:
     if not ui.viewer().identified:
         st.caption(ui.pooling_note())
     st.dataframe(
-        shown[["wave_label", "factor_label", "rating", "participant", "excerpt"]].fillna({"excerpt": "—"}),
+        shown.assign(rating=display.ratings(shown))[
+            ["wave_label", "factor_label", "rating", "participant", "excerpt"]
+        ].fillna({"excerpt": "—"}),
         hide_index=True,
         column_config={
             "wave_label": "Wave",
             "factor_label": "Factor",
-            "rating": st.column_config.NumberColumn("Rating", format="%+d"),
+            "rating": st.column_config.TextColumn(
+                "Rating", help="−2 … +2; 0 neutral, X mixed where the codebook has them"
+            ),
             "participant": "Participant",
             "excerpt": st.column_config.TextColumn("Excerpt", width="large"),
         },

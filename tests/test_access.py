@@ -58,6 +58,7 @@ UNSCOPED = {
     "revoke_sessions": "ends an account's sessions (a write)",
     "forget_sessions": "deletes sessions that have ended (a write)",
     "min_role_group": "the study's k for de-identification; a number",
+    "neutral_mixed": "whether the codebook declares the neutral and mixed ratings; a flag",
 }
 WRITE_PREFIXES = (
     "add_",
@@ -76,6 +77,7 @@ WRITE_PREFIXES = (
     "unlock_",
     "reset_",
     "remove_",
+    "replace_",
 )
 SAMPLE_ARGS = {
     "today": DEMO_TODAY,

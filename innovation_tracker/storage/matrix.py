@@ -41,7 +41,7 @@ def cell_excerpts(
         con,
         viewer,
         f"""
-        SELECT w.label AS wave_label, i.participant_code, p.role, r.rating, r.evidence
+        SELECT w.label AS wave_label, i.participant_code, p.role, r.rating, r.mixed, r.evidence
         FROM factor_rating r JOIN interview i USING (interview_id) JOIN participant p USING (participant_code)
              JOIN wave w ON w.wave = i.wave
         WHERE p.project_code = $project AND r.factor_code = $factor AND {_WAVE_FILTER} AND r.evidence IS NOT NULL

@@ -749,7 +749,7 @@ def project_ratings(con: Connection, viewer: Viewer, project_code: str) -> pd.Da
         viewer,
         """
         SELECT r.interview_id, i.participant_code, i.wave, w.label AS wave_label, w.position AS wave_position,
-               r.factor_code, f.domain, f.kind, f.label, r.rating, r.evidence, r.shareable, r.coder
+               r.factor_code, f.domain, f.kind, f.label, r.rating, r.evidence, r.shareable, r.coder, r.mixed
         FROM factor_rating r JOIN factor f USING (factor_code) JOIN interview i USING (interview_id)
         JOIN wave w ON w.wave = i.wave JOIN participant p ON p.participant_code = i.participant_code
         WHERE p.project_code = $project ORDER BY i.participant_code, w.position, f.position

@@ -28,6 +28,7 @@ RESULT_COLUMNS = [
     "factor_code",
     "factor_label",
     "rating",
+    "mixed",
     "text",
 ]
 
@@ -40,7 +41,9 @@ class SearchFilters:
     waves: tuple[str, ...] = ()
     projects: tuple[str, ...] = ()
     roles: tuple[str, ...] = ()
-    sign: str | None = None  # "facilitator" (rating > 0) or "barrier" (rating < 0)
+    # "facilitator" (rating > 0), "barrier" (rating < 0), "neutral" (0) or "mixed" (X), the last two where the
+    # codebook declares them
+    sign: str | None = None
     summaries: bool = True  # search interview summaries too (only where the viewer may read them)
 
 
@@ -80,8 +83,12 @@ def _conditions(words: tuple[str, ...], filters: SearchFilters, params: dict) ->
         on_rating.append("h.rating > 0")
     elif filters.sign == "barrier":
         on_rating.append("h.rating < 0")
+    elif filters.sign == "neutral":
+        on_rating.append("h.rating = 0 AND NOT h.mixed")
+    elif filters.sign == "mixed":
+        on_rating.append("h.mixed")
     elif filters.sign is not None:
-        raise ValueError(f"unknown rating sign {filters.sign!r}: use 'facilitator' or 'barrier'")
+        raise ValueError(f"unknown rating sign {filters.sign!r}: use facilitator, barrier, neutral or mixed")
     return on_rating, on_interview
 
 
@@ -113,7 +120,7 @@ def search_evidence(
         viewer,
         f"""
         WITH r AS MATERIALIZED (
-            SELECT h.* FROM (SELECT interview_id, factor_code, rating, evidence AS text FROM factor_rating
+            SELECT h.* FROM (SELECT interview_id, factor_code, rating, mixed, evidence AS text FROM factor_rating
                              WHERE evidence IS NOT NULL AND evidence <> '') h
             WHERE {" AND ".join(on_rating)}
         ),
@@ -148,7 +155,7 @@ def _search_page(
         """
         UNION ALL
         SELECT 'summary', i.interview_id, p.project_code, i.participant_code, p.role, i.wave, i.interview_date,
-               NULL, NULL, i.summary
+               NULL, NULL, NULL, i.summary
         FROM interview i JOIN participant p USING (participant_code)
         WHERE i.summary IS NOT NULL AND i.summary <> ''"""
         if summaries
@@ -157,7 +164,7 @@ def _search_page(
     found = f"""
         WITH h AS (
             SELECT 'excerpt' AS source, r.interview_id, p.project_code, i.participant_code, p.role, i.wave,
-                   i.interview_date, r.factor_code, r.rating, r.evidence AS text
+                   i.interview_date, r.factor_code, r.rating, r.mixed, r.evidence AS text
             FROM factor_rating r JOIN interview i USING (interview_id) JOIN participant p USING (participant_code)
             WHERE r.evidence IS NOT NULL AND r.evidence <> ''{summary_part}
         ),
@@ -169,7 +176,7 @@ def _search_page(
         found
         + """
         SELECT f.source, f.interview_id, f.project_code, f.participant_code, f.role, f.wave, w.label AS wave_label,
-               f.interview_date, f.factor_code, fa.label AS factor_label, f.rating, f.text,
+               f.interview_date, f.factor_code, fa.label AS factor_label, f.rating, f.mixed, f.text,
                count(*) OVER () AS total
         FROM found f JOIN wave w USING (wave) LEFT JOIN factor fa USING (factor_code)
         ORDER BY f.interview_date DESC, f.project_code, f.participant_code, f.source, fa.position

@@ -12,7 +12,7 @@ import datetime as dt
 import pandas as pd
 
 from ..domain import Factor, Indicator, Wave
-from ..errors import NotFound
+from ..errors import NotFound, Problem, ValidationError
 from .db import Connection, record_audit, write
 
 
@@ -111,6 +111,40 @@ def add_wave(con: Connection, actor: str, wave: Wave) -> None:
 def update_wave(con: Connection, actor: str, wave: str, changes: dict) -> None:
     """Change a wave's label, timing (offset and window) or default mode; its code stays."""
     _audited_update(con, actor, "wave", "wave", wave, changes)
+
+
+def replace_codebook(con: Connection, actor: str, factors: list[Factor], neutral_mixed: bool, names: tuple) -> None:
+    """A new study's codebook swapped for another before anything is coded (the first administrator's choice):
+    refused once a rating or a retired factor points at the old one. `names` (before, after) go in the audit."""
+
+    def work(cur):
+        used = cur.execute(
+            "SELECT (SELECT count(*) FROM factor_rating) + (SELECT count(*) FROM retired_factor)"
+        ).fetchall()[0][0]
+        if used:
+            raise ValidationError(
+                Problem("codebook_in_use", "the codebook can be chosen only before any interview is coded", "codebook")
+            )
+        before = cur.execute("SELECT count(*), any_value(s.neutral_mixed) FROM factor, study s").fetchall()[0]
+        cur.execute("DELETE FROM factor")
+        for position, f in enumerate(factors, start=1):
+            cur.execute(
+                "INSERT INTO factor (factor_code, domain, kind, label, description, paper_projects, position)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [f.factor_code, f.domain, f.kind.value, f.label, f.description, f.paper_projects, position],
+            )
+        cur.execute("UPDATE study SET neutral_mixed = ?", [neutral_mixed])
+        record_audit(
+            cur,
+            actor,
+            "update",
+            "study",
+            "codebook",
+            before={"codebook": names[0], "factors": before[0], "neutral_mixed": bool(before[1])},
+            after={"codebook": names[1], "factors": len(factors), "neutral_mixed": neutral_mixed},
+        )
+
+    write(con, work)
 
 
 def uses_of(con: Connection, table: str, code: str) -> int:

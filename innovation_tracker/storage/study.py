@@ -14,7 +14,7 @@ from .db import Connection, record_audit
 # tidy table -> (database table, columns stored). Derived columns (a rating's project, wave, domain …) are
 # checked on import but not stored twice.
 STORED: dict[str, tuple[str, tuple[str, ...]]] = {
-    "study": ("study", ("name", "funder", "start_date", "end_date", "is_demo")),
+    "study": ("study", ("name", "funder", "start_date", "end_date", "is_demo", "neutral_mixed")),
     "waves": (
         "wave",
         ("wave", "label", "position", "offset_days", "window_before_days", "window_after_days", "default_mode"),
@@ -56,19 +56,24 @@ STORED: dict[str, tuple[str, tuple[str, ...]]] = {
             "summary",
         ),
     ),
-    "factor_ratings": ("factor_rating", ("interview_id", "factor_code", "rating", "evidence", "shareable", "coder")),
+    "factor_ratings": (
+        "factor_rating",
+        ("interview_id", "factor_code", "rating", "evidence", "shareable", "coder", "mixed"),
+    ),
     "sustainability": ("indicator_value", ("project_code", "wave", "indicator_code", "value")),
     "milestones": ("milestone", ("milestone_id", "project_code", "milestone_date", "kind", "title", "notes")),
 }
 
 # What an export writes: the contract's columns first (DESIGN §5), then the extras that make a round trip exact.
 EXPORT_SQL: dict[str, str] = {
-    "study": "SELECT name, funder, start_date, end_date, is_demo FROM study",
+    "study": "SELECT name, funder, start_date, end_date, is_demo, coalesce(neutral_mixed, FALSE) AS neutral_mixed"
+    " FROM study",
     "waves": "SELECT wave, label, offset_days, window_before_days, window_after_days, default_mode"
     " FROM wave ORDER BY position",
-    "codebook": "SELECT factor_code, domain, kind, label, description, paper_projects FROM factor ORDER BY position",
-    "indicators": "SELECT indicator_code, label, value_type, min_value, max_value, better, description"
-    " FROM indicator ORDER BY position",
+    "codebook": "SELECT factor_code, domain, kind, label, description, paper_projects,"
+    " factor_code IN (SELECT factor_code FROM retired_factor) AS retired FROM factor ORDER BY position",
+    "indicators": "SELECT indicator_code, label, value_type, min_value, max_value, better, description,"
+    " indicator_code IN (SELECT indicator_code FROM retired_indicator) AS retired FROM indicator ORDER BY position",
     "projects": "SELECT project_code, name, setting, host_organisation, relation_to_statutory, start_date, status,"
     " innovation_type, novelty FROM project ORDER BY project_code",
     "participants": "SELECT participant_code, project_code, role, enrolment_date, status, consent_date,"
@@ -77,7 +82,7 @@ EXPORT_SQL: dict[str, str] = {
     " i.interviewer, i.duration_min, i.status, i.summary"
     " FROM interview i JOIN participant p USING (participant_code) ORDER BY i.interview_id",
     "factor_ratings": "SELECT r.interview_id, p.project_code, i.participant_code, i.wave, r.factor_code, f.domain,"
-    " f.kind, r.rating, r.evidence, r.shareable, r.coder"
+    " f.kind, r.rating, r.evidence, r.shareable, r.coder, r.mixed"
     " FROM factor_rating r JOIN interview i USING (interview_id)"
     " JOIN participant p USING (participant_code) JOIN factor f USING (factor_code)"
     " ORDER BY r.interview_id, f.position",
@@ -112,6 +117,11 @@ def insert_frames(con: Connection, frames: dict[str, pd.DataFrame], *, actor: st
             con.execute(f"INSERT INTO {target} ({names}) SELECT {names} FROM incoming")
         finally:
             con.unregister("incoming")
+        if table in ("codebook", "indicators") and "retired" in frame.columns:
+            key = f"{target}_code"
+            retired = frame.loc[frame["retired"].fillna(False).astype(bool), key].tolist()
+            if retired:
+                con.executemany(f"INSERT INTO retired_{target} ({key}) VALUES (?)", [[code] for code in retired])
         counts[table] = len(frame)
     if counts:
         record_audit(con, actor, "import", "study", source, after=counts)
@@ -119,8 +129,14 @@ def insert_frames(con: Connection, frames: dict[str, pd.DataFrame], *, actor: st
 
 
 def get_study(con: Connection) -> Study | None:
-    row = con.execute("SELECT name, start_date, end_date, funder, is_demo FROM study").fetchone()
-    return None if row is None else Study(row[0], row[1], row[2], row[3], bool(row[4]))
+    row = con.execute("SELECT name, start_date, end_date, funder, is_demo, neutral_mixed FROM study").fetchone()
+    return None if row is None else Study(row[0], row[1], row[2], row[3], bool(row[4]), bool(row[5]))
+
+
+def neutral_mixed(con: Connection) -> bool:
+    """Whether the study's codebook declares CFIR's 0 (neutral) and X (mixed) ratings."""
+    row = con.execute("SELECT neutral_mixed FROM study").fetchone()
+    return bool(row and row[0])
 
 
 def min_role_group(con: Connection) -> int:

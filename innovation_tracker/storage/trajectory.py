@@ -99,7 +99,7 @@ def evidence(con: Connection, viewer: Viewer, project_code: str) -> pd.DataFrame
         """
         SELECT r.factor_code, f.label AS factor_label, f.domain, f.kind, i.wave, w.label AS wave_label,
                w.position AS wave_position, p.participant_code AS participant, p.role, r.rating,
-               r.evidence AS excerpt, r.shareable
+               r.evidence AS excerpt, r.shareable, r.mixed
         FROM factor_rating r JOIN interview i USING (interview_id) JOIN participant p USING (participant_code)
         JOIN factor f USING (factor_code) JOIN wave w ON w.wave = i.wave
         WHERE p.project_code = $project AND r.evidence IS NOT NULL

@@ -11,7 +11,8 @@ import datetime as dt
 
 import streamlit as st
 
-from .. import accounts, sessions, storage
+from .. import accounts, sessions, storage, study_settings
+from ..codebook import BUILT_IN_TITLES
 from ..domain import Viewer, label_of
 from ..errors import Problem, StorageError, ValidationError
 from . import connection, demo_banner, forms, mark_gated_run, navigation, show_error
@@ -225,16 +226,39 @@ def _first_run(con: storage.Connection, email: str | None = None) -> None:
             st.text_input("E-mail", value=email, disabled=True)
             forms.field_errors(form, "email")
             email_given, password, repeated = email, None, None
-        forms.other_errors(form, ["username", "email", "password", "repeat"])
+        codebook = _codebook_choice(con, form)
+        forms.other_errors(form, ["username", "email", "password", "repeat", "codebook"])
         submitted = st.form_submit_button("Create administrator", type="primary")
     if submitted:
-        forms.save(form, lambda: _create_first_admin(con, username, name, email_given, password, repeated), None)
+        forms.save(
+            form, lambda: _create_first_admin(con, username, name, email_given, password, repeated, codebook), None
+        )
 
 
-def _create_first_admin(con, username, name, email, password, repeated) -> None:
+def _codebook_choice(con: storage.Connection, form: str) -> str | None:
+    """A new study's codebook, chosen with its first administrator (None: keep the one it has)."""
+    if not study_settings.codebook_choosable(con):
+        return None
+    current = study_settings.current_codebook(con)
+    options = [*([] if current else [None]), *BUILT_IN_TITLES]
+    choice = st.radio(
+        "Codebook for coding the interviews",
+        options,
+        index=options.index(current),
+        format_func=lambda name: BUILT_IN_TITLES[name] if name else "Keep the codebook this study was created with",
+        key=f"{form}:codebook",
+        help="Chosen now, before anything is coded; factors can be added, relabelled or retired later in Settings.",
+    )
+    forms.field_errors(form, "codebook")
+    return choice
+
+
+def _create_first_admin(con, username, name, email, password, repeated, codebook=None) -> None:
     if password is not None and password != repeated:
         raise ValidationError(Problem("password_repeat", "the two passwords differ", "repeat"))
     viewer = accounts.create_first_admin(con, username, password, email=email, display_name=name)
+    if codebook is not None:
+        study_settings.choose_codebook(con, viewer, codebook)
     _open_session(con, viewer, "first_run" if password is not None else "sso")
 
 
