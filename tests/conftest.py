@@ -20,7 +20,7 @@ from tests.browser import CHROMIUM_ARGS, chromium_or_skip
 DEMO_TODAY = dt.date(2026, 3, 2)
 EVALUATOR = Viewer("test-evaluator", AccountRole.EVALUATOR)
 
-# Every AppTest scans all installed distributions' metadata for Streamlit components (about 0.7 s of CPU each time);
+# Every AppTest scans all installed distributions' metadata for Streamlit components (about 0.4 s of CPU each time);
 # a server does it once, when it starts. Installed packages do not change during a test run: scan once per process.
 _scan_once = functools.cache(manifest_scanner.scan_component_manifests)
 manifest_scanner.scan_component_manifests = lambda max_workers=None: list(_scan_once())  # type: ignore[assignment]
