@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest, app_test
+from streamlit.util import calc_hash
 
+from innovation_tracker.ui import navigation
 from tests.conftest import DEMO_TODAY, EVALUATOR
 
 
@@ -20,9 +22,11 @@ def open_page(
     user=None,
     **query,
 ) -> AppTest:
-    """The app on the database at `path` as `viewer` (None: nobody is logged in), on `today`, after its first run;
-    then `page` (a file under pages/), if one is given, with `query` as the URL's parameters. `secrets` and `user`
-    stand in for secrets.toml and a single sign-on identity. With `check`, the app must have raised nothing."""
+    """The app on the database at `path` as `viewer` (None: nobody is logged in), on `today`, after its first run,
+    at `page` (a file under pages/) if one is given, with `query` as the URL's parameters: a logged-in viewer's first
+    run is at the page's own address, as when a deep link is opened (no run of the landing page first). `secrets`
+    and `user` stand in for secrets.toml and a single sign-on identity. With `check`, the app must have raised
+    nothing."""
     monkeypatch.setenv("INNOVATION_TRACKER_DB", str(path))
     monkeypatch.setenv("INNOVATION_TRACKER_TODAY", today.isoformat())
     at = AppTest.from_file("../dashboard.py", default_timeout=120)
@@ -34,6 +38,9 @@ def open_page(
         at.user = user
     for key, value in query.items():
         at.query_params[key] = value
+    if page is not None and viewer is not None and (address := _address(page, viewer)) is not None:
+        at._page_hash = address
+        page = None
     at.run()
     if page is not None:
         at.switch_page(page)
@@ -41,6 +48,16 @@ def open_page(
     if check:
         assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def _address(page, viewer) -> str | None:
+    """The hash of the URL path under which navigation registers `page` for `viewer` (what `switch_page` resolves
+    after a first run), or None for a page the viewer's role does not have: that one goes through a first run and
+    `switch_page`, which refuses a page the run did not register."""
+    for spec in navigation.pages_for(viewer):
+        if spec.path == page:
+            return calc_hash(spec.url_path)
+    return None
 
 
 def everything_shown(at) -> str:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import functools
 import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 import streamlit as st
+from streamlit.components.v2 import manifest_scanner
 
 from innovation_tracker import service, storage
 from innovation_tracker.domain import AccountRole, Study, Viewer
@@ -14,6 +19,15 @@ from tests.browser import CHROMIUM_ARGS, chromium_or_skip
 
 DEMO_TODAY = dt.date(2026, 3, 2)
 EVALUATOR = Viewer("test-evaluator", AccountRole.EVALUATOR)
+
+# Every AppTest scans all installed distributions' metadata for Streamlit components (about 0.4 s of CPU each time);
+# a server does it once, when it starts. Installed packages do not change during a test run: scan once per process.
+_scan_once = functools.cache(manifest_scanner.scan_component_manifests)
+manifest_scanner.scan_component_manifests = lambda max_workers=None: list(_scan_once())  # type: ignore[assignment]
+
+# The `not slow` loop runs property tests with at most this many examples (their saved failing examples are still
+# replayed first); the full run keeps each test's own settings.
+FAST_LOOP_EXAMPLES = 10
 
 
 @pytest.fixture(autouse=True)
@@ -37,19 +51,40 @@ def db(tmp_path):
     con.close()
 
 
+_TEMPLATES: dict[Study, Path] = {}
+_TEMPLATE_DIR = Path(tempfile.mkdtemp(prefix="empty-studies-"))
+atexit.register(shutil.rmtree, _TEMPLATE_DIR, True)
+
+
+def _new_study_file(path, study: Study):
+    """A new file at `path` holding `study` with the default schedule, codebook and indicators. Each study is
+    migrated and set up once per test process (as `storage.connect` and `service.init_study` do) and copied: a
+    copy costs a hundredth of that."""
+    if study not in _TEMPLATES:
+        template = _TEMPLATE_DIR / f"{len(_TEMPLATES)}.duckdb"
+        con = storage.connect(template)
+        service.init_study(con, study)
+        con.close()
+        _TEMPLATES[study] = template
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_TEMPLATES[study], path)
+    return path
+
+
 @pytest.fixture
-def study_db(db):
-    """An empty study with the default schedule, codebook and indicators."""
-    service.init_study(db, Study("Test study", dt.date(2025, 1, 1), dt.date(2026, 6, 30), "Test funder"))
-    return db
+def study_db(tmp_path):
+    """An empty study with the default schedule, codebook and indicators (a connection to `test.duckdb`)."""
+    path = _new_study_file(
+        tmp_path / "test.duckdb", Study("Test study", dt.date(2025, 1, 1), dt.date(2026, 6, 30), "Test funder")
+    )
+    con = storage.connect(path)
+    yield con
+    con.close()
 
 
 def make_empty_study(path, start=dt.date(2025, 1, 1), end=dt.date(2026, 4, 1)):
     """A study with the default schedule, codebook and indicators, and nothing else, in a new file at `path`."""
-    con = storage.connect(path)
-    service.init_study(con, Study("Empty", start, end))
-    con.close()
-    return path
+    return _new_study_file(path, Study("Empty", start, end))
 
 
 @pytest.fixture
@@ -100,10 +135,15 @@ SLOW_MODULES = {"test_load", "test_benchmark", "test_import_scale", "test_large_
 
 def pytest_collection_modifyitems(config, items):
     """Browser suites, the load test, the benchmark, scale imports and 440-project pages are `slow`, as is any
-    property test whose Hypothesis settings ask for more than 100 examples."""
+    property test whose Hypothesis settings ask for more than 100 examples. When the run leaves the slow tests out
+    (`-m "not slow"`), the remaining property tests draw at most FAST_LOOP_EXAMPLES examples each."""
+    fast_loop = "not slow" in (config.option.markexpr or "")
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
-        settings = getattr(getattr(item, "obj", None), "_hypothesis_internal_use_settings", None)
+        test = getattr(item, "obj", None)
+        settings = getattr(test, "_hypothesis_internal_use_settings", None)
         many_examples = settings is not None and settings.max_examples > 100
         if item.get_closest_marker("browser") or module in SLOW_MODULES or many_examples:
             item.add_marker(pytest.mark.slow)
+        elif fast_loop and settings is not None and settings.max_examples > FAST_LOOP_EXAMPLES:
+            test._hypothesis_internal_use_settings = type(settings)(settings, max_examples=FAST_LOOP_EXAMPLES)

@@ -86,6 +86,7 @@ def large_import(tmp_path_factory):
     return db, csv, fingerprint(db), fingerprint(finished), window
 
 
+@pytest.mark.slow  # a 300,000-rating import, killed part-way: a scale import
 def test_a_killed_import_leaves_the_database_exactly_as_before(large_import, tmp_path):
     pristine, csv, before, complete, window = large_import
     assert before != complete and complete["factor_rating"][0] == before["factor_rating"][0] + RATINGS
@@ -101,6 +102,7 @@ def test_a_killed_import_leaves_the_database_exactly_as_before(large_import, tmp
     assert sum(inside and untouched for inside, untouched in outcomes) >= 3, outcomes
 
 
+@pytest.mark.slow  # a 300,000-rating import, killed part-way: a scale import
 def test_a_killed_import_can_be_run_again(large_import, tmp_path):
     pristine, csv, before, complete, window = large_import
     db = tmp_path / "again.duckdb"
