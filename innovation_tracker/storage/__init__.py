@@ -105,7 +105,6 @@ from .study import (
     known_interviews,
     known_keys,
     known_participants,
-    known_ratings,
     list_factors,
     list_indicators,
     list_waves,
