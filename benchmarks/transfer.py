@@ -135,7 +135,7 @@ def time_export(db: Path, formats: tuple[str, ...] = ("csv", "parquet"), rounds:
             out[fmt] = row
     finally:
         con.close()
-    return {**out["csv"], "formats": out}
+    return {**out.get("csv", {}), "formats": out}
 
 
 def _cells(con) -> int:
