@@ -110,16 +110,18 @@ def transfer_markdown(result: dict) -> str:
             f" import) | {again['ratio']:.2f}× | ≤ 1.5× | {_mark(again['ratio'] <= 1.5)} |",
         ]
     rounds = [f"export: {r['rounds']} rounds" for r in formats.values() if "rounds" in r][:1]
-    rounds += [f"re-import: {again['rounds']} rounds, each a first import into a new database then the re-import"] * (
-        again is not None
-    )
-    lines += [
-        "",
-        "Ratios are medians of per-round ratios within this run, each export timed right before its floor ("
-        + "; ".join(rounds)
-        + ").",
-        "",
-    ]
+    if again:
+        rounds.append(
+            f"re-import: {again['rounds']} rounds, each a first import into a new database then the re-import"
+        )
+    if rounds:
+        lines += [
+            "",
+            "Ratios are medians of per-round ratios within this run, each export timed right before its floor ("
+            + "; ".join(rounds)
+            + ").",
+        ]
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -256,8 +258,8 @@ def main(argv=None) -> None:
         args.out.mkdir(parents=True, exist_ok=True)
         formats = args.formats.split(",")
         stem = args.out / f"transfer-s{args.scale}"
-        if set(formats) != {"csv", "parquet", "xlsx"}:
-            stem = stem.with_name(f"{stem.name}-{'-'.join(formats)}")
+        if formats == ["xlsx"]:  # Excel alone (it takes minutes): the other formats' results are kept
+            stem = stem.with_name(f"{stem.name}-xlsx")
         stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
         stem.with_suffix(".md").write_text(transfer_markdown(result))
         print(stem.with_suffix(".md").read_text())
