@@ -90,8 +90,9 @@ XLSX_ROWS = 1_048_576
 
 
 def _workbook(con: Connection, queries: dict[str, tuple[str, dict]], path: Path) -> dict[str, int]:
-    # Write-only mode streams each row to a temporary file; with lxml installed openpyxl serialises through it,
-    # about 1.4 times as fast as its pure-Python fallback. Per cell, openpyxl's own work is then the whole cost.
+    # Write-only mode streams each row to a temporary file; with lxml installed openpyxl serialises through it
+    # with a third of the Python calls of its pure-Python fallback (benchmarks/results/transfer-s100-xlsx.md).
+    # Per cell, openpyxl's own work is then the whole cost.
     workbook = openpyxl.Workbook(write_only=True)
     counts = {}
     for table, (sql, params) in queries.items():
