@@ -157,7 +157,8 @@ def read_file(path: Path) -> dict[str, pd.DataFrame]:
 
 
 def read_upload(name: str, data: bytes) -> dict[str, pd.DataFrame]:
-    """`read_file` for bytes that arrive without a path (an upload). Derived tables (`wide`) are skipped."""
+    """`read_file` for bytes that arrive without a path (an upload). Derived tables (`wide`) are skipped. A workbook
+    gives its sheets by name: a long table's continuation sheets by their own name (`sheet_table`)."""
     suffix = Path(name).suffix.lower()
     if suffix == ".xlsx":
         return _read_workbook(name, data)
@@ -184,8 +185,9 @@ def _read_workbook(name: str, data: bytes) -> dict[str, pd.DataFrame]:
                 file=name,
             )
         ) from exc
-    sheets = {str(k).strip().lower(): v for k, v in sheets.items() if str(k).strip().lower() not in tidy.DERIVED_TABLES}
-    unknown = [sheet for sheet in sheets if sheet not in tidy.TABLES]
+    sheets = {str(k).strip().lower(): v for k, v in sheets.items()}
+    sheets = {k: v for k, v in sheets.items() if sheet_table(k) not in tidy.DERIVED_TABLES}
+    unknown = [sheet for sheet in sheets if sheet_table(sheet) not in tidy.TABLES]
     if unknown:
         raise ValidationError(
             Problem(
@@ -195,6 +197,16 @@ def _read_workbook(name: str, data: bytes) -> dict[str, pd.DataFrame]:
             )
         )
     return {sheet: _text_frame(frame) for sheet, frame in sheets.items()}
+
+
+_CONTINUED = re.compile(r"(.+?) \(\d+\)")
+
+
+def sheet_table(sheet: str) -> str:
+    """The table a workbook sheet holds: its name, or the name before ' (2)', ' (3)' … on the sheets that carry
+    on a table longer than Excel's 1,048,576 rows (the export writes them so; `storage.exports.XLSX_ROWS`)."""
+    continued = _CONTINUED.fullmatch(sheet)
+    return continued.group(1) if continued else sheet
 
 
 def _read_parquet(name: str, data: bytes) -> pd.DataFrame:

@@ -14,7 +14,16 @@ from . import accounts, redcap, storage, sync, tidy
 from .codebook import load_codebook_and_scale, load_indicators
 from .domain import DEFAULT_WAVES, SYSTEM_VIEWER, Study, Viewer
 from .errors import AccessDenied, ConflictError, Problem, ValidationError
-from .importer import Origin, Reference, header_names, prepare, read_csv_text, read_upload, unknown_columns
+from .importer import (
+    Origin,
+    Reference,
+    header_names,
+    prepare,
+    read_csv_text,
+    read_upload,
+    sheet_table,
+    unknown_columns,
+)
 
 SYSTEM_ACTOR = "system"
 
@@ -203,8 +212,9 @@ def read_import(con: storage.Connection, uploads: Iterable[tuple[str, bytes]]) -
             exports.append((name, read_csv_text(data, name, repeated_columns=True)))
             continue
         workbook = Path(name).suffix.lower() == ".xlsx"
-        for table, frame in read_upload(name, data).items():
-            file = f"{name} [{table}]" if workbook else name
+        for sheet, frame in read_upload(name, data).items():
+            table = sheet_table(sheet) if workbook else sheet
+            file = f"{name} [{sheet}]" if workbook else name
             batch.notices += unknown_columns(table, frame, file)
             batch.add(table, frame, Origin.of_file(file, len(frame)))
     for name, frame in exports:

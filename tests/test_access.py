@@ -40,7 +40,6 @@ UNSCOPED = {
     "known_participants": "import checks (editors only)",
     "known_keys": "import checks (editors only)",
     "max_milestone_id": "import checks (editors only)",
-    "known_ratings": "import checks (editors only)",
     "table_counts": "row counts for import checks and tests",
     "compare_rows": "import plan: incoming rows against stored ones (editors only)",
     "compared_columns": "names of columns; no data",

@@ -210,3 +210,40 @@ def test_a_blank_record_id_is_reported_against_the_record_id_column(redcap_setup
     problems = problems_of(con, [path], today=DEMO_TODAY)
     assert problems[0].field == "record_id" and problems[0].row == 5
     assert "the record id is blank" in problems[0].message
+
+
+def test_a_redcap_export_giving_a_row_twice_names_both_rows_for_each_form(redcap_setup, tmp_path):
+    """Last month's rows repeated inside one export (a copy-paste, two exports joined): the participant form, an
+    interview form and a factor rating instance each filled in twice are problems naming both export rows; the
+    importer used to end in a KeyError for the first two."""
+    con, project, tables, waves = redcap_setup
+    frame = pd.read_csv(pd.io.common.StringIO(flat_export(project, tables, waves)), dtype=str, keep_default_na=False)
+    first = frame.record_id == frame.record_id.iloc[0]
+    participant = int(frame.index[first & (frame.role != "")][0])
+    interview = int(
+        frame.index[first & (frame.interview_date != "") & (frame.redcap_event_name != "baseline_arm_1")][0]
+    )
+    rating = int(frame.index[first & (frame.redcap_repeat_instrument == "factor_rating")][0])
+    frame = pd.concat([frame, frame.iloc[[participant, interview, rating]]], ignore_index=True)
+    path = tmp_path / "export.csv"
+    frame.to_csv(path, index=False)
+    problems = problems_of(con, [path], today=DEMO_TODAY)
+    end = len(frame) + 1  # the export's last row number (row 1 is the header)
+    found = {(p.row, p.field, p.rule): p.message for p in problems}
+    assert found == {
+        (
+            end - 2,
+            "record_id",
+            "duplicate",
+        ): f"the participant form of this record is filled in on row {participant + 2} too",
+        (end - 2, "redcap_event_name", "duplicate"): (  # the baseline row holds the baseline interview as well
+            f"this record's interview form for this event is filled in on row {participant + 2} too"
+        ),
+        (end - 1, "redcap_event_name", "duplicate"): (
+            f"this record's interview form for this event is filled in on row {interview + 2} too"
+        ),
+        (end, "redcap_repeat_instance", "duplicate"): (
+            f"this record, event and repeat instance are on row {rating + 2} too"
+        ),
+    }
+    assert {p.file for p in problems} == {"export.csv"}

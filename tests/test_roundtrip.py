@@ -77,3 +77,25 @@ def test_xlsx_neutralises_formulas(seeded, tmp_path):
     assert row["interview_id"] == 1 and row["summary"] == "'=1+1"
     assert isinstance(row["interview_date"], datetime.datetime), "dates stay dates for analysts"
     assert sheet.cell(2, header.index("summary") + 1).data_type == "s"
+
+
+def test_a_table_longer_than_an_excel_sheet_carries_on_in_more_sheets_and_imports_back(seeded, tmp_path, monkeypatch):
+    import openpyxl
+
+    from innovation_tracker.storage import exports
+
+    # Excel's sheets end at row 1,048,576 (S = 1000 holds 1.7 million ratings); a sheet of 31 rows here, the
+    # same rule at a size a test can write.
+    monkeypatch.setattr(exports, "XLSX_ROWS", 31)
+    ratings = seeded.execute("SELECT count(*) FROM factor_rating").fetchone()[0]
+    [path] = service.export_study(seeded, EVALUATOR, tmp_path / "out", "xlsx")
+    book = openpyxl.load_workbook(path, read_only=True)
+    continued = [name for name in book.sheetnames if name.startswith("factor_ratings")]
+    assert continued == ["factor_ratings", *(f"factor_ratings ({n})" for n in range(2, len(continued) + 1))]
+    assert len(continued) == -(-ratings // 30) > 2
+    assert [c.value for c in next(book[continued[-1]].iter_rows(max_row=1))][:2] == ["interview_id", "project_code"]
+    assert sum(len(list(book[name].iter_rows(min_row=2))) for name in continued) == ratings
+    con = storage.connect(tmp_path / "copy.duckdb")
+    service.import_files(con, [path], today=DEMO_TODAY, actor="test")
+    for table in tidy.TABLES:
+        assert storage.read_table(seeded, EVALUATOR, table).equals(storage.read_table(con, EVALUATOR, table)), table

@@ -118,7 +118,6 @@ from .study import (
     known_interviews,
     known_keys,
     known_participants,
-    known_ratings,
     list_factors,
     list_indicators,
     list_waves,

@@ -84,18 +84,34 @@ def copy_export(con: Connection, viewer: Viewer, out_dir: Path, fmt: str) -> dic
     return counts
 
 
+# Excel's sheets end at row 1,048,576: a longer table carries on in sheets named "factor_ratings (2)" and so on,
+# each with the header row; an import reads them back as the one table (importer.sheet_table).
+XLSX_ROWS = 1_048_576
+
+
 def _workbook(con: Connection, queries: dict[str, tuple[str, dict]], path: Path) -> dict[str, int]:
+    # Write-only mode streams each row to a temporary file; with lxml installed openpyxl serialises through it
+    # with a third of the Python calls of its pure-Python fallback (benchmarks/results/transfer-s100-xlsx.md).
+    # Per cell, openpyxl's own work is then the whole cost.
     workbook = openpyxl.Workbook(write_only=True)
     counts = {}
     for table, (sql, params) in queries.items():
-        sheet = workbook.create_sheet(table)
         result = con.execute(sql, params)
-        sheet.append([d[0] for d in result.description])
+        header = [d[0] for d in result.description]
+        sheet, room, sheets = workbook.create_sheet(table), XLSX_ROWS - 1, 1
+        sheet.append(header)
         n = 0
         while batch := result.fetchmany(10_000):
-            for row in batch:
-                sheet.append(row)
-            n += len(batch)
+            while batch:
+                if not room:
+                    sheets += 1
+                    sheet, room = workbook.create_sheet(f"{table} ({sheets})"), XLSX_ROWS - 1
+                    sheet.append(header)
+                part, batch = batch[:room], batch[room:]
+                for row in part:
+                    sheet.append(row)
+                room -= len(part)
+                n += len(part)
         counts[table] = n
     workbook.save(path)
     return counts

@@ -191,11 +191,6 @@ def known_interviews(con: Connection) -> pd.DataFrame:
     ).df()
 
 
-def known_ratings(con: Connection) -> pd.DataFrame:
-    """The keys of the ratings stored (interview_id, factor_code): what an import of ratings must not repeat."""
-    return con.execute("SELECT interview_id, factor_code FROM factor_rating").df()
-
-
 def known_keys(con: Connection, table: str, column: str) -> set[str]:
     target, stored = STORED[table]
     if column not in stored:
