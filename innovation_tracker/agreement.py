@@ -64,12 +64,10 @@ def _ordinal_alpha(a: np.ndarray, b: np.ndarray, weights: np.ndarray) -> float:
     marginals = coincidences.sum(axis=1)
     total = marginals.sum()
     cumulative = np.concatenate([[0.0], np.cumsum(marginals)])
-    distance = np.zeros_like(coincidences)
-    for c in range(len(values)):
-        for k in range(len(values)):
-            low, high = min(c, k), max(c, k)
-            between = cumulative[high + 1] - cumulative[low]
-            distance[c, k] = (between - (marginals[c] + marginals[k]) / 2) ** 2
+    index = np.arange(len(values))
+    low, high = np.minimum.outer(index, index), np.maximum.outer(index, index)
+    between = cumulative[high + 1] - cumulative[low]
+    distance = (between - (marginals[:, None] + marginals[None, :]) / 2) ** 2
     observed = (coincidences * distance).sum()
     expected = (np.outer(marginals, marginals) * distance).sum() / (total - 1)
     return math.nan if expected == 0 else float(1 - observed / expected)
@@ -110,31 +108,49 @@ def agreement_from_counts(counts: pd.DataFrame, by: Sequence[str] = ()) -> pd.Da
     """`agreement` from counts aggregated in SQL (`storage.agreement_counts`): one row per group of `by` and pair of
     codes (`rating_1`, `rating_2`, NaN where that coder did not cite the factor) with the number of `units` that
     had them, and optionally the group's `n_interviews`. The same statistics as `agreement` on the units spelled
-    out, without bringing every unit out of the database."""
+    out, without bringing every unit out of the database; vectorised over groups (11,000 projects at S = 1000),
+    only alpha's coincidences are built group by group."""
     columns = ["n_units", "percent_agreement", "kappa_cited", "n_rated_by_both", "alpha_rating"]
     if counts.empty:
         return pd.DataFrame(columns=[*by, "n_interviews", *columns])
-    groups = counts.groupby(list(by), sort=True) if by else [((), counts)]
-    rows = []
-    for key, group in groups:
-        first, second = group.rating_1.to_numpy(dtype=float), group.rating_2.to_numpy(dtype=float)
-        units = group.units.to_numpy(dtype=float)
-        n = units.sum()
-        cited_1, cited_2 = ~np.isnan(first), ~np.isnan(second)
-        same = (first == second) | (~cited_1 & ~cited_2)
-        observed = units[cited_1 == cited_2].sum() / n
-        p1, p2 = units[cited_1].sum() / n, units[cited_2].sum() / n
-        expected = p1 * p2 + (1 - p1) * (1 - p2)
-        both = cited_1 & cited_2
-        rows.append(
-            {
-                **dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
-                "n_interviews": int(group.n_interviews.max()) if "n_interviews" in group else None,
-                "n_units": int(n),
-                "percent_agreement": float(units[same].sum() / n),
-                "kappa_cited": math.nan if expected == 1 else float((observed - expected) / (1 - expected)),
-                "n_rated_by_both": int(units[both].sum()),
-                "alpha_rating": _ordinal_alpha(first[both], second[both], units[both]),
-            }
-        )
-    return pd.DataFrame(rows)
+    first, second = counts.rating_1.to_numpy(dtype=float), counts.rating_2.to_numpy(dtype=float)
+    units = counts.units.to_numpy(dtype=float)
+    cited_1, cited_2 = ~np.isnan(first), ~np.isnan(second)
+    both = cited_1 & cited_2
+    frame = pd.DataFrame(
+        {
+            "group": counts.groupby(list(by), sort=True).ngroup().to_numpy() if by else np.zeros(len(counts), int),
+            "n": units,
+            "same": units * ((first == second) | (~cited_1 & ~cited_2)),
+            "same_citing": units * (cited_1 == cited_2),
+            "cited_1": units * cited_1,
+            "cited_2": units * cited_2,
+            "both": units * both,
+        }
+    )
+    sums = frame.groupby("group", sort=True).sum()
+    n = sums.n.to_numpy()
+    p1, p2 = sums.cited_1.to_numpy() / n, sums.cited_2.to_numpy() / n
+    expected = p1 * p2 + (1 - p1) * (1 - p2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kappa = np.where(expected == 1, np.nan, (sums.same_citing.to_numpy() / n - expected) / (1 - expected))
+    order = np.argsort(frame.group.to_numpy()[both], kind="stable")
+    paired = frame.group.to_numpy()[both][order]
+    a, b, w = first[both][order], second[both][order], units[both][order]
+    bounds = (
+        np.searchsorted(paired, sums.index.to_numpy(), side="left"),
+        np.searchsorted(paired, sums.index.to_numpy(), side="right"),
+    )
+    alpha = [_ordinal_alpha(a[lo:hi], b[lo:hi], w[lo:hi]) for lo, hi in zip(*bounds, strict=True)]
+    keys = counts.assign(_group=frame.group.to_numpy()).drop_duplicates("_group").sort_values("_group")
+    result = pd.DataFrame({column: keys[column].to_numpy() for column in by})
+    if "n_interviews" in counts:
+        result["n_interviews"] = counts.groupby(frame.group.to_numpy()).n_interviews.max().to_numpy().astype(int)
+    else:
+        result["n_interviews"] = None
+    result["n_units"] = n.astype(int)
+    result["percent_agreement"] = sums.same.to_numpy() / n
+    result["kappa_cited"] = kappa.astype(float)
+    result["n_rated_by_both"] = sums.both.to_numpy().astype(int)
+    result["alpha_rating"] = np.array(alpha, dtype=float)
+    return result
