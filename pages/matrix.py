@@ -72,6 +72,7 @@ if selected and domain is not None:
         st.info("No excerpt was recorded for this cell" + ("." if viewer.identified else " or shared."))
     else:
         shown_excerpts = excerpts.assign(role=excerpts.role.map(label_of), rating=display.ratings(excerpts))
+        shown_excerpts = shown_excerpts.drop(columns="mixed")  # shown as X in the rating
         shown_excerpts = shown_excerpts.rename(
             columns={
                 "wave_label": "Wave",

@@ -90,7 +90,7 @@ def test_filters_narrow_by_factor_wave_project_role_and_sign(seeded):
         found = search_evidence(seeded, EVALUATOR, "e", replace(filters, summaries=False), limit=5000)
         assert found.total == int(wanted.sum()) > 0, filters
     with pytest.raises(ValueError, match="unknown rating sign"):
-        search_evidence(seeded, EVALUATOR, "e", SearchFilters(sign="neutral"))
+        search_evidence(seeded, EVALUATOR, "e", SearchFilters(sign="sideways"))  # neutral and mixed are signs now
 
 
 def test_pages_cover_every_match_once_and_a_page_past_the_end_keeps_the_total(seeded):

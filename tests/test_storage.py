@@ -33,11 +33,23 @@ def rating(con, value, factor="ctx_team_expertise"):
         con.execute("INSERT INTO factor_rating (interview_id, factor_code, rating) VALUES (1, ?, ?)", [factor, value])
 
 
-@pytest.mark.parametrize("value", [0, 3, -3])
-def test_ratings_outside_minus_two_to_two_or_zero_are_refused(one_interview, value):
+@pytest.mark.parametrize("value", [3, -3])
+def test_ratings_outside_minus_two_to_two_are_refused(one_interview, value):
     with pytest.raises(StorageError, match="CHECK constraint"):
         rating(one_interview, value)
     assert one_interview.execute("SELECT count(*) FROM factor_rating").fetchone()[0] == 0
+
+
+def test_the_table_keeps_x_as_0_and_leaves_whether_0_is_allowed_to_the_codebooks_rule(one_interview):
+    """Migration 0010: 0 (neutral) and X (mixed, stored as 0) are allowed by the table; whether the study's codebook
+    declares them is checked on every write by `domain.check_rating` (tests/test_cfir.py)."""
+    with pytest.raises(StorageError, match="CHECK constraint"), storage.transaction(one_interview):
+        one_interview.execute(
+            "INSERT INTO factor_rating (interview_id, factor_code, rating, mixed)"
+            " VALUES (1, 'ctx_team_expertise', 1, TRUE)"
+        )
+    rating(one_interview, 0)
+    assert one_interview.execute("SELECT rating, mixed FROM factor_rating").fetchall() == [(0, False)]
 
 
 @pytest.mark.parametrize("value", [-2, -1, 1, 2])
