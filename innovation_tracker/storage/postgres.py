@@ -40,6 +40,9 @@ from . import dialect
 _log = logging.getLogger(__name__)
 
 POOL_MIN, POOL_MAX = 1, 16
+# How long a write waits for a row another transaction holds before it counts as a conflict (which `storage.write`
+# retries): DuckDB refuses at once; waiting a little spares most retries without stalling a page.
+LOCK_TIMEOUT = "300ms"
 _DATES = {1082}  # date
 _TIMESTAMPS = {1114, 1184}  # timestamp, timestamptz
 _NUMERIC = {1700}
@@ -217,7 +220,7 @@ class PostgresConnection:
         command = sql.strip().rstrip(";").upper()
         if command in ("BEGIN", "BEGIN TRANSACTION"):
             self._pins += 1
-            sql = "BEGIN ISOLATION LEVEL REPEATABLE READ"
+            sql = f"BEGIN ISOLATION LEVEL REPEATABLE READ; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"
         elif command in ("COMMIT", "ROLLBACK"):
             try:
                 return self._run(sql, None)
@@ -390,7 +393,7 @@ def _as_duckdb(exc: psycopg.Error) -> duckdb.Error:
         return duckdb.ConstraintException(f"Constraint Error: CHECK constraint failed on table {table}: {text}")
     if isinstance(exc, pg_errors.NotNullViolation | pg_errors.IntegrityError):
         return duckdb.ConstraintException(f"Constraint Error: {text}")
-    if isinstance(exc, pg_errors.SerializationFailure | pg_errors.DeadlockDetected):
+    if isinstance(exc, pg_errors.SerializationFailure | pg_errors.DeadlockDetected | pg_errors.LockNotAvailable):
         return duckdb.TransactionException(f"TransactionContext Error: Conflict: {text}")
     if isinstance(exc, pg_errors.DiskFull):
         return duckdb.IOException(f"No space left on device: {text}")
