@@ -36,7 +36,7 @@ def fresh_caches():
 
 
 # Test modules whose `db`, `study_db` and `seeded` run on both backends.
-BOTH_BACKENDS = {"test_storage", "test_postgres"}
+BOTH_BACKENDS = {"test_storage", "test_access", "test_postgres"}
 
 
 def pytest_generate_tests(metafunc):
@@ -48,7 +48,7 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture(scope="module")
 def backend(request):
-    """"duckdb" or "postgresql" (the latter skips where no server is given; see tests/postgres.py)."""
+    """ "duckdb" or "postgresql" (the latter skips where no server is given; see tests/postgres.py)."""
     if request.param == "postgresql":
         postgres.server_or_skip()
     return request.param
@@ -129,6 +129,17 @@ def demo_template():
     service.load_demo(con, today=DEMO_TODAY)
     con.close()
     yield postgres.name_of(url)
+    postgres.drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def demo_database(backend, request):
+    """The demo study for a module's reads, which must not change it: the session's file, or a PostgreSQL copy."""
+    if backend == "duckdb":
+        yield request.getfixturevalue("demo_file")
+        return
+    url = postgres.create_database(postgres.server_or_skip(), template=request.getfixturevalue("demo_template"))
+    yield url
     postgres.drop_database(url)
 
 

@@ -13,7 +13,7 @@ Rewritten here (outside string literals and quoted names):
 - `list(` → `array_agg(`, `json_object(` → `json_build_object(`, `regexp_matches(` → `regexp_like(`,
   `TINYINT` → `SMALLINT`, `DOUBLE` → `DOUBLE PRECISION`, `temp.` → `pg_temp.`.
 Provided as functions in PostgreSQL's `main` schema: `regexp_full_match`, `contains`, `list_contains`, `len`
-(text lists) and `any_value` (built in from PostgreSQL 16).
+(text lists), `json_extract_string` (a JSON path) and `any_value` (built in from PostgreSQL 16).
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ CREATE OR REPLACE FUNCTION main.list_contains(xs text[], x text) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT x = ANY(xs) $f$;
 CREATE OR REPLACE FUNCTION main.len(xs text[]) RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT coalesce(cardinality(xs), 0) $f$;
+CREATE OR REPLACE FUNCTION main.json_extract_string(j json, path text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT jsonb_path_query_first(j::jsonb, path::jsonpath) #>> '{}' $f$;
 CREATE OR REPLACE FUNCTION main._any_value_step(kept anyelement, x anyelement) RETURNS anyelement
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT coalesce(kept, x) $f$;
 DO $d$ BEGIN
