@@ -36,7 +36,10 @@ def fresh_caches():
 
 
 # Test modules whose `db`, `study_db` and `seeded` run on both backends.
-BOTH_BACKENDS = {"test_storage", "test_access", "test_postgres"}
+BOTH_BACKENDS = {
+    "test_storage", "test_access", "test_postgres", "test_records", "test_capture", "test_capture_nothing_lost",
+    "test_accounts", "test_sessions", "test_concurrency", "test_import", "test_roundtrip", "test_import_sync",
+}  # fmt: skip
 
 
 def pytest_generate_tests(metafunc):

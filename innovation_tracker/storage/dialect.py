@@ -121,17 +121,18 @@ def to_postgres(sql: str, catalogue: Catalogue, *, params: bool = True) -> str:
     """`sql` (DuckDB's dialect, as written in storage/) in PostgreSQL's dialect. With `params` false the text is
     sent without parameters, so `%` stays as it is."""
     sql = _replace_stars(sql, catalogue)
-    sql = _by_all(sql)
+    sql = _by_all(sql, catalogue)
     sql = _conflict_targets(sql, catalogue)
     masked = _mask(sql)
     edits: list[tuple[int, int, str]] = []
     for pattern, replacement in _WORDS:
         edits += [(m.start(), m.end(), replacement) for m in pattern.finditer(masked)]
-    if params:
+    if params:  # psycopg reads % everywhere, inside string literals too
+        edits += [(m.start(), m.end(), "%%") for m in re.finditer("%", sql)]
         for m in _PARAM.finditer(masked):
             text = m.group(0)
-            new = "%s" if text == "?" else "%%" if text == "%" else f"%({m.group(1)})s"
-            edits.append((m.start(), m.end(), new))
+            if text != "%":
+                edits.append((m.start(), m.end(), "%s" if text == "?" else f"%({m.group(1)})s"))
     return _apply(sql, edits)
 
 
@@ -210,20 +211,41 @@ def _select_list(masked: str, before: int) -> tuple[int, int]:
 _BY_ALL = re.compile(r"\b(GROUP|ORDER)\s+BY\s+ALL\b", re.IGNORECASE)
 
 
-def _by_all(sql: str) -> str:
+def _by_all(sql: str, catalogue: Catalogue) -> str:
     masked = _mask(sql)
     edits = []
     for m in _BY_ALL.finditer(masked):
         start, end = _select_list(masked, m.start())
         items = _split_top(masked, start, end)
-        if any(masked[a:b].strip().endswith("*") for a, b in items):
+        if [masked[a:b].strip() for a, b in items] == ["*"]:  # SELECT * FROM one table: by its columns
+            table = re.compile(r"FROM\s+(?:main\.)?(\w+)\s*$", re.IGNORECASE).match(masked, end, m.start())
+            columns = catalogue.columns.get(table.group(1), ()) if table else ()
+            if columns and m.group(1).upper() == "ORDER":
+                # JSON has no ordering in PostgreSQL: such columns order by their text, as DuckDB orders them.
+                names = [f'"{c}"::text' if kind in ("json", "jsonb") else f'"{c}"' for c, kind in columns]
+                edits.append((m.start(), m.end(), f"ORDER BY {', '.join(names)}"))
+                continue
+        if not items or any(masked[a:b].strip().endswith("*") for a, b in items):
             raise DialectError(f"{m.group(0)} over a select list with *: name the columns")
         if m.group(1).upper() == "GROUP":
-            ordinals = [str(n) for n, (a, b) in enumerate(items, 1) if not _AGGREGATE.search(masked[a:b])]
+            ordinals = [str(n) for n, (a, b) in enumerate(items, 1) if not _AGGREGATE.search(_outer(masked, a, b))]
         else:
             ordinals = [str(n) for n in range(1, len(items) + 1)]
-        edits.append((m.start(), m.end(), f"{m.group(1)} BY {', '.join(ordinals)}"))
+        # Nothing but aggregates: DuckDB's GROUP BY ALL then groups by nothing (one row), as no GROUP BY does.
+        edits.append((m.start(), m.end(), f"{m.group(1)} BY {', '.join(ordinals)}" if ordinals else ""))
     return _apply(sql, edits)
+
+
+_SUBQUERY = re.compile(r"\(\s*SELECT\b", re.IGNORECASE)
+
+
+def _outer(masked: str, start: int, end: int) -> str:
+    """masked[start:end] with its subqueries blanked: an aggregate inside a scalar subquery is not the item's."""
+    text = masked[start:end]
+    while found := _SUBQUERY.search(text):
+        close = _closing(text, found.start())
+        text = text[: found.start()] + " " * (close + 1 - found.start()) + text[close + 1 :]
+    return text
 
 
 _STAR_REPLACE = re.compile(r"\b(\w+)\.\*\s+REPLACE\s*\(", re.IGNORECASE)
@@ -269,10 +291,19 @@ def _conflict_targets(sql: str, catalogue: Catalogue) -> str:
 
 
 # pandas/Python values → the PostgreSQL type of a registered frame's column (when the catalogue cannot tell).
-def postgres_type(values: list) -> str:
+def postgres_type(values: list, dtype: object = None) -> str:
     import datetime as dt
     import decimal
 
+    kind = getattr(dtype, "kind", "")
+    if kind in "iu" and kind:
+        return "bigint"
+    if kind == "f":
+        return "double precision"
+    if kind == "b":
+        return "boolean"
+    if kind == "M":
+        return "timestamp"
     sample = next((v for v in values if v is not None), None)
     if isinstance(sample, bool):
         return "boolean"

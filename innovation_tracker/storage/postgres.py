@@ -293,9 +293,9 @@ class PostgresConnection:
         columns = [str(c) for c in frame.columns]
         values = [_plain_column(frame[c]) for c in frame.columns]
         types = []
-        for column, column_values in zip(columns, values, strict=True):
+        for column, column_values, dtype in zip(columns, values, frame.dtypes, strict=True):
             known = self.database.catalogue.type_of_column(column)
-            types.append(known or dialect.postgres_type(column_values))
+            types.append(known or dialect.postgres_type(column_values, dtype))
         values = [_as_type(v, t) for v, t in zip(values, types, strict=True)]
         self._pins += 1
         self._temps.add(name.lower())
