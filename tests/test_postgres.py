@@ -8,8 +8,9 @@ import threading
 import pytest
 
 from innovation_tracker import storage
-from innovation_tracker.errors import EditConflict
+from innovation_tracker.errors import DatabaseUnavailable, EditConflict, StorageError
 from innovation_tracker.storage import dialect
+from tests import postgres
 from tests.conftest import EVALUATOR
 
 CATALOGUE = dialect.Catalogue(
@@ -150,3 +151,41 @@ def test_two_servers_saving_the_same_record_the_second_is_told(backend, seeded_d
     finally:
         for handle in handles:
             handle.close()
+
+
+@pytest.fixture
+def empty_target(backend, tmp_path):
+    """A database with nothing in it, not even the schema: a new file, or a new PostgreSQL database."""
+    if backend == "duckdb":
+        yield tmp_path / "migrations.duckdb"
+        return
+    url = postgres.create_database(postgres.server_or_skip())
+    yield url
+    postgres.drop_database(url)
+
+
+def test_migrations_apply_in_order_a_failed_one_rolls_back_and_a_newer_schema_is_refused(empty_target):
+    con = storage.connect(empty_target, migrate_to=4)
+    assert storage.schema_version(con) == 4
+    assert (
+        con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'record_version'").fetchall()[0][
+            0
+        ]
+        == 0
+    )
+    con.close()
+    con = storage.connect(empty_target)
+    newest = max(version for version, _, _ in storage.shipped_migrations())
+    assert storage.schema_version(con) == newest
+    broken = [(newest + 1, "broken", "CREATE TABLE half_done (a INTEGER); INSERT INTO half_done VALUES ('x');")]
+    with pytest.raises(StorageError, match="broken failed and was rolled back"):
+        storage.migrate(con, extra=broken)
+    assert storage.schema_version(con) == newest
+    assert (
+        con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'half_done'").fetchall()[0][0]
+        == 0
+    )
+    con.execute("INSERT INTO schema_migration (version, name) VALUES (?, 'from_the_future')", [newest + 1])
+    con.close()
+    with pytest.raises(DatabaseUnavailable, match="newer version"):
+        storage.connect(empty_target)
