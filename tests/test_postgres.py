@@ -189,3 +189,20 @@ def test_migrations_apply_in_order_a_failed_one_rolls_back_and_a_newer_schema_is
     con.close()
     with pytest.raises(DatabaseUnavailable, match="newer version"):
         storage.connect(empty_target)
+
+
+# Every page an evaluator has, drawn from the demo study on PostgreSQL (on DuckDB the page suites do this).
+EVALUATOR_PAGES = [
+    "overview", "audit", "compare", "data_quality", "fieldwork", "matrix", "milestones", "search", "settings",
+    "sustainability", "timeline", "manage", "log_interview", "import_export", "glossary",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("page", EVALUATOR_PAGES)
+def test_every_page_draws_from_postgres(backend, demo_database, monkeypatch, page):
+    if backend == "duckdb":
+        pytest.skip("the page suites open every page on DuckDB")
+    from tests.apptest import everything_shown, open_page
+
+    at = open_page(monkeypatch, demo_database, f"pages/{page}.py")
+    assert "Demo evaluation" in everything_shown(at)
