@@ -37,8 +37,17 @@ def fresh_caches():
 
 # Test modules whose `db`, `study_db` and `seeded` run on both backends.
 BOTH_BACKENDS = {
-    "test_storage", "test_access", "test_postgres", "test_records", "test_capture", "test_capture_nothing_lost",
-    "test_accounts", "test_sessions", "test_concurrency", "test_import", "test_import_sync",
+    "test_storage",
+    "test_access",
+    "test_postgres",
+    "test_records",
+    "test_capture",
+    "test_capture_nothing_lost",
+    "test_accounts",
+    "test_sessions",
+    "test_concurrency",
+    "test_import",
+    "test_import_sync",
 }  # fmt: skip (test_roundtrip waits for exports on PostgreSQL: DESCRIBE and COPY … TO a file)
 
 
