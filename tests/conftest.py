@@ -1,4 +1,8 @@
-"""Shared fixtures: real DuckDB files in tmp_path, the demo study built once per session and copied per test."""
+"""Shared fixtures: real DuckDB files in tmp_path, the demo study built once per session and copied per test.
+
+`backend` is the one parametrised fixture behind `db`, `study_db` and `seeded`: in the modules of BOTH_BACKENDS
+they run on DuckDB and on PostgreSQL (a database per test on the server of tests/postgres.py), elsewhere on DuckDB.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from streamlit.components.v2 import manifest_scanner
 
 from innovation_tracker import service, storage
 from innovation_tracker.domain import AccountRole, Study, Viewer
+from tests import postgres
 from tests.browser import CHROMIUM_ARGS, chromium_or_skip
 
 DEMO_TODAY = dt.date(2026, 3, 2)
@@ -44,9 +49,61 @@ def fresh_caches():
     st.cache_resource.clear()
 
 
+# Test modules whose `db`, `study_db` and `seeded` run on both backends.
+BOTH_BACKENDS = {
+    "test_storage",
+    "test_access",
+    "test_postgres",
+    "test_records",
+    "test_capture",
+    "test_capture_nothing_lost",
+    "test_accounts",
+    "test_sessions",
+    "test_concurrency",
+    "test_import",
+    "test_import_sync",
+}  # fmt: skip (test_roundtrip waits for exports on PostgreSQL: DESCRIBE and COPY … TO a file)
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        module = metafunc.module.__name__.rsplit(".", 1)[-1]
+        backends = ["duckdb", "postgresql"] if module in BOTH_BACKENDS else ["duckdb"]
+        metafunc.parametrize("backend", backends, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def backend(request):
+    """ "duckdb" or "postgresql" (the latter skips where no server is given; see tests/postgres.py)."""
+    if request.param == "postgresql":
+        postgres.server_or_skip()
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def migrated_template():
+    """A PostgreSQL database with the schema and nothing else, that tests copy: faster than migrating each."""
+    url = postgres.create_database(postgres.server_or_skip())
+    storage.connect(url).close()
+    yield postgres.name_of(url)
+    postgres.drop_database(url)
+
+
 @pytest.fixture
-def db(tmp_path):
-    con = storage.connect(tmp_path / "test.duckdb")
+def database(backend, tmp_path, request):
+    """Where a test's new database lives: a file in tmp_path, or a new PostgreSQL database with the schema in place
+    (as `storage.connect` leaves a new one), dropped after the test."""
+    if backend == "duckdb":
+        yield tmp_path / "test.duckdb"
+        return
+    url = postgres.create_database(postgres.server_or_skip(), template=request.getfixturevalue("migrated_template"))
+    yield url
+    postgres.drop_database(url)
+
+
+@pytest.fixture
+def db(database):
+    con = storage.connect(database)
     yield con
     con.close()
 
@@ -110,9 +167,43 @@ def seeded_path(demo_file, tmp_path):
     return path
 
 
+@pytest.fixture(scope="session")
+def demo_template():
+    """The demo study in a PostgreSQL database that tests copy (CREATE DATABASE … TEMPLATE), built once."""
+    server = postgres.server_or_skip()
+    url = postgres.create_database(server)
+    con = storage.connect(url)
+    service.load_demo(con, today=DEMO_TODAY)
+    con.close()
+    yield postgres.name_of(url)
+    postgres.drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def demo_database(backend, request):
+    """The demo study for a module's reads, which must not change it: the session's file, or a PostgreSQL copy."""
+    if backend == "duckdb":
+        yield request.getfixturevalue("demo_file")
+        return
+    url = postgres.create_database(postgres.server_or_skip(), template=request.getfixturevalue("demo_template"))
+    yield url
+    postgres.drop_database(url)
+
+
 @pytest.fixture
-def seeded(seeded_path):
-    con = storage.connect(seeded_path)
+def seeded_database(backend, request, tmp_path):
+    """A private copy of the demo study that a test may change: a file path, or a PostgreSQL URL."""
+    if backend == "duckdb":
+        yield request.getfixturevalue("seeded_path")
+        return
+    url = postgres.create_database(postgres.server_or_skip(), template=request.getfixturevalue("demo_template"))
+    yield url
+    postgres.drop_database(url)
+
+
+@pytest.fixture
+def seeded(seeded_database):
+    con = storage.connect(seeded_database)
     yield con
     con.close()
 

@@ -28,6 +28,10 @@ UNSCOPED = {
     "shipped_migrations": "schema",
     "transaction": "write machinery",
     "write": "write machinery",
+    "is_postgres": "backend choice: reads a URL, not the database",
+    "catalogue_of": "dialect: the PostgreSQL schema's tables and keys",
+    "to_postgres": "dialect: rewrites SQL text, reads nothing",
+    "postgres_type": "dialect: a column type for registered frames",
     "record_audit": "writes an audit entry",
     "data_version": "a number that changes on every write; reveals nothing",
     "get_study": "study name and dates, shown to everyone",
@@ -145,8 +149,8 @@ def as_text(result) -> str:
 
 
 @pytest.fixture(scope="module")
-def demo(demo_file):
-    con = storage.connect(demo_file)
+def demo(demo_database):
+    con = storage.connect(demo_database)
     others = con.execute("SELECT project_code, name FROM project WHERE project_code <> 'ARTS'").fetchall()
     codes = [r[0] for r in con.execute("SELECT participant_code FROM participant").fetchall()]
     summaries = [

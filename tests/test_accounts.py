@@ -292,8 +292,8 @@ def cli(monkeypatch, capsys, *args, stdin=""):
     return code, out.out, out.err
 
 
-def test_users_commands_on_the_command_line(con, tmp_path, monkeypatch, capsys):
-    path = str(tmp_path / "test.duckdb")
+def test_users_commands_on_the_command_line(con, database, monkeypatch, capsys):
+    path = str(database)  # the CLI's --db: the DuckDB file, or the PostgreSQL URL
     con.close()
     code, out, _ = cli(
         monkeypatch, capsys, "users", "add", "--db", path, "tess", "--role", "team", "--project", "ART",
@@ -318,8 +318,8 @@ def test_users_commands_on_the_command_line(con, tmp_path, monkeypatch, capsys):
     assert audit(con, "update")[-1][0] == f"os:{getpass.getuser()}"
 
 
-def test_users_add_asks_for_the_password_twice(con, tmp_path, monkeypatch, capsys):
-    path = str(tmp_path / "test.duckdb")
+def test_users_add_asks_for_the_password_twice(con, database, monkeypatch, capsys):
+    path = str(database)  # the CLI's --db: the DuckDB file, or the PostgreSQL URL
     con.close()
     answers = iter([PASSWORD, PASSWORD + "!"])
     monkeypatch.setattr("getpass.getpass", lambda prompt: next(answers))

@@ -27,6 +27,7 @@ from .db import (
     transaction,
     write,
 )
+from .dialect import is_postgres
 from .exports import copy_export, export_queries, wide_sql, wide_table
 from .matrix import cell_excerpts, matrix_cells, matrix_excerpts
 from .portfolio import (

@@ -10,6 +10,7 @@ import duckdb
 
 from ..errors import StorageError
 from .db import Connection
+from .dialect import is_postgres
 
 
 def _literal(path: Path) -> str:
@@ -24,8 +25,16 @@ def _row_counts(con: Connection) -> dict[str, int]:
     return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0] for (t,) in tables}
 
 
+POSTGRES_BACKUP = (
+    "The app's backup and restore work on DuckDB files. Back up a PostgreSQL database with pg_dump"
+    " (pg_dump -Fc -f tracker.dump DATABASE_URL) and restore it with pg_restore into a new database."
+)
+
+
 def create_backup(con: Connection, out_dir: Path) -> dict[str, int]:
     """Write the whole database into `out_dir` (which must be empty or new); the row count of every table."""
+    if not isinstance(con, duckdb.DuckDBPyConnection):
+        raise StorageError(POSTGRES_BACKUP)
     try:
         con.execute("BEGIN TRANSACTION")
         # One transaction, so the counts and the files describe the same moment.
@@ -41,6 +50,8 @@ def create_backup(con: Connection, out_dir: Path) -> dict[str, int]:
 
 def restore_backup(path: Path, backup_dir: Path) -> dict[str, int]:
     """A new database file at `path` from a backup folder; the row count of every table. Never overwrites."""
+    if is_postgres(str(path)):
+        raise StorageError(POSTGRES_BACKUP)
     if path.exists():
         raise StorageError(f"{path} already exists; restore into a new file so nothing is overwritten")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from typing import TypeVar
 import duckdb
 
 from ..errors import ConflictError, DatabaseUnavailable, StorageError, TrackerError
+from .dialect import is_postgres
 
 Connection = duckdb.DuckDBPyConnection
 T = TypeVar("T")
@@ -44,7 +45,9 @@ def connect(path: str | Path = ":memory:", *, migrate_to: int | None = None) -> 
 
     A file that another process holds, that is damaged or not a DuckDB database, or that a newer version of this
     app has written (its schema is newer than the migrations shipped here) is refused with a plain message, and
-    nothing in it is changed."""
+    nothing in it is changed. A `postgresql://` URL opens that PostgreSQL database instead (storage/postgres.py)."""
+    if is_postgres(str(path)):
+        return _postgres(str(path), migrate_to)
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -62,6 +65,14 @@ def connect(path: str | Path = ":memory:", *, migrate_to: int | None = None) -> 
         con.close()
         raise _open_error(path, exc) from exc
     return con
+
+
+def _postgres(url: str, migrate_to: int | None) -> Connection:
+    from .postgres import PostgresDatabase
+
+    con = PostgresDatabase(url, migrate_to=migrate_to, max_size=4).cursor()
+    con.owns_database = True
+    return con  # type: ignore[return-value]  # the same interface as a DuckDB connection (storage/postgres.py)
 
 
 def _open_error(path: str | Path, exc: duckdb.Error) -> StorageError:
@@ -231,9 +242,22 @@ class Database:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._lock = threading.Lock()
+        self._postgres = None
+        if is_postgres(self.path):  # a pool of PostgreSQL connections (storage/postgres.py)
+            from .postgres import PostgresDatabase
+
+            self._postgres = PostgresDatabase(self.path)
+            return
         self._con = connect(self.path)
 
+    @property
+    def shared(self) -> bool:
+        """Whether other processes may write to this database while this one runs (PostgreSQL)."""
+        return self._postgres is not None
+
     def cursor(self) -> Connection:
+        if self._postgres is not None:
+            return self._postgres.cursor()  # type: ignore[return-value]
         with self._lock:
             try:
                 self._con.execute("SELECT 1")
@@ -245,6 +269,9 @@ class Database:
             return self._con.cursor()
 
     def close(self) -> None:
+        if self._postgres is not None:
+            self._postgres.close()
+            return
         with self._lock:
             self._con.close()
 

@@ -62,9 +62,10 @@ def call_candidates(con: Connection, viewer: Viewer, today: dt.date, horizon_day
     rest of the schedule (most of it, at portfolio scale) never leaves the database."""
     sql = f"""
         WITH s AS ({WAVE_STATUS_SQL}), marked AS (
-            SELECT *, last_value(interviewer IGNORE NULLS) OVER (
+            SELECT *, substr(max(CASE WHEN interviewer IS NOT NULL THEN lpad(position::VARCHAR, 6, '0') || interviewer
+                                      END) OVER (
                 PARTITION BY participant_code ORDER BY position ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-            ) AS previous_interviewer
+            ), 7) AS previous_interviewer  -- the last interviewer named before this wave (portable IGNORE NULLS)
             FROM s
         )
         SELECT * FROM marked

@@ -57,7 +57,9 @@ OUTSIDE_SQL = """
         FROM {s}
         WHERE interview_id IS NOT NULL AND (interview_date < window_open OR interview_date > window_close)
     )
-    SELECT * EXCLUDE (position) FROM outside ORDER BY project_code, participant_code, position
+    SELECT project_code, participant_code, wave, wave_label, interview_id, interview_date, window_open, window_close,
+           days_outside
+    FROM outside ORDER BY project_code, participant_code, position
 """
 LOST_SQL = """
     flagged AS (
@@ -74,8 +76,9 @@ LOST_SQL = """
         FROM flagged WHERE lost GROUP BY participant_code, run HAVING count(*) >= 2
     )
     SELECT project_code, participant_code, role, consecutive, waves
-    FROM runs QUALIFY row_number() OVER (PARTITION BY participant_code ORDER BY consecutive DESC,
-                                         last_position DESC) = 1
+    FROM (SELECT *, row_number() OVER (PARTITION BY participant_code ORDER BY consecutive DESC,
+                                       last_position DESC) AS longest FROM runs) AS ranked
+    WHERE longest = 1
     ORDER BY project_code, participant_code
 """
 

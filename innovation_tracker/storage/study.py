@@ -273,9 +273,8 @@ def compare_rows(con: Connection, table: str, frame: pd.DataFrame) -> tuple[pd.S
         changed = pd.DataFrame({"_pos": np.flatnonzero(status.to_numpy() == 2)})
         con.register("_changed_pos", changed)
         before = con.execute(
-            f"WITH i AS ({typed}) SELECT i._pos, s.* FROM i JOIN {target} s ON {_match(table)}"
-            " WHERE i._pos IN (SELECT _pos FROM _changed_pos) QUALIFY row_number() OVER (PARTITION BY i._pos) = 1"
-            " ORDER BY i._pos"
+            f"WITH i AS ({typed}) SELECT DISTINCT ON (i._pos) i._pos, s.* FROM i JOIN {target} s ON {_match(table)}"
+            " WHERE i._pos IN (SELECT _pos FROM _changed_pos) ORDER BY i._pos"
         ).df()
         absent = con.execute(
             f"WITH i AS ({typed}) SELECT count(*) FROM {target} s WHERE NOT EXISTS"

@@ -29,8 +29,10 @@ DEFAULT_DB = Path("data/tracker.duckdb")
 ENTRY_SCRIPT = Path(__file__).resolve().parents[2] / "dashboard.py"
 
 
-def database_path() -> Path:
-    return Path(os.environ.get(DB_ENV, DEFAULT_DB))
+def database_path() -> Path | str:
+    """The DuckDB file, or the `postgresql://` URL (kept as text: a path would fold its `//`)."""
+    target = os.environ.get(DB_ENV, str(DEFAULT_DB))
+    return target if storage.is_postgres(target) else Path(target)
 
 
 def today() -> dt.date:
@@ -43,8 +45,10 @@ def today() -> dt.date:
 def _shared_connection(path: str) -> storage.Database:
     """One connection per process (reopened if DuckDB invalidates it); a database that does not exist yet starts as
     the demo study. A file that cannot be opened raises, and is tried again at the next run (errors are not kept)."""
-    first_start = not Path(path).exists()
+    first_start = not storage.is_postgres(path) and not Path(path).exists()
     database = storage.Database(path)
+    if database.shared:  # PostgreSQL: a database with no study and no account yet starts as the demo too
+        first_start = storage.is_empty(database.cursor()) and storage.count_accounts(database.cursor()) == 0
     if first_start:
         service.load_demo(database.cursor(), today=today())
     return database

@@ -1,0 +1,404 @@
+"""PostgreSQL as the shared store of several app servers (and the CLI while they run).
+
+`PostgresDatabase` holds a connection pool (psycopg_pool). Its `cursor()` hands out a `PostgresConnection`: the
+same small interface the storage layer uses on a DuckDB cursor (`execute(sql, params)` returning something with
+`fetchall`, `fetchone`, `fetchmany`, `df`, `fetchnumpy`, `description`; `executemany`, `register`, `unregister`,
+`cursor`, `close`), so the SQL in storage/ is written once. Each statement's SQL goes through
+`dialect.to_postgres`.
+
+A `PostgresConnection` borrows a pooled connection for one statement at a time and gives it back with the whole
+result read, so an idle session holds none. It keeps one (is "pinned") from `BEGIN` to `COMMIT`/`ROLLBACK`, and
+while a registered frame or temporary table lives. Transactions run at REPEATABLE READ: like DuckDB, a transaction
+that updates a row another committed after its snapshot fails (a conflict, retried by `storage.write`), which is
+what the optimistic-concurrency check of record versions relies on across servers.
+
+PostgreSQL's errors are raised as DuckDB's exception classes (ConstraintException, TransactionException, …) with
+DuckDB's wording where storage/ reads it, so the storage layer's `except` clauses and `db.translate` serve both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import psycopg
+import psycopg.errors as pg_errors
+from psycopg.types.string import TextLoader
+from psycopg_pool import ConnectionPool
+
+from ..errors import DatabaseUnavailable
+from . import dialect
+
+_log = logging.getLogger(__name__)
+
+POOL_MIN, POOL_MAX = 1, 16
+# How long a write waits for a row another transaction holds before it counts as a conflict (which `storage.write`
+# retries): DuckDB refuses at once; waiting a little spares most retries without stalling a page.
+LOCK_TIMEOUT = "300ms"
+_DATES = {1082}  # date
+_TIMESTAMPS = {1114, 1184}  # timestamp, timestamptz
+_NUMERIC = {1700}
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    # JSON comes back as its text, as DuckDB returns it (storage/ parses it where it needs to).
+    conn.adapters.register_loader("json", TextLoader)
+    conn.adapters.register_loader("jsonb", TextLoader)
+
+
+class PostgresDatabase:
+    """One process's pool of connections to a PostgreSQL database, migrated when opened."""
+
+    def __init__(self, url: str, *, migrate_to: int | None = None, max_size: int = POOL_MAX) -> None:
+        self.path = url
+        self._pool = _open_pool(url, max_size)
+        self._lock = threading.Lock()
+        self._translations: dict[tuple[str, bool], str] = {}
+        self.catalogue = dialect.Catalogue()
+        from .db import migrate  # db imports this module
+
+        con = self.cursor()
+        try:
+            con.execute_native(dialect.POSTGRES_COMPAT, lock=True)
+            _refuse_newer(con)
+            migrate(con, migrate_to=migrate_to)  # type: ignore[arg-type]  # the same interface
+        except BaseException:
+            self._pool.close()
+            raise
+
+    def refresh_catalogue(self) -> None:
+        with self._pool.connection() as conn:
+            columns = conn.execute(dialect.CATALOGUE_SQL).fetchall()
+            keys = conn.execute(dialect.PRIMARY_KEY_SQL).fetchall()
+        with self._lock:
+            self.catalogue = dialect.catalogue_of(columns, keys)
+            self._translations.clear()
+
+    def translate(self, sql: str, params: bool) -> str:
+        key = (sql, params)
+        found = self._translations.get(key)
+        if found is None:
+            found = dialect.to_postgres(sql, self.catalogue, params=params)
+            with self._lock:
+                if len(self._translations) > 4096:
+                    self._translations.clear()
+                self._translations[key] = found
+        return found
+
+    def cursor(self) -> PostgresConnection:
+        return PostgresConnection(self)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def _open_pool(url: str, max_size: int) -> ConnectionPool:
+    kwargs: dict[str, Any] = {
+        "autocommit": True,
+        "cursor_factory": psycopg.ClientCursor,
+        "options": f"-c search_path={dialect.POSTGRES_SCHEMA},public -c timezone=UTC",
+    }
+    pool = ConnectionPool(
+        url, min_size=POOL_MIN, max_size=max_size, kwargs=kwargs, configure=_configure, open=False, timeout=30
+    )
+    try:
+        pool.open(wait=True, timeout=15)
+    except Exception as exc:
+        pool.close()
+        _log.warning("Opening %s failed: %s", _safe(url), exc)
+        raise DatabaseUnavailable(
+            "The PostgreSQL database could not be reached (is the server running, does the database exist, and may"
+            " this user connect?). Check INNOVATION_TRACKER_DB, then try again."
+        ) from exc
+    return pool
+
+
+def _safe(url: str) -> str:
+    """The URL without a password, for the log."""
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+def _refuse_newer(con: PostgresConnection) -> None:
+    from .db import shipped_migrations
+
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = 'schema_migration'"
+    ).fetchall()[0][0]
+    if not exists:
+        return
+    newest = con.execute("SELECT coalesce(max(version), 0) FROM schema_migration").fetchall()[0][0]
+    known = max(version for version, _, _ in shipped_migrations())
+    if newest > known:
+        raise DatabaseUnavailable(
+            f"The database was last changed by a newer version of this app (its schema is at version {newest};"
+            f" this version knows versions up to {known}). Nothing was changed: use the newer version."
+        )
+
+
+class Result:
+    """A statement's whole result, read before its connection went back to the pool."""
+
+    def __init__(self, description, rows: list[tuple]) -> None:
+        self.description = description
+        self._rows = rows
+        self._at = 0
+
+    def fetchall(self) -> list[tuple]:
+        rows, self._at = self._rows[self._at :], len(self._rows)
+        return rows
+
+    def fetchone(self) -> tuple | None:
+        if self._at >= len(self._rows):
+            return None
+        self._at += 1
+        return self._rows[self._at - 1]
+
+    def fetchmany(self, size: int = 1) -> list[tuple]:
+        rows = self._rows[self._at : self._at + size]
+        self._at += len(rows)
+        return rows
+
+    def df(self) -> pd.DataFrame:
+        names = [d.name for d in self.description or ()]
+        frame = pd.DataFrame.from_records(self.fetchall(), columns=names, coerce_float=True)
+        for n, d in enumerate(self.description or ()):
+            column = frame.iloc[:, n]
+            if d.type_code in _DATES or d.type_code in _TIMESTAMPS:
+                frame[frame.columns[n]] = pd.to_datetime(column).astype("datetime64[us]")
+            elif d.type_code in _NUMERIC:
+                floats = pd.to_numeric(column, errors="coerce").astype("float64")
+                whole = floats.notna().all() and (floats == floats.round()).all()
+                frame[frame.columns[n]] = floats.astype("int64") if whole and len(floats) else floats
+        return frame
+
+    def fetchnumpy(self) -> dict[str, np.ndarray]:
+        frame = self.df()
+        return {name: frame[name].to_numpy() for name in frame.columns}
+
+
+class PostgresConnection:
+    """The storage layer's view of one session's connection (see the module's doc)."""
+
+    def __init__(self, database: PostgresDatabase) -> None:
+        self.database = database
+        self._conn: psycopg.Connection | None = None
+        self._pins = 0
+        self._temps: set[str] = set()
+        self._schema_changed = False
+        self.owns_database = False  # `storage.connect` hands out a connection that closes its pool with it
+
+    # Connections: borrowed per statement, kept while pinned.
+    def _borrow(self) -> psycopg.Connection:
+        if self._conn is None:
+            self._conn = self.database._pool.getconn()
+        return self._conn
+
+    def _give_back(self) -> None:
+        if self._conn is not None and self._pins == 0:
+            conn, self._conn = self._conn, None
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                with contextlib.suppress(psycopg.Error):
+                    conn.rollback()
+            if self._temps:
+                self._temps.clear()
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute("DISCARD TEMP")
+            self.database._pool.putconn(conn)
+            if self._schema_changed:
+                self._schema_changed = False
+                self.database.refresh_catalogue()
+
+    def execute(self, sql: str, params: Sequence | dict | None = None) -> Result:
+        command = sql.strip().rstrip(";").upper()
+        if command in ("BEGIN", "BEGIN TRANSACTION"):
+            self._pins += 1
+            sql = f"BEGIN ISOLATION LEVEL REPEATABLE READ; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"
+        elif command in ("COMMIT", "ROLLBACK"):
+            try:
+                return self._run(sql, None)
+            finally:
+                self._pins = max(self._pins - 1, 0)
+                self._give_back()
+        temp = _TEMP_TABLE.match(sql)
+        if temp:
+            self._pins += 1
+            self._temps.add(temp.group(1).lower())
+        dropped = _DROP_TEMP.match(sql)
+        try:
+            return self._run(self.database.translate(sql, params is not None), params)
+        finally:
+            if dropped and dropped.group(1).lower() in self._temps:
+                self._temps.discard(dropped.group(1).lower())
+                self._pins = max(self._pins - 1, 0)
+            self._give_back()
+
+    def execute_native(self, sql: str, *, lock: bool = False) -> None:
+        """PostgreSQL's own SQL, as it is (no rewriting); with `lock`, under an advisory lock that serialises it
+        with other servers doing the same (creating the compatibility functions at start-up)."""
+        conn = self._borrow()
+        try:
+            with conn.cursor() as cur:
+                if lock:
+                    cur.execute("SELECT pg_advisory_lock(7141)")
+                try:
+                    cur.execute(sql)
+                finally:
+                    if lock:
+                        cur.execute("SELECT pg_advisory_unlock(7141)")
+        except psycopg.Error as exc:
+            raise _as_duckdb(exc) from exc
+        finally:
+            self._give_back()
+        self.database.refresh_catalogue()
+
+    def _run(self, sql: str, params) -> Result:
+        conn = self._borrow()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql, params)
+                while cur.nextset():
+                    pass
+                if cur.description is None:  # DuckDB answers a write with the number of rows it changed
+                    return Result(None, [(cur.rowcount,)])
+                return Result(cur.description, cur.fetchall())
+        except psycopg.Error as exc:
+            raise _as_duckdb(exc) from exc
+        finally:
+            if _DDL.search(sql):
+                self._schema_changed = True
+
+    def executemany(self, sql: str, rows: Iterable[Sequence]) -> None:
+        conn = self._borrow()
+        try:
+            with conn.cursor() as cur:
+                cur.executemany(self.database.translate(sql, True), list(rows))
+        except psycopg.Error as exc:
+            raise _as_duckdb(exc) from exc
+        finally:
+            self._give_back()
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        """Make `frame` a (temporary) table called `name` for the statements that follow, as DuckDB's
+        `register` makes it a view: typed like the same-named columns of the schema where it has them."""
+        if not re.fullmatch(r"\w+", name):
+            raise ValueError(f"not a table name: {name}")
+        columns = [str(c) for c in frame.columns]
+        values = [_plain_column(frame[c]) for c in frame.columns]
+        types = []
+        for column, column_values, dtype in zip(columns, values, frame.dtypes, strict=True):
+            known = self.database.catalogue.type_of_column(column)
+            types.append(known or dialect.postgres_type(column_values, dtype))
+        values = [_as_type(v, t) for v, t in zip(values, types, strict=True)]
+        self._pins += 1
+        self._temps.add(name.lower())
+        conn = self._borrow()
+        try:
+            with conn.cursor() as cur:
+                spec = ", ".join(f'"{c}" {t}' for c, t in zip(columns, types, strict=True))
+                cur.execute(f"DROP TABLE IF EXISTS pg_temp.{name}")
+                cur.execute(f"CREATE TEMP TABLE {name} ({spec})")
+                quoted = ", ".join(f'"{c}"' for c in columns)
+                with cur.copy(f"COPY {name} ({quoted}) FROM STDIN") as copy:
+                    for row in zip(*values, strict=True):
+                        copy.write_row(row)
+        except psycopg.Error as exc:
+            raise _as_duckdb(exc) from exc
+
+    def unregister(self, name: str) -> None:
+        try:
+            if self._conn is not None and name.lower() in self._temps:
+                with self._conn.cursor() as cur:
+                    cur.execute(f"DROP TABLE IF EXISTS pg_temp.{name}")
+        except psycopg.Error as exc:
+            raise _as_duckdb(exc) from exc
+        finally:
+            if name.lower() in self._temps:
+                self._temps.discard(name.lower())
+                self._pins = max(self._pins - 1, 0)
+            self._give_back()
+
+    def cursor(self) -> PostgresConnection:
+        return PostgresConnection(self.database)
+
+    def close(self) -> None:
+        self._pins = 0
+        self._give_back()
+        if self.owns_database:
+            self.owns_database = False
+            self.database.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+
+_TEMP_TABLE = re.compile(r"\s*CREATE\s+TEMP(?:ORARY)?\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.IGNORECASE)
+_DROP_TEMP = re.compile(r"\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:temp\.|pg_temp\.)?(\w+)", re.IGNORECASE)
+_DDL = re.compile(r"^\s*(?:CREATE|ALTER|DROP)\s+(?!TEMP)", re.IGNORECASE | re.MULTILINE)
+
+
+def _plain_column(series: pd.Series) -> list:
+    """A frame's column as Python values psycopg can send: NULL for missing, dates as dates, numbers as numbers."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return [None if pd.isna(v) else v.to_pydatetime() for v in series]
+    if pd.api.types.is_bool_dtype(series):
+        return [None if pd.isna(v) else bool(v) for v in series]
+    if pd.api.types.is_integer_dtype(series):
+        return [None if pd.isna(v) else int(v) for v in series]
+    if pd.api.types.is_float_dtype(series):
+        return [None if pd.isna(v) else float(v) for v in series]
+    out: list = []
+    for v in series.astype(object):
+        if v is None or (not isinstance(v, list | tuple | dict) and pd.isna(v)):
+            out.append(None)
+        elif isinstance(v, pd.Timestamp):
+            out.append(v.to_pydatetime())
+        elif isinstance(v, np.generic):
+            out.append(v.item())
+        else:
+            out.append(v)
+    return out
+
+
+def _as_type(values: list, kind: str) -> list:
+    """Values fit for a column of type `kind` (DuckDB casts these on insert; COPY does not)."""
+    if kind in ("smallint", "integer", "bigint"):
+        return [int(v) if isinstance(v, float) and v.is_integer() else v for v in values]
+    if kind == "date":
+        return [v.date() if isinstance(v, dt.datetime) else v for v in values]
+    return values
+
+
+def _as_duckdb(exc: psycopg.Error) -> duckdb.Error:
+    """PostgreSQL's error as the DuckDB error class storage/ handles, worded as DuckDB words it where storage/
+    reads the words (a duplicate key names "column: value")."""
+    text = str(exc).strip()
+    if isinstance(exc, pg_errors.UniqueViolation):
+        detail = exc.diag.message_detail or ""
+        found = re.match(r"Key \((.*)\)=\((.*)\) already exists", detail)
+        key = f'"{found.group(1)}: {found.group(2)}"' if found else detail
+        return duckdb.ConstraintException(f"Constraint Error: Duplicate key {key} violates primary key constraint")
+    if isinstance(exc, pg_errors.ForeignKeyViolation):
+        return duckdb.ConstraintException(f"Constraint Error: Violates foreign key constraint: {text}")
+    if isinstance(exc, pg_errors.CheckViolation):
+        table = exc.diag.table_name or ""
+        return duckdb.ConstraintException(f"Constraint Error: CHECK constraint failed on table {table}: {text}")
+    if isinstance(exc, pg_errors.NotNullViolation | pg_errors.IntegrityError):
+        return duckdb.ConstraintException(f"Constraint Error: {text}")
+    if isinstance(exc, pg_errors.SerializationFailure | pg_errors.DeadlockDetected | pg_errors.LockNotAvailable):
+        return duckdb.TransactionException(f"TransactionContext Error: Conflict: {text}")
+    if isinstance(exc, pg_errors.DiskFull):
+        return duckdb.IOException(f"No space left on device: {text}")
+    if isinstance(exc, psycopg.OperationalError):
+        return duckdb.ConnectionException(f"Connection Error: {text}")
+    if isinstance(exc, pg_errors.InvalidTextRepresentation | pg_errors.DatetimeFieldOverflow):
+        return duckdb.ConversionException(f"Conversion Error: {text}")
+    return duckdb.Error(text)
