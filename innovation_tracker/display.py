@@ -56,12 +56,12 @@ def date_text(value: object) -> str:
 
 def dates_text(column: pd.Series) -> pd.Series:
     """A column of dates as `date_text`, a distinct value at a time."""
-    return column.map({v: date_text(v) for v in column.dropna().unique()}).fillna(EMPTY).astype(str)
+    return column.map({v: date_text(v) for v in column.dropna().unique()}).astype(object).fillna(EMPTY).astype(str)
 
 
 def labels(column: pd.Series) -> pd.Series:
     """Stored codes (`service_user`, `nhs`) as their labels, "—" for nothing."""
-    return column.map({v: label_of(str(v)) for v in column.dropna().unique()}).fillna(EMPTY).astype(str)
+    return column.map({v: label_of(str(v)) for v in column.dropna().unique()}).astype(object).fillna(EMPTY).astype(str)
 
 
 HEADERS = {

@@ -129,12 +129,15 @@ def _new_study_file(path, study: Study):
 
 
 @pytest.fixture
-def study_db(tmp_path):
-    """An empty study with the default schedule, codebook and indicators (a connection to `test.duckdb`)."""
-    path = _new_study_file(
-        tmp_path / "test.duckdb", Study("Test study", dt.date(2025, 1, 1), dt.date(2026, 6, 30), "Test funder")
-    )
-    con = storage.connect(path)
+def study_db(backend, tmp_path, request):
+    """An empty study with the default schedule, codebook and indicators: a connection to `tmp_path/test.duckdb`
+    (copied from the process's template), or to a new PostgreSQL database where the module runs on both."""
+    study = Study("Test study", dt.date(2025, 1, 1), dt.date(2026, 6, 30), "Test funder")
+    if backend == "duckdb":
+        con = storage.connect(_new_study_file(tmp_path / "test.duckdb", study))
+    else:
+        con = storage.connect(request.getfixturevalue("database"))
+        service.init_study(con, study)
     yield con
     con.close()
 

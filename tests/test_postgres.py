@@ -64,6 +64,10 @@ CATALOGUE = dialect.Catalogue(
             "CREATE TABLE x (r SMALLINT, s DOUBLE PRECISION, d DOUBLE PRECISION)",
         ),
         ("DROP TABLE IF EXISTS temp.s1", "DROP TABLE IF EXISTS pg_temp.s1"),
+        (  # an apostrophe in a comment opens no string literal
+            "-- the coder's rating\nCREATE TABLE x (r TINYINT, t VARCHAR DEFAULT '--') -- it's\n",
+            "\nCREATE TABLE x (r SMALLINT, t VARCHAR DEFAULT '--') \n",
+        ),
     ],  # fmt: skip
 )
 def test_duckdb_sql_is_rewritten_for_postgres(duckdb_sql, postgres_sql):

@@ -117,9 +117,21 @@ _AGGREGATE = re.compile(
 )
 
 
+_COMMENT_OR_QUOTED = re.compile(r"--[^\n]*|" + _QUOTED.pattern, re.DOTALL)
+
+
+def _without_comments(sql: str) -> str:
+    """`sql` without its `--` comments (string literals and quoted names kept as they are): an apostrophe in a
+    comment ("the coder's") would otherwise open a string literal for the masking below."""
+    if "--" not in sql:
+        return sql
+    return _COMMENT_OR_QUOTED.sub(lambda m: "" if m.group(0).startswith("--") else m.group(0), sql)
+
+
 def to_postgres(sql: str, catalogue: Catalogue, *, params: bool = True) -> str:
     """`sql` (DuckDB's dialect, as written in storage/) in PostgreSQL's dialect. With `params` false the text is
     sent without parameters, so `%` stays as it is."""
+    sql = _without_comments(sql)
     sql = _replace_stars(sql, catalogue)
     sql = _by_all(sql, catalogue)
     sql = _conflict_targets(sql, catalogue)

@@ -128,11 +128,11 @@ def search_evidence(
         found AS (SELECT h.* FROM (SELECT k.project_code, k.wave, k.interview_date FROM r JOIN k USING (interview_id)) h
                   WHERE {" AND ".join(on_interview or ["TRUE"])})
         SELECT (SELECT count(*) FROM found),
-               (SELECT coalesce(list(DISTINCT project_code), []) FROM
-                   (SELECT project_code FROM found ORDER BY interview_date DESC, project_code LIMIT $rows))
+               (SELECT list(DISTINCT project_code) FROM
+                   (SELECT project_code FROM found ORDER BY interview_date DESC, project_code LIMIT $rows) page)
         """,
         params,
-    ) or (0, [])
+    ) or (0, None)
     if not projects:
         return SearchPage(int(total), pd.DataFrame(columns=RESULT_COLUMNS))
     return SearchPage(int(total), _search_page(con, viewer, words, filters, limit, offset, within=projects).rows)
