@@ -30,7 +30,7 @@ import pandas as pd
 from .domain import MIXED_CODE
 
 
-def percent_agreement(first: Sequence, second: Sequence) -> float:
+def percent_agreement(first: Sequence | np.ndarray, second: Sequence | np.ndarray) -> float:
     """Share of units with equal codes; NaN (missing) counts as a code of its own, "not cited"."""
     a, b = _pair(first, second)
     if len(a) == 0:
@@ -50,7 +50,7 @@ def cohen_kappa(first: Sequence, second: Sequence) -> float:
     return math.nan if expected == 1 else (observed - expected) / (1 - expected)
 
 
-def krippendorff_alpha_ordinal(first: Sequence, second: Sequence) -> float:
+def krippendorff_alpha_ordinal(first: Sequence | np.ndarray, second: Sequence | np.ndarray) -> float:
     """Krippendorff's alpha with the ordinal metric for two coders; NaN marks a unit a coder did not code."""
     a, b = _pair(first, second)
     both = ~np.isnan(a) & ~np.isnan(b)
@@ -91,7 +91,7 @@ def _flags(frame: pd.DataFrame, column: str) -> np.ndarray:
     return frame[column].astype("boolean").fillna(False).to_numpy(dtype=bool)
 
 
-def _pair(first: Sequence, second: Sequence) -> tuple[np.ndarray, np.ndarray]:
+def _pair(first: Sequence | np.ndarray, second: Sequence | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a = np.asarray(pd.to_numeric(pd.Series(first, dtype="object"), errors="coerce"), dtype=float)
     b = np.asarray(pd.to_numeric(pd.Series(second, dtype="object"), errors="coerce"), dtype=float)
     if a.shape != b.shape:

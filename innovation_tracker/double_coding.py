@@ -89,9 +89,9 @@ def disagreements(pairs: pd.DataFrame) -> pd.DataFrame:
 
 def shown_rating(rating: object, mixed: object = False) -> int | str | None:
     """A stored rating (and its `mixed` flag) as the pages show it: −2..+2, "X", or None where not cited."""
-    if rating is None or pd.isna(rating):  # type: ignore[call-overload]
+    if rating is None or pd.isna(rating):
         return None
-    return rating_value(int(rating), bool(mixed) if not pd.isna(mixed) else False)  # type: ignore[call-overload,arg-type]
+    return rating_value(int(rating), bool(mixed) if not pd.isna(mixed) else False)  # type: ignore[call-overload]
 
 
 def consensus_options(kind: str, neutral_mixed: bool = False) -> tuple[object, ...]:
