@@ -13,6 +13,10 @@ rating) or did not. Three measures, each with its n:
   built from the ratings' marginal frequencies (Krippendorff 2011, "Computing Krippendorff's alpha-reliability").
 
 A measure that chance alone would make perfect (every unit in one category) is undefined and given as NaN.
+
+CFIR's X (mixed; stored as rating 0 with a `mixed` flag) counts as cited, and as a code of its own for percent
+agreement (X against X agrees, X against 0 does not). It is no point on the ordinal scale, so alpha leaves out every
+unit where either coder rated X (`n_rated_by_both` counts the units alpha is over).
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .domain import MIXED_CODE
 
-def percent_agreement(first: Sequence, second: Sequence) -> float:
+
+def percent_agreement(first: Sequence | np.ndarray, second: Sequence | np.ndarray) -> float:
     """Share of units with equal codes; NaN (missing) counts as a code of its own, "not cited"."""
     a, b = _pair(first, second)
     if len(a) == 0:
@@ -44,7 +50,7 @@ def cohen_kappa(first: Sequence, second: Sequence) -> float:
     return math.nan if expected == 1 else (observed - expected) / (1 - expected)
 
 
-def krippendorff_alpha_ordinal(first: Sequence, second: Sequence) -> float:
+def krippendorff_alpha_ordinal(first: Sequence | np.ndarray, second: Sequence | np.ndarray) -> float:
     """Krippendorff's alpha with the ordinal metric for two coders; NaN marks a unit a coder did not code."""
     a, b = _pair(first, second)
     both = ~np.isnan(a) & ~np.isnan(b)
@@ -73,7 +79,19 @@ def _ordinal_alpha(a: np.ndarray, b: np.ndarray, weights: np.ndarray) -> float:
     return math.nan if expected == 0 else float(1 - observed / expected)
 
 
-def _pair(first: Sequence, second: Sequence) -> tuple[np.ndarray, np.ndarray]:
+def _codes(rating: np.ndarray, mixed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ratings with their X flags as the statistics take them (`domain.agreement_value`): nominal codes (X a code
+    of its own, NaN not cited) and ordinal values (X and not cited both NaN)."""
+    return np.where(mixed, MIXED_CODE, rating), np.where(mixed, np.nan, rating)
+
+
+def _flags(frame: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return frame[column].astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+
+def _pair(first: Sequence | np.ndarray, second: Sequence | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a = np.asarray(pd.to_numeric(pd.Series(first, dtype="object"), errors="coerce"), dtype=float)
     b = np.asarray(pd.to_numeric(pd.Series(second, dtype="object"), errors="coerce"), dtype=float)
     if a.shape != b.shape:
@@ -83,22 +101,24 @@ def _pair(first: Sequence, second: Sequence) -> tuple[np.ndarray, np.ndarray]:
 
 def agreement(pairs: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
     """Per group of `by` (the whole table when empty), from one row per unit with columns `rating_1` and
-    `rating_2` (NaN where that coder did not cite the factor): n units, percent agreement, Cohen's kappa on
-    citing, the n of units rated by both, and Krippendorff's alpha (ordinal) on the rating."""
+    `rating_2` (NaN where that coder did not cite the factor), and optionally `mixed_1`, `mixed_2` (the rating is
+    X): n units, percent agreement, Cohen's kappa on citing, the n of units rated by both on the scale (neither X),
+    and Krippendorff's alpha (ordinal) on the rating."""
     groups = pairs.groupby(list(by), sort=True) if by else [((), pairs)]
     rows = []
     for key, group in groups:
-        first, second = group.rating_1.to_numpy(dtype=float), group.rating_2.to_numpy(dtype=float)
-        cited_1, cited_2 = (~np.isnan(first)).astype(float), (~np.isnan(second)).astype(float)
-        both = ~np.isnan(first) & ~np.isnan(second)
+        nominal_1, ordinal_1 = _codes(group.rating_1.to_numpy(dtype=float), _flags(group, "mixed_1"))
+        nominal_2, ordinal_2 = _codes(group.rating_2.to_numpy(dtype=float), _flags(group, "mixed_2"))
+        cited_1, cited_2 = (~np.isnan(nominal_1)).astype(float), (~np.isnan(nominal_2)).astype(float)
+        both = ~np.isnan(ordinal_1) & ~np.isnan(ordinal_2)
         rows.append(
             {
                 **dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
                 "n_units": len(group),
-                "percent_agreement": percent_agreement(first, second),
+                "percent_agreement": percent_agreement(nominal_1, nominal_2),
                 "kappa_cited": cohen_kappa(cited_1, cited_2),
                 "n_rated_by_both": int(both.sum()),
-                "alpha_rating": krippendorff_alpha_ordinal(first, second),
+                "alpha_rating": krippendorff_alpha_ordinal(ordinal_1, ordinal_2),
             }
         )
     return pd.DataFrame(rows)
@@ -106,17 +126,18 @@ def agreement(pairs: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
 
 def agreement_from_counts(counts: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
     """`agreement` from counts aggregated in SQL (`storage.agreement_counts`): one row per group of `by` and pair of
-    codes (`rating_1`, `rating_2`, NaN where that coder did not cite the factor) with the number of `units` that
-    had them, and optionally the group's `n_interviews`. The same statistics as `agreement` on the units spelled
-    out, without bringing every unit out of the database; vectorised over groups (11,000 projects at S = 1000),
-    only alpha's coincidences are built group by group."""
+    codes (`rating_1`, `rating_2`, NaN where that coder did not cite the factor; optionally `mixed_1`, `mixed_2`,
+    the rating is X) with the number of `units` that had them, and optionally the group's `n_interviews`. The same
+    statistics as `agreement` on the units spelled out, without bringing every unit out of the database; vectorised
+    over groups (11,000 projects at S = 1000), only alpha's coincidences are built group by group."""
     columns = ["n_units", "percent_agreement", "kappa_cited", "n_rated_by_both", "alpha_rating"]
     if counts.empty:
         return pd.DataFrame(columns=[*by, "n_interviews", *columns])
-    first, second = counts.rating_1.to_numpy(dtype=float), counts.rating_2.to_numpy(dtype=float)
+    first, ordinal_1 = _codes(counts.rating_1.to_numpy(dtype=float), _flags(counts, "mixed_1"))
+    second, ordinal_2 = _codes(counts.rating_2.to_numpy(dtype=float), _flags(counts, "mixed_2"))
     units = counts.units.to_numpy(dtype=float)
     cited_1, cited_2 = ~np.isnan(first), ~np.isnan(second)
-    both = cited_1 & cited_2
+    both = ~np.isnan(ordinal_1) & ~np.isnan(ordinal_2)  # alpha's units: rated by both, neither X
     frame = pd.DataFrame(
         {
             "group": counts.groupby(list(by), sort=True).ngroup().to_numpy() if by else np.zeros(len(counts), int),
@@ -136,7 +157,7 @@ def agreement_from_counts(counts: pd.DataFrame, by: Sequence[str] = ()) -> pd.Da
         kappa = np.where(expected == 1, np.nan, (sums.same_citing.to_numpy() / n - expected) / (1 - expected))
     order = np.argsort(frame.group.to_numpy()[both], kind="stable")
     paired = frame.group.to_numpy()[both][order]
-    a, b, w = first[both][order], second[both][order], units[both][order]
+    a, b, w = ordinal_1[both][order], ordinal_2[both][order], units[both][order]
     bounds = (
         np.searchsorted(paired, sums.index.to_numpy(), side="left"),
         np.searchsorted(paired, sums.index.to_numpy(), side="right"),

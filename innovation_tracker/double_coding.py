@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import agreement, capture, storage
-from .domain import Factor, Viewer, check_rating, require
+from .domain import Factor, Viewer, check_rating, rating_value, require, stored_rating
 from .errors import NotFound, Problem, ValidationError
 
 NOT_CITED = "not cited"
@@ -60,27 +60,44 @@ def save(
         raise ValidationError(
             Problem("not_started", f"start the second coding of interview {interview_id} before saving it")
         )
-    rated = capture.check_ratings(rows, offered_factors(storage.list_factors(con)), viewer.username)
+    neutral_mixed = storage.neutral_mixed(con)
+    rated = capture.check_ratings(rows, offered_factors(storage.list_factors(con)), viewer.username, neutral_mixed)
     if not rated and not no_factors:
         message = "no factor is rated: rate the factors discussed, or tick “No factors were discussed” if none were"
         raise ValidationError(Problem("no_ratings", message, "no_factors"))
     if rated and no_factors:
         message = f"“No factors were discussed” is ticked but {len(rated)} factor(s) are rated: untick it or clear them"
         raise ValidationError(Problem("contradiction", message, "no_factors"))
-    stored = [{k: r[k] for k in ("factor_code", "rating", "evidence", "shareable")} for r in rated]
+    stored = [{k: r[k] for k in ("factor_code", "rating", "mixed", "evidence", "shareable")} for r in rated]
     storage.record_second_coding(con, viewer.username, int(interview_id), stored)
 
 
+def _mixed(pairs: pd.DataFrame, column: str) -> pd.Series:
+    if column not in pairs.columns:
+        return pd.Series(False, index=pairs.index)
+    return pairs[column].astype("boolean").fillna(False).astype(bool)
+
+
 def disagreements(pairs: pd.DataFrame) -> pd.DataFrame:
-    """The factors the two codings disagree on: cited by one only, or rated differently (`storage.coding_pairs`)."""
+    """The factors the two codings disagree on: cited by one only, or rated differently (`storage.coding_pairs`).
+    X (mixed, stored as 0) is a rating of its own: X against 0 is a disagreement."""
     one_only = pairs.rating_1.isna() != pairs.rating_2.isna()
-    different = pairs.rating_1.notna() & pairs.rating_2.notna() & (pairs.rating_1 != pairs.rating_2)
+    both = pairs.rating_1.notna() & pairs.rating_2.notna()
+    different = both & ((pairs.rating_1 != pairs.rating_2) | (_mixed(pairs, "mixed_1") != _mixed(pairs, "mixed_2")))
     return pairs[one_only | different]
 
 
-def consensus_options(kind: str) -> tuple[object, ...]:
-    """What a consensus may be: a rating the factor's kind allows, or not cited."""
-    return (*capture.rating_options(kind), NOT_CITED)
+def shown_rating(rating: object, mixed: object = False) -> int | str | None:
+    """A stored rating (and its `mixed` flag) as the pages show it: −2..+2, "X", or None where not cited."""
+    if rating is None or pd.isna(rating):
+        return None
+    return rating_value(int(rating), bool(mixed) if not pd.isna(mixed) else False)  # type: ignore[call-overload]
+
+
+def consensus_options(kind: str, neutral_mixed: bool = False) -> tuple[object, ...]:
+    """What a consensus may be: a rating the factor's kind allows (with 0 and X where the codebook declares them),
+    or not cited."""
+    return (*capture.rating_options(kind, neutral_mixed), NOT_CITED)
 
 
 def reconcile(con: storage.Connection, viewer: Viewer, interview_id: int, decisions: dict[str, tuple]) -> int:
@@ -93,6 +110,7 @@ def reconcile(con: storage.Connection, viewer: Viewer, interview_id: int, decisi
         raise NotFound(f"interview {interview_id} has no saved second coding to reconcile")
     open_ones = disagreements(pairs).set_index("factor_code")
     factors = {f.factor_code: f for f in storage.list_factors(con)}
+    neutral_mixed = storage.neutral_mixed(con)
     problems: list[Problem] = []
     stored = []
     for code, (choice, reason) in decisions.items():
@@ -108,12 +126,12 @@ def reconcile(con: storage.Connection, viewer: Viewer, interview_id: int, decisi
         if rating is not None:
             problems += [
                 Problem(p.rule, f"'{label}': {p.message}", field, value=p.value)
-                for p in check_rating(rating, factors.get(code), code)
+                for p in check_rating(rating, factors.get(code), code, neutral_mixed=neutral_mixed)
             ]
         if not str(reason or "").strip():
             problems.append(Problem("required", f"'{label}': say why the coders agreed on this rating", field))
-        agreed = None if rating is None else int(rating)
-        stored.append({"factor_code": code, "rating": agreed, "reason": str(reason).strip()})
+        agreed, mixed = (None, False) if rating is None or problems else stored_rating(rating)
+        stored.append({"factor_code": code, "rating": agreed, "mixed": mixed, "reason": str(reason).strip()})
     if not decisions:
         problems.append(Problem("required", "choose the agreed rating of at least one disagreement"))
     require(problems)

@@ -46,7 +46,7 @@ kappa.metric("Cohen's kappa (cited)", double_coding.shown(overall.kappa_cited), 
 alpha.metric(
     "Krippendorff's alpha (rating)",
     double_coding.shown(overall.alpha_rating),
-    help=f"n = {overall.n_rated_by_both:,} units rated by both coders",
+    help=f"n = {overall.n_rated_by_both:,} units rated by both coders (X, mixed, left out)",
 )
 st.caption(
     f"Overall{'' if wave is None else ' at the ' + wave_labels[wave].lower()}: {int(overall.n_units):,} units"
@@ -54,7 +54,9 @@ st.caption(
     " **Percent agreement**: the two codings agree on whether the factor was cited and, where both cited it, on the"
     " rating. **Cohen's kappa**: agreement on citing beyond chance (1 perfect, 0 no better than chance)."
     " **Krippendorff's alpha** (ordinal): agreement on the ratings where both coders rated the factor (1 perfect;"
-    " 0.8 or more is usually taken as reliable, 0.667 as the least for tentative conclusions). — where every unit"
+    " 0.8 or more is usually taken as reliable, 0.667 as the least for tentative conclusions). Where the codebook"
+    " has CFIR's X (mixed), X counts as cited and as a rating of its own (X and X agree, X and 0 do not), but X is"
+    " no point on the −2..+2 scale, so alpha leaves out every unit either coder rated X. — where every unit"
     " fell in one category, so chance alone would agree. See the [glossary](glossary)."
 )
 

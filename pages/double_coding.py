@@ -21,6 +21,7 @@ forms.show_flash()
 forms.require_study(con)
 factors = ui.reference(storage.list_factors)
 by_code = {f.factor_code: f for f in factors}
+neutral_mixed = ui.reference(storage.neutral_mixed)  # the codebook declares CFIR's 0 (neutral) and X (mixed)
 queue = ui.read(storage.coding_queue)
 mine = queue[(queue.second_coder == viewer.username) & queue.saved_at.isna()]
 saved = queue[queue.saved_at.notna()]
@@ -67,7 +68,7 @@ def blind_form(interview: dict) -> None:
         name.markdown(f"**{escape_markdown(factor.label)}** · {factor.kind.value}", help=factor.description or None)
         rating.selectbox(
             f"Rating of {factor.label}",
-            capture.rating_options(factor.kind),
+            capture.rating_options(factor.kind, neutral_mixed),
             index=None,
             format_func=capture.option_label,
             key=f"{form}:rating:{code}",
@@ -185,14 +186,15 @@ def reconcile() -> None:
             st.markdown(f"**{escape_markdown(item.label)}** · {item.kind}")
             first, second = st.columns(2)
             for column, who, rating, evidence in (
-                (first, row.first_coder, item.rating_1, item.evidence_1),
-                (second, row.second_coder, item.rating_2, item.evidence_2),
+                (first, row.first_coder, double_coding.shown_rating(item.rating_1, item.mixed_1), item.evidence_1),
+                (second, row.second_coder, double_coding.shown_rating(item.rating_2, item.mixed_2), item.evidence_2),
             ):
-                said = "not cited" if pd.isna(rating) else capture.option_label(int(rating))
+                said = "not cited" if rating is None else capture.option_label(rating)
                 quote = "" if pd.isna(evidence) else f" · “{escape_markdown(str(evidence))}”"
                 column.markdown(f"{escape_markdown(str(who))}: **{said}**{quote}")
             if not pd.isna(item.consensus) or pd.notna(item.decided_by):
-                agreed = "not cited" if pd.isna(item.consensus) else capture.option_label(int(item.consensus))
+                agreed_rating = double_coding.shown_rating(item.consensus, item.consensus_mixed)
+                agreed = "not cited" if agreed_rating is None else capture.option_label(agreed_rating)
                 st.caption(
                     f"Consensus: {agreed}, by {escape_markdown(str(item.decided_by))} on"
                     f" {item.decided_at:%d %b %Y %H:%M}: {escape_markdown(str(item.reason))}"
@@ -200,7 +202,7 @@ def reconcile() -> None:
             choice, reason = st.columns([1, 3])
             choice.selectbox(
                 f"Agreed rating of {item.label}",
-                double_coding.consensus_options(item.kind),
+                double_coding.consensus_options(item.kind, neutral_mixed),
                 index=None,
                 format_func=lambda o: o if o == double_coding.NOT_CITED else capture.option_label(o),
                 key=f"{form}:choice:{item.factor_code}",

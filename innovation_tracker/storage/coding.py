@@ -89,7 +89,7 @@ def record_second_coding(con: Connection, actor: str, interview_id: int, ratings
             )
         first = _rows(
             cur,
-            "SELECT factor_code, rating, evidence, shareable FROM factor_rating WHERE interview_id = ?"
+            "SELECT factor_code, rating, evidence, shareable, mixed FROM factor_rating WHERE interview_id = ?"
             " ORDER BY factor_code",
             [interview_id],
         )
@@ -100,8 +100,17 @@ def record_second_coding(con: Connection, actor: str, interview_id: int, ratings
         for coding, rows in ((1, first), (2, ratings)):
             for row in rows:
                 cur.execute(
-                    "INSERT INTO coding_rating VALUES (?, ?, ?, ?, ?, ?)",
-                    [interview_id, coding, row["factor_code"], row["rating"], row["evidence"], row["shareable"]],
+                    "INSERT INTO coding_rating (interview_id, coding, factor_code, rating, evidence, shareable, mixed)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        interview_id,
+                        coding,
+                        row["factor_code"],
+                        row["rating"],
+                        row["evidence"],
+                        row["shareable"],
+                        bool(row.get("mixed", False)),
+                    ],
                 )
         cur.execute("UPDATE coding SET saved_at = now() WHERE interview_id = ? AND coding = 2", [interview_id])
         after = {"coder": actor, "saved": True, "first_coder": coders, "first_coding": first, "ratings": ratings}
@@ -112,27 +121,29 @@ def record_second_coding(con: Connection, actor: str, interview_id: int, ratings
 
 def set_consensus(con: Connection, actor: str, interview_id: int, decisions: list[dict]) -> None:
     """Record the agreed rating (None: not cited) of each disagreement, with why, and make it the rating in force.
-    `decisions` are checked already (the factor is a disagreement of this interview, the rating fits its kind)."""
+    `decisions` are checked already (the factor is a disagreement of this interview, the rating fits its kind); a
+    decision's `mixed` (X, with rating 0) goes with its rating into the consensus and the rating in force."""
 
     def work(cur):
         for decision in decisions:
             code, rating, reason = decision["factor_code"], decision["rating"], decision["reason"]
+            mixed = rating is not None and bool(decision.get("mixed", False))
             before = _rows(
                 cur,
-                "SELECT rating, evidence, shareable, coder FROM factor_rating"
+                "SELECT rating, mixed, evidence, shareable, coder FROM factor_rating"
                 " WHERE interview_id = ? AND factor_code = ?",
                 [interview_id, code],
             )
             earlier = _rows(
                 cur,
-                "SELECT rating, reason, decided_by FROM consensus WHERE interview_id = ? AND factor_code = ?",
+                "SELECT rating, mixed, reason, decided_by FROM consensus WHERE interview_id = ? AND factor_code = ?",
                 [interview_id, code],
             )
             cur.execute(
-                "INSERT INTO consensus (interview_id, factor_code, rating, reason, decided_by) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT DO UPDATE SET rating = excluded.rating, reason = excluded.reason,"
-                " decided_by = excluded.decided_by, decided_at = now()",
-                [interview_id, code, rating, reason, actor],
+                "INSERT INTO consensus (interview_id, factor_code, rating, mixed, reason, decided_by)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET rating = excluded.rating, mixed = excluded.mixed,"
+                " reason = excluded.reason, decided_by = excluded.decided_by, decided_at = now()",
+                [interview_id, code, rating, mixed, reason, actor],
             )
             if rating is None:
                 cur.execute(
@@ -140,15 +151,15 @@ def set_consensus(con: Connection, actor: str, interview_id: int, decisions: lis
                 )
             elif before:
                 cur.execute(
-                    "UPDATE factor_rating SET rating = ? WHERE interview_id = ? AND factor_code = ?",
-                    [rating, interview_id, code],
+                    "UPDATE factor_rating SET rating = ?, mixed = ? WHERE interview_id = ? AND factor_code = ?",
+                    [rating, mixed, interview_id, code],
                 )
             else:  # cited by the second coding only: its evidence comes with it
                 cur.execute(
-                    "INSERT INTO factor_rating (interview_id, factor_code, rating, evidence, shareable, coder)"
-                    " SELECT interview_id, factor_code, ?, evidence, shareable, ? FROM coding_rating"
+                    "INSERT INTO factor_rating (interview_id, factor_code, rating, evidence, shareable, coder, mixed)"
+                    " SELECT interview_id, factor_code, ?, evidence, shareable, ?, ? FROM coding_rating"
                     " WHERE interview_id = ? AND coding = 2 AND factor_code = ?",
-                    [rating, actor, interview_id, code],
+                    [rating, actor, mixed, interview_id, code],
                 )
             record_audit(
                 cur,
@@ -157,7 +168,7 @@ def set_consensus(con: Connection, actor: str, interview_id: int, decisions: lis
                 "consensus",
                 str(interview_id),
                 before={"factor_code": code, "rating_in_force": before[0] if before else None, "consensus": earlier},
-                after={"factor_code": code, "rating": rating, "reason": reason},
+                after={"factor_code": code, "rating": rating, "mixed": mixed, "reason": reason},
             )
         _check_version(cur, actor, "interview", str(interview_id), None)  # a form opened before now is stale
 
@@ -173,8 +184,11 @@ def coding_queue(con: Connection, viewer: Viewer) -> pd.DataFrame:
         viewer,
         """
         WITH _unit AS (
-            SELECT interview_id, factor_code, max(rating) FILTER (WHERE coding = 1) AS r1,
-                   max(rating) FILTER (WHERE coding = 2) AS r2, count(*) FILTER (WHERE coding = 1) AS c1,
+            -- X (mixed, stored as 0) is a code of its own: X against 0 is a disagreement
+            SELECT interview_id, factor_code,
+                   max(CASE WHEN mixed THEN 10 ELSE rating END) FILTER (WHERE coding = 1) AS r1,
+                   max(CASE WHEN mixed THEN 10 ELSE rating END) FILTER (WHERE coding = 2) AS r2,
+                   count(*) FILTER (WHERE coding = 1) AS c1,
                    count(*) FILTER (WHERE coding = 2) AS c2
             FROM coding_rating GROUP BY ALL
         ), _disagree AS (
@@ -249,8 +263,10 @@ def coding_pairs(con: Connection, viewer: Viewer, interview_id: int) -> pd.DataF
                         AND saved_at IS NOT NULL),
         _factor AS (SELECT DISTINCT factor_code FROM coding_rating WHERE interview_id IN (SELECT * FROM _saved))
         SELECT u.factor_code, f.label, f.domain, f.kind, f.position,
-               a.rating AS rating_1, a.evidence AS evidence_1, b.rating AS rating_2, b.evidence AS evidence_2,
-               c.rating AS consensus, c.reason, c.decided_by, c.decided_at, r.rating AS in_force
+               a.rating AS rating_1, a.mixed AS mixed_1, a.evidence AS evidence_1,
+               b.rating AS rating_2, b.mixed AS mixed_2, b.evidence AS evidence_2,
+               c.rating AS consensus, c.mixed AS consensus_mixed, c.reason, c.decided_by, c.decided_at,
+               r.rating AS in_force, r.mixed AS in_force_mixed
         FROM _factor u JOIN factor f USING (factor_code)
              LEFT JOIN coding_rating a ON a.interview_id = $interview AND a.coding = 1 AND a.factor_code = u.factor_code
              LEFT JOIN coding_rating b ON b.interview_id = $interview AND b.coding = 2 AND b.factor_code = u.factor_code
@@ -265,7 +281,8 @@ def coding_pairs(con: Connection, viewer: Viewer, interview_id: int) -> pd.DataF
 @scoped_read
 def agreement_counts(con: Connection, viewer: Viewer, wave: str | None = None) -> pd.DataFrame:
     """Agreement's raw material, aggregated in SQL in one pass: per `level` (overall, project or factor), group and
-    pair of codes (rating_1, rating_2; NULL where that coding did not cite the factor), how many units had them, and
+    pair of codes (rating_1, rating_2; NULL where that coding did not cite the factor; mixed_1, mixed_2: that rating
+    is X, stored as 0), how many units had them, and
     the group's double-coded interviews (`n_interviews`). A unit is a factor × a double-coded interview (both codings
     saved), at `wave` or at every wave: every factor of the codebook not retired, and a retired one where either
     coding cited it.
@@ -288,21 +305,24 @@ def agreement_counts(con: Connection, viewer: Viewer, wave: str | None = None) -
         ), _cited AS (
             SELECT d.project_code, r.interview_id, r.factor_code,
                    max(r.rating) FILTER (WHERE r.coding = 1) AS rating_1,
-                   max(r.rating) FILTER (WHERE r.coding = 2) AS rating_2
+                   max(r.rating) FILTER (WHERE r.coding = 2) AS rating_2,
+                   bool_or(r.mixed) FILTER (WHERE r.coding = 1) AS mixed_1,
+                   bool_or(r.mixed) FILTER (WHERE r.coding = 2) AS mixed_2
             FROM coding_rating r JOIN _pair d USING (interview_id) GROUP BY ALL
         ), _cells AS (
-            SELECT project_code, factor_code, rating_1, rating_2, count(*) AS units,
+            SELECT project_code, factor_code, rating_1, rating_2, mixed_1, mixed_2, count(*) AS units,
                    factor_code IN (SELECT factor_code FROM _active) AS offered
             FROM _cited GROUP BY ALL
         ), _group AS (
             SELECT CASE WHEN grouping(project_code) = 0 THEN 'project'
                         WHEN grouping(factor_code) = 0 THEN 'factor' ELSE 'overall' END AS level,
                    coalesce(project_code, '') AS project_key, coalesce(factor_code, '') AS factor_key,
-                   rating_1, rating_2, sum(units) AS units,
+                   rating_1, rating_2, mixed_1, mixed_2, sum(units) AS units,
                    coalesce(sum(units) FILTER (WHERE offered), 0) AS offered_units
             FROM _cells
-            GROUP BY GROUPING SETS ((project_code, rating_1, rating_2), (factor_code, rating_1, rating_2),
-                                    (rating_1, rating_2))
+            GROUP BY GROUPING SETS ((project_code, rating_1, rating_2, mixed_1, mixed_2),
+                                    (factor_code, rating_1, rating_2, mixed_1, mixed_2),
+                                    (rating_1, rating_2, mixed_1, mixed_2))
         ), _n AS (
             SELECT count(*) AS pairs, (SELECT count(*) FROM _active) AS active FROM _pair
         ), _offered AS (
@@ -318,16 +338,18 @@ def agreement_counts(con: Connection, viewer: Viewer, wave: str | None = None) -
         ), _cited_sum AS (
             SELECT level, project_key, factor_key, sum(offered_units) AS cited FROM _group GROUP BY ALL
         ), _counts AS (
-            SELECT g.level, g.project_key, g.factor_key, g.rating_1, g.rating_2, g.units, o.n_interviews
+            SELECT g.level, g.project_key, g.factor_key, g.rating_1, g.rating_2, g.mixed_1, g.mixed_2, g.units,
+                   o.n_interviews
             FROM _group g JOIN _offered o USING (level, project_key, factor_key)
             UNION ALL
-            SELECT o.level, o.project_key, o.factor_key, NULL, NULL, o.offered - coalesce(k.cited, 0), o.n_interviews
+            SELECT o.level, o.project_key, o.factor_key, NULL, NULL, NULL, NULL, o.offered - coalesce(k.cited, 0),
+                   o.n_interviews
             FROM _offered o LEFT JOIN _cited_sum k USING (level, project_key, factor_key)
             WHERE o.offered - coalesce(k.cited, 0) > 0
         )
         SELECT c.level, nullif(c.project_key, '') AS project_code, pr.name AS project_name,
                nullif(c.factor_key, '') AS factor_code, f.label AS factor_label, f.domain,
-               c.rating_1, c.rating_2, c.units, c.n_interviews
+               c.rating_1, c.rating_2, c.mixed_1, c.mixed_2, c.units, c.n_interviews
         FROM _counts c LEFT JOIN project pr ON pr.project_code = c.project_key
              LEFT JOIN factor f ON f.factor_code = c.factor_key
         ORDER BY ALL

@@ -40,8 +40,8 @@ KEYS = {
 COLUMNS["user_project"] = KEYS["user_project"]
 # Double coding (migration 0009): both independent codings and the consensus go and come back with their interview.
 COLUMNS["coding"] = ("interview_id", "coding", "coder", "started_at", "saved_at")
-COLUMNS["coding_rating"] = ("interview_id", "coding", "factor_code", "rating", "evidence", "shareable")
-COLUMNS["consensus"] = ("interview_id", "factor_code", "rating", "reason", "decided_by", "decided_at")
+COLUMNS["coding_rating"] = ("interview_id", "coding", "factor_code", "rating", "evidence", "shareable", "mixed")
+COLUMNS["consensus"] = ("interview_id", "factor_code", "rating", "reason", "decided_by", "decided_at", "mixed")
 CODING_TABLES = ("coding", "coding_rating", "consensus")
 CONTACT_COLUMNS = ("telephone", "email", "call_times")
 COLUMNS["participant_contact"] = ("participant_code", *CONTACT_COLUMNS)
