@@ -60,6 +60,7 @@ UNSCOPED = {
     "revoke_session": "ends a session (a write)",
     "revoke_sessions": "ends an account's sessions (a write)",
     "forget_sessions": "deletes sessions that have ended (a write)",
+    "forget_all_sessions": "deletes every session after a restore (a write)",
     "min_role_group": "the study's k for de-identification; a number",
     "neutral_mixed": "whether the codebook declares the neutral and mixed ratings; a flag",
 }

@@ -77,7 +77,7 @@ class TestFactorHeatmap:
         assert list(heat.colorbar.ticktext) == [
             "−2<br>strong barrier",
             "−1<br>barrier",
-            "0<br>mixed",
+            "0<br>neutral or mixed",
             "+1<br>facilitator",
             "+2<br>strong facilitator",
         ]

@@ -328,11 +328,13 @@ def test_glossary_is_open_to_every_role_and_defines_the_terms(monkeypatch, seede
     headers = [h.value for h in at.header]
     assert headers == [
         "Net balance",
+        "Neutral (0) and mixed (X) ratings",
         "Outlook",
         "What changed: the change classes",
         "Windows and due dates",
         "Finished rounds",
         "De-identification",
+        "Double coding and agreement",
     ]
     text = " ".join(m.value for m in at.markdown)
     assert "80%" in text and "in progress" in text
