@@ -26,10 +26,10 @@ COPIES = {
     " withdrawal_date",
     "interview": "interview_id + k * $ids, participant_code || sfx, wave, interview_date, mode, interviewer,"
     " duration_min, status, summary",
-    "factor_rating": "interview_id + k * $ids, factor_code, rating, evidence, shareable, coder",
+    "factor_rating": "interview_id + k * $ids, factor_code, rating, evidence, shareable, coder, mixed",
     "coding": "interview_id + k * $ids, coding, coder, started_at, saved_at",
-    "coding_rating": "interview_id + k * $ids, coding, factor_code, rating, evidence, shareable",
-    "consensus": "interview_id + k * $ids, factor_code, rating, reason, decided_by, decided_at",
+    "coding_rating": "interview_id + k * $ids, coding, factor_code, rating, evidence, shareable, mixed",
+    "consensus": "interview_id + k * $ids, factor_code, rating, reason, decided_by, decided_at, mixed",
     "indicator_value": "project_code || sfx, wave, indicator_code, value",
     "milestone": "milestone_id + k * $milestones, project_code || sfx, milestone_date, kind, title, notes",
 }
