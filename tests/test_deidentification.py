@@ -13,7 +13,7 @@ import pytest
 from innovation_tracker import reports, service, storage
 from innovation_tracker.cli import main
 from innovation_tracker.domain import AccountRole, Role, Viewer, label_of
-from innovation_tracker.errors import AccessDenied, ValidationError
+from innovation_tracker.errors import AccessDenied, NotFound, ValidationError
 from innovation_tracker.storage.access import SCOPED_READS
 from innovation_tracker.ui.navigation import pages_for
 from tests.apptest import everything_shown, open_page
@@ -100,7 +100,10 @@ def test_no_read_gives_a_de_identified_viewer_a_role_held_by_fewer_than_k(demo, 
     seen = set()
     for name, read in sorted(SCOPED_READS.items()):
         for args in calls(read):
-            result = read(con, viewer, *args)
+            try:
+                result = read(con, viewer, *args)
+            except NotFound:  # a read of one record outside the viewer's projects refuses: it gives them nothing
+                continue
             seen |= holders.check_pseudonyms(as_text(result), f"{name}{args}")
             for frame in result.values() if isinstance(result, dict) else [result]:
                 if isinstance(frame, pd.DataFrame):
