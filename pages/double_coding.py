@@ -27,7 +27,15 @@ mine = queue[(queue.second_coder == viewer.username) & queue.saved_at.isna()]
 saved = queue[queue.saved_at.notna()]
 wanted = st.query_params.get("interview")
 default = RECONCILE if wanted is not None and int(wanted) in set(saved.interview_id) else CODE
-mode = st.segmented_control("Task", [CODE, RECONCILE], default=default, key="dc:mode", label_visibility="collapsed")
+# A radio, not a segmented control: the segmented control's selected text fails WCAG contrast (axe, serious).
+mode = st.radio(
+    "Task",
+    [CODE, RECONCILE],
+    index=[CODE, RECONCILE].index(default),
+    key="dc:mode",
+    horizontal=True,
+    label_visibility="collapsed",
+)
 
 
 def interview_label(row) -> str:
