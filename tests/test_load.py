@@ -5,6 +5,7 @@ the database afterwards."""
 from __future__ import annotations
 
 import asyncio
+import re
 import statistics
 import time
 
@@ -52,10 +53,10 @@ async def score(page, engaged: int) -> bool:
     form = page.locator('[data-testid="stForm"]').first
     await form.get_by_role("spinbutton", name="Service users engaged").fill(str(engaged))
     await form.get_by_role("button", name="Save scores").click()
-    return await confirmed(page, "Saved the baseline scores")
+    return await confirmed(page, re.compile(r"Saved the .+ scores of"))
 
 
-async def confirmed(page, text: str) -> bool:
+async def confirmed(page, text: str | re.Pattern) -> bool:
     saved = page.get_by_text(text).first
     refused = page.get_by_text("Nothing was saved").first
     await saved.or_(refused).wait_for(timeout=TIMEOUT_MS)
