@@ -19,7 +19,7 @@ from streamlit.components.v2 import manifest_scanner
 
 from innovation_tracker import service, storage
 from innovation_tracker.domain import AccountRole, Study, Viewer
-from tests import postgres
+from tests import cfir_study, postgres
 from tests.browser import CHROMIUM_ARGS, chromium_or_skip
 
 DEMO_TODAY = dt.date(2026, 3, 2)
@@ -241,3 +241,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
         elif fast_loop and settings is not None and settings.max_examples > FAST_LOOP_EXAMPLES:
             test._hypothesis_internal_use_settings = type(settings)(settings, max_examples=FAST_LOOP_EXAMPLES)
+
+
+@pytest.fixture
+def cfir_path(tmp_path):
+    """A study on the CFIR 2.0 codebook (0 and X declared), built by `tests/cfir_study.py`."""
+    path = tmp_path / "cfir.duckdb"
+    cfir_study.build(path)
+    return path
+
+
+@pytest.fixture
+def cfir(cfir_path):
+    con = storage.connect(cfir_path)
+    yield con
+    con.close()

@@ -26,20 +26,6 @@ CFIR_DOMAINS = ["innovation", "outer_setting", "inner_setting", "individuals", "
 ADMIN = Viewer("root", AccountRole.ADMIN)
 
 
-@pytest.fixture
-def cfir_path(tmp_path):
-    path = tmp_path / "cfir.duckdb"
-    cfir_study.build(path)
-    return path
-
-
-@pytest.fixture
-def cfir(cfir_path):
-    con = storage.connect(cfir_path)
-    yield con
-    con.close()
-
-
 def test_the_cfir_codebook_holds_five_domains_every_construct_either_and_declares_0_and_x():
     factors, neutral_mixed = codebook.load_codebook_and_scale("cfir2")
     assert neutral_mixed is True

@@ -11,7 +11,6 @@ import pytest
 
 from innovation_tracker import agreement, double_coding, storage
 from innovation_tracker.domain import AccountRole, Viewer
-from tests import cfir_study
 from tests.apptest import everything_shown, open_page
 
 SECOND = Viewer("second-coder", AccountRole.EVALUATOR)
@@ -27,20 +26,6 @@ FIRST = {
 # The blind second coding: learning culture X (first 0: a disagreement), mid-level leaders X (first X: agreement),
 # planning −2 (first −1: a disagreement).
 SECOND_CODING = {**FIRST, "ins_culture_learning": "X", "prc_planning": -2}
-
-
-@pytest.fixture
-def cfir_path(tmp_path):
-    path = tmp_path / "cfir.duckdb"
-    cfir_study.build(path)
-    return path
-
-
-@pytest.fixture
-def cfir(cfir_path):
-    con = storage.connect(cfir_path)
-    yield con
-    con.close()
 
 
 def peer_baseline(con) -> int:
