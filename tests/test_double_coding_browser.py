@@ -51,7 +51,7 @@ def test_code_blind_see_agreement_reconcile_and_the_timeline_shows_the_consensus
         page = browser.new_page(viewport={"width": 1400, "height": 2400})
         page.goto(f"{server.url}/agreement", wait_until="domcontentloaded")
         login(page, "demo-evaluator", accounts.DEMO_PASSWORD)
-        page.get_by_text("Double-coded interviews").wait_for(timeout=30_000)
+        page.get_by_text("Double-coded interviews", exact=True).wait_for(timeout=30_000)
         assert page.locator('[data-testid="stMetricValue"]').first.inner_text() == "46"
         page.get_by_role("link", name="Double coding", exact=True).click()
         page.get_by_role("button", name="Start blind coding").click()
@@ -65,7 +65,7 @@ def test_code_blind_see_agreement_reconcile_and_the_timeline_shows_the_consensus
         page.get_by_text("Saved your blind coding").wait_for(timeout=30_000)
 
         page.goto(f"{server.url}/agreement", wait_until="domcontentloaded")
-        page.get_by_text("Double-coded interviews").wait_for(timeout=30_000)
+        page.get_by_text("Double-coded interviews", exact=True).wait_for(timeout=30_000)
         assert page.locator('[data-testid="stMetricValue"]').first.inner_text() == "47"
 
         page.goto(f"{server.url}/double-coding?interview={int(candidate.interview_id)}", wait_until="domcontentloaded")
