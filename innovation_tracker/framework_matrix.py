@@ -136,7 +136,7 @@ def table(matrix: Matrix, rows: tuple[str, ...] | None = None) -> pd.DataFrame:
         ]
     )
     wide = text.pivot(index="project_code", columns="column", values="text")
-    wide = wide.reindex(index=list(rows), columns=list(matrix.columns)).fillna(EMPTY)
+    wide = wide.reindex(index=list(rows), columns=list(matrix.columns)).astype(object).fillna(EMPTY)
     wide.index = [matrix.row_labels[code] for code in wide.index]
     wide.columns = [matrix.column_labels[c] for c in wide.columns]
     return wide
