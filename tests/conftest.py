@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import datetime as dt
 import functools
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -226,18 +227,44 @@ def browser():
 # Minutes rather than seconds: `python -m pytest -m "not slow"` leaves these out (CI runs everything).
 SLOW_MODULES = {"test_load", "test_benchmark", "test_import_scale", "test_large_portfolio_pages"}
 
+# Each test's recorded time (setup, call and teardown, in seconds), as `--record-durations` last wrote it. Tests
+# recorded at SLOW_SECONDS or more are `slow` too: the longest fifth, five sixths of the run's time. Recorded on
+# this shared 2-core machine with two test processes and other jobs running, so about 3× an idle machine's time.
+DURATIONS = Path(__file__).with_name("durations.json")
+SLOW_SECONDS = 2.0
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--record-durations",
+        action="store_true",
+        help=f"write each test's time to {DURATIONS.name} (which decides the slow tests), keeping the others'",
+    )
+
+
+def _recorded_durations() -> dict[str, float]:
+    return json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+
+
+def _as_recorded(nodeid: str) -> str:
+    """A PostgreSQL variant is as slow as its DuckDB twin (recordings are made where either may be missing)."""
+    return nodeid.replace("[postgres", "[duckdb")
+
 
 def pytest_collection_modifyitems(config, items):
     """Browser suites, the load test, the benchmark, scale imports and 440-project pages are `slow`, as is any
-    property test whose Hypothesis settings ask for more than 100 examples. When the run leaves the slow tests out
-    (`-m "not slow"`), the remaining property tests draw at most FAST_LOOP_EXAMPLES examples each."""
+    property test whose Hypothesis settings ask for more than 100 examples, and any test recorded at SLOW_SECONDS
+    or more. When the run leaves the slow tests out (`-m "not slow"`), the remaining property tests draw at most
+    FAST_LOOP_EXAMPLES examples each."""
     fast_loop = "not slow" in (config.option.markexpr or "")
+    recorded = _recorded_durations()
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
         test = getattr(item, "obj", None)
         settings = getattr(test, "_hypothesis_internal_use_settings", None)
         many_examples = settings is not None and settings.max_examples > 100
-        if item.get_closest_marker("browser") or module in SLOW_MODULES or many_examples:
+        long = recorded.get(_as_recorded(item.nodeid), 0.0) >= SLOW_SECONDS
+        if item.get_closest_marker("browser") or module in SLOW_MODULES or many_examples or long:
             item.add_marker(pytest.mark.slow)
         elif fast_loop and settings is not None and settings.max_examples > FAST_LOOP_EXAMPLES:
             test._hypothesis_internal_use_settings = type(settings)(settings, max_examples=FAST_LOOP_EXAMPLES)
@@ -256,3 +283,19 @@ def cfir(cfir_path):
     con = storage.connect(cfir_path)
     yield con
     con.close()
+
+
+_durations: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    """Sums each test's phases (on the controlling process too when the run is spread over processes)."""
+    if not report.skipped:
+        _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session):
+    if not session.config.getoption("--record-durations") or hasattr(session.config, "workerinput"):
+        return
+    recorded = _recorded_durations() | {node: round(seconds, 2) for node, seconds in _durations.items()}
+    DURATIONS.write_text(json.dumps(dict(sorted(recorded.items())), indent=0) + "\n")
