@@ -63,6 +63,8 @@ BOTH_BACKENDS = {
     "test_import",
     "test_import_sync",
     "test_roundtrip",
+    "test_backup",
+    "test_migrations",
 }  # fmt: skip
 
 

@@ -64,12 +64,12 @@ class PostgresDatabase:
         self._lock = threading.Lock()
         self._translations: dict[tuple[str, bool], str] = {}
         self.catalogue = dialect.Catalogue()
-        from .db import migrate  # db imports this module
+        from .db import migrate, refuse_newer  # db imports this module
 
         con = self.cursor()
         try:
             con.execute_native(dialect.POSTGRES_COMPAT, lock=True)
-            _refuse_newer(con)
+            refuse_newer(con)  # type: ignore[arg-type]  # the same interface
             migrate(con, migrate_to=migrate_to)  # type: ignore[arg-type]  # the same interface
         except BaseException:
             self._pool.close()
@@ -125,23 +125,6 @@ def _open_pool(url: str, max_size: int) -> ConnectionPool:
 def _safe(url: str) -> str:
     """The URL without a password, for the log."""
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
-
-
-def _refuse_newer(con: PostgresConnection) -> None:
-    from .db import shipped_migrations
-
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = 'schema_migration'"
-    ).fetchall()[0][0]
-    if not exists:
-        return
-    newest = con.execute("SELECT coalesce(max(version), 0) FROM schema_migration").fetchall()[0][0]
-    known = max(version for version, _, _ in shipped_migrations())
-    if newest > known:
-        raise DatabaseUnavailable(
-            f"The database was last changed by a newer version of this app (its schema is at version {newest};"
-            f" this version knows versions up to {known}). Nothing was changed: use the newer version."
-        )
 
 
 class Result:
@@ -285,7 +268,10 @@ class PostgresConnection:
     # DuckDB's statements that name a file on the client, or describe a query: the files and the answers are the
     # same on PostgreSQL, so exports.py and backup.py write one statement for both (docs/architecture.md).
     def _describe(self, query: str, params) -> Result:
-        """`DESCRIBE query`: (column_name, column_type) in DuckDB's type names, from the query's description."""
+        """`DESCRIBE query` (or a table's name): (column_name, column_type) in DuckDB's type names, from the
+        query's description."""
+        if re.fullmatch(r"[\w.\"]+", query):
+            query = f"SELECT * FROM {query}"
         columns = self._columns(self.database.translate(query, params is not None), params)
         return Result(None, [(name, _DUCKDB_TYPES.get(oid, "VARCHAR")) for name, oid in columns])
 
@@ -348,6 +334,7 @@ class PostgresConnection:
                 # and nothing as NULL, so both survive.
                 options = pacsv.WriteOptions(include_header=False)
                 for batch in source.iter_batches(batch_size=50_000):
+                    batch = _storage_types(batch)
                     buffer = io.BytesIO()
                     pacsv.write_csv(batch, buffer, options)
                     copy.write(buffer.getvalue())
@@ -529,6 +516,16 @@ def _parquet_from_csv(copy, columns: list[tuple[str, int]], path: str) -> int:
             writer.write_batch(batch)
             n += batch.num_rows
     return n
+
+
+def _storage_types(batch):
+    """DuckDB writes JSON columns as Arrow's JSON extension type, which pyarrow's CSV writer refuses: its text."""
+    import pyarrow as pa
+
+    if not any(isinstance(field.type, pa.BaseExtensionType) for field in batch.schema):
+        return batch
+    columns = [c.storage if isinstance(c.type, pa.BaseExtensionType) else c for c in batch.columns]
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
 
 
 def has_tables(url: str) -> bool:
