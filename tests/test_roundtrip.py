@@ -1,6 +1,7 @@
 """Export → import into a new database → export again gives the same files, in every format."""
 
 import datetime
+import shutil
 
 import pyarrow.parquet as pq
 import pytest
@@ -108,18 +109,37 @@ def test_a_table_longer_than_an_excel_sheet_carries_on_in_more_sheets_and_import
         assert storage.read_table(seeded, EVALUATOR, table).equals(storage.read_table(con, EVALUATOR, table)), table
 
 
+# Text a CSV writer must get right: quotes, commas, a `#`, line breaks, tabs, backslashes, padding, an empty text
+# (quoted, "") against a NULL (nothing).
+AWKWARD = [
+    "UPDATE project SET name = 'Arts #1, \"the\" group', host_organisation = 'Trust #2' WHERE project_code = 'ARTS'",
+    "UPDATE project SET host_organisation = NULL WHERE project_code = 'CARE'",
+    "UPDATE interview SET summary = 'line one' || chr(10) || 'line two' || chr(13) || chr(10) WHERE interview_id = 1",
+    "UPDATE interview SET summary = '' WHERE interview_id = 2",
+    "UPDATE interview SET summary = '  padded ' || chr(9) || 'tab; semi \\ back' WHERE interview_id = 3",
+]
+
+
 def _both_exports(demo_file, demo_template, tmp_path, viewer, fmt):
-    """The demo study exported by DuckDB and by PostgreSQL (copy_export itself: no audit entry changes either)."""
-    url = postgres.database_url(postgres.server_or_skip(), demo_template)
+    """Copies of the demo study on DuckDB and PostgreSQL, given the same awkward text, exported by each
+    (copy_export itself)."""
+    duck = tmp_path / "demo.duckdb"
+    shutil.copyfile(demo_file, duck)
+    url = postgres.create_database(postgres.server_or_skip(), template=demo_template)
     out = {}
-    for name, target in (("duckdb", demo_file), ("postgresql", url)):
-        folder = tmp_path / name
-        folder.mkdir()
-        con = storage.connect(target)
-        try:
-            out[name] = (folder, storage.copy_export(con, viewer, folder, fmt))
-        finally:
-            con.close()
+    try:
+        for name, target in (("duckdb", duck), ("postgresql", url)):
+            folder = tmp_path / name
+            folder.mkdir()
+            con = storage.connect(target)
+            try:
+                for sql in AWKWARD:
+                    con.execute(sql)
+                out[name] = (folder, storage.copy_export(con, viewer, folder, fmt))
+            finally:
+                con.close()
+    finally:
+        postgres.drop_database(url)
     return out
 
 
@@ -135,6 +155,14 @@ def test_the_csv_files_are_the_same_bytes_on_both_backends(demo_file, demo_templ
     study = (pg / "study.csv").read_text(encoding="utf-8").splitlines()[1]
     assert ".0," in wide or wide.count(".0\n") > 0, "a whole mean is written 1.0, as DuckDB writes it"
     assert study.endswith(",true,false"), "is_demo, neutral_mixed as DuckDB spells booleans"
+    projects = (pg / "projects.csv").read_text(encoding="utf-8")
+    assert (
+        'ARTS,"Arts #1, ""the"" group",community,Trust #2,' in projects
+        and "\nCARE,Carers Connect,voluntary,,external," in projects
+    )
+    if viewer is EVALUATOR:
+        interviews = (pg / "interviews.csv").read_bytes()
+        assert b',"line one\nline two\r\n"\n' in interviews and b',""\n' in interviews
 
 
 def test_parquet_has_the_same_columns_types_and_values_on_both_backends(demo_file, demo_template, tmp_path):
