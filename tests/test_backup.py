@@ -208,3 +208,27 @@ def test_a_backup_restores_across_backends(seeded_path, demo_template, tmp_path,
     finally:
         postgres.drop_database(url)
         postgres.drop_database(empty)
+
+
+def test_a_backup_of_an_older_schema_restores_and_is_brought_up_to_date(backend, new_database, tmp_path):
+    """Restore runs the migrations up to the backup's version, loads it, then the later ones (on either backend)."""
+    old = tmp_path / "old.duckdb"
+    con = storage.connect(old, migrate_to=8)
+    con.execute(
+        "INSERT INTO study (name, start_date, end_date) VALUES ('Old study', DATE '2025-01-01', DATE '2026-01-01')"
+    )
+    con.execute(
+        "INSERT INTO project (project_code, name, setting, relation_to_statutory) VALUES"
+        " ('OLD', 'Old project', 'nhs', 'internal')"
+    )
+    counts = backup.backup(con, ADMIN, tmp_path / "backup")
+    con.close()
+    assert json.loads((tmp_path / "backup" / "manifest.json").read_text())["schema_version"] == 8
+    assert backup.restore(tmp_path / "backup", new_database) == counts
+    con = storage.connect(new_database)
+    try:
+        assert storage.schema_version(con) == max(v for v, _, _ in storage.shipped_migrations())
+        assert con.execute("SELECT name, neutral_mixed FROM study").fetchall() == [("Old study", False)]
+        assert con.execute("SELECT project_code, name FROM project").fetchall() == [("OLD", "Old project")]
+    finally:
+        con.close()
