@@ -1,7 +1,8 @@
 """Backup and restore of a whole database: study, accounts, audit log and the record of applied migrations.
 
-A backup is a folder written by DuckDB's EXPORT DATABASE (schema.sql, load.sql, a Parquet file per table) plus a
-manifest with the row count of every table; restore rebuilds a new database file from it and checks the counts.
+A backup is a folder in the layout of DuckDB's EXPORT DATABASE (schema.sql, load.sql, a Parquet file per table;
+storage/backup.py writes it on either backend) plus a manifest with the row count of every table; restore rebuilds
+a new database (a DuckDB file, or an empty PostgreSQL database) from it and checks the counts.
 """
 
 from __future__ import annotations
@@ -51,19 +52,20 @@ def backup_zip(con: storage.Connection, viewer: Viewer) -> bytes:
         return tidy.zip_files({p.name: p.read_bytes() for p in sorted(folder.iterdir())})
 
 
-def restore(source: Path, db_path: Path) -> dict[str, int]:
-    """A new database at `db_path` from a backup folder (or its zip); never overwrites an existing file."""
-    source, db_path = Path(source), Path(db_path)
-    if db_path.exists():
-        raise TrackerError(f"{db_path} already exists; restore into a new file so nothing is overwritten")
+def restore(source: Path, target: str | Path) -> dict[str, int]:
+    """A new database at `target` from a backup folder (or its zip) made on either backend: a DuckDB file that
+    does not exist yet, or a new, empty PostgreSQL database (a `postgresql://` URL). Never overwrites."""
+    source = Path(source)
+    if not storage.is_postgres(str(target)) and Path(target).exists():
+        raise TrackerError(f"{target} already exists; restore into a new file so nothing is overwritten")
     if source.is_file() and zipfile.is_zipfile(source):
         with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(source) as archive:
             archive.extractall(tmp)
-            return _restore_folder(Path(tmp), db_path)
-    return _restore_folder(source, db_path)
+            return _restore_folder(Path(tmp), target)
+    return _restore_folder(source, target)
 
 
-def _restore_folder(folder: Path, db_path: Path) -> dict[str, int]:
+def _restore_folder(folder: Path, target: str | Path) -> dict[str, int]:
     manifest = read_manifest(folder)
     newest = max(version for version, _, _ in storage.shipped_migrations())
     if manifest["schema_version"] > newest:
@@ -71,13 +73,10 @@ def _restore_folder(folder: Path, db_path: Path) -> dict[str, int]:
             f"the backup was made by a newer version of the tracker (schema {manifest['schema_version']}, "
             f"this one knows up to {newest}); upgrade before restoring"
         )
-    counts = restore_backup(db_path, folder)
-    if counts != manifest["tables"]:
-        db_path.unlink(missing_ok=True)
-        raise TrackerError(f"the restored row counts {counts} differ from the backup's manifest {manifest['tables']}")
+    counts = restore_backup(target, folder, version=manifest["schema_version"], expected=manifest["tables"])
     # Brings a backup from an older version up to date, as opening any database does. No session survives a
     # restore: one revoked (logged out, or its account changed) after the backup was taken must not come back.
-    con = storage.connect(db_path)
+    con = storage.connect(target if storage.is_postgres(str(target)) else Path(target))
     try:
         storage.write(con, storage.forget_all_sessions)
     finally:

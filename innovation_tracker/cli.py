@@ -237,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     demo = command("demo", cmd_demo, "Create a new database holding the synthetic demo study.")
-    demo.add_argument("--db", type=_database, required=True, help="path of the new DuckDB file")
+    demo.add_argument("--db", type=_database, required=True, help="a new DuckDB file, or a postgresql:// URL")
     demo.add_argument(
         "--today",
         type=_date,
@@ -251,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Create a new database holding an empty study with the default schedule, "
         "codebook (Brooks, Pilgrim & Rogers 2011) and sustainability indicators.",
     )
-    init.add_argument("--db", type=_database, required=True, help="path of the new DuckDB file")
+    init.add_argument("--db", type=_database, required=True, help="a new DuckDB file, or a postgresql:// URL")
     init.add_argument("--name", default="New evaluation", help="the study's name")
     init.add_argument("--start", type=_date, default=dt.date.today(), help="study start date (YYYY-MM-DD)")
     init.add_argument("--end", type=_date, help="study end date (YYYY-MM-DD; default start + 15 months)")
@@ -270,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_export,
         "Write the study as tidy files (DESIGN §5 contract), one per table, plus wide.csv for analysts.",
     )
-    export.add_argument("--db", type=_database, required=True, help="the DuckDB file")
+    export.add_argument("--db", type=_database, required=True, help="a DuckDB file or a postgresql:// URL")
     export.add_argument("--out", type=Path, required=True, help="folder to write into (created if needed)")
     export.add_argument("--format", choices=("csv", "xlsx", "parquet"), default="csv", help="file format")
 
@@ -285,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--db",
         type=_database,
         required=True,
-        help="the DuckDB file (created when the import succeeds and it does not exist)",
+        help="a DuckDB file (created when the import succeeds and it does not exist) or a postgresql:// URL",
     )
     imp.add_argument("files", type=Path, nargs="+", metavar="FILE", help="tidy files, or REDCap exports")
     imp.add_argument(
@@ -301,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_users_commands(command("users", None, "Manage who can log in: accounts, roles, projects, passwords."))
     settings = command("settings", cmd_settings, "Show the study's settings, or change them.")
-    settings.add_argument("--db", type=_database, required=True, help="the DuckDB file")
+    settings.add_argument("--db", type=_database, required=True, help="a DuckDB file or a postgresql:// URL")
     settings.add_argument(
         "--min-role-group",
         type=int,
@@ -326,7 +326,7 @@ def _add_users_commands(users: argparse.ArgumentParser) -> None:
     def action(name, handler, help_text, *, username=True):
         sub = actions.add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(handler=handler)
-        sub.add_argument("--db", type=_database, required=True, help="the DuckDB file")
+        sub.add_argument("--db", type=_database, required=True, help="a DuckDB file or a postgresql:// URL")
         if username:
             sub.add_argument("username", metavar="USERNAME", help="the account's username")
         return sub
@@ -407,13 +407,13 @@ def _add_data_commands(command) -> None:
         "Write a REDCap data dictionary for collecting this study's interviews and ratings in REDCap, with the "
         "instrument-event mapping, events and repeating-instrument files next to it.",
     )
-    redcap.add_argument("--db", type=_database, required=True, help="the DuckDB file")
+    redcap.add_argument("--db", type=_database, required=True, help="a DuckDB file or a postgresql:// URL")
     redcap.add_argument("--out", type=Path, required=True, help="the dictionary CSV to write (e.g. dictionary.csv)")
 
     report = command(
         "report", cmd_report, "Write a report (PDF or self-contained HTML) for a project or the portfolio."
     )
-    report.add_argument("--db", type=_database, required=True, help="the DuckDB file")
+    report.add_argument("--db", type=_database, required=True, help="a DuckDB file or a postgresql:// URL")
     report.add_argument("--out", type=Path, required=True, help="the file to write (.pdf or .html)")
     report.add_argument("--project", metavar="CODE", help="a project's code; without it, the whole portfolio")
     report.add_argument("--wave", help="the wave to report at (default: the latest wave with data)")
@@ -421,12 +421,21 @@ def _add_data_commands(command) -> None:
     report.add_argument("--today", type=_date, default=dt.date.today(), help="the date the report is as of")
 
     backup = command("backup", cmd_backup, "Copy the whole database (study, accounts, audit log) into a folder.")
-    backup.add_argument("--db", type=_database, required=True, help="the DuckDB file")
+    backup.add_argument("--db", type=_database, required=True, help="a DuckDB file or a postgresql:// URL")
     backup.add_argument("--out", type=Path, required=True, help="a new or empty folder to write the backup into")
 
-    restore = command("restore", cmd_restore, "Rebuild a database from a backup folder (or its zip) into a new file.")
+    restore = command(
+        "restore",
+        cmd_restore,
+        "Rebuild a database from a backup folder (or its zip): a new file or an empty PostgreSQL database.",
+    )
     restore.add_argument("source", type=Path, metavar="DIR", help="the backup folder, or a zip of it")
-    restore.add_argument("--db", type=_database, required=True, help="the new DuckDB file (must not exist)")
+    restore.add_argument(
+        "--db",
+        type=_database,
+        required=True,
+        help="a new DuckDB file (must not exist), or a postgresql:// URL of a new, empty database",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

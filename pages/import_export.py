@@ -266,7 +266,8 @@ def redcap_tab() -> None:
 def backup_tab() -> None:
     st.caption(
         "A copy of the whole database: the study, every account (with password hashes) and the audit log. "
-        "Restore it with `python -m innovation_tracker restore backup.zip --db NEW.duckdb`."
+        "Restore it with `python -m innovation_tracker restore backup.zip --db NEW.duckdb`, or into a new, empty "
+        "PostgreSQL database with `--db postgresql://…` (a backup of either restores into either)."
     )
     if st.button("Prepare backup", icon=":material/backup:"):
         with st.spinner("Copying the database…"):

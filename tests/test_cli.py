@@ -28,6 +28,8 @@ def test_every_command_has_help_text():
         for action in sub._actions:
             if action.dest != "help":
                 assert action.help, f"{name} {action.dest} has no help"
+            if action.dest == "db":
+                assert "DuckDB file" in action.help and "postgresql:// URL" in action.help, f"{name} --db"
 
 
 @pytest.mark.parametrize("command", COMMANDS + [f"users {action}" for action in USERS_ACTIONS])

@@ -56,7 +56,7 @@ def connect(path: str | Path = ":memory:", *, migrate_to: int | None = None) -> 
         raise _open_error(path, exc) from exc
     try:
         _refuse_truncated(con, path)
-        _refuse_newer(con, path)
+        refuse_newer(con)
         migrate(con, migrate_to=migrate_to)
     except StorageError:
         con.close()
@@ -123,12 +123,13 @@ def _refuse_truncated(con: Connection, path: str | Path) -> None:
         raise _open_error(path, duckdb.IOException("the file ends before the last block of its tables"))
 
 
-def _refuse_newer(con: Connection, path: str | Path) -> None:
-    """A database migrated by a newer version of the app is refused before anything is written to it. (No message
-    names the file: messages reach the browser, and the server's log names it.)"""
+def refuse_newer(con: Connection) -> None:
+    """A database migrated by a newer version of the app is refused before anything is written to it, on either
+    backend (information_schema names the table on both). (No message names the file or URL: messages reach the
+    browser, and the server's log names it.)"""
     exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_migration' AND schema_name = 'main'"
-        " AND database_name = current_database()"
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main'"
+        " AND table_name = 'schema_migration' AND table_catalog = current_database()"
     ).fetchall()[0][0]
     if not exists:
         return
@@ -136,9 +137,9 @@ def _refuse_newer(con: Connection, path: str | Path) -> None:
     known = max(version for version, _, _ in shipped_migrations())
     if newest > known:
         raise DatabaseUnavailable(
-            f"The database file was last changed by a newer version of this app (its schema is at version"
-            f" {newest}; this version knows versions up to {known}). Nothing was changed: open it with the newer"
-            " version, or restore an older backup."
+            f"The database was last changed by a newer version of this app (its schema is at version {newest};"
+            f" this version knows versions up to {known}). Nothing was changed: open it with the newer version,"
+            " or restore an older backup."
         )
 
 

@@ -76,7 +76,9 @@ def copy_export(con: Connection, viewer: Viewer, out_dir: Path, fmt: str) -> dic
     queries = export_queries(con, viewer)
     if fmt == "xlsx":
         return _workbook(con, queries, out_dir / "study.xlsx")
-    options = "FORMAT csv, HEADER" if fmt == "csv" else "FORMAT parquet"
+    # DuckDB quotes a value holding `#` unless told there are no comments; PostgreSQL (and every reader the import
+    # uses) has no comments either: the same bytes on both backends.
+    options = "FORMAT csv, HEADER, COMMENT ''" if fmt == "csv" else "FORMAT parquet"
     counts = {}
     for table, (sql, params) in queries.items():
         target = str(out_dir / f"{table}.{fmt}").replace("'", "''")

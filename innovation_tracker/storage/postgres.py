@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 import logging
 import re
 import threading
@@ -63,12 +64,12 @@ class PostgresDatabase:
         self._lock = threading.Lock()
         self._translations: dict[tuple[str, bool], str] = {}
         self.catalogue = dialect.Catalogue()
-        from .db import migrate  # db imports this module
+        from .db import migrate, refuse_newer  # db imports this module
 
         con = self.cursor()
         try:
             con.execute_native(dialect.POSTGRES_COMPAT, lock=True)
-            _refuse_newer(con)
+            refuse_newer(con)  # type: ignore[arg-type]  # the same interface
             migrate(con, migrate_to=migrate_to)  # type: ignore[arg-type]  # the same interface
         except BaseException:
             self._pool.close()
@@ -124,23 +125,6 @@ def _open_pool(url: str, max_size: int) -> ConnectionPool:
 def _safe(url: str) -> str:
     """The URL without a password, for the log."""
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
-
-
-def _refuse_newer(con: PostgresConnection) -> None:
-    from .db import shipped_migrations
-
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = 'schema_migration'"
-    ).fetchall()[0][0]
-    if not exists:
-        return
-    newest = con.execute("SELECT coalesce(max(version), 0) FROM schema_migration").fetchall()[0][0]
-    known = max(version for version, _, _ in shipped_migrations())
-    if newest > known:
-        raise DatabaseUnavailable(
-            f"The database was last changed by a newer version of this app (its schema is at version {newest};"
-            f" this version knows versions up to {known}). Nothing was changed: use the newer version."
-        )
 
 
 class Result:
@@ -227,6 +211,12 @@ class PostgresConnection:
             finally:
                 self._pins = max(self._pins - 1, 0)
                 self._give_back()
+        file_copy = _COPY_TO_FILE.match(sql)
+        if file_copy:
+            return self._copy_to_file(file_copy, params)
+        describe = _DESCRIBE.match(sql)
+        if describe:
+            return self._describe(describe.group(1), params)
         temp = _TEMP_TABLE.match(sql)
         if temp:
             self._pins += 1
@@ -274,6 +264,86 @@ class PostgresConnection:
         finally:
             if _DDL.search(sql):
                 self._schema_changed = True
+
+    # DuckDB's statements that name a file on the client, or describe a query: the files and the answers are the
+    # same on PostgreSQL, so exports.py and backup.py write one statement for both (docs/architecture.md).
+    def _describe(self, query: str, params) -> Result:
+        """`DESCRIBE query` (or a table's name): (column_name, column_type) in DuckDB's type names, from the
+        query's description."""
+        if re.fullmatch(r"[\w.\"]+", query):
+            query = f"SELECT * FROM {query}"
+        columns = self._columns(self.database.translate(query, params is not None), params)
+        return Result(None, [(name, _DUCKDB_TYPES.get(oid, "VARCHAR")) for name, oid in columns])
+
+    def _columns(self, translated: str, params) -> list[tuple[str, int]]:
+        conn = self._borrow()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"SELECT * FROM ({translated}) AS q LIMIT 0", params)
+                return [(d.name, d.type_code) for d in cur.description or ()]
+        except psycopg.Error as exc:
+            raise _as_duckdb(exc) from exc
+        finally:
+            self._give_back()
+
+    def _copy_to_file(self, found: re.Match, params) -> Result:
+        """`COPY (query) TO 'file' (FORMAT csv, HEADER | FORMAT parquet)`, written on this (the client's) side as
+        DuckDB writes it: `COPY … TO STDOUT` streamed to the file (CSV with DuckDB's spelling of booleans and
+        floats, so the bytes are the same), or through pyarrow into Parquet with DuckDB's column types. Memory stays
+        at one block of rows. Answers the number of rows written, as DuckDB does."""
+        query, path, options = found.group(1), found.group(2).replace("''", "'"), found.group(3).lower()
+        translated = self.database.translate(query, params is not None)
+        columns = self._columns(translated, params)
+        self._pins += 1  # the probe and the copy see the same transaction, when one is open
+        conn = self._borrow()
+        try:
+            with conn.cursor() as cur:
+                if "parquet" in options:
+                    copy_sql = f"COPY ({translated}) TO STDOUT WITH (FORMAT csv, HEADER)"
+                    with cur.copy(copy_sql, params) as copy:
+                        rows = _parquet_from_csv(copy, columns, path)
+                else:
+                    select = ", ".join(_duckdb_csv_text(name, oid) for name, oid in columns)
+                    copy_sql = f"COPY (SELECT {select} FROM ({translated}) AS q) TO STDOUT WITH (FORMAT csv, HEADER)"
+                    with open(path, "wb") as out, cur.copy(copy_sql, params) as copy:
+                        for block in copy:
+                            out.write(block)
+                    rows = cur.rowcount
+            return Result(None, [(rows,)])
+        except psycopg.Error as exc:
+            raise _as_duckdb(exc) from exc
+        finally:
+            self._pins = max(self._pins - 1, 0)
+            self._give_back()
+
+    def copy_from_parquet(self, table: str, path: str) -> int:
+        """Append a Parquet file's rows to `table` (its columns by name) through `COPY … FROM STDIN`, a batch at a
+        time; the rows loaded. For restores: DuckDB reads Parquet itself (`COPY t FROM 'f.parquet'`)."""
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+
+        if not re.fullmatch(r"\w+", table):
+            raise ValueError(f"not a table name: {table}")
+        source = pq.ParquetFile(path)
+        names = ", ".join(f'"{name}"' for name in source.schema_arrow.names)
+        conn = self._borrow()
+        n = 0
+        try:
+            with conn.cursor() as cur, cur.copy(f'COPY "{table}" ({names}) FROM STDIN WITH (FORMAT csv)') as copy:
+                # pyarrow quotes every text value and leaves NULL bare: PostgreSQL's CSV reads "" as an empty text
+                # and nothing as NULL, so both survive.
+                options = pacsv.WriteOptions(include_header=False)
+                for batch in source.iter_batches(batch_size=50_000):
+                    batch = _storage_types(batch)
+                    buffer = io.BytesIO()
+                    pacsv.write_csv(batch, buffer, options)
+                    copy.write(buffer.getvalue())
+                    n += batch.num_rows
+            return n
+        except psycopg.Error as exc:
+            raise _as_duckdb(exc) from exc
+        finally:
+            self._give_back()
 
     def executemany(self, sql: str, rows: Iterable[Sequence]) -> None:
         conn = self._borrow()
@@ -338,6 +408,140 @@ class PostgresConnection:
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
             self.close()
+
+
+_COPY_TO_FILE = re.compile(r"\s*COPY\s+\((.*)\)\s+TO\s+'((?:[^']|'')*)'\s*\(([^()]*)\)\s*;?\s*$", re.I | re.S)
+_DESCRIBE = re.compile(r"\s*DESCRIBE\s+(.*?)\s*;?\s*$", re.I | re.S)
+
+# PostgreSQL's type oids as DuckDB names the types the schema declares. SMALLINT is DuckDB's TINYINT (the dialect
+# renames it; the schema has no other) and `numeric` is what an average is on PostgreSQL and a DOUBLE on DuckDB.
+_DUCKDB_TYPES = {
+    16: "BOOLEAN",
+    20: "BIGINT",
+    21: "TINYINT",
+    23: "INTEGER",
+    25: "VARCHAR",
+    1043: "VARCHAR",
+    114: "JSON",
+    3802: "JSON",
+    700: "FLOAT",
+    701: "DOUBLE",
+    1700: "DOUBLE",
+    1082: "DATE",
+    1114: "TIMESTAMP",
+    1184: "TIMESTAMP WITH TIME ZONE",
+}
+
+
+def _duckdb_csv_text(name: str, oid: int) -> str:
+    """A column as DuckDB's CSV writer spells it: booleans `true`/`false` (PostgreSQL: `t`/`f`), a whole float with
+    `.0` (PostgreSQL: `1`), every other float the shortest text that reads back the same (both do this)."""
+    column = '"' + name.replace('"', '""') + '"'
+    kind = _DUCKDB_TYPES.get(oid)
+    if kind == "BOOLEAN":
+        text = f"CASE WHEN {column} THEN 'true' WHEN NOT {column} THEN 'false' END"
+    elif kind in ("DOUBLE", "FLOAT"):
+        value = f"CAST({column} AS DOUBLE PRECISION)"
+        text = (
+            f"CASE WHEN {value} = trunc({value}) AND abs({value}) < 1e15"
+            f" THEN CAST(CAST({value} AS BIGINT) AS TEXT) || '.0' ELSE CAST({value} AS TEXT) END"
+        )
+    else:
+        return column
+    return f"{text} AS {column}"
+
+
+def _arrow_type(oid: int):
+    import pyarrow as pa
+
+    return {
+        "BOOLEAN": pa.bool_(),
+        "BIGINT": pa.int64(),
+        "TINYINT": pa.int8(),
+        "INTEGER": pa.int32(),
+        "FLOAT": pa.float32(),
+        "DOUBLE": pa.float64(),
+        "DATE": pa.date32(),
+        "TIMESTAMP": pa.timestamp("us"),
+        "TIMESTAMP WITH TIME ZONE": pa.timestamp("us", tz="UTC"),
+    }.get(_DUCKDB_TYPES.get(oid, "VARCHAR"), pa.string())
+
+
+class _CopyReader(io.RawIOBase):
+    """`COPY … TO STDOUT`'s blocks as a file pyarrow reads."""
+
+    def __init__(self, copy) -> None:
+        self._blocks = iter(copy)
+        self._left = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:
+        while not self._left:
+            block = next(self._blocks, None)
+            if block is None:
+                return 0
+            self._left = bytes(block)
+        n = min(len(target), len(self._left))
+        target[:n] = self._left[:n]
+        self._left = self._left[n:]
+        return n
+
+
+def _parquet_from_csv(copy, columns: list[tuple[str, int]], path: str) -> int:
+    """PostgreSQL's CSV (`t`/`f`, NULL bare, "" an empty text) into a Parquet file typed as DuckDB types the
+    columns, a block at a time."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([(name, _arrow_type(oid)) for name, oid in columns])
+    reader = pacsv.open_csv(
+        io.BufferedReader(_CopyReader(copy), buffer_size=1 << 20),
+        read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 22),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types=schema,
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            true_values=["t"],
+            false_values=["f"],
+        ),
+    )
+    n = 0
+    with pq.ParquetWriter(path, schema) as writer:
+        for batch in reader:
+            writer.write_batch(batch)
+            n += batch.num_rows
+    return n
+
+
+def _storage_types(batch):
+    """DuckDB writes JSON columns as Arrow's JSON extension type, which pyarrow's CSV writer refuses: its text."""
+    import pyarrow as pa
+
+    if not any(isinstance(field.type, pa.BaseExtensionType) for field in batch.schema):
+        return batch
+    columns = [c.storage if isinstance(c.type, pa.BaseExtensionType) else c for c in batch.columns]
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
+def has_tables(url: str) -> bool:
+    """Whether the database at `url` holds any table of its own (a restore goes into an empty one only)."""
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            found = conn.execute(
+                "SELECT count(*) FROM information_schema.tables"
+                " WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
+            ).fetchone()
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(
+            "The PostgreSQL database could not be reached (is the server running, does the database exist, and may"
+            " this user connect?)."
+        ) from exc
+    return bool(found and found[0])
 
 
 _TEMP_TABLE = re.compile(r"\s*CREATE\s+TEMP(?:ORARY)?\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.IGNORECASE)
