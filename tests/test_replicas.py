@@ -1,18 +1,22 @@
-"""The demo's first start: servers started together on one new PostgreSQL database build the demo once.
+"""Several servers on one PostgreSQL database (issue 17), as processes racing each other.
 
-Each server, on its first page run, opens the database (migrating it) and builds the demo study if the database
-holds no study and no account (`service.start_demo_if_new`, as `ui._shared_connection` calls it). Both steps run
-under an advisory lock (`storage.exclusive`), and the second server re-checks under it, so it waits and then finds
-the demo built."""
+The demo's first start: servers started together on one new PostgreSQL database build the demo once. Each server,
+on its first page run, opens the database (migrating it) and builds the demo study if the database holds no study
+and no account (`service.start_demo_if_new`, as `ui._shared_connection` calls it). Both steps run under an advisory
+lock (`storage.exclusive`), and the second server re-checks under it, so it waits and then finds the demo built.
+
+Lockout: guesses at one account's password sent to two servers at once get no more password checks than the
+limit, as within one server."""
 
 from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import threading
 
 import pytest
 
-from innovation_tracker import service, storage
+from innovation_tracker import accounts, service, storage
 from innovation_tracker.domain import Study
 from tests import postgres
 from tests.conftest import DEMO_TODAY
@@ -93,3 +97,68 @@ def test_a_new_duckdb_file_starts_as_the_demo_once(tmp_path):
         assert con.execute("SELECT count(*) FROM study").fetchall()[0][0] == 1
     finally:
         con.close()
+
+
+GUESSES_PER_SERVER = 4
+
+
+def _guess(url: str, barrier, results) -> None:
+    """One server taking GUESSES_PER_SERVER wrong passwords for demo-funder at once (a thread per request)."""
+    try:
+        database = storage.Database(url)
+        now = dt.datetime(2026, 3, 2, 12, 0)
+        outcomes: list[str] = []
+
+        def attempt() -> None:
+            try:
+                accounts.log_in(database.cursor(), "demo-funder", "not the password", now=now)
+                outcomes.append("in")
+            except accounts.LoginFailed:
+                outcomes.append("refused")
+
+        threads = [threading.Thread(target=attempt) for _ in range(GUESSES_PER_SERVER)]
+        barrier.wait(timeout=120)
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        database.close()
+        results.put(("done", outcomes))
+    except BaseException as exc:
+        results.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+@pytest.fixture
+def demo_pg(demo_template):
+    url = postgres.create_database(postgres.server_or_skip(), template=demo_template)
+    yield url
+    postgres.drop_database(url)
+
+
+def test_guesses_on_two_servers_at_once_get_no_more_checks_than_the_limit(demo_pg):
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(2), context.Queue()
+    servers = [context.Process(target=_guess, args=(demo_pg, barrier, results)) for _ in range(2)]
+    for server in servers:
+        server.start()
+    outcomes = [results.get(timeout=300) for _ in servers]
+    for server in servers:
+        server.join(timeout=60)
+    assert [kind for kind, _ in outcomes] == ["done", "done"], outcomes
+    assert sorted(o for _, found in outcomes for o in found) == ["refused"] * 2 * GUESSES_PER_SERVER
+
+    con = storage.connect(demo_pg)
+    try:
+        reasons = [
+            r[0]
+            for r in con.execute(
+                "SELECT json_extract_string(after, '$.reason') FROM audit_entry"
+                " WHERE action = 'login_failed' AND entity_key = 'demo-funder' ORDER BY audit_id"
+            ).fetchall()
+        ]
+        locked = con.execute("SELECT locked_until FROM user_account WHERE username = 'demo-funder'").fetchall()[0][0]
+    finally:
+        con.close()
+    limit = accounts.MAX_FAILED_ATTEMPTS
+    assert reasons == ["wrong_password"] * limit + ["locked"] * (2 * GUESSES_PER_SERVER - limit), reasons
+    assert locked is not None
