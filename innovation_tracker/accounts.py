@@ -7,12 +7,13 @@ time take `now` (naive local time, as stored), so tests can move the clock.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import re
 import threading
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -174,11 +175,15 @@ def _existing(con: storage.Connection, username: str) -> storage.Account:
     return account
 
 
-def _attempt_lock(username: str) -> threading.Lock:
-    """The lock that puts one account's log-in attempts in a line. DuckDB lets one process at a time open the
-    database file, so a lock in this process orders every attempt there is. The locks are striped by name: a
-    guesser trying many names cannot make the process keep one lock per name."""
-    return _ATTEMPT_LOCKS[zlib.crc32(username.encode()) % len(_ATTEMPT_LOCKS)]
+@contextlib.contextmanager
+def _attempt_lock(con: storage.Connection, username: str) -> Iterator[None]:
+    """The lock that puts one account's log-in attempts in a line: one in this process, and `storage.exclusive`
+    for the other processes on the database (on PostgreSQL several servers take attempts at once; a DuckDB file has
+    one process). The locks are striped by name: a guesser trying many names cannot make the process keep one lock
+    per name, nor PostgreSQL one advisory lock per name."""
+    stripe = zlib.crc32(username.encode()) % len(_ATTEMPT_LOCKS)
+    with _ATTEMPT_LOCKS[stripe], storage.exclusive(con, f"log-in attempts {stripe}"):
+        yield
 
 
 _ATTEMPT_LOCKS = tuple(threading.Lock() for _ in range(64))
@@ -194,7 +199,7 @@ def log_in(con: storage.Connection, username: str, password: str, *, now: dt.dat
     and a right password is refused once the limit is reached.
     """
     username = username.strip().lower()[:64]
-    with _attempt_lock(username):
+    with _attempt_lock(con, username):
         account = storage.get_account(con, username)
         refusal = _refusal(account, now)
         if refusal is None:

@@ -90,6 +90,17 @@ def load_demo(con: storage.Connection, *, today: dt.date, actor: str = SYSTEM_AC
     return counts
 
 
+def start_demo_if_new(con: storage.Connection, *, today: dt.date) -> bool:
+    """Build the demo study in a database that holds no study and no account yet (a first start); whether it did.
+    Servers started together on one PostgreSQL database each call this at start: the first to take the lock
+    builds the demo while the others wait, and they then find it built."""
+    with storage.exclusive(con, "first-start"):
+        if not storage.is_empty(con) or storage.count_accounts(con) > 0:
+            return False
+        load_demo(con, today=today)
+        return True
+
+
 def _demo_double_coding(con: storage.Connection, second: pd.DataFrame, actor: str) -> None:
     """Store the demo's blind second codings and reconcile their disagreements to the first coding (so the ratings
     in force stay the demo's), except in the last few interviews, which are left for the team to reconcile."""

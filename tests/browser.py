@@ -44,13 +44,24 @@ def free_port() -> int:
 
 
 class Server:
-    """`streamlit run dashboard.py` against a given database; fails with the server's output if it dies."""
+    """`streamlit run dashboard.py` against a given database (a DuckDB file or a `postgresql://` URL); fails with the
+    server's output if it dies. `env` adds environment variables; with `wait=False` the caller waits for health
+    (`wait_for_health`), so that several servers start together."""
 
-    def __init__(self, db: Path, today: str, log: Path, extra_args: tuple[str, ...] = (), port: int | None = None):
+    def __init__(
+        self,
+        db: Path | str,
+        today: str,
+        log: Path,
+        extra_args: tuple[str, ...] = (),
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        wait: bool = True,
+    ):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log
-        env = {**os.environ, "INNOVATION_TRACKER_DB": str(db), "INNOVATION_TRACKER_TODAY": today}
+        env = {**os.environ, "INNOVATION_TRACKER_DB": str(db), "INNOVATION_TRACKER_TODAY": today, **(env or {})}
         self.log = log.open("wb")
         self.process = subprocess.Popen(
             [
@@ -76,9 +87,10 @@ class Server:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        self._wait_for_health()
+        if wait:
+            self.wait_for_health()
 
-    def _wait_for_health(self, timeout: float = 60) -> None:
+    def wait_for_health(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

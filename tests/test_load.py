@@ -1,24 +1,33 @@
-"""Load: eight browser sessions use one server at once for about a minute, reading pages and saving milestones
-and sustainability scores through the forms. No page shows an exception and every save that was confirmed is in
-the database afterwards."""
+"""Load: eight browser sessions use the app at once for 45 seconds, reading pages and saving milestones and
+sustainability scores through the forms: on one server over a DuckDB file, on one server over PostgreSQL, and split
+over two servers sharing one PostgreSQL database. No page shows an exception and every save that was confirmed is
+in the database afterwards.
+
+Each run also measures pages per minute (all sessions together), the browser's time to open a page and, apart from
+it, the server's time to run the page's script (INNOVATION_TRACKER_TIMINGS, see innovation_tracker/ui/timings.py).
+With INNOVATION_TRACKER_LOAD_RESULTS=1 the figures are written to benchmarks/results/load-postgres.md."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import re
 import statistics
 import time
+from pathlib import Path
 
 import pytest
 
 from innovation_tracker import accounts, storage
-from tests.browser import CHROMIUM_ARGS, Server, chromium_or_skip
+from tests import postgres
+from tests.browser import CHROMIUM_ARGS, ROOT, Server, chromium_or_skip
 from tests.conftest import DEMO_TODAY
 
 pytestmark = pytest.mark.browser
 
 SESSIONS = 8
-DURATION_S = 60
+DURATION_S = 45  # per configuration; three configurations keep the module near four minutes
 READ_PAGES = ("Portfolio overview", "Project timeline", "Compare projects", "Fieldwork", "Data quality")
 TIMEOUT_MS = 90_000
 EXCEPTION = '[data-testid="stException"]'
@@ -74,69 +83,185 @@ async def session(browser, url: str, number: int, deadline: float, log: dict) ->
     await page.get_by_role("button", name="Log in").click()
     await page.get_by_role("heading", name="Portfolio overview").wait_for(timeout=TIMEOUT_MS)
     await settled(page)
-    step = 0
+    times: list[float] = []
+    step, began = 0, time.monotonic()
     while step == 0 or time.monotonic() < deadline:  # every session writes at least once, however slow
-        await open_page(page, READ_PAGES[(number + step) % len(READ_PAGES)], log["times"])
+        await open_page(page, READ_PAGES[(number + step) % len(READ_PAGES)], times)
         if step % 2 == 0:
-            await open_page(page, "Milestones", log["times"])
+            await open_page(page, "Milestones", times)
             title = f"Load test {number}-{step}"
             (log["milestones"] if await add_milestone(page, title) else log["refused"]).append(title)
         else:
-            await open_page(page, "Sustainability", log["times"])
+            await open_page(page, "Sustainability", times)
             engaged = 1000 * number + step
             (log["scores"] if await score(page, engaged) else log["refused"]).append(engaged)
         step += 1
+    log["times"] += times
+    log["rates"].append(len(times) / (time.monotonic() - began) * 60)  # this session's pages per minute
+    log["window"].append((began, time.monotonic()))
     await context.close()
 
 
-async def drive(url: str, executable: str) -> dict:
+async def drive(urls: list[str], executable: str) -> dict:
+    """SESSIONS browser contexts, session n on server n mod len(urls), for DURATION_S seconds."""
     from playwright.async_api import async_playwright
 
-    log = {"times": [], "milestones": [], "scores": [], "refused": []}
+    log: dict[str, list] = {k: [] for k in ("times", "milestones", "scores", "refused", "rates", "window")}
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         deadline = time.monotonic() + DURATION_S
-        await asyncio.gather(*(session(browser, url, n, deadline, log) for n in range(SESSIONS)))
+        await asyncio.gather(*(session(browser, urls[n % len(urls)], n, deadline, log) for n in range(SESSIONS)))
         await browser.close()
     return log
 
 
-def test_eight_sessions_at_once_lose_no_write(seeded_path, tmp_path, capsys):
-    executable = chromium_or_skip()
-    con = storage.connect(seeded_path)
-    milestones_before = con.execute("SELECT count(*) FROM milestone").fetchone()[0]
-    audit_before = con.execute("SELECT max(audit_id) FROM audit_entry").fetchone()[0]
-    con.close()
-    server = Server(seeded_path, DEMO_TODAY.isoformat(), tmp_path / "streamlit.log")
+def server_times(files: list[Path], log: dict) -> list[float]:
+    """The server-side run times of the pages run while the sessions were browsing (after every log-in)."""
+    offset = time.time() - time.monotonic()  # the timings files hold wall-clock times
+    begin, end = min(b for b, _ in log["window"]) + offset, max(e for _, e in log["window"]) + offset
+    times = []
+    for file in files:
+        for line in file.read_text(encoding="utf-8").splitlines():
+            at, _page, seconds = line.split("\t")
+            if begin <= float(at) <= end:
+                times.append(float(seconds))
+    return times
+
+
+def run_servers(target: Path | str, count: int, tmp_path: Path, executable: str) -> tuple[dict, list[float]]:
+    """Start `count` servers on `target` (together), drive the sessions, stop them; the log and server times."""
+    timings = [tmp_path / f"timings-{n}.tsv" for n in range(count)]
+    servers = [
+        Server(
+            target,
+            DEMO_TODAY.isoformat(),
+            tmp_path / f"streamlit-{n}.log",
+            env={"INNOVATION_TRACKER_TIMINGS": str(timings[n])},
+            wait=False,
+        )
+        for n in range(count)
+    ]
     try:
-        log = asyncio.run(drive(server.url, executable))
+        for server in servers:
+            server.wait_for_health()
+        log = asyncio.run(drive([server.url for server in servers], executable))
     except Exception:
-        print(server.output())
+        for server in servers:
+            print(server.output())
         raise
     finally:
-        server.stop()
-    output = server.log_path.read_text(errors="replace")
-    assert "Traceback" not in output, output
+        for server in servers:
+            server.stop()
+    for server in servers:
+        output = server.log_path.read_text(errors="replace")
+        assert "Traceback" not in output, output
+    return log, server_times([t for t in timings if t.exists()], log)
 
-    con = storage.connect(seeded_path)
-    titles = {r[0] for r in con.execute("SELECT title FROM milestone WHERE title LIKE 'Load test %'").fetchall()}
-    milestones = con.execute("SELECT count(*) FROM milestone").fetchone()[0]
-    scored = [
-        int(r[0])
-        for r in con.execute(
-            "SELECT json_extract_string(after, '$.service_users_engaged') FROM audit_entry"
-            " WHERE audit_id > ? AND entity = 'sustainability' ORDER BY audit_id",
-            [audit_before],
-        ).fetchall()
-    ]
-    con.close()
+
+def check_nothing_lost(target: Path | str, before: tuple[int, int], log: dict) -> None:
+    milestones_before, audit_before = before
+    con = storage.connect(target)
+    try:
+        titles = {r[0] for r in con.execute("SELECT title FROM milestone WHERE title LIKE 'Load test %'").fetchall()}
+        milestones = con.execute("SELECT count(*) FROM milestone").fetchall()[0][0]
+        scored = [
+            int(r[0])
+            for r in con.execute(
+                "SELECT json_extract_string(after, '$.service_users_engaged') FROM audit_entry"
+                " WHERE audit_id > ? AND entity = 'sustainability' ORDER BY audit_id",
+                [audit_before],
+            ).fetchall()
+        ]
+    finally:
+        con.close()
     assert titles == set(log["milestones"]), "every confirmed milestone is stored, and nothing unconfirmed"
     assert milestones == milestones_before + len(log["milestones"])
     assert sorted(scored) == sorted(log["scores"]), "every confirmed score was written, and audited once"
     # Throughput depends on the machine; what must hold is that writes happened at all and none was lost.
     assert len(log["milestones"]) + len(log["scores"]) >= SESSIONS, log
-    median = statistics.median(log["times"])
+
+
+def counts_before(target: Path | str) -> tuple[int, int]:
+    con = storage.connect(target)
+    try:
+        return (
+            con.execute("SELECT count(*) FROM milestone").fetchall()[0][0],
+            con.execute("SELECT max(audit_id) FROM audit_entry").fetchall()[0][0],
+        )
+    finally:
+        con.close()
+
+
+CONFIGURATIONS = {"duckdb-1": ("DuckDB", 1), "postgres-1": ("PostgreSQL", 1), "postgres-2": ("PostgreSQL", 2)}
+RESULTS = ROOT / "benchmarks" / "results" / "load-postgres.md"
+FIGURES_START, FIGURES_END = "<!-- figures: written by tests/test_load.py -->", "<!-- /figures -->"
+
+
+@pytest.fixture
+def load_target(request, tmp_path):
+    """The demo study on the configuration's backend: a DuckDB file, or a PostgreSQL database of its own."""
+    backend, _ = CONFIGURATIONS[request.param]
+    if backend == "DuckDB":
+        yield request.getfixturevalue("seeded_path")
+        return
+    url = postgres.create_database(postgres.server_or_skip(), template=request.getfixturevalue("demo_template"))
+    yield url
+    postgres.drop_database(url)
+
+
+@pytest.mark.parametrize("load_target", list(CONFIGURATIONS), indirect=True)
+def test_eight_sessions_at_once_lose_no_write(load_target, request, tmp_path, capsys):
+    configuration = request.node.callspec.params["load_target"]
+    backend, count = CONFIGURATIONS[configuration]
+    executable = chromium_or_skip()
+    before = counts_before(load_target)
+    log, on_server = run_servers(load_target, count, tmp_path, executable)
+    load_average = os.getloadavg()[1]  # over the last 5 minutes: other work on the machine shows here
+    check_nothing_lost(load_target, before, log)
+    assert on_server, "the servers timed their page runs"
+    figures = {
+        "backend": backend,
+        "servers": count,
+        "sessions": SESSIONS,
+        "seconds": DURATION_S,
+        "pages_per_minute": round(sum(log["rates"]), 1),
+        "browser_median_s": round(statistics.median(log["times"]), 3),
+        "browser_p90_s": round(statistics.quantiles(log["times"], n=10)[-1], 3),
+        "server_runs": len(on_server),
+        "server_median_s": round(statistics.median(on_server), 3),
+        "server_p90_s": round(statistics.quantiles(on_server, n=10)[-1], 3),
+        "saved": len(log["milestones"]) + len(log["scores"]),
+        "refused": len(log["refused"]),
+        "load_average": round(load_average, 1),
+    }
     with capsys.disabled():
-        print(f"\n{SESSIONS} sessions for {DURATION_S} s: {len(log['times'])} pages, median {median:.2f} s,"
-              f" slowest {max(log['times']):.2f} s; {len(log['milestones'])} milestones and {len(log['scores'])}"
-              f" scores saved, {len(log['refused'])} refused")  # fmt: skip
+        print(f"\n{configuration}: {json.dumps(figures)}")
+    if os.environ.get("INNOVATION_TRACKER_LOAD_RESULTS") == "1":
+        write_results(configuration, figures)
+
+
+def write_results(configuration: str, figures: dict) -> None:
+    """Keep each configuration's figures (a JSON beside the report) and rewrite the report's table between its
+    markers; the prose around the table, written by hand, stays."""
+    store = RESULTS.with_suffix(".json")
+    kept = json.loads(store.read_text(encoding="utf-8")) if store.exists() else {}
+    kept[configuration] = {**figures, "measured": time.strftime("%Y-%m-%dT%H:%M:%S"), "cores": os.cpu_count()}
+    store.write_text(json.dumps(kept, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    rows = [
+        "| backend | servers | pages per minute | browser: median (p90) s | server: median (p90) s | page runs timed"
+        " | saves confirmed | refused | load average (5 min) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in CONFIGURATIONS:
+        if name in kept:
+            f = kept[name]
+            rows.append(
+                f"| {f['backend']} | {f['servers']} | {f['pages_per_minute']} | {f['browser_median_s']}"
+                f" ({f['browser_p90_s']}) | {f['server_median_s']} ({f['server_p90_s']}) | {f['server_runs']}"
+                f" | {f['saved']} | {f['refused']} | {f.get('load_average', '—')} |"
+            )
+    table = "\n".join([FIGURES_START, *rows, FIGURES_END])
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else f"# Load test\n\n{table}\n"
+    if FIGURES_START in text:
+        text = text[: text.index(FIGURES_START)] + table + text[text.index(FIGURES_END) + len(FIGURES_END) :]
+    RESULTS.write_text(text, encoding="utf-8")

@@ -19,6 +19,7 @@ from .db import (
     Database,
     connect,
     data_version,
+    exclusive,
     local_writes,
     migrate,
     record_audit,

@@ -295,6 +295,25 @@ class _WriteCounter:
 
 
 local_writes = _WriteCounter()
+_named_locks: dict[str, threading.Lock] = {}
+_named_locks_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def exclusive(con: Connection, name: str) -> Iterator[None]:
+    """Hold the lock called `name`, one holder at a time among every process using this database, for the
+    duration (a first start that builds the demo study, say, whose caller re-checks under the lock that it is
+    still needed). On PostgreSQL it is an advisory lock, which every server shares; a DuckDB file is open in one
+    process only, so there a lock within the process is enough."""
+    shared = getattr(con, "exclusive", None)  # a PostgreSQL connection (storage/postgres.py)
+    if shared is not None:
+        with shared(name):
+            yield
+        return
+    with _named_locks_guard:
+        lock = _named_locks.setdefault(name, threading.Lock())
+    with lock:
+        yield
 
 
 @contextlib.contextmanager

@@ -24,7 +24,8 @@ import io
 import logging
 import re
 import threading
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import duckdb
@@ -41,6 +42,7 @@ from . import dialect
 _log = logging.getLogger(__name__)
 
 POOL_MIN, POOL_MAX = 1, 16
+ADVISORY_LOCKS = 7141  # the first half of the two-part keys of this app's advisory locks (`exclusive`)
 # How long a write waits for a row another transaction holds before it counts as a conflict (which `storage.write`
 # retries): DuckDB refuses at once; waiting a little spares most retries without stalling a page.
 LOCK_TIMEOUT = "300ms"
@@ -68,12 +70,26 @@ class PostgresDatabase:
 
         con = self.cursor()
         try:
-            con.execute_native(dialect.POSTGRES_COMPAT, lock=True)
-            refuse_newer(con)  # type: ignore[arg-type]  # the same interface
-            migrate(con, migrate_to=migrate_to)  # type: ignore[arg-type]  # the same interface
+            # Servers started together would otherwise race to create the same tables (one would fail).
+            with self.exclusive("migrate"):
+                con.execute_native(dialect.POSTGRES_COMPAT)
+                refuse_newer(con)  # type: ignore[arg-type]  # the same interface
+                migrate(con, migrate_to=migrate_to)  # type: ignore[arg-type]  # the same interface
         except BaseException:
             self._pool.close()
             raise
+
+    @contextlib.contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold PostgreSQL's advisory lock called `name` (every process on this database waits for it) for the
+        duration: a session lock on a pooled connection of its own, so the work inside may use any connection."""
+        key = (ADVISORY_LOCKS, _signed32(zlib.crc32(name.encode())))
+        with self._pool.connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s, %s)", key)
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s, %s)", key)
 
     def refresh_catalogue(self) -> None:
         with self._pool.connection() as conn:
@@ -120,6 +136,10 @@ def _open_pool(url: str, max_size: int) -> ConnectionPool:
             " this user connect?). Check INNOVATION_TRACKER_DB, then try again."
         ) from exc
     return pool
+
+
+def _signed32(number: int) -> int:
+    return number - 2**32 if number >= 2**31 else number
 
 
 def _safe(url: str) -> str:
@@ -230,19 +250,13 @@ class PostgresConnection:
                 self._pins = max(self._pins - 1, 0)
             self._give_back()
 
-    def execute_native(self, sql: str, *, lock: bool = False) -> None:
-        """PostgreSQL's own SQL, as it is (no rewriting); with `lock`, under an advisory lock that serialises it
-        with other servers doing the same (creating the compatibility functions at start-up)."""
+    def execute_native(self, sql: str) -> None:
+        """PostgreSQL's own SQL, as it is (no rewriting): creating the compatibility functions at start-up, which
+        the caller serialises with other servers doing the same (`PostgresDatabase.exclusive`)."""
         conn = self._borrow()
         try:
             with conn.cursor() as cur:
-                if lock:
-                    cur.execute("SELECT pg_advisory_lock(7141)")
-                try:
-                    cur.execute(sql)
-                finally:
-                    if lock:
-                        cur.execute("SELECT pg_advisory_unlock(7141)")
+                cur.execute(sql)
         except psycopg.Error as exc:
             raise _as_duckdb(exc) from exc
         finally:
@@ -397,6 +411,9 @@ class PostgresConnection:
 
     def cursor(self) -> PostgresConnection:
         return PostgresConnection(self.database)
+
+    def exclusive(self, name: str) -> contextlib.AbstractContextManager[None]:
+        return self.database.exclusive(name)
 
     def close(self) -> None:
         self._pins = 0

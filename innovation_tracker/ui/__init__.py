@@ -45,12 +45,10 @@ def today() -> dt.date:
 def _shared_connection(path: str) -> storage.Database:
     """One connection per process (reopened if DuckDB invalidates it); a database that does not exist yet starts as
     the demo study. A file that cannot be opened raises, and is tried again at the next run (errors are not kept)."""
-    first_start = not storage.is_postgres(path) and not Path(path).exists()
+    new_file = not storage.is_postgres(path) and not Path(path).exists()
     database = storage.Database(path)
-    if database.shared:  # PostgreSQL: a database with no study and no account yet starts as the demo too
-        first_start = storage.is_empty(database.cursor()) and storage.count_accounts(database.cursor()) == 0
-    if first_start:
-        service.load_demo(database.cursor(), today=today())
+    if new_file or database.shared:  # PostgreSQL: a database with no study and no account yet starts as the demo too
+        service.start_demo_if_new(database.cursor(), today=today())
     return database
 
 

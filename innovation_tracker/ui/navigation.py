@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from ..domain import AccountRole, Viewer
-from . import WANTED_PAGE, demo_banner
+from . import WANTED_PAGE, demo_banner, timings
 
 EVERYONE = frozenset(AccountRole)
 EDITORS = frozenset({AccountRole.ADMIN, AccountRole.EVALUATOR})
@@ -77,8 +77,9 @@ def run(viewer: Viewer) -> None:
         chosen = [page for pages in kept[1].values() for page in pages if Path(str(page._page)).resolve() == wanted]
         if chosen and chosen[0] is not current:
             st.switch_page(chosen[0], query_params=st.query_params.to_dict())
-    demo_banner()  # once, above every page
-    current.run()
+    with timings.page_run(current.url_path):
+        demo_banner()  # once, above every page
+        current.run()
 
 
 def readable_captions() -> None:
