@@ -42,6 +42,11 @@ def parse(argv=None) -> argparse.Namespace:
         help=f"a PostgreSQL server's URL, on which a fresh database is created and dropped (default: ${PG_ENV})",
     )
     parser.add_argument(
+        "--skip-pages",
+        default="",
+        help="with --backend postgres or both: page titles to leave out, comma-separated (named in the results)",
+    )
+    parser.add_argument(
         "--keep-postgres", action="store_true", help="keep the PostgreSQL database (its URL is printed)"
     )
     parser.add_argument(
@@ -276,6 +281,10 @@ def backends_of(args: argparse.Namespace) -> list[str]:
     return ["duckdb", "postgres"] if args.backend == "both" else [args.backend]
 
 
+def skipped(args: argparse.Namespace) -> list[str]:
+    return [title.strip() for title in args.skip_pages.split(",") if title.strip()]
+
+
 def run_backends(args: argparse.Namespace, log=print) -> dict:
     """The pages and the search on each backend in one run: the S portfolio (a DuckDB file) and, for PostgreSQL,
     the same portfolio bulk-copied into a fresh database on the `--postgres` server (dropped afterwards)."""
@@ -296,7 +305,7 @@ def run_backends(args: argparse.Namespace, log=print) -> dict:
             url = pgload.create_database(args.postgres)
             loaded = pgload.load(db, url, log=log)
             targets["postgres"] = url
-        timings = pages.time_pages(targets, portfolio.DEMO_TODAY, args.repeats, log=log)
+        timings = pages.time_pages(targets, portfolio.DEMO_TODAY, args.repeats, log=log, skip=skipped(args))
         searched = {}
         for backend, target in targets.items():
             searched[backend] = search.time_search(target)
@@ -340,6 +349,7 @@ def backend_results(args, db, names, timings, searched, loaded) -> dict:
         "counts": counts,
         "repeats": args.repeats,
         "backends": names,
+        "skipped_pages": skipped(args),
         "postgres_load": loaded,
         "floor_s": {b: statistics.median(p["floor_s"] for p in pages_out if p["backend"] == b) for b in names},
         "pages": pages_out,
@@ -375,6 +385,8 @@ def backends_markdown(result: dict) -> str:
             f" (COPY FROM STDIN, parents first) and analysed in {loaded['load_s']:.1f} s.",
             "",
         ]
+    if result.get("skipped_pages"):
+        lines += ["Not timed in this run (`--skip-pages`): " + ", ".join(result["skipped_pages"]) + ".", ""]
     head = "| page | viewer |"
     rule = "|---|---|"
     for b in names:

@@ -13,7 +13,7 @@ import gc
 import os
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,17 +89,20 @@ def _writer(db: str | Path) -> Callable[[], None]:
     return write
 
 
-def time_pages(db: str | Path | dict[str, str | Path], today: dt.date, repeats: int, log=print) -> list[PageTiming]:
+def time_pages(
+    db: str | Path | dict[str, str | Path], today: dt.date, repeats: int, log=print, skip: Collection[str] = ()
+) -> list[PageTiming]:
     """Each page's timings on each backend (`db` is one database, or backend name -> database: a DuckDB file or a
     PostgreSQL URL). The floor is measured with each page, one empty rerun before each of the page's warm reruns:
     the load of a shared machine drifts, and a ratio is only fair against a floor taken under the same load. With
-    several backends each page is timed on one backend right after the other, for the same reason."""
+    several backends each page is timed on one backend right after the other, for the same reason. Pages titled in
+    `skip` are left out."""
     targets = db if isinstance(db, dict) else {"duckdb": db}
     with server_script_cache():
-        return _time_pages(targets, today, repeats, log)
+        return _time_pages(targets, today, repeats, log, set(skip))
 
 
-def _time_pages(targets: dict[str, str | Path], today: dt.date, repeats: int, log) -> list[PageTiming]:
+def _time_pages(targets: dict[str, str | Path], today: dt.date, repeats: int, log, skip: set[str]) -> list[PageTiming]:
     os.environ[ui.TODAY_ENV] = today.isoformat()
     st.cache_data.clear()
     st.cache_resource.clear()
@@ -110,6 +113,8 @@ def _time_pages(targets: dict[str, str | Path], today: dt.date, repeats: int, lo
     empty.run()
     timings = []
     for spec, viewer in cases():
+        if spec.title in skip:
+            continue
         for backend, db in targets.items():
             os.environ[ui.DB_ENV] = str(db)
             if (backend, viewer.username) not in sessions:
