@@ -112,6 +112,8 @@ def _time_pages(targets: dict[str, str | Path], today: dt.date, repeats: int, lo
     empty = AppTest.from_string(EMPTY_PAGE, default_timeout=TIMEOUT_S)
     empty.run()
     timings = []
+    at: AppTest | None = None
+    write: Callable[[], None] | None = None
     for spec, viewer in cases():
         if spec.title in skip:
             continue
@@ -144,7 +146,7 @@ def _time_pages(targets: dict[str, str | Path], today: dt.date, repeats: int, lo
                 f"({warm / floor_here:.1f}× the floor), after a write {timing.after_write_s:.3f} s")  # fmt: skip
     # Let go of every cursor on the database (the writers', the AppTest sessions'): while one lives, DuckDB keeps
     # the file locked against the server that the memory measurement starts next; PostgreSQL's pools are closed.
-    del sessions, writers, empty
+    del sessions, writers, empty, at, write
     for db in targets.values():
         if storage.is_postgres(str(db)):
             ui._shared_connection(str(db)).close()
