@@ -7,15 +7,17 @@ import argparse
 import datetime as dt
 import functools
 import json
+import os
 import platform
 import statistics
 import time
 from dataclasses import asdict
 from pathlib import Path
 
-from benchmarks import pages, portfolio, search, transfer
+from benchmarks import pages, pgload, portfolio, search, transfer
 
 HERE = Path(__file__).resolve().parent
+PG_ENV = "INNOVATION_TRACKER_TEST_PG"
 TARGETS = {"warm_ratio": 10.0, "after_write_s": 1.0, "cold_s": 3.0, "import_ratio": 3.0, "memory_mb": 1536.0}
 
 
@@ -27,6 +29,26 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--work", type=Path, default=HERE / "data", help="where databases are built and kept")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="where the results are written")
     parser.add_argument("--no-memory", action="store_true", help="skip the browser run that measures memory")
+    parser.add_argument(
+        "--backend",
+        choices=("duckdb", "postgres", "both"),
+        default="duckdb",
+        help="duckdb: the whole benchmark on a DuckDB file (results s<S>.md); postgres or both: the pages and the"
+        " search on each backend named, side by side (results s<S>-both.md or s<S>-postgres.md)",
+    )
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(PG_ENV),
+        help=f"a PostgreSQL server's URL, on which a fresh database is created and dropped (default: ${PG_ENV})",
+    )
+    parser.add_argument(
+        "--skip-pages",
+        default="",
+        help="with --backend postgres or both: page titles to leave out, comma-separated (named in the results)",
+    )
+    parser.add_argument(
+        "--keep-postgres", action="store_true", help="keep the PostgreSQL database (its URL is printed)"
+    )
     parser.add_argument(
         "--transfer",
         action="store_true",
@@ -251,6 +273,171 @@ def write(result: dict, out: Path) -> tuple[Path, Path]:
     return stem.with_suffix(".md"), stem.with_suffix(".json")
 
 
+NAMES = {"duckdb": "DuckDB", "postgres": "PostgreSQL"}
+PAGE_TARGETS = "warm rerun ≤ 10× the floor, rerun after a write < 1 s, cold < 3 s"
+
+
+def backends_of(args: argparse.Namespace) -> list[str]:
+    return ["duckdb", "postgres"] if args.backend == "both" else [args.backend]
+
+
+def skipped(args: argparse.Namespace) -> list[str]:
+    return [title.strip() for title in args.skip_pages.split(",") if title.strip()]
+
+
+def run_backends(args: argparse.Namespace, log=print) -> dict:
+    """The pages and the search on each backend in one run: the S portfolio (a DuckDB file) and, for PostgreSQL,
+    the same portfolio bulk-copied into a fresh database on the `--postgres` server (dropped afterwards)."""
+    names = backends_of(args)
+    if "postgres" in names and not args.postgres:
+        raise SystemExit(f"--backend {args.backend} needs a PostgreSQL server: --postgres URL or ${PG_ENV}")
+    args.work.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    db = portfolio.cached(args.work, args.scale)
+    log(f"portfolio S={args.scale} ready in {time.perf_counter() - started:.1f} s: {db}")
+    targets: dict[str, str | Path] = {}
+    loaded = None
+    url = None
+    if "duckdb" in names:
+        targets["duckdb"] = db
+    try:
+        if "postgres" in names:
+            url = pgload.create_database(args.postgres)
+            loaded = pgload.load(db, url, log=log)
+            targets["postgres"] = url
+        timings = pages.time_pages(targets, portfolio.DEMO_TODAY, args.repeats, log=log, skip=skipped(args))
+        searched = {}
+        for backend, target in targets.items():
+            searched[backend] = search.time_search(target)
+            times = (f"{r['viewer']} {r['query']} {r['warm_s'] * 1000:.0f} ms" for r in searched[backend])
+            log(f"search ({backend}): " + ", ".join(times))
+    finally:
+        if url and not args.keep_postgres:
+            pgload.drop_database(url)
+        elif url:
+            log(f"PostgreSQL database kept: {url}")
+    return backend_results(args, db, names, timings, searched, loaded)
+
+
+def backend_results(args, db, names, timings, searched, loaded) -> dict:
+    counts = storage_counts(db)
+    pages_out = []
+    for t in timings:
+        row = asdict(t)
+        row.update(
+            cold_ratio=t.cold_s / t.floor_s,
+            warm_ratio=t.warm_s / t.floor_s,
+            after_write_ratio=t.after_write_s / t.floor_s,
+            met=t.cold_s < TARGETS["cold_s"]
+            and t.warm_s / t.floor_s <= TARGETS["warm_ratio"]
+            and t.after_write_s < TARGETS["after_write_s"],
+        )
+        pages_out.append(row)
+    met_by = {}
+    for backend in names:
+        mine = [p for p in pages_out if p["backend"] == backend]
+        met_by[backend] = {
+            "warm_ratio": all(p["warm_ratio"] <= TARGETS["warm_ratio"] for p in mine),
+            "after_write_s": all(p["after_write_s"] < TARGETS["after_write_s"] for p in mine),
+            "cold_s": all(p["cold_s"] < TARGETS["cold_s"] for p in mine),
+            "search_s": all(r["warm_s"] < search.TARGET_S for r in searched[backend]),
+        }
+    return {
+        "scale": args.scale,
+        "when": dt.datetime.now().isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {_cores()} cores, Python {platform.python_version()}",
+        "counts": counts,
+        "repeats": args.repeats,
+        "backends": names,
+        "skipped_pages": skipped(args),
+        "postgres_load": loaded,
+        "floor_s": {b: statistics.median(p["floor_s"] for p in pages_out if p["backend"] == b) for b in names},
+        "pages": pages_out,
+        "search": searched,
+        "targets": {k: TARGETS[k] for k in ("warm_ratio", "after_write_s", "cold_s")} | {"search_s": search.TARGET_S},
+        "met": met_by,
+    }
+
+
+def _cell(seconds: float, ratio: float) -> str:
+    return f"{seconds:.3f} s · {ratio:.0f}×" if ratio >= 10 else f"{seconds:.3f} s · {ratio:.1f}×"
+
+
+def backends_markdown(result: dict) -> str:
+    names, counts = result["backends"], result["counts"]
+    floors = " · ".join(f"{NAMES[b]} {result['floor_s'][b] * 1000:.1f} ms" for b in names)
+    lines = [
+        f"# Benchmark at S = {result['scale']}: " + " and ".join(NAMES[b] for b in names),
+        "",
+        f"{result['when']} · {result['machine']} · {counts['projects']:,} projects, {counts['participants']:,}"
+        f" participants, {counts['interviews']:,} interviews, {counts['factor_ratings']:,} ratings ·"
+        f" medians of {result['repeats']} reruns (warm: at least 5) · empty-page rerun (floor): {floors}",
+        "",
+        "Each cell: seconds · ratio to the same backend's floor (the empty page's rerun, timed alternately with"
+        f" that page's reruns in this run). Targets: {PAGE_TARGETS}. Each page is timed on one backend right after"
+        " the other.",
+        "",
+    ]
+    loaded = result.get("postgres_load")
+    if loaded:
+        lines += [
+            f"PostgreSQL database: migrated in {loaded['migrate_s']:.1f} s, {loaded['rows']:,} rows bulk-copied"
+            f" (COPY FROM STDIN, parents first) and analysed in {loaded['load_s']:.1f} s.",
+            "",
+        ]
+    if result.get("skipped_pages"):
+        lines += ["Not timed in this run (`--skip-pages`): " + ", ".join(result["skipped_pages"]) + ".", ""]
+    head = "| page | viewer |"
+    rule = "|---|---|"
+    for b in names:
+        head += f" {NAMES[b]} cold | warm rerun | after a write | met |"
+        rule += "---:|---:|---:|:---:|"
+    lines += [head, rule]
+    by_key: dict[tuple[str, str], dict[str, dict]] = {}
+    for p in result["pages"]:
+        by_key.setdefault((p["page"], p["viewer"]), {})[p["backend"]] = p
+    for (page, viewer), per in by_key.items():
+        row = f"| {page} | {viewer} |"
+        for b in names:
+            p = per[b]
+            row += (
+                f" {_cell(p['cold_s'], p['cold_ratio'])} | {_cell(p['warm_s'], p['warm_ratio'])} |"
+                f" {_cell(p['after_write_s'], p['after_write_ratio'])} | {_mark(p['met'])} |"
+            )
+        lines.append(row)
+    lines += ["", "| target | " + " | ".join(NAMES[b] for b in names) + " |", "|---|" + ":---:|" * len(names)]
+    for key, label in (
+        ("warm_ratio", "every warm rerun ≤ 10× floor"),
+        ("after_write_s", "every rerun after a write < 1 s"),
+        ("cold_s", "every cold render < 3 s"),
+        ("search_s", "every search's first page < 0.3 s"),
+    ):
+        lines.append(f"| {label} | " + " | ".join(_mark(result["met"][b][key]) for b in names) + " |")
+    lines += [
+        "",
+        "| search, first page of 20 | viewer | matches | " + " | ".join(f"{NAMES[b]} warm" for b in names) + " |",
+        "|---|---|---:|" + "---:|" * len(names),
+    ]
+    first = result["search"][names[0]]
+    for n, row in enumerate(first):
+        cells = []
+        for b in names:
+            other = result["search"][b][n]
+            cells.append(f"{other['warm_s']:.3f} s {_mark(other['warm_s'] < search.TARGET_S)}")
+        lines.append(f"| {row['query']} | {row['viewer']} | {row['matches']:,} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def write_backends(result: dict, out: Path) -> tuple[Path, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    suffix = "both" if len(result["backends"]) > 1 else result["backends"][0]
+    stem = out / f"s{result['scale']}-{suffix}"
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(backends_markdown(result))
+    return stem.with_suffix(".md"), stem.with_suffix(".json")
+
+
 def main(argv=None) -> None:
     args = parse(argv)
     if args.transfer:
@@ -263,6 +450,11 @@ def main(argv=None) -> None:
         stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
         stem.with_suffix(".md").write_text(transfer_markdown(result))
         print(stem.with_suffix(".md").read_text())
+        return
+    if args.backend != "duckdb":
+        result = run_backends(args, log=LOG)
+        md, _ = write_backends(result, args.out)
+        print(md.read_text())
         return
     result = run(args)
     md, _ = write(result, args.out)

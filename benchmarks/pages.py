@@ -13,7 +13,7 @@ import gc
 import os
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +45,7 @@ class PageTiming:
     warm_s: float
     after_write_s: float
     floor_s: float
+    backend: str = "duckdb"
 
 
 def _timed(run: Callable[[], AppTest]) -> float:
@@ -76,7 +77,7 @@ def cases() -> list[tuple[navigation.PageSpec, Viewer]]:
     return [*found, (navigation.PAGES[0], TEAM)]
 
 
-def _writer(db: Path) -> Callable[[], None]:
+def _writer(db: str | Path) -> Callable[[], None]:
     """An audited write through the app's own connection: the first project's outlook, changed each time."""
     con = ui._shared_connection(str(db)).cursor()
     project = con.execute("SELECT min(project_code) FROM project").fetchone()[0]
@@ -88,51 +89,67 @@ def _writer(db: Path) -> Callable[[], None]:
     return write
 
 
-def time_pages(db: Path, today: dt.date, repeats: int, log=print) -> list[PageTiming]:
-    """Each page's timings. The floor is measured with each page, one empty rerun before each of the page's warm
-    reruns: the load of a shared machine drifts, and a ratio is only fair against a floor taken under the same load."""
+def time_pages(
+    db: str | Path | dict[str, str | Path], today: dt.date, repeats: int, log=print, skip: Collection[str] = ()
+) -> list[PageTiming]:
+    """Each page's timings on each backend (`db` is one database, or backend name -> database: a DuckDB file or a
+    PostgreSQL URL). The floor is measured with each page, one empty rerun before each of the page's warm reruns:
+    the load of a shared machine drifts, and a ratio is only fair against a floor taken under the same load. With
+    several backends each page is timed on one backend right after the other, for the same reason. Pages titled in
+    `skip` are left out."""
+    targets = db if isinstance(db, dict) else {"duckdb": db}
     with server_script_cache():
-        return _time_pages(db, today, repeats, log)
+        return _time_pages(targets, today, repeats, log, set(skip))
 
 
-def _time_pages(db: Path, today: dt.date, repeats: int, log) -> list[PageTiming]:
-    os.environ[ui.DB_ENV] = str(db)
+def _time_pages(targets: dict[str, str | Path], today: dt.date, repeats: int, log, skip: set[str]) -> list[PageTiming]:
     os.environ[ui.TODAY_ENV] = today.isoformat()
     st.cache_data.clear()
     st.cache_resource.clear()
     as_served()
-    sessions: dict[str, AppTest] = {}
+    sessions: dict[tuple[str, str], AppTest] = {}
+    writers: dict[str, Callable[[], None]] = {}
     empty = AppTest.from_string(EMPTY_PAGE, default_timeout=TIMEOUT_S)
     empty.run()
-    write = None
     timings = []
+    at: AppTest | None = None
+    write: Callable[[], None] | None = None
     for spec, viewer in cases():
-        if viewer.username not in sessions:
-            at = AppTest.from_file(DASHBOARD, default_timeout=TIMEOUT_S)
-            at.session_state["viewer"] = viewer
-            at.run()
-            sessions[viewer.username] = at
-        at = sessions[viewer.username]
-        write = write or _writer(db)
-        at.switch_page(spec.path)
-        st.cache_data.clear()
-        ui.clear_results()
-        cold = _timed(at.run)
-        floors, warms = [], []
-        for _ in range(max(repeats, 5)):
-            floors.append(_timed(empty.run))
-            warms.append(_timed(at.run))
-        floor_here, warm = statistics.median(floors), statistics.median(warms)
-        after = []
-        for _ in range(repeats):
-            write()
-            after.append(_timed(at.run))
-        timings.append(PageTiming(spec.title, viewer.role.value, cold, warm, statistics.median(after), floor_here))
-        log(f"  {spec.title} ({viewer.role.value}): cold {cold:.3f} s, warm {warm:.3f} s "
-            f"({warm / floor_here:.1f}× the floor), after a write {timings[-1].after_write_s:.3f} s")  # fmt: skip
-    # Let go of every cursor on the database (the writer's, the AppTest sessions'): while one lives, DuckDB keeps
-    # the file locked against the server that the memory measurement starts next.
-    del sessions, write, at, empty
+        if spec.title in skip:
+            continue
+        for backend, db in targets.items():
+            os.environ[ui.DB_ENV] = str(db)
+            if (backend, viewer.username) not in sessions:
+                at = AppTest.from_file(DASHBOARD, default_timeout=TIMEOUT_S)
+                at.session_state["viewer"] = viewer
+                at.run()
+                sessions[backend, viewer.username] = at
+            at = sessions[backend, viewer.username]
+            write = writers.get(backend) or writers.setdefault(backend, _writer(db))
+            at.switch_page(spec.path)
+            st.cache_data.clear()
+            ui.clear_results()
+            cold = _timed(at.run)
+            floors, warms = [], []
+            for _ in range(max(repeats, 5)):
+                floors.append(_timed(empty.run))
+                warms.append(_timed(at.run))
+            floor_here, warm = statistics.median(floors), statistics.median(warms)
+            after = []
+            for _ in range(repeats):
+                write()
+                after.append(_timed(at.run))
+            after_s = statistics.median(after)
+            timing = PageTiming(spec.title, viewer.role.value, cold, warm, after_s, floor_here, backend)
+            timings.append(timing)
+            log(f"  {spec.title} ({viewer.role.value}, {backend}): cold {cold:.3f} s, warm {warm:.3f} s "
+                f"({warm / floor_here:.1f}× the floor), after a write {timing.after_write_s:.3f} s")  # fmt: skip
+    # Let go of every cursor on the database (the writers', the AppTest sessions'): while one lives, DuckDB keeps
+    # the file locked against the server that the memory measurement starts next; PostgreSQL's pools are closed.
+    del sessions, writers, empty, at, write
+    for db in targets.values():
+        if storage.is_postgres(str(db)):
+            ui._shared_connection(str(db)).close()
     st.cache_resource.clear()
     gc.collect()
     return timings

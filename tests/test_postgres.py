@@ -3,11 +3,13 @@ DuckDB variants check the same behaviour where it applies), and the SQL rewrites
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import pytest
 
-from innovation_tracker import storage
+from innovation_tracker import service, storage
+from innovation_tracker.domain import Study
 from innovation_tracker.errors import DatabaseUnavailable, EditConflict, StorageError
 from innovation_tracker.storage import dialect
 from tests import postgres
@@ -210,3 +212,27 @@ def test_every_page_draws_from_postgres(backend, demo_database, monkeypatch, pag
 
     at = open_page(monkeypatch, demo_database, f"pages/{page}.py")
     assert "Demo evaluation" in everything_shown(at)
+
+
+def test_any_value_gives_a_value_of_its_group_for_every_type(empty_target):
+    """Before PostgreSQL 16, `any_value` is ours (dialect.POSTGRES_COMPAT): the common types step with `min`'s C
+    function, the rest (JSON here) with a generic aggregate in SQL. On both backends: one of the group's values,
+    NULLs passed over, NULL for a group of NULLs."""
+    con = storage.connect(empty_target)
+    try:
+        rows = con.execute(
+            "SELECT g, any_value(t) AS t, any_value(n) AS n, any_value(b) AS b, any_value(d) AS d,"
+            " any_value(CAST(j AS JSON)) AS j FROM (VALUES"
+            " (1, NULL, NULL, NULL, NULL, NULL), (1, 'kept', 7, TRUE, DATE '2026-03-02', '{\"a\": 1}'),"
+            " (2, NULL, NULL, NULL, NULL, NULL)) v(g, t, n, b, d, j) GROUP BY g ORDER BY g"
+        ).fetchall()
+        assert [tuple(str(v) for v in row) for row in rows] == [
+            ("1", "kept", "7", "True", "2026-03-02", '{"a": 1}'),
+            ("2", "None", "None", "None", "None", "None"),
+        ]
+        # The common types keep their type (a wave's position is summed and sorted by the pages).
+        service.init_study(con, Study("Any value", dt.date(2026, 1, 1), dt.date(2026, 12, 31)))
+        position, label = con.execute("SELECT any_value(position), any_value(label) FROM wave").fetchone()
+        assert isinstance(position, int) and isinstance(label, str)
+    finally:
+        con.close()
