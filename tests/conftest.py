@@ -231,10 +231,10 @@ def browser():
 SLOW_MODULES = {"test_load", "test_benchmark", "test_import_scale", "test_large_portfolio_pages"}
 
 # Each test's recorded time (setup, call and teardown, in seconds), as `--record-durations` last wrote it. Tests
-# recorded at SLOW_SECONDS or more are `slow` too: the longest fifth, five sixths of the run's time. Recorded on
+# recorded at SLOW_SECONDS or more are `slow` too: the longest quarter, nine tenths of the run's time. Recorded on
 # this shared 2-core machine with two test processes and other jobs running, so about 3× an idle machine's time.
 DURATIONS = Path(__file__).with_name("durations.json")
-SLOW_SECONDS = 2.0
+SLOW_SECONDS = 1.5
 
 
 def pytest_addoption(parser):
