@@ -88,8 +88,9 @@ elif selected:
 
 st.download_button(
     "Download the matrix (Excel, one sheet per domain)",
-    data=ui.shared(framework_matrix.excel, wave, today),
+    data=ui.deferred(framework_matrix.excel, wave, today),  # built on the click: every excerpt of every cell
     file_name=f"framework-matrix-{wave or 'year'}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/download:",
+    on_click="ignore",
 )

@@ -8,7 +8,7 @@ import pytest
 from openpyxl import load_workbook
 
 from innovation_tracker import accounts, framework_matrix, storage
-from innovation_tracker.domain import AccountRole, Viewer
+from innovation_tracker.domain import AccountRole, Viewer, label_of
 from tests.apptest import open_page
 from tests.browser import SCREENSHOTS, Server, login
 from tests.conftest import DEMO_TODAY, EVALUATOR
@@ -160,6 +160,7 @@ def test_the_matrix_page_of_an_empty_study_says_how_it_fills_in(monkeypatch, emp
 def test_a_funder_selects_a_cell_and_reads_its_shareable_excerpts(browser, seeded_path, tmp_path):
     con = storage.connect(seeded_path)
     expected = storage.cell_excerpts(con, FUNDER, "BEAT", FACTOR)
+    sheets = [label_of(d)[:31] for d in dict.fromkeys(f.domain for f in storage.list_factors(con))]
     con.close()
     assert len(expected) == 3
     server = Server(seeded_path, DEMO_TODAY.isoformat(), tmp_path / "streamlit.log")
@@ -179,5 +180,12 @@ def test_a_funder_selects_a_cell_and_reads_its_shareable_excerpts(browser, seede
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "matrix.png"), full_page=True)
         assert page.locator('[data-testid="stException"]').count() == 0, server.output()
+        # The workbook is built when the button is clicked (not on every run), as the funder may read it.
+        with page.expect_download(timeout=60_000) as download:
+            page.get_by_role("button", name="Download the matrix (Excel, one sheet per domain)").click()
+        book = load_workbook(io.BytesIO(download.value.path().read_bytes()))
+        assert book.sheetnames == sheets
+        cells = [str(c.value) for row in book.worksheets[0].iter_rows() for c in row if c.value]
+        assert any(expected.evidence.iloc[0] in cell for cell in cells)
     finally:
         server.stop()

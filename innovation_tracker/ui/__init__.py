@@ -152,6 +152,24 @@ def shared(build: Callable[[storage.Connection, Viewer, *Args], T], *args: *Args
     return run.results.get(run.data_version(), key, lambda: build(run.cursor, who, *args))
 
 
+def deferred(build: Callable[[storage.Connection, Viewer, *Args], T], *args: *Args) -> Callable[[], T]:
+    """`build(con, viewer, *args)` as `shared` would give it, but built only when called: for a download button's
+    `data`, which Streamlit calls on its own thread when the button is clicked, so a page does not build a large
+    file on every run. The viewer and the data version are this run's, the cursor is the call's own."""
+    run, who = _this_run(), viewer()
+    version, database = run.data_version(), _shared_connection(run.path)
+    key: Hashable = repr((build.__module__, build.__qualname__, who, args))
+
+    def call() -> T:
+        cursor = database.cursor()
+        try:
+            return run.results.get(version, key, lambda: build(cursor, who, *args))
+        finally:
+            cursor.close()
+
+    return call
+
+
 def reference(query: Callable[[storage.Connection, *Args], T], *args: *Args) -> T:
     """`query(con, *args)` for what every viewer may read alike (the study, its waves, factors and indicators),
     kept until the next write like `read`."""
