@@ -32,7 +32,7 @@ if tables.empty:
         icon=":material/rule:",
     )
     if viewer.edits_study_data:
-        st.page_link("pages/double_coding.py", label="Code an interview blind", icon=":material/visibility_off:")
+        st.page_link("pages/double-coding.py", label="Code an interview blind", icon=":material/visibility_off:")
     st.stop()
 
 overall = tables.overall.iloc[0]
@@ -84,4 +84,4 @@ if viewer.edits_study_data:
         " The consensus becomes the rating the trajectories use; the figures above always compare the two original,"
         " independent codings."
     )
-    st.page_link("pages/double_coding.py", label="Double coding and reconciliation", icon=":material/rule:")
+    st.page_link("pages/double-coding.py", label="Double coding and reconciliation", icon=":material/rule:")

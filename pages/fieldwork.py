@@ -47,7 +47,7 @@ def call_table(rows, table: str) -> None:
     if chosen.selection.rows:
         call = shown.iloc[chosen.selection.rows[0]]
         params = {"project": call.project_code, "participant": call.participant_code, "wave": call.wave}
-        st.switch_page("pages/log_interview.py", query_params=params)
+        st.switch_page("pages/log-interview.py", query_params=params)
 
 
 st.title("Fieldwork")

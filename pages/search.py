@@ -80,7 +80,7 @@ for result in found.results:
         )
         if editor:
             links[1].page_link(
-                "pages/log_interview.py",
+                "pages/log-interview.py",
                 label="Open the interview",
                 icon=":material/mic:",
                 query_params={

@@ -16,7 +16,7 @@ ADMIN = Viewer("demo-admin", AccountRole.ADMIN)
 EVALUATOR = Viewer("demo-evaluator", AccountRole.EVALUATOR)
 FUNDER = Viewer("demo-funder", AccountRole.FUNDER)
 TEAM = Viewer("demo-team-arts", AccountRole.TEAM, frozenset({"ARTS"}))
-PAGE, CODING = "pages/agreement.py", "pages/double_coding.py"
+PAGE, CODING = "pages/agreement.py", "pages/double-coding.py"
 
 
 @pytest.fixture(scope="module")

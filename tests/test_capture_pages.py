@@ -14,7 +14,7 @@ from tests.small_study import EDITOR, build
 TODAY = dt.date(2025, 6, 20)
 FUNDER = Viewer("fun", AccountRole.FUNDER)
 TEAM = Viewer("team", AccountRole.TEAM, frozenset({"ART"}))
-PAGES = ["log_interview", "manage", "sustainability", "milestones", "fieldwork", "data_quality", "audit"]
+PAGES = ["log-interview", "manage", "sustainability", "milestones", "fieldwork", "data-quality", "audit"]
 LABEL = "Context · facilitator · Team expertise"
 
 
@@ -77,12 +77,12 @@ def test_every_page_renders_on_the_small_study(monkeypatch, small, name):
 
 
 EMPTY_STATES = {
-    "log_interview": "No projects yet",
+    "log-interview": "No projects yet",
     "manage": "No projects yet",
     "sustainability": "No projects yet",
     "milestones": "No projects to show yet",
     "fieldwork": "No projects yet",
-    "data_quality": "No projects yet",
+    "data-quality": "No projects yet",
     "audit": "Nothing deleted is waiting to be restored",
 }
 
@@ -107,7 +107,7 @@ def test_every_page_explains_a_database_without_a_study(monkeypatch, tmp_path, n
 
 
 def log_page(monkeypatch, path, person="ART-03"):
-    at = page(monkeypatch, path, "log_interview", project="ART", participant=person)
+    at = page(monkeypatch, path, "log-interview", project="ART", participant=person)
     wave = next(s for s in at.selectbox if s.label == "Wave").value
     return at, f"interview:{person}:{wave}"
 
@@ -210,7 +210,7 @@ def test_a_completed_interview_without_ratings_needs_the_no_factors_tick(monkeyp
 
 
 def test_evidence_without_a_rating_and_an_unmarked_carried_factor_are_named(monkeypatch, small):
-    at = page(monkeypatch, small, "log_interview", project="ART", participant="ART-02", wave="month_6")
+    at = page(monkeypatch, small, "log-interview", project="ART", participant="ART-02", wave="month_6")
     form = "interview:ART-02:month_6"
     at = code(at, form, "ctx_team_expertise", 2, "we have the skills")
     at = run(at.segmented_control(key=f"{form}:mark:ctx_team_expertise").set_value(None))  # the rating undone
@@ -223,7 +223,7 @@ def test_evidence_without_a_rating_and_an_unmarked_carried_factor_are_named(monk
 
 
 def test_a_carried_forward_factor_must_be_marked(monkeypatch, small):
-    at = page(monkeypatch, small, "log_interview", project="ART", participant="ART-01", wave="month_6")
+    at = page(monkeypatch, small, "log-interview", project="ART", participant="ART-01", wave="month_6")
     form = "interview:ART-01:month_6"
     at.date_input(key=f"{form}:interview_date").set_value(dt.date(2025, 6, 20))
     marks = [c for c in at.segmented_control if c.key.startswith(f"{form}:mark:")][:2]
@@ -481,7 +481,7 @@ def test_fieldwork_lists_calls_and_offers_both_files(monkeypatch, small):
 
 
 def test_data_quality_links_each_problem_to_where_it_is_fixed(monkeypatch, small):
-    at = page(monkeypatch, small, "data_quality")
+    at = page(monkeypatch, small, "data-quality")
     shown = {m.label: m.value for m in at.metric}
     assert shown["Interviews not coded"] == "2"  # ART-01's 3-month and ART-02's baseline
     links = [

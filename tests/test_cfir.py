@@ -212,7 +212,7 @@ def test_migration_0010_keeps_every_rating_of_an_older_database(seeded):
 
 def test_the_log_interview_page_offers_0_and_x_on_a_cfir_study(monkeypatch, cfir_path):
     query = {"project": "PEER", "participant": "PEER-01", "wave": "month_9"}
-    at = open_page(monkeypatch, cfir_path, "pages/log_interview.py", today=dt.date(2025, 11, 3), **query)
+    at = open_page(monkeypatch, cfir_path, "pages/log-interview.py", today=dt.date(2025, 11, 3), **query)
     control = next(c for c in at.get("segmented_control") if c.label == "Rating of Mid-level leaders")
     shown = [o.content.replace("−", "-") for o in control.proto.options]
     assert shown[:3] == ["still so (+2)", "-2", "-1"] and "0" in shown and "X" in shown
@@ -221,7 +221,7 @@ def test_the_log_interview_page_offers_0_and_x_on_a_cfir_study(monkeypatch, cfir
 
 def test_a_brooks_study_offers_no_0_or_x(monkeypatch, seeded_path):
     query = {"project": "EMPL", "participant": "EMPL-01", "wave": "month_12"}
-    at = open_page(monkeypatch, seeded_path, "pages/log_interview.py", **query)
+    at = open_page(monkeypatch, seeded_path, "pages/log-interview.py", **query)
     options = {o.content for c in at.get("segmented_control") for o in c.proto.options}
     assert "0" not in options and "X" not in options
 

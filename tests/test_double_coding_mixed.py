@@ -166,7 +166,7 @@ def test_the_page_offers_x_to_the_blind_coder_shows_it_and_reconciles_to_x(monke
     con = storage.connect(cfir_path)
     interview_id = peer_baseline(con)
     con.close()
-    at = open_page(monkeypatch, cfir_path, "pages/double_coding.py", SECOND, project="PEER")
+    at = open_page(monkeypatch, cfir_path, "pages/double-coding.py", SECOND, project="PEER")
     at.selectbox(key="dc:interview:PEER").set_value(interview_id).run()
     at.button(key="dc:start").click().run()
     form = f"blind:{interview_id}"

@@ -5,13 +5,16 @@ first request for `/audit` runs `pages/audit.py` on its own, without `dashboard.
 `ui.page_gate()`, must send such a run to the login before it reads or draws anything: only the login shows, and
 nothing the server sends over the websocket carries a project name, a participant code or an excerpt."""
 
+from pathlib import Path
+
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest, app_test
 
-from innovation_tracker import storage
-from tests.browser import Server
+from innovation_tracker import accounts, storage
+from innovation_tracker.ui import navigation
+from tests.browser import Server, login
 from tests.conftest import DEMO_TODAY, EVALUATOR
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -82,7 +85,7 @@ def _bytes(data) -> bytes:
     return data if isinstance(data, bytes) else data.encode()
 
 
-@pytest.mark.parametrize("name", ["audit", "users", "timeline", "import_export", "log_interview", "overview"])
+@pytest.mark.parametrize("name", ["audit", "users", "timeline", "import-export", "log-interview", "overview"])
 def test_a_page_file_run_on_its_own_shows_nothing_of_the_study(monkeypatch, seeded_path, name):
     """A page file run as a script of its own (no `dashboard.py`, no login) stops at its first call, `page_gate`:
     no title of its own, no data, only where to log in."""
@@ -112,3 +115,28 @@ def test_a_page_sent_through_the_entry_page_opens_after_it_with_its_query(monkey
     assert not at.exception
     assert [t.value for t in at.title] == ["Project timeline"]
     assert at.selectbox[0].value == "CARE"
+
+
+def test_every_page_file_is_named_as_its_address():
+    """Before a fresh server's first `st.navigation`, Streamlit knows a page by its file name only: a page whose
+    address differs from its file name (`/log-interview` served by `log_interview.py`) is "not found" there."""
+    assert [Path(spec.path).stem for spec in navigation.PAGES] == [spec.url_path for spec in navigation.PAGES]
+
+
+@pytest.mark.parametrize("address", ["log-interview?project=CARE", "import-export", "data-quality"])
+def test_a_bookmarked_address_as_a_fresh_servers_first_request_opens_its_page_after_the_login(
+    browser, seeded_path, tmp_path, address
+):
+    server = Server(seeded_path, DEMO_TODAY.isoformat(), tmp_path / "streamlit.log")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1400})
+        page.goto(f"{server.url}/{address}", wait_until="domcontentloaded")
+        login(page, "demo-evaluator", accounts.DEMO_PASSWORD)
+        title = next(spec.title for spec in navigation.PAGES if spec.url_path == address.split("?")[0])
+        page.get_by_role("heading", name=title).first.wait_for(timeout=30_000)
+        assert page.get_by_text("Page not found").count() == 0
+        assert page.url.split("/")[-1] == address
+        assert page.locator('[data-testid="stException"]').count() == 0, server.output()
+        page.close()
+    finally:
+        server.stop()

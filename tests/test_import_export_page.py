@@ -15,7 +15,7 @@ from tests import apptest
 from tests.browser import SCREENSHOTS, Server, login
 from tests.conftest import DEMO_TODAY, EVALUATOR
 
-PAGE = "pages/import_export.py"
+PAGE = "pages/import-export.py"
 ADMIN = Viewer("demo-admin", AccountRole.ADMIN)
 FUNDER = Viewer("demo-funder", AccountRole.FUNDER)
 TEAM = Viewer("demo-team-arts", AccountRole.TEAM, frozenset({"ARTS"}))

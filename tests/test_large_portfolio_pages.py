@@ -35,7 +35,7 @@ def test_the_picker_asks_for_part_of_a_name_and_offers_the_matches(monkeypatch, 
 
 
 def test_a_deep_link_to_a_project_past_the_first_screen_is_chosen(monkeypatch, large):
-    at = open_page(monkeypatch, large, "pages/log_interview.py", project="WEB-0039")
+    at = open_page(monkeypatch, large, "pages/log-interview.py", project="WEB-0039")
     assert at.selectbox[0].value == "WEB-0039"
     assert at.selectbox[0].options[0].startswith("WEB-0039 · ")
 

@@ -199,8 +199,8 @@ def test_migrations_apply_in_order_a_failed_one_rolls_back_and_a_newer_schema_is
 
 # Every page an evaluator has, drawn from the demo study on PostgreSQL (on DuckDB the page suites do this).
 EVALUATOR_PAGES = [
-    "overview", "audit", "compare", "data_quality", "fieldwork", "matrix", "milestones", "search", "settings",
-    "sustainability", "timeline", "manage", "log_interview", "import_export", "glossary",
+    "overview", "audit", "compare", "data-quality", "fieldwork", "matrix", "milestones", "search", "settings",
+    "sustainability", "timeline", "manage", "log-interview", "import-export", "glossary",
 ]  # fmt: skip
 
 

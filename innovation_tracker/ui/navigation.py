@@ -40,16 +40,16 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/matrix.py", "Framework matrix", ":material/grid_on:", "matrix", EVERYONE),
     PageSpec("pages/search.py", "Search the evidence", ":material/search:", "search", EVERYONE),
     PageSpec("pages/agreement.py", "Agreement between coders", ":material/handshake:", "agreement", EVERYONE),
-    PageSpec("pages/log_interview.py", "Log an interview", ":material/mic:", "log-interview", EDITORS, "Collect data"),
+    PageSpec("pages/log-interview.py", "Log an interview", ":material/mic:", "log-interview", EDITORS, "Collect data"),
     PageSpec(
-        "pages/double_coding.py", "Double coding", ":material/visibility_off:", "double-coding", EDITORS, "Collect data"
+        "pages/double-coding.py", "Double coding", ":material/visibility_off:", "double-coding", EDITORS, "Collect data"
     ),
     PageSpec("pages/sustainability.py", "Sustainability", ":material/eco:", "sustainability", EDITORS, "Collect data"),
     PageSpec("pages/milestones.py", "Milestones", ":material/flag:", "milestones", EVERYONE, "Collect data"),
     PageSpec("pages/fieldwork.py", "Fieldwork", ":material/call:", "fieldwork", EDITORS, "Collect data"),
     PageSpec("pages/manage.py", "Projects and participants", ":material/groups:", "manage", EDITORS, "Collect data"),
-    PageSpec("pages/import_export.py", "Import and export", ":material/sync_alt:", "import-export", EVERYONE, "Data"),
-    PageSpec("pages/data_quality.py", "Data quality", ":material/rule:", "data-quality", EDITORS, "Administration"),
+    PageSpec("pages/import-export.py", "Import and export", ":material/sync_alt:", "import-export", EVERYONE, "Data"),
+    PageSpec("pages/data-quality.py", "Data quality", ":material/rule:", "data-quality", EDITORS, "Administration"),
     PageSpec("pages/settings.py", "Study settings", ":material/tune:", "settings", EDITORS, "Administration"),
     PageSpec("pages/audit.py", "Audit log", ":material/history:", "audit", EDITORS, "Administration"),
     PageSpec("pages/users.py", "Users", ":material/group:", "users", ADMINS, "Administration"),

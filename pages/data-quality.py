@@ -39,7 +39,7 @@ if not (found.unrated or found.unscored or found.outside or found.lost):
 st.subheader("Completed interviews with no ratings")
 if not found.unrated:
     st.caption("None: every completed interview has its factors coded.")
-links("unrated", found.unrated, "pages/log_interview.py", ":material/edit_note:")
+links("unrated", found.unrated, "pages/log-interview.py", ":material/edit_note:")
 
 st.subheader("Finished rounds without sustainability scores")
 if not found.unscored:
@@ -49,7 +49,7 @@ links("unscored", found.unscored, "pages/sustainability.py", ":material/monitori
 st.subheader("Interviews outside their window")
 if not found.outside:
     st.caption("None: every interview was held inside its window.")
-links("outside", found.outside, "pages/log_interview.py", ":material/event_busy:")
+links("outside", found.outside, "pages/log-interview.py", ":material/event_busy:")
 
 st.subheader("Participants lost to follow-up")
 st.caption("Two or more waves in a row missed or overdue. Log the calls, or record a withdrawal.")
