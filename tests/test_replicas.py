@@ -11,8 +11,11 @@ limit, as within one server."""
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
+import json
+import subprocess
+import sys
 import threading
+import time
 
 import pytest
 
@@ -25,18 +28,44 @@ RACERS = 3
 TABLES = ("study", "project", "participant", "interview", "user_account", "audit_entry", "schema_migration")
 
 
-def _first_start(url: str, today: dt.date, barrier, results) -> None:
-    """One server's first start, as `ui._shared_connection` does it, released together with the others."""
+def _first_start(url: str, today: dt.date) -> tuple[str, object]:
+    """One server's first start, as `ui._shared_connection` does it."""
+    database = storage.Database(url)
     try:
-        barrier.wait(timeout=120)
-        database = storage.Database(url)
-        try:
-            built = service.start_demo_if_new(database.cursor(), today=today)
-        finally:
-            database.close()
-        results.put(("built" if built else "found", ""))
-    except BaseException as exc:  # reported to the test, which shows it
-        results.put(("error", f"{type(exc).__name__}: {exc}"))
+        built = service.start_demo_if_new(database.cursor(), today=today)
+    finally:
+        database.close()
+    return ("built" if built else "found", "")
+
+
+def _race(task: str, url: str, racers: int) -> list:
+    """`racers` fresh Python processes (servers started from a shell share nothing with this test process) run
+    `task(url)` from the same moment; each one's outcome, or its error."""
+    start = time.time() + 8  # every interpreter has imported the app by then
+    code = (
+        "import json, sys, time; from tests import test_replicas as t; start = float(sys.argv[3]);"
+        " time.sleep(max(0.0, start - time.time()));"
+        " out = getattr(t, sys.argv[1])(sys.argv[2]); print('RESULT ' + json.dumps(out))"
+    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, task, url, str(start)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(racers)
+    ]
+    outcomes = []
+    for process in processes:
+        out, err = process.communicate(timeout=240)
+        found = [line[7:] for line in out.splitlines() if line.startswith("RESULT ")]
+        outcomes.append(json.loads(found[0]) if found else ["error", err[-2000:]])
+    return outcomes
+
+
+def first_start(url: str) -> tuple[str, object]:
+    return _first_start(url, DEMO_TODAY)
 
 
 @pytest.fixture
@@ -55,15 +84,7 @@ def _counts(url: str) -> dict[str, int]:
 
 
 def test_servers_started_together_build_one_demo(fresh_pg, tmp_path):
-    context = multiprocessing.get_context("spawn")
-    barrier, results = context.Barrier(RACERS), context.Queue()
-    args = (fresh_pg, DEMO_TODAY, barrier, results)
-    racers = [context.Process(target=_first_start, args=args) for _ in range(RACERS)]
-    for racer in racers:
-        racer.start()
-    outcomes = sorted(results.get(timeout=300) for _ in racers)
-    for racer in racers:
-        racer.join(timeout=60)
+    outcomes = sorted(_race("first_start", fresh_pg, RACERS))
     assert [kind for kind, _ in outcomes] == ["built"] + ["found"] * (RACERS - 1), outcomes
 
     one_demo = tmp_path / "demo.duckdb"
@@ -102,30 +123,26 @@ def test_a_new_duckdb_file_starts_as_the_demo_once(tmp_path):
 GUESSES_PER_SERVER = 4
 
 
-def _guess(url: str, barrier, results) -> None:
+def guess(url: str) -> tuple[str, object]:
     """One server taking GUESSES_PER_SERVER wrong passwords for demo-funder at once (a thread per request)."""
-    try:
-        database = storage.Database(url)
-        now = dt.datetime(2026, 3, 2, 12, 0)
-        outcomes: list[str] = []
+    database = storage.Database(url)
+    now = dt.datetime(2026, 3, 2, 12, 0)
+    outcomes: list[str] = []
 
-        def attempt() -> None:
-            try:
-                accounts.log_in(database.cursor(), "demo-funder", "not the password", now=now)
-                outcomes.append("in")
-            except accounts.LoginFailed:
-                outcomes.append("refused")
+    def attempt() -> None:
+        try:
+            accounts.log_in(database.cursor(), "demo-funder", "not the password", now=now)
+            outcomes.append("in")
+        except accounts.LoginFailed:
+            outcomes.append("refused")
 
-        threads = [threading.Thread(target=attempt) for _ in range(GUESSES_PER_SERVER)]
-        barrier.wait(timeout=120)
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        database.close()
-        results.put(("done", outcomes))
-    except BaseException as exc:
-        results.put(("error", f"{type(exc).__name__}: {exc}"))
+    threads = [threading.Thread(target=attempt) for _ in range(GUESSES_PER_SERVER)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    database.close()
+    return ("done", outcomes)
 
 
 @pytest.fixture
@@ -136,14 +153,7 @@ def demo_pg(demo_template):
 
 
 def test_guesses_on_two_servers_at_once_get_no_more_checks_than_the_limit(demo_pg):
-    context = multiprocessing.get_context("spawn")
-    barrier, results = context.Barrier(2), context.Queue()
-    servers = [context.Process(target=_guess, args=(demo_pg, barrier, results)) for _ in range(2)]
-    for server in servers:
-        server.start()
-    outcomes = [results.get(timeout=300) for _ in servers]
-    for server in servers:
-        server.join(timeout=60)
+    outcomes = _race("guess", demo_pg, 2)
     assert [kind for kind, _ in outcomes] == ["done", "done"], outcomes
     assert sorted(o for _, found in outcomes for o in found) == ["refused"] * 2 * GUESSES_PER_SERVER
 
