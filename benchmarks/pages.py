@@ -98,8 +98,16 @@ def time_pages(
     several backends each page is timed on one backend right after the other, for the same reason. Pages titled in
     `skip` are left out."""
     targets = db if isinstance(db, dict) else {"duckdb": db}
-    with server_script_cache():
-        return _time_pages(targets, today, repeats, log, set(skip))
+    saved = {name: os.environ.get(name) for name in (ui.DB_ENV, ui.TODAY_ENV)}
+    try:
+        with server_script_cache():
+            return _time_pages(targets, today, repeats, log, set(skip))
+    finally:  # the pages read their database and date from the environment: leave it as it was
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _time_pages(targets: dict[str, str | Path], today: dt.date, repeats: int, log, skip: set[str]) -> list[PageTiming]:
