@@ -6,8 +6,11 @@ missing server a failure."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -55,3 +58,17 @@ def drop_database(url: str) -> None:
 
 def name_of(url: str) -> str:
     return urlsplit(url).path.lstrip("/")
+
+
+@contextlib.contextmanager
+def blank_database(backend: str, path: Path) -> Iterator[str | Path]:
+    """A database with nothing in it, not even the schema: `path` (a DuckDB file not made yet) or a new
+    PostgreSQL database, dropped afterwards."""
+    if backend == "duckdb":
+        yield path
+        return
+    url = create_database(server_or_skip())
+    try:
+        yield url
+    finally:
+        drop_database(url)

@@ -18,12 +18,8 @@ ADMIN = Viewer("demo-admin", AccountRole.ADMIN)
 @pytest.fixture
 def new_database(backend, tmp_path):
     """Where a restore goes: a file that does not exist yet, or a new PostgreSQL database with no tables."""
-    if backend == "duckdb":
-        yield tmp_path / "restored.duckdb"
-        return
-    url = postgres.create_database(postgres.server_or_skip())
-    yield url
-    postgres.drop_database(url)
+    with postgres.blank_database(backend, tmp_path / "restored.duckdb") as target:
+        yield target
 
 
 def tables(con) -> list[str]:

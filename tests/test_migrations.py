@@ -11,22 +11,14 @@ from tests import postgres
 @pytest.fixture
 def target(backend, tmp_path):
     """A database with nothing in it, not even the schema: a new file, or a new PostgreSQL database."""
-    if backend == "duckdb":
-        yield tmp_path / "a.duckdb"
-        return
-    url = postgres.create_database(postgres.server_or_skip())
-    yield url
-    postgres.drop_database(url)
+    with postgres.blank_database(backend, tmp_path / "a.duckdb") as target:
+        yield target
 
 
 @pytest.fixture
 def second_target(backend, tmp_path):
-    if backend == "duckdb":
-        yield tmp_path / "b.duckdb"
-        return
-    url = postgres.create_database(postgres.server_or_skip())
-    yield url
-    postgres.drop_database(url)
+    with postgres.blank_database(backend, tmp_path / "b.duckdb") as target:
+        yield target
 
 
 def tables(con):

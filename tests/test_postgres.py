@@ -162,12 +162,8 @@ def test_two_servers_saving_the_same_record_the_second_is_told(backend, seeded_d
 @pytest.fixture
 def empty_target(backend, tmp_path):
     """A database with nothing in it, not even the schema: a new file, or a new PostgreSQL database."""
-    if backend == "duckdb":
-        yield tmp_path / "migrations.duckdb"
-        return
-    url = postgres.create_database(postgres.server_or_skip())
-    yield url
-    postgres.drop_database(url)
+    with postgres.blank_database(backend, tmp_path / "migrations.duckdb") as target:
+        yield target
 
 
 def test_migrations_apply_in_order_a_failed_one_rolls_back_and_a_newer_schema_is_refused(empty_target):
