@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, cast
 
 import pandas as pd
@@ -58,7 +59,8 @@ def together(con: storage.Connection, **reads: Callable[[storage.Connection], ob
             cursor.close()
 
     with ThreadPoolExecutor(max_workers=3) as pool:
-        futures = {name: pool.submit(run, read) for name, read in reads.items()}
+        # each in this thread's context, so the reads stay kept (storage.kept) as they would be here
+        futures = {name: pool.submit(storage.in_context(partial(run, read))) for name, read in reads.items()}
         return {name: future.result() for name, future in futures.items()}
 
 

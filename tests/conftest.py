@@ -66,6 +66,7 @@ BOTH_BACKENDS = {
     "test_roundtrip",
     "test_backup",
     "test_migrations",
+    "test_kept",
 }  # fmt: skip
 
 

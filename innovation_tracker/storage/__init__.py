@@ -30,6 +30,7 @@ from .db import (
 )
 from .dialect import is_postgres
 from .exports import copy_export, export_queries, wide_sql, wide_table
+from .kept import in_context, keeping, kept
 from .matrix import cell_excerpts, matrix_cells, matrix_excerpts
 from .portfolio import (
     call_candidates,
@@ -133,6 +134,7 @@ from .study import (
 )
 from .trajectory import (
     citations,
+    citations_by_wave,
     completed_rounds,
     evidence,
     factor_stats,

@@ -11,6 +11,7 @@ from ..domain import Viewer
 from ..errors import Problem, ValidationError
 from .access import query, query_one, scoped_read
 from .db import Connection, record_audit, write
+from .kept import kept
 
 # The rules of `schedule.participant_schedule`, in SQL, for every participant at once. A test checks that the
 # two agree on every participant of the demo study.
@@ -76,6 +77,7 @@ def call_candidates(con: Connection, viewer: Viewer, today: dt.date, horizon_day
     return query(con, viewer, sql, {"today": today, "horizon": horizon_days})
 
 
+@kept
 @scoped_read
 def round_counts(con: Connection, viewer: Viewer, today: dt.date, project_code: str | None = None) -> pd.DataFrame:
     """Per project × wave: how many participants are at each status at `today` (a column per status of
@@ -100,6 +102,7 @@ def headline_counts(con: Connection, viewer: Viewer, today: dt.date) -> dict[str
     return analysis.headline(round_counts(con, viewer, today), people_counts(con, viewer))
 
 
+@kept
 @scoped_read
 def people_counts(con: Connection, viewer: Viewer) -> dict[str, int]:
     """How many projects and participants the viewer sees, and how many of the participants withdrew."""
@@ -119,6 +122,7 @@ def completion_by_wave(con: Connection, viewer: Viewer, today: dt.date) -> pd.Da
     return analysis.completion_per_wave(round_counts(con, viewer, today))
 
 
+@kept
 @scoped_read
 def outlook_grid(con: Connection, viewer: Viewer, indicator_code: str = "outlook") -> pd.DataFrame:
     """Every project × wave, with the indicator's value where one was scored (NULL where not)."""
@@ -137,6 +141,7 @@ def outlook_grid(con: Connection, viewer: Viewer, indicator_code: str = "outlook
     )
 
 
+@kept
 @scoped_read
 def outlook_table(con: Connection, viewer: Viewer, indicator_code: str = "outlook") -> pd.DataFrame:
     """`outlook_grid` as a table: a row per project, a column per wave (named by its code) holding the value."""

@@ -149,7 +149,15 @@ def shared(build: Callable[[storage.Connection, Viewer, *Args], T], *args: *Args
         hash(key)
     except TypeError:  # a list among the arguments
         key = repr(key)
-    return run.results.get(run.data_version(), key, lambda: build(run.cursor, who, *args))
+    version = run.data_version()
+    return run.results.get(version, key, lambda: _kept_build(run.results, version, build, run.cursor, who, *args))
+
+
+def _kept_build(results: ResultCache, version: int, build: Callable[..., T], *args) -> T:
+    """`build(*args)` with the portfolio-wide reads it makes (`storage.kept`) kept in `results` at `version`: the
+    overview and its status table, or Compare's three parts, compute the schedule's counts once, not each."""
+    with storage.keeping(lambda key, read: results.get(version, key, read)):
+        return build(*args)
 
 
 def deferred(build: Callable[[storage.Connection, Viewer, *Args], T], *args: *Args) -> Callable[[], T]:
@@ -163,7 +171,7 @@ def deferred(build: Callable[[storage.Connection, Viewer, *Args], T], *args: *Ar
     def call() -> T:
         cursor = database.cursor()
         try:
-            return run.results.get(version, key, lambda: build(cursor, who, *args))
+            return run.results.get(version, key, lambda: _kept_build(run.results, version, build, cursor, who, *args))
         finally:
             cursor.close()
 
