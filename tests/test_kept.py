@@ -2,8 +2,11 @@
 citations counted for every wave in one pass: the same numbers as counting each wave on its own."""
 
 import datetime as dt
+import threading
+import time
 
 import pandas as pd
+import psycopg
 import pytest
 
 from innovation_tracker import page_content, storage
@@ -29,12 +32,12 @@ class Counted:
     def __init__(self):
         self.cache, self.built = ResultCache(), []
 
-    def __call__(self, key, build):
+    def __call__(self, key, build, refresh=None):
         def counted():
             self.built.append(key[2] if isinstance(key, tuple) else key)
             return build()
 
-        return self.cache.get(1, key, counted)
+        return self.cache.get(1, key, counted, refresh)
 
 
 def test_page_builds_share_one_computation_of_each_portfolio_read(con):
@@ -121,3 +124,231 @@ def test_citations_of_every_wave_in_one_pass_equal_each_counted_alone(con, viewe
     if viewer is EVALUATOR and not settings and not relations:
         # the demo's year: every factor cited somewhere, and the paper's figure for those it gives
         assert len(whole) == len(storage.list_factors(con))
+
+
+# After a write: kept reads re-read only the projects the new audit entries name (storage.kept_by_project).
+
+REFRESHED = ("round_counts", "wave_balance", "cited_factors")
+
+
+class Versioned:
+    """The UI's store (ui._kept_build): the result cache at the database's current data version, recording which
+    kept reads were built in full and which were brought up to date for some projects."""
+
+    def __init__(self, con):
+        self.con, self.cache, self.built, self.refreshed = con, ResultCache(), [], []
+
+    def __call__(self, key, build, refresh=None):
+        name = key[2]
+
+        def counted():
+            self.built.append(name)
+            return build()
+
+        def counted_refresh(since, version, earlier):
+            value = refresh(since, version, earlier)
+            if value is not None:
+                self.refreshed.append((name, storage.changed_projects(self.con.cursor(), since, version)))
+            return value
+
+        return self.cache.get(self.version, key, counted, counted_refresh if refresh else None)
+
+    def reads(self, viewer=EVALUATOR):
+        self.version = storage.data_version(self.con)  # read once per run, as ui._Run does
+        with storage.keeping(self):
+            return {
+                "round_counts": storage.round_counts(self.con, viewer, TODAY),
+                "wave_balance": storage.wave_balance(self.con, viewer),
+                "cited_factors": storage.cited_factors(self.con, viewer),
+                "citations_by_wave": storage.citations_by_wave(self.con, viewer),
+                "overview": page_content.overview(self.con, viewer, TODAY).balance_table,
+            }
+
+
+def read_afresh(con, viewer=EVALUATOR):
+    return {
+        "round_counts": storage.round_counts(con, viewer, TODAY),
+        "wave_balance": storage.wave_balance(con, viewer),
+        "cited_factors": storage.cited_factors(con, viewer),
+        "citations_by_wave": storage.citations_by_wave(con, viewer),
+        "overview": page_content.overview(con, viewer, TODAY).balance_table,
+    }
+
+
+def assert_same(kept, afresh):
+    for name, frame in afresh.items():
+        got = kept[name]
+        if name == "cited_factors":  # a set of rows: its order is the database's
+            got, frame = (f.sort_values(list(f.columns), ignore_index=True) for f in (got, frame))
+        pd.testing.assert_frame_equal(got, frame, check_dtype=False, obj=name)
+
+
+@pytest.fixture
+def changing(seeded):
+    return seeded
+
+
+def an_interview(con, project):
+    return con.execute(
+        "SELECT i.interview_id, i.participant_code FROM interview i JOIN participant p USING (participant_code)"
+        " WHERE p.project_code = ? AND i.status = 'completed' ORDER BY i.interview_id LIMIT 1",
+        [project],
+    ).fetchone()
+
+
+def rate(con, interview_id, rating):
+    ratings = [{"factor_code": "ctx_team_expertise", "rating": rating, "evidence": None, "shareable": False}]
+    storage.update_interview(con, "tester", interview_id, {}, ratings)
+
+
+WRITES = {
+    "ratings replaced": (lambda con: rate(con, an_interview(con, "ARTS")[0], -2), {"ARTS"}),
+    "outlook scored": (
+        lambda con: storage.set_indicator_values(con, "tester", "BEAT", "month_6", {"outlook": "red"}),
+        {"BEAT"},
+    ),
+    "participant withdrawn": (
+        lambda con: storage.withdraw_participant(con, "tester", an_interview(con, "CARE")[1], dt.date(2025, 9, 1)),
+        {"CARE"},
+    ),
+    "two projects written one after the other": (
+        lambda con: (rate(con, an_interview(con, "PEER")[0], 1), rate(con, an_interview(con, "WEB")[0], 2)),
+        {"PEER", "WEB"},
+    ),
+    "a log-in, an export and a report change nothing": (
+        lambda con: (
+            storage.write(con, lambda cur: storage.record_audit(cur, "x", "login", "user_account", "x")),
+            storage.write(con, lambda cur: storage.record_audit(cur, "x", "export", "study", "csv")),
+            storage.write(con, lambda cur: storage.record_audit(cur, "x", "report", "project", "ARTS")),
+        ),
+        set(),
+    ),
+}
+
+
+@pytest.mark.parametrize("write", list(WRITES))
+def test_after_a_write_kept_reads_are_brought_up_to_date_for_its_projects_only(changing, write):
+    con = changing
+    store = Versioned(con)
+    before = store.reads()
+    assert set(REFRESHED) <= set(store.built)  # the first reads are read in full
+    action, projects = WRITES[write]
+    action(con)
+    store.built.clear()
+    after = store.reads()
+    assert_same(after, read_afresh(con))
+    refreshed = dict(store.refreshed)
+    for name in REFRESHED:
+        assert name not in store.built, f"{name} was read in full after {write}"
+        assert refreshed[name] == frozenset(projects)
+    if write.startswith(("ratings", "two")):  # the page shows the change
+        assert not before["wave_balance"].equals(after["wave_balance"])
+    if write.startswith("participant"):
+        assert not before["round_counts"].equals(after["round_counts"])
+
+
+STUDY_WIDE = {
+    "a factor relabelled": lambda con: storage.update_factor(con, "tester", "ctx_team_expertise", {"label": "Skills"}),
+    "an interview deleted": lambda con: storage.delete_interview(con, "tester", an_interview(con, "ARTS")[0]),
+    "a participant moved to another project": lambda con: storage.update_participant(
+        con, "tester", "ARTS-NEW", {"project_code": "BEAT"}
+    ),
+}
+NEWCOMER = {
+    "participant_code": "ARTS-NEW",
+    "project_code": "ARTS",
+    "role": "manager",
+    "enrolment_date": dt.date(2025, 6, 1),
+    "consent_date": dt.date(2025, 6, 1),
+    "status": "active",
+}
+
+
+@pytest.mark.parametrize("write", list(STUDY_WIDE))
+def test_a_write_that_names_no_single_project_reads_every_project_again(changing, write):
+    con = changing
+    storage.add_participant(con, "tester", NEWCOMER)  # enrolled, not yet interviewed: DuckDB lets them move
+    store = Versioned(con)
+    store.reads()
+    STUDY_WIDE[write](con)
+    store.built.clear()
+    after = store.reads()
+    assert_same(after, read_afresh(con))
+    assert set(REFRESHED) <= set(store.built)
+    assert not store.refreshed
+
+
+def test_each_audit_entry_names_the_project_it_changed(changing):
+    con = changing
+    since = storage.data_version(con)
+    storage.add_participant(con, "tester", NEWCOMER)
+    rate(con, an_interview(con, "LIAS")[0], 1)
+    now = con.execute(
+        "SELECT value FROM indicator_value WHERE project_code = 'SENT' AND wave = 'month_6' AND indicator_code = 'outlook'"
+    ).fetchall()
+    storage.set_indicator_values(con, "tester", "SENT", "month_6", {"outlook": "red" if now != [("red",)] else "green"})
+    storage.update_participant(con, "tester", "ARTS-NEW", {"project_code": "GROW"})
+    storage.update_factor(con, "tester", "ctx_team_expertise", {"label": "Skills"})
+    rows = con.execute(
+        "SELECT entity, project_code FROM audit_entry WHERE audit_id > ? ORDER BY audit_id", [since]
+    ).fetchall()
+    assert rows == [
+        ("participant", "ARTS"),
+        ("interview", "LIAS"),
+        ("sustainability", "SENT"),
+        ("participant", None),  # moved from ARTS to GROW: two projects
+        ("factor", None),  # the codebook: every project
+    ]
+    assert storage.changed_projects(con, since, since + 3) == frozenset({"ARTS", "LIAS", "SENT"})
+    assert storage.changed_projects(con, since + 1, since + 3) == frozenset({"LIAS", "SENT"})
+    assert storage.changed_projects(con, since, since + 4) is None
+
+
+def test_write_transactions_commit_in_the_order_of_their_audit_ids(seeded, seeded_database):
+    """The second writer cannot draw an audit id while the first is open: else a reader could see id 101 committed
+    while 100 was not, and keep results without 100's change as current."""
+    other = storage.connect(seeded_database)
+    opened, release, order = threading.Event(), threading.Event(), []
+
+    def slow(cur):
+        storage.record_audit(cur, "first", "update", "project", "ARTS")
+        opened.set()
+        release.wait(10)
+        order.append("first")
+
+    def quick(cur):
+        storage.record_audit(cur, "second", "update", "project", "BEAT")
+        order.append("second")
+
+    first = threading.Thread(target=storage.write, args=(seeded, slow))
+    first.start()
+    assert opened.wait(10)
+    second = threading.Thread(target=storage.write, args=(other, quick))
+    second.start()
+    time.sleep(0.5)
+    assert order == []  # the second write waits for the first to commit
+    release.set()
+    first.join(10)
+    second.join(10)
+    other.close()
+    assert order == ["first", "second"]
+    ids = seeded.execute("SELECT actor FROM audit_entry WHERE actor IN ('first', 'second') ORDER BY audit_id")
+    assert [r[0] for r in ids.fetchall()] == ["first", "second"]
+
+
+def test_a_write_waits_for_another_server_holding_the_write_order(seeded, seeded_database, backend):
+    """Across processes on PostgreSQL: a write waits while another session holds the write-order lock."""
+    if backend != "postgresql":
+        pytest.skip("a DuckDB file is written by one process")
+    holder = psycopg.connect(seeded_database, autocommit=True)
+    holder.execute("SELECT pg_advisory_lock(7142, 0)")
+    done = threading.Event()
+    writer = threading.Thread(
+        target=lambda: (storage.set_indicator_values(seeded, "t", "ARTS", "month_6", {"outlook": "red"}), done.set())
+    )
+    writer.start()
+    assert not done.wait(0.7)
+    holder.execute("SELECT pg_advisory_unlock(7142, 0)")
+    assert done.wait(10)
+    writer.join()
+    holder.close()

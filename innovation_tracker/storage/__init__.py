@@ -17,6 +17,7 @@ from .coding import (
 from .db import (
     Connection,
     Database,
+    changed_projects,
     connect,
     data_version,
     exclusive,
@@ -30,7 +31,7 @@ from .db import (
 )
 from .dialect import is_postgres
 from .exports import copy_export, export_queries, wide_sql, wide_table
-from .kept import in_context, keeping, kept
+from .kept import in_context, keeping, kept, kept_by_project
 from .matrix import cell_excerpts, matrix_cells, matrix_excerpts
 from .portfolio import (
     call_candidates,
@@ -135,6 +136,7 @@ from .study import (
 from .trajectory import (
     citations,
     citations_by_wave,
+    cited_factors,
     completed_rounds,
     evidence,
     factor_stats,

@@ -318,7 +318,17 @@ def exclusive(con: Connection, name: str) -> Iterator[None]:
 
 @contextlib.contextmanager
 def transaction(con: Connection) -> Iterator[Connection]:
-    """One atomic write: everything inside commits together or not at all."""
+    """One atomic write: everything inside commits together or not at all. Write transactions run one at a time
+    (per process here; across processes on PostgreSQL, by its adapter's lock), so they commit in the order they
+    drew their audit ids and the newest id committed is a data version no later commit can slip under."""
+    with _write_order:
+        yield from _transaction(con)
+
+
+_write_order = threading.RLock()  # reentrant: a write may open another on a second cursor of the same thread
+
+
+def _transaction(con: Connection) -> Iterator[Connection]:
     con.execute("BEGIN TRANSACTION")
     try:
         yield con
@@ -360,14 +370,74 @@ def record_audit(
     before: dict | None = None,
     after: dict | None = None,
 ) -> None:
-    con.execute(
-        "INSERT INTO audit_entry (actor, action, entity, entity_key, before, after) VALUES (?, ?, ?, ?, ?, ?)",
-        [actor, action, entity, key, _json(before), _json(after)],
-    )
+    values = [actor, action, entity, key, _json(before), _json(after)]
+    project = _project_of(con, action, entity, key, before, after)
+    if project is None:  # the column is left out when empty: a database before migration 13 has no such column
+        con.execute(
+            "INSERT INTO audit_entry (actor, action, entity, entity_key, before, after) VALUES (?, ?, ?, ?, ?, ?)", values
+        )
+    else:
+        con.execute(
+            "INSERT INTO audit_entry (actor, action, entity, entity_key, before, after, project_code)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [*values, project],
+        )
+
+
+# How to find the one project a write of an entity changed, from its key, once the write is done.
+_PROJECT_OF = {
+    "interview": "SELECT p.project_code FROM interview i JOIN participant p USING (participant_code)"
+    " WHERE i.interview_id = CAST(? AS BIGINT)",
+    "participant": "SELECT project_code FROM participant WHERE participant_code = ?",
+    "milestone": "SELECT project_code FROM milestone WHERE milestone_id = CAST(? AS BIGINT)",
+    "project": "SELECT project_code FROM project WHERE project_code = ?",
+}
+_PROJECT_OF["second_coding"] = _PROJECT_OF["consensus"] = _PROJECT_OF["interview"]
+_MOVES = ("project_code", "participant_code")  # a change of these moves a record to another project
+
+
+def _project_of(
+    con: Connection, action: str, entity: str, key: str | None, before: dict | None, after: dict | None
+) -> str | None:
+    """The project that this write changed, when it is one project: the audit entry's `project_code`. NULL (None)
+    when it is not known for sure: a delete (the row is gone), a record moved between projects, a study-wide change,
+    an import. A NULL makes kept reads re-read every project (storage/kept.py), so a wrong None costs time, never
+    correctness; a wrong project would show stale numbers, hence the caution."""
+    if key is None or action not in ("create", "update", "restore", "erase"):
+        return None
+    if before and after and any(f in before and f in after and before[f] != after[f] for f in _MOVES):
+        return None
+    if entity == "sustainability":  # keyed "PROJECT/wave"
+        return key.rsplit("/", 1)[0]
+    sql = _PROJECT_OF.get(entity)
+    if sql is None:
+        return None
+    found = con.execute(sql, [key]).fetchall()
+    return found[0][0] if found else None
 
 
 def _json(values: dict | None) -> str | None:
     return None if values is None else json.dumps(values, default=str, sort_keys=True)
+
+
+# Audit entries of actions that change no study data (storage/kept.py brings nothing up to date for them).
+NO_DATA_CHANGE = ("login", "login_failed", "logout", "export", "report")
+
+
+def changed_projects(con: Connection, since: int, until: int) -> frozenset[str] | None:
+    """The projects whose records the writes audited after id `since`, up to `until`, changed; None when one of
+    them changed something that is not one project's records (the study and its settings, an import, a delete,
+    a record moved between projects), so every project must be read again. Log-ins, exports, reports and account
+    changes change no project. (Write transactions commit in audit-id order: `transaction`.)"""
+    if until < since:
+        return None
+    rows = con.execute(
+        "SELECT DISTINCT project_code FROM audit_entry WHERE audit_id > ? AND audit_id <= ?"
+        f" AND action NOT IN {NO_DATA_CHANGE!r} AND entity <> 'user_account'",
+        [since, until],
+    ).fetchall()
+    codes = {row[0] for row in rows}
+    return None if None in codes else frozenset(codes)
 
 
 def data_version(con: Connection) -> int:

@@ -24,7 +24,9 @@ import pandas as pd
 P = ParamSpec("P")
 T = TypeVar("T")
 
-Store = Callable[[Hashable, Callable[[], Any]], Any]  # (key, build) -> the kept value, built when absent
+# (key, build, refresh) -> the kept value, built when absent; with a `refresh`, a value kept at an earlier version
+# may be brought up to date by refresh(earlier_version, version, earlier_value) instead (ui/results.py)
+Store = Callable[[Hashable, Callable[[], Any], Callable[[int, int, Any], Any] | None], Any]
 
 _store: contextvars.ContextVar[Store | None] = contextvars.ContextVar("kept_reads", default=None)
 
@@ -42,7 +44,24 @@ def keeping(store: Store) -> Iterator[None]:
 def kept(read: Callable[P, T]) -> Callable[P, T]:
     """Mark `read(con, *args)` as kept while `keeping` is in force. The value is shared, so a frame is handed out as
     a shallow copy (copy-on-write: a caller's change never reaches the kept frame), a dict as a copy."""
+    return _keeper(read, None)
 
+
+def kept_by_project(order: tuple[str, ...]) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """Mark `read(con, viewer, …, only=None)`, a frame with a `project_code` column whose rows for a project depend
+    only on that project's records, as kept and brought up to date after a write by re-reading only the projects
+    written since (`only=` those codes; the audit entries name them, storage.changed_projects) and putting their
+    rows in place of the old ones, sorted by `order` as the read's own ORDER BY. A write that names no single
+    project (the study's settings, an import, a delete) makes it read every project again. At S = 1000 that is a
+    few milliseconds per project instead of seconds for the portfolio on PostgreSQL."""
+
+    def mark(read: Callable[P, T]) -> Callable[P, T]:
+        return _keeper(read, order)
+
+    return mark
+
+
+def _keeper(read: Callable[P, T], order: tuple[str, ...] | None) -> Callable[P, T]:
     @functools.wraps(read)
     def reader(*args: P.args, **kwargs: P.kwargs) -> T:
         store = _store.get()
@@ -53,7 +72,20 @@ def kept(read: Callable[P, T]) -> Callable[P, T]:
             hash(key)
         except TypeError:  # a list among the arguments
             key = repr(key)
-        value = store(key, lambda: read(*args, **kwargs))
+
+        def refresh(since: int, version: int, earlier: Any) -> Any:
+            from .db import changed_projects  # db imports nothing of this module, but keep the layers one-way
+
+            changed = changed_projects(args[0], since, version)  # type: ignore[arg-type]
+            if changed is None:
+                return None
+            if not changed:
+                return earlier
+            partial_read: Callable[..., Any] = read
+            fresh = partial_read(*args, **kwargs, only=tuple(sorted(changed)))
+            return _spliced(earlier, fresh, changed, order or ())
+
+        value = store(key, lambda: read(*args, **kwargs), None if order is None else refresh)
         if isinstance(value, pd.DataFrame | pd.Series):
             return value.copy(deep=False)
         return dict(value) if isinstance(value, dict) else value  # type: ignore[return-value]
@@ -65,3 +97,20 @@ def in_context(call: Callable[[], T]) -> Callable[[], T]:
     """`call` bound to this thread's context, for a worker thread: reads it runs stay kept."""
     context = contextvars.copy_context()
     return lambda: context.run(call)
+
+
+def _spliced(earlier: pd.DataFrame, fresh: pd.DataFrame, changed: frozenset[str], order: tuple[str, ...]):
+    """`earlier` with the rows of the `changed` projects replaced by `fresh`; None (read it all) when the two do not
+    have the same columns and types."""
+    if list(fresh.columns) != list(earlier.columns):
+        return None
+    kept_rows = earlier[~earlier.project_code.isin(changed)]
+    if len(fresh):
+        try:
+            fresh = fresh.astype(earlier.dtypes.to_dict())
+        except (TypeError, ValueError):
+            return None
+        kept_rows = pd.concat([kept_rows, fresh], ignore_index=True)
+    if order:
+        kept_rows = kept_rows.sort_values(list(order), kind="stable")
+    return kept_rows.reset_index(drop=True)

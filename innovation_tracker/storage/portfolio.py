@@ -11,7 +11,7 @@ from ..domain import Viewer
 from ..errors import Problem, ValidationError
 from .access import query, query_one, scoped_read
 from .db import Connection, record_audit, write
-from .kept import kept
+from .kept import kept, kept_by_project
 
 # The rules of `schedule.participant_schedule`, in SQL, for every participant at once. A test checks that the
 # two agree on every participant of the demo study.
@@ -77,15 +77,25 @@ def call_candidates(con: Connection, viewer: Viewer, today: dt.date, horizon_day
     return query(con, viewer, sql, {"today": today, "horizon": horizon_days})
 
 
-@kept
+@kept_by_project(order=("project_code", "position"))
 @scoped_read
-def round_counts(con: Connection, viewer: Viewer, today: dt.date, project_code: str | None = None) -> pd.DataFrame:
+def round_counts(
+    con: Connection,
+    viewer: Viewer,
+    today: dt.date,
+    project_code: str | None = None,
+    only: tuple[str, ...] | None = None,
+) -> pd.DataFrame:
     """Per project × wave: how many participants are at each status at `today` (a column per status of
     `analysis.SCHEDULE_STATUSES`), and `scheduled`, the interviews done or due by then (withdrawals excluded). One
     pass over the schedule, from which the portfolio's summaries are derived (`analysis.completion_per_wave`, …).
-    Of one project when `project_code` is given: the schedule of the others is then never computed."""
+    Of one project when `project_code` is given, or of the projects `only` names: the schedule of the others is
+    then never computed."""
     one = " AND w.project_code = $project" if project_code is not None else ""
-    params = {"today": today} | ({"project": project_code} if project_code is not None else {})
+    params: dict[str, object] = {"today": today} | ({"project": project_code} if project_code is not None else {})
+    if only is not None:
+        one += " AND list_contains($only::VARCHAR[], w.project_code)"
+        params["only"] = list(only)
     per_status = ", ".join(f"count(*) FILTER (WHERE status = '{s}') AS {s}" for s in analysis.SCHEDULE_STATUSES)
     sql = f"""
         WITH s AS ({WAVE_STATUS_SQL}{one})

@@ -43,6 +43,10 @@ _log = logging.getLogger(__name__)
 
 POOL_MIN, POOL_MAX = 1, 16
 ADVISORY_LOCKS = 7141  # the first half of the two-part keys of this app's advisory locks (`exclusive`)
+# The advisory lock that puts write transactions in a row across every process (see `PostgresConnection.execute`).
+WRITE_ORDER = "SELECT pg_advisory_lock(7142, 0)"
+WRITE_ORDER_END = "SELECT pg_advisory_unlock(7142, 0)"
+_ordering = threading.local()  # how many write transactions this thread has open, over every connection
 # How long a write waits for a row another transaction holds before it counts as a conflict (which `storage.write`
 # retries): DuckDB refuses at once; waiting a little spares most retries without stalling a page.
 LOCK_TIMEOUT = "300ms"
@@ -199,9 +203,18 @@ class PostgresConnection:
         self.database = database
         self._conn: psycopg.Connection | None = None
         self._pins = 0
+        self._ordered = False  # holds the write-order lock (from BEGIN to COMMIT or ROLLBACK)
         self._temps: set[str] = set()
         self._schema_changed = False
         self.owns_database = False  # `storage.connect` hands out a connection that closes its pool with it
+
+    def _end_order(self, ordered: bool) -> None:
+        """Let the next write transaction begin (a broken connection's lock ended with its session)."""
+        if ordered and self._conn is not None and not self._conn.closed:
+            with contextlib.suppress(psycopg.Error):
+                if self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    self._conn.rollback()
+                self._conn.execute(WRITE_ORDER_END)
 
     # Connections: borrowed per statement, kept while pinned.
     def _borrow(self) -> psycopg.Connection:
@@ -227,12 +240,35 @@ class PostgresConnection:
     def execute(self, sql: str, params: Sequence | dict | None = None) -> Result:
         command = sql.strip().rstrip(";").upper()
         if command in ("BEGIN", "BEGIN TRANSACTION"):
+            # Write transactions commit one after another, in the order their audit ids were drawn: the data
+            # version is the newest audit id (`storage.data_version`), and a reader that saw id 101 committed while
+            # 100 was still open would keep results without 100's change as current until the next write. The lock
+            # is taken before BEGIN, so the transaction's snapshot includes every write committed before it. A
+            # transaction opened inside another on the same thread (another connection) does not wait for it.
+            depth = getattr(_ordering, "depth", 0)
             self._pins += 1
-            sql = f"BEGIN ISOLATION LEVEL REPEATABLE READ; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"
+            try:
+                if depth == 0:
+                    self._run(WRITE_ORDER, None)  # on its own (autocommit): a session lock, before the snapshot
+                    self._ordered = True
+                result = self._run(
+                    f"BEGIN ISOLATION LEVEL REPEATABLE READ; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'", None
+                )
+            except BaseException:
+                ordered, self._ordered = self._ordered, False
+                self._end_order(ordered)
+                self._pins = max(self._pins - 1, 0)
+                self._give_back()
+                raise
+            _ordering.depth = depth + 1
+            return result
         elif command in ("COMMIT", "ROLLBACK"):
             try:
                 return self._run(sql, None)
             finally:
+                _ordering.depth = max(getattr(_ordering, "depth", 1) - 1, 0)
+                ordered, self._ordered = self._ordered, False
+                self._end_order(ordered)
                 self._pins = max(self._pins - 1, 0)
                 self._give_back()
         file_copy = _COPY_TO_FILE.match(sql)

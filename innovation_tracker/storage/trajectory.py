@@ -10,7 +10,7 @@ from .. import analysis
 from ..domain import Viewer
 from .access import query, scoped_read
 from .db import Connection
-from .kept import kept
+from .kept import kept, kept_by_project
 from .portfolio import WAVE_STATUS_SQL, finished_round_share, round_counts
 
 PROJECT_FILTER = "($project IS NULL OR p.project_code = $project)"
@@ -137,21 +137,27 @@ def scored_waves(con: Connection, viewer: Viewer) -> pd.DataFrame:
     return query(con, viewer, "SELECT DISTINCT project_code, wave FROM indicator_value ORDER BY ALL")
 
 
-@kept
+@kept_by_project(order=("project_code", "position"))
 @scoped_read
-def wave_balance(con: Connection, viewer: Viewer) -> pd.DataFrame:
-    """`analysis.net_balance` for every project and wave, summed in SQL: a portfolio's ratings never leave the
-    database, only one row per project and wave does."""
+def wave_balance(con: Connection, viewer: Viewer, only: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """`analysis.net_balance` for every project and wave (or the projects `only` names), summed in SQL: a
+    portfolio's ratings never leave the database, only one row per project and wave does."""
+    within = (
+        ""
+        if only is None
+        else " WHERE interview_id IN (SELECT interview_id FROM interview JOIN participant USING (participant_code)"
+        " WHERE list_contains($only::VARCHAR[], project_code))"
+    )
     return query(
         con,
         viewer,
         # Summed per interview first: the joins then see one row per interview, not one per rating.
-        """
+        f"""
         WITH per_interview AS (
             SELECT interview_id, coalesce(sum(rating) FILTER (WHERE rating > 0), 0) AS positive,
                    coalesce(sum(rating) FILTER (WHERE rating < 0), 0) AS negative, sum(rating) AS net,
                    count(*) AS n
-            FROM factor_rating GROUP BY interview_id
+            FROM factor_rating{within} GROUP BY interview_id
         )
         SELECT p.project_code, i.wave, any_value(w.label) AS wave_label, any_value(w.position) AS position,
                sum(r.positive) AS facilitator_weight, -sum(r.negative) AS barrier_weight, sum(r.net) AS net,
@@ -160,6 +166,7 @@ def wave_balance(con: Connection, viewer: Viewer) -> pd.DataFrame:
         JOIN wave w ON w.wave = i.wave
         GROUP BY p.project_code, i.wave ORDER BY p.project_code, position
         """,
+        {} if only is None else {"only": list(only)},
     )
 
 
@@ -178,28 +185,44 @@ def projects_citing(
 @scoped_read
 def citations_by_wave(con: Connection, viewer: Viewer, settings: tuple = (), relations: tuple = ()) -> pd.DataFrame:
     """Per factor and wave, and per factor over the whole year (`wave` NULL), how many projects in the given
-    settings and relations (all when none) cite it. One pass over the ratings for every wave: the compare page asks
-    for the year and two waves, which one query each made three scans of every rating. The distinct (factor, wave,
-    project) triples come first, then are counted: count(DISTINCT) per group made PostgreSQL sort every rating."""
+    settings and relations (all when none) cite it: counted from `cited_factors` (which factors each project cited
+    at each wave), which is read once and then only for the projects written since, so counting again after a save
+    does not read every rating."""
+    cited = cited_factors(con, viewer)
+    if settings or relations:
+        projects = project_list(con, viewer)
+        chosen = analysis.filter_projects(projects, list(settings), list(relations))
+        cited = cited[cited.project_code.isin(set(chosen.project_code))]
+    per_wave = cited.groupby(["factor_code", "wave"], sort=False).size().rename("projects_citing").reset_index()
+    per_year = (
+        cited.drop_duplicates(["factor_code", "project_code"])
+        .groupby("factor_code", sort=False)
+        .size()
+        .rename("projects_citing")
+        .reset_index()
+        .assign(wave=None)
+    )
+    counts = pd.concat([per_wave, per_year[["factor_code", "wave", "projects_citing"]]], ignore_index=True)
+    counts["projects_citing"] = counts.projects_citing.astype("int64")
+    return counts.sort_values(["factor_code", "wave"], na_position="last", ignore_index=True)
+
+
+@kept_by_project(order=())
+@scoped_read
+def cited_factors(con: Connection, viewer: Viewer, only: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Which factors each project (or each of the projects `only` names) cited at each wave: one row per project,
+    wave and factor with a rating. The distinct triples are found in SQL (count(DISTINCT) per group made PostgreSQL
+    sort every rating); the compare page counts them per wave and over the year (`citations_by_wave`)."""
+    within = "" if only is None else " WHERE list_contains($only::VARCHAR[], p.project_code)"
     return query(
         con,
         viewer,
-        """
-        WITH citing AS (
-            SELECT r.factor_code, i.wave, p.project_code
-            FROM factor_rating r JOIN interview i USING (interview_id) JOIN participant p USING (participant_code)
-            JOIN project pr ON pr.project_code = p.project_code
-            WHERE (len($settings) = 0 OR list_contains($settings, pr.setting))
-              AND (len($relations) = 0 OR list_contains($relations, pr.relation_to_statutory))
-            GROUP BY r.factor_code, i.wave, p.project_code
-        )
-        SELECT factor_code, wave, count(*) AS projects_citing FROM citing GROUP BY factor_code, wave
-        UNION ALL
-        SELECT factor_code, CAST(NULL AS VARCHAR) AS wave, count(*) AS projects_citing
-        FROM (SELECT DISTINCT factor_code, project_code FROM citing) AS over_the_year GROUP BY factor_code
-        ORDER BY factor_code, wave
+        f"""
+        SELECT p.project_code, i.wave, r.factor_code
+        FROM factor_rating r JOIN interview i USING (interview_id) JOIN participant p USING (participant_code){within}
+        GROUP BY p.project_code, i.wave, r.factor_code
         """,
-        {"settings": list(settings), "relations": list(relations)},
+        {} if only is None else {"only": list(only)},
     )
 
 

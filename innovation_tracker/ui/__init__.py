@@ -156,7 +156,7 @@ def shared(build: Callable[[storage.Connection, Viewer, *Args], T], *args: *Args
 def _kept_build(results: ResultCache, version: int, build: Callable[..., T], *args) -> T:
     """`build(*args)` with the portfolio-wide reads it makes (`storage.kept`) kept in `results` at `version`: the
     overview and its status table, or Compare's three parts, compute the schedule's counts once, not each."""
-    with storage.keeping(lambda key, read: results.get(version, key, read)):
+    with storage.keeping(lambda key, read, refresh: results.get(version, key, read, refresh)):
         return build(*args)
 
 
