@@ -26,6 +26,14 @@ def signed(number: NumberLike, digits: int = 1) -> str:
     return "0" if float(text) == 0 else text.replace("-", MINUS)
 
 
+def signed_column(values: pd.Series, digits: int = 1) -> pd.Series:
+    """`signed` of every value of a column, each distinct value formatted once: a portfolio's thousands of
+    balances take a few hundred distinct values once rounded, so this is a lookup per row, not a format."""
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64").round(digits)
+    shown = {value: signed(value, digits) for value in numbers.dropna().unique()}
+    return numbers.map(shown).fillna(EMPTY).astype(object)
+
+
 def number(value: NumberLike, digits: int = 0) -> str:
     """A plain number with thousands separators, never "-0"; "—" for nothing."""
     if value is None or pd.isna(value):

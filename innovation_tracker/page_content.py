@@ -82,6 +82,25 @@ def _portfolio_reads(con: storage.Connection, viewer: Viewer, today: dt.date) ->
     )
 
 
+@storage.kept
+def _portfolio_state(con: storage.Connection, viewer: Viewer, today: dt.date) -> dict[str, Any]:
+    """The portfolio reads and what the overview and its status table both derive from them (the balance per
+    interview, the round progress, the early warnings): derived once per data version, not once by each."""
+    waves = storage.list_waves(con)
+    threshold = storage.finished_round_share(con)
+    read = _portfolio_reads(con, viewer, today)
+    rounds = read["rounds"]
+    balance = analysis.per_interview(read["balance"], analysis.interviews_done(rounds))
+    return {
+        **read,
+        "waves": waves,
+        "threshold": threshold,
+        "per_interview": balance,
+        "progress": analysis.round_progress(rounds, threshold),
+        "warnings": _warnings_of(read, balance, waves, threshold),
+    }
+
+
 def _warnings_of(read: dict, balance: pd.DataFrame, waves, threshold: float) -> pd.DataFrame:
     rounds, grid = read["rounds"], read["grid"]
     return analysis.early_warnings(
@@ -104,16 +123,12 @@ def overview(
     con: storage.Connection, viewer: Viewer, today: dt.date, settings: tuple = (), statuses: tuple = ()
 ) -> Overview:
     """The portfolio overview for the projects in the chosen settings and statuses (all when none is chosen)."""
-    waves = storage.list_waves(con)
-    threshold = storage.finished_round_share(con)
-    read = _portfolio_reads(con, viewer, today)
-    projects, rounds = read["projects"], read["rounds"]
+    read = _portfolio_state(con, viewer, today)
+    waves, projects, rounds, progress = read["waves"], read["projects"], read["rounds"], read["progress"]
     codes = chosen_projects(projects, settings, statuses).project_code
     grid = _among(read["grid"], codes, len(projects))
-    balance = analysis.per_interview(read["balance"], analysis.interviews_done(rounds))
-    warnings = _among(_warnings_of(read, balance, waves, threshold), codes, len(projects)).reset_index(drop=True)
-    balance = _among(balance, codes, len(projects))
-    progress = analysis.round_progress(rounds, threshold)
+    warnings = _among(read["warnings"], codes, len(projects)).reset_index(drop=True)
+    balance = _among(read["per_interview"], codes, len(projects))
     shown_grid = most_at_risk(grid, OUTLOOK_SHOWN)
     shown_balance = best_and_worst(balance, BALANCE_SHOWN)
     by_wave = analysis.completion_per_wave(rounds)
@@ -170,7 +185,7 @@ def balance_table(balance: pd.DataFrame, waves) -> pd.DataFrame:
         return pd.DataFrame(columns=["Project"])
     wide = balance.pivot_table(index="project_code", columns="wave", values="net_per_interview", aggfunc="first")
     wide = wide.reindex(columns=[w.wave for w in waves if w.wave in wide.columns])
-    out = wide.apply(lambda column: column.map(display.signed)).reset_index()
+    out = wide.apply(display.signed_column).reset_index()
     return out.rename(columns={"project_code": "Project", **{w.wave: w.label for w in waves}})
 
 
@@ -219,8 +234,8 @@ def status_display(frame: pd.DataFrame) -> pd.DataFrame:
         project=frame.project_code + " · " + frame.name.astype(str),
         outlook=frame.outlook.map(lambda v: str(v).capitalize() if isinstance(v, str) else display.EMPTY),
         outlook_change=frame.outlook_change.map(lambda v: display.EMPTY if v == "not scored" else str(v).capitalize()),
-        net_per_interview=frame.net_per_interview.map(display.signed),
-        net_change=frame.net_change.map(display.signed),
+        net_per_interview=display.signed_column(frame.net_per_interview),
+        net_change=display.signed_column(frame.net_change),
     )
     return out[list(STATUS_HEADERS)].rename(columns=STATUS_HEADERS)
 
@@ -234,25 +249,21 @@ def status_now(
     statuses: tuple = (),
 ) -> StatusNow:
     """Every chosen project's status at round `wave`, by default the latest finished round, most at risk first."""
-    waves = storage.list_waves(con)
-    threshold = storage.finished_round_share(con)
-    read = _portfolio_reads(con, viewer, today)
-    rounds = read["rounds"]
-    progress = analysis.round_progress(rounds, threshold)
+    read = _portfolio_state(con, viewer, today)
+    waves, threshold, rounds, progress = read["waves"], read["threshold"], read["rounds"], read["progress"]
     wave = wave or analysis.latest_finished(progress)
     labels = {w.wave: w.label for w in waves}
     if wave is None or wave not in labels:
         empty = pd.DataFrame(columns=analysis.STATUS_COLUMNS)
         return StatusNow(None, "", False, "", empty, status_display(empty))
     projects = chosen_projects(read["projects"], settings, statuses)
-    balance = analysis.per_interview(read["balance"], analysis.interviews_done(rounds))
     frame = analysis.status_now(
         projects,
         read["grid"][["project_code", "wave", "value"]],
-        balance,
+        read["per_interview"],
         analysis.round_progress(rounds, threshold, by_project=True),
         analysis.overdue_per_project(rounds),
-        _warnings_of(read, balance, waves, threshold),
+        read["warnings"],
         waves,
         wave,
     )

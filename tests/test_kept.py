@@ -128,7 +128,15 @@ def test_citations_of_every_wave_in_one_pass_equal_each_counted_alone(con, viewe
 
 # After a write: kept reads re-read only the projects the new audit entries name (storage.kept_by_project).
 
-REFRESHED = ("round_counts", "wave_balance", "cited_factors")
+REFRESHED = (
+    "round_counts",
+    "wave_balance",
+    "cited_factors",
+    "outlook_grid",
+    "outlook_table",
+    "scored_waves",
+    "project_list",
+)
 
 
 class Versioned:
@@ -162,6 +170,8 @@ class Versioned:
                 "cited_factors": storage.cited_factors(self.con, viewer),
                 "citations_by_wave": storage.citations_by_wave(self.con, viewer),
                 "overview": page_content.overview(self.con, viewer, TODAY).balance_table,
+                "status": page_content.status_now(self.con, viewer, TODAY).table,
+                "outlook_table": storage.outlook_table(self.con, viewer),
             }
 
 
@@ -172,6 +182,8 @@ def read_afresh(con, viewer=EVALUATOR):
         "cited_factors": storage.cited_factors(con, viewer),
         "citations_by_wave": storage.citations_by_wave(con, viewer),
         "overview": page_content.overview(con, viewer, TODAY).balance_table,
+        "status": page_content.status_now(con, viewer, TODAY).table,
+        "outlook_table": storage.outlook_table(con, viewer),
     }
 
 
@@ -284,7 +296,8 @@ def test_each_audit_entry_names_the_project_it_changed(changing):
     storage.add_participant(con, "tester", NEWCOMER)
     rate(con, an_interview(con, "LIAS")[0], 1)
     now = con.execute(
-        "SELECT value FROM indicator_value WHERE project_code = 'SENT' AND wave = 'month_6' AND indicator_code = 'outlook'"
+        "SELECT value FROM indicator_value"
+        " WHERE project_code = 'SENT' AND wave = 'month_6' AND indicator_code = 'outlook'"
     ).fetchall()
     storage.set_indicator_values(con, "tester", "SENT", "month_6", {"outlook": "red" if now != [("red",)] else "green"})
     storage.update_participant(con, "tester", "ARTS-NEW", {"project_code": "GROW"})

@@ -374,7 +374,8 @@ def record_audit(
     project = _project_of(con, action, entity, key, before, after)
     if project is None:  # the column is left out when empty: a database before migration 13 has no such column
         con.execute(
-            "INSERT INTO audit_entry (actor, action, entity, entity_key, before, after) VALUES (?, ?, ?, ?, ?, ?)", values
+            "INSERT INTO audit_entry (actor, action, entity, entity_key, before, after) VALUES (?, ?, ?, ?, ?, ?)",
+            values,
         )
     else:
         con.execute(

@@ -132,42 +132,56 @@ def completion_by_wave(con: Connection, viewer: Viewer, today: dt.date) -> pd.Da
     return analysis.completion_per_wave(round_counts(con, viewer, today))
 
 
-@kept
+def _only(only: tuple[str, ...] | None, column: str, where: str = "WHERE") -> tuple[str, dict[str, list[str]]]:
+    """A condition keeping the rows of the projects `only` names (none: every project), and its parameter."""
+    if only is None:
+        return "", {}
+    return f" {where} list_contains($only::VARCHAR[], {column})", {"only": list(only)}
+
+
+@kept_by_project(order=("project_code", "position"))
 @scoped_read
-def outlook_grid(con: Connection, viewer: Viewer, indicator_code: str = "outlook") -> pd.DataFrame:
-    """Every project × wave, with the indicator's value where one was scored (NULL where not)."""
+def outlook_grid(
+    con: Connection, viewer: Viewer, indicator_code: str = "outlook", only: tuple[str, ...] | None = None
+) -> pd.DataFrame:
+    """Every project × wave (of the projects `only` names, if given), with the indicator's value where one was
+    scored (NULL where not)."""
+    within, params = _only(only, "p.project_code")
     return query(
         con,
         viewer,
-        """
+        f"""
         SELECT p.project_code, p.name, p.status AS project_status, w.wave, w.label AS wave_label, w.position,
                v.value
         FROM project p CROSS JOIN wave w
         LEFT JOIN indicator_value v ON v.project_code = p.project_code AND v.wave = w.wave
-                                    AND v.indicator_code = $indicator
+                                    AND v.indicator_code = $indicator{within}
         ORDER BY p.project_code, w.position
         """,
-        {"indicator": indicator_code},
+        {"indicator": indicator_code, **params},
     )
 
 
-@kept
+@kept_by_project(order=("project_code",))
 @scoped_read
-def outlook_table(con: Connection, viewer: Viewer, indicator_code: str = "outlook") -> pd.DataFrame:
+def outlook_table(
+    con: Connection, viewer: Viewer, indicator_code: str = "outlook", only: tuple[str, ...] | None = None
+) -> pd.DataFrame:
     """`outlook_grid` as a table: a row per project, a column per wave (named by its code) holding the value."""
     waves = [row[0] for row in con.execute("SELECT wave FROM wave ORDER BY position").fetchall()]
     # Wave codes match [a-z][a-z0-9_]* (a CHECK in the schema), so they are safe as column names.
     columns = "".join(f", max(v.value) FILTER (WHERE v.wave = '{w}') AS \"{w}\"" for w in waves)
+    within, params = _only(only, "p.project_code")
     return query(
         con,
         viewer,
         f"""
         SELECT p.project_code, any_value(p.name) AS name, any_value(p.status) AS project_status{columns}
         FROM project p LEFT JOIN indicator_value v ON v.project_code = p.project_code
-                                                  AND v.indicator_code = $indicator
+                                                  AND v.indicator_code = $indicator{within}
         GROUP BY p.project_code ORDER BY p.project_code
         """,
-        {"indicator": indicator_code},
+        {"indicator": indicator_code, **params},
     )
 
 

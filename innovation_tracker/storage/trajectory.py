@@ -16,14 +16,16 @@ from .portfolio import WAVE_STATUS_SQL, finished_round_share, round_counts
 PROJECT_FILTER = "($project IS NULL OR p.project_code = $project)"
 
 
-@kept
+@kept_by_project(order=("project_code",))
 @scoped_read
-def project_list(con: Connection, viewer: Viewer) -> pd.DataFrame:
+def project_list(con: Connection, viewer: Viewer, only: tuple[str, ...] | None = None) -> pd.DataFrame:
+    within = "" if only is None else " WHERE list_contains($only::VARCHAR[], project_code)"
     return query(
         con,
         viewer,
         "SELECT project_code, name, setting, relation_to_statutory, status, host_organisation, innovation_type,"
-        " novelty, start_date FROM project ORDER BY project_code",
+        f" novelty, start_date FROM project{within} ORDER BY project_code",
+        {} if only is None else {"only": list(only)},
     )
 
 
@@ -131,10 +133,16 @@ def completed_rounds(con: Connection, viewer: Viewer, today: dt.date, project_co
     return analysis.finished_rounds(round_counts(con, viewer, today, project_code), finished_round_share(con))
 
 
-@kept
+@kept_by_project(order=("project_code", "wave"))
 @scoped_read
-def scored_waves(con: Connection, viewer: Viewer) -> pd.DataFrame:
-    return query(con, viewer, "SELECT DISTINCT project_code, wave FROM indicator_value ORDER BY ALL")
+def scored_waves(con: Connection, viewer: Viewer, only: tuple[str, ...] | None = None) -> pd.DataFrame:
+    within = "" if only is None else " WHERE list_contains($only::VARCHAR[], project_code)"
+    return query(
+        con,
+        viewer,
+        f"SELECT DISTINCT project_code, wave FROM indicator_value{within} ORDER BY ALL",
+        {} if only is None else {"only": list(only)},
+    )
 
 
 @kept_by_project(order=("project_code", "position"))
