@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, cast
 
 import pandas as pd
@@ -46,31 +44,13 @@ class Overview:
     balance_table: pd.DataFrame  # the data behind the balance chart
 
 
-def together(con: storage.Connection, **reads: Callable[[storage.Connection], object]) -> dict[str, Any]:
-    """Run independent reads side by side, each on its own cursor: DuckDB works while Python turns the previous
-    result into a frame. On two cores a portfolio page's reads take about two thirds of the time one after another
-    takes."""
-
-    def run(read):
-        cursor = con.cursor()
-        try:
-            return read(cursor)
-        finally:
-            cursor.close()
-
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        # each in this thread's context, so the reads stay kept (storage.kept) as they would be here
-        futures = {name: pool.submit(storage.in_context(partial(run, read))) for name, read in reads.items()}
-        return {name: future.result() for name, future in futures.items()}
-
-
 def chosen_projects(projects: pd.DataFrame, settings: Sequence[str], statuses: Sequence[str]) -> pd.DataFrame:
     chosen = analysis.filter_projects(projects, settings or None, None)
     return chosen[chosen.status.isin(statuses)] if statuses else chosen
 
 
 def _portfolio_reads(con: storage.Connection, viewer: Viewer, today: dt.date) -> dict[str, Any]:
-    return together(
+    return storage.together(
         con,
         projects=lambda c: storage.project_list(c, viewer),
         rounds=lambda c: storage.round_counts(c, viewer, today),  # the schedule, computed once for all that follows
@@ -419,7 +399,7 @@ class Quality:
 
 
 def quality(con: storage.Connection, viewer: Viewer, today: dt.date) -> Quality:
-    read = together(
+    read = storage.together(
         con,
         checks=lambda c: storage.schedule_checks(c, viewer, today),
         unrated=lambda c: storage.interviews_without_ratings(c, viewer),

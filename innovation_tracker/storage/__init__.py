@@ -31,7 +31,7 @@ from .db import (
 )
 from .dialect import is_postgres
 from .exports import copy_export, export_queries, wide_sql, wide_table
-from .kept import in_context, keeping, kept, kept_by_project
+from .kept import in_context, keeping, kept, kept_by_project, together
 from .matrix import cell_excerpts, matrix_cells, matrix_excerpts
 from .portfolio import (
     call_candidates,
@@ -149,6 +149,7 @@ from .trajectory import (
     projects_citing,
     scored_waves,
     wave_balance,
+    wave_means,
 )
 from .users import (
     Account,

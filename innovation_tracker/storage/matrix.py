@@ -8,27 +8,43 @@ import pandas as pd
 from ..domain import Viewer
 from .access import query, scoped_read
 from .db import Connection
+from .kept import kept_by_project
 
 _WAVE_FILTER = "($wave IS NULL OR i.wave = $wave)"
 
 
+@kept_by_project(order=("project_code", "column"))
 @scoped_read
-def matrix_cells(con: Connection, viewer: Viewer, wave: str | None = None, by_domain: bool = False) -> pd.DataFrame:
+def matrix_cells(
+    con: Connection,
+    viewer: Viewer,
+    wave: str | None = None,
+    by_domain: bool = False,
+    only: tuple[str, ...] | None = None,
+) -> pd.DataFrame:
     """Per project × factor (or × domain: all its factors together) cited at `wave` (every wave when None): the
-    mean rating, how many ratings and excerpts, and how many participants cited it, in a column named "column"."""
+    mean rating, how many ratings and excerpts, and how many participants cited it, in a column named "column".
+    Summed per participant first, then per cell: count(DISTINCT participant) per cell made PostgreSQL sort every
+    rating. Of the projects `only` names, when given."""
     column = "f.domain" if by_domain else "r.factor_code"
+    within = "" if only is None else " AND list_contains($only::VARCHAR[], p.project_code)"
     return query(
         con,
         viewer,
         f"""
-        SELECT p.project_code, {column} AS "column", avg(r.rating) AS mean, count(*) AS n_ratings,
-               count(DISTINCT i.participant_code) AS n_participants, count(r.evidence) AS n_excerpts
-        FROM factor_rating r JOIN interview i USING (interview_id) JOIN participant p USING (participant_code)
-             JOIN factor f ON f.factor_code = r.factor_code
-        WHERE {_WAVE_FILTER}
-        GROUP BY ALL ORDER BY ALL
+        SELECT project_code, "column", CAST(sum(total) AS DOUBLE) / sum(n) AS mean, sum(n) AS n_ratings,
+               count(*) AS n_participants, sum(n_excerpts) AS n_excerpts
+        FROM (
+            SELECT p.project_code, {column} AS "column", i.participant_code, sum(r.rating) AS total,
+                   count(*) AS n, count(r.evidence) AS n_excerpts
+            FROM factor_rating r JOIN interview i USING (interview_id) JOIN participant p USING (participant_code)
+                 JOIN factor f ON f.factor_code = r.factor_code
+            WHERE {_WAVE_FILTER}{within}
+            GROUP BY p.project_code, {column}, i.participant_code
+        ) AS per_participant
+        GROUP BY project_code, "column" ORDER BY project_code, "column"
         """,
-        {"wave": wave},
+        {"wave": wave} | ({} if only is None else {"only": list(only)}),
     )
 
 

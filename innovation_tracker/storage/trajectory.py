@@ -29,10 +29,14 @@ def project_list(con: Connection, viewer: Viewer, only: tuple[str, ...] | None =
     )
 
 
-@kept
+@kept_by_project(order=("project_code", "wave", "factor_code"))
 @scoped_read
-def factor_stats(con: Connection, viewer: Viewer, project_code: str | None = None) -> pd.DataFrame:
-    """Per project × wave × factor: ratings, barrier and facilitator counts, and the sums of each sign."""
+def factor_stats(
+    con: Connection, viewer: Viewer, project_code: str | None = None, only: tuple[str, ...] | None = None
+) -> pd.DataFrame:
+    """Per project × wave × factor: ratings, barrier and facilitator counts, and the sums of each sign. Of one
+    project, or of the projects `only` names, when given."""
+    within = "" if only is None else " AND list_contains($only::VARCHAR[], p.project_code)"
     return query(
         con,
         viewer,
@@ -43,10 +47,10 @@ def factor_stats(con: Connection, viewer: Viewer, project_code: str | None = Non
                coalesce(sum(r.rating) FILTER (WHERE r.rating > 0), 0) AS positive_sum,
                coalesce(sum(r.rating) FILTER (WHERE r.rating < 0), 0) AS negative_sum
         FROM factor_rating r JOIN interview i USING (interview_id) JOIN participant p USING (participant_code)
-        WHERE {PROJECT_FILTER}
+        WHERE {PROJECT_FILTER}{within}
         GROUP BY ALL ORDER BY ALL
         """,
-        {"project": project_code},
+        {"project": project_code} | ({} if only is None else {"only": list(only)}),
     )
 
 
@@ -215,12 +219,13 @@ def citations_by_wave(con: Connection, viewer: Viewer, settings: tuple = (), rel
     return counts.sort_values(["factor_code", "wave"], na_position="last", ignore_index=True)
 
 
-@kept_by_project(order=())
+@kept_by_project(order=("project_code",))
 @scoped_read
 def cited_factors(con: Connection, viewer: Viewer, only: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Which factors each project (or each of the projects `only` names) cited at each wave: one row per project,
     wave and factor with a rating. The distinct triples are found in SQL (count(DISTINCT) per group made PostgreSQL
-    sort every rating); the compare page counts them per wave and over the year (`citations_by_wave`)."""
+    sort every rating); the compare page counts them per wave and over the year (`citations_by_wave`). In project
+    order, so that bringing it up to date after a write cuts and joins it instead of sorting it all again."""
     within = "" if only is None else " WHERE list_contains($only::VARCHAR[], p.project_code)"
     return query(
         con,
@@ -231,7 +236,34 @@ def cited_factors(con: Connection, viewer: Viewer, only: tuple[str, ...] | None 
         GROUP BY p.project_code, i.wave, r.factor_code
         """,
         {} if only is None else {"only": list(only)},
-    )
+    ).sort_values("project_code", kind="stable", ignore_index=True)  # in pandas: PostgreSQL's sort cost 2 s here
+
+
+@kept_by_project(order=("project_code", "wave", "column"))
+@scoped_read
+def wave_means(
+    con: Connection,
+    viewer: Viewer,
+    domain: str | None = None,
+    only: tuple[str, ...] | None = None,
+) -> pd.DataFrame:
+    """Per project × wave, the sum and number of ratings of each factor of `domain` (None: of each domain, all its
+    factors together) in a column named "column": the framework matrix's trends. Summed in SQL, so a domain's
+    cells leave the database as one row, not one per factor. Of the projects `only` names, when given."""
+    column = "f.domain" if domain is None else "r.factor_code"
+    within = "" if only is None else " AND list_contains($only::VARCHAR[], p.project_code)"
+    return query(
+        con,
+        viewer,
+        f"""
+        SELECT p.project_code, i.wave, {column} AS "column", sum(r.rating) AS total, count(*) AS n
+        FROM factor_rating r JOIN interview i USING (interview_id) JOIN participant p USING (participant_code)
+             JOIN factor f ON f.factor_code = r.factor_code
+        WHERE ($domain IS NULL OR f.domain = $domain){within}
+        GROUP BY p.project_code, i.wave, {column}
+        """,
+        {"domain": domain} | ({} if only is None else {"only": list(only)}),
+    ).sort_values(["project_code", "wave", "column"], kind="stable", ignore_index=True)
 
 
 @kept
