@@ -66,19 +66,45 @@ def _portfolio_reads(con: storage.Connection, viewer: Viewer, today: dt.date) ->
 def _portfolio_state(con: storage.Connection, viewer: Viewer, today: dt.date) -> dict[str, Any]:
     """The portfolio reads and what the overview and its status table both derive from them (the balance per
     interview, the round progress, the early warnings): derived once per data version, not once by each."""
-    waves = storage.list_waves(con)
     threshold = storage.finished_round_share(con)
     read = _portfolio_reads(con, viewer, today)
-    rounds = read["rounds"]
-    balance = analysis.per_interview(read["balance"], analysis.interviews_done(rounds))
     return {
         **read,
-        "waves": waves,
+        "waves": storage.list_waves(con),
         "threshold": threshold,
-        "per_interview": balance,
-        "progress": analysis.round_progress(rounds, threshold),
-        "warnings": _warnings_of(read, balance, waves, threshold),
+        "per_interview": balance_per_interview(con, viewer, today),
+        "progress": analysis.round_progress(read["rounds"], threshold),
+        "warnings": early_warnings(con, viewer, today),
     }
+
+
+def _of_projects(frame: pd.DataFrame, only: tuple[str, ...] | None) -> pd.DataFrame:
+    return frame if only is None else frame[frame.project_code.isin(only)]
+
+
+@storage.kept_by_project(order=("project_code", "position"))
+def balance_per_interview(
+    con: storage.Connection, viewer: Viewer, today: dt.date, only: tuple[str, ...] | None = None
+) -> pd.DataFrame:
+    """`analysis.per_interview` of every project (or those `only` names): derived per project, so after a write
+    only the projects written are derived again."""
+    read = _portfolio_reads(con, viewer, today)
+    rounds = _of_projects(read["rounds"], only)
+    return analysis.per_interview(_of_projects(read["balance"], only), analysis.interviews_done(rounds))
+
+
+@storage.kept_by_project(order=("project_code",))
+def early_warnings(
+    con: storage.Connection, viewer: Viewer, today: dt.date, only: tuple[str, ...] | None = None
+) -> pd.DataFrame:
+    """The early warnings of every project (or those `only` names), each project's from its own rounds, outlook,
+    balance and scores: after a write only the projects written are checked again (a third of a second at
+    S = 1000 for them all)."""
+    read = {name: _of_projects(read, only) for name, read in _portfolio_reads(con, viewer, today).items()
+            if name in ("rounds", "grid", "scored")}  # fmt: skip
+    balance = _of_projects(balance_per_interview(con, viewer, today), only)
+    waves = storage.list_waves(con)
+    return _warnings_of(read, balance, waves, storage.finished_round_share(con))
 
 
 def _warnings_of(read: dict, balance: pd.DataFrame, waves, threshold: float) -> pd.DataFrame:
