@@ -172,6 +172,8 @@ class Versioned:
                 "overview": page_content.overview(self.con, viewer, TODAY).balance_table,
                 "status": page_content.status_now(self.con, viewer, TODAY).table,
                 "outlook_table": storage.outlook_table(self.con, viewer),
+                "calls": storage.call_candidates(self.con, viewer, TODAY, 28),
+                "unrated": storage.interviews_without_ratings(self.con, viewer),
             }
 
 
@@ -184,6 +186,8 @@ def read_afresh(con, viewer=EVALUATOR):
         "overview": page_content.overview(con, viewer, TODAY).balance_table,
         "status": page_content.status_now(con, viewer, TODAY).table,
         "outlook_table": storage.outlook_table(con, viewer),
+        "calls": storage.call_candidates(con, viewer, TODAY, 28),
+        "unrated": storage.interviews_without_ratings(con, viewer),
     }
 
 

@@ -56,13 +56,25 @@ def wave_status(con: Connection, viewer: Viewer, today: dt.date) -> pd.DataFrame
     return query(con, viewer, sql, {"today": today})
 
 
+def _only(only: tuple[str, ...] | None, column: str, where: str = "WHERE") -> tuple[str, dict[str, list[str]]]:
+    """A condition keeping the rows of the projects `only` names (none: every project), and its parameter."""
+    if only is None:
+        return "", {}
+    return f" {where} list_contains($only::VARCHAR[], {column})", {"only": list(only)}
+
+
+@kept_by_project(order=("project_code", "participant_code", "position"))
 @scoped_read
-def call_candidates(con: Connection, viewer: Viewer, today: dt.date, horizon_days: int) -> pd.DataFrame:
+def call_candidates(
+    con: Connection, viewer: Viewer, today: dt.date, horizon_days: int, only: tuple[str, ...] | None = None
+) -> pd.DataFrame:
     """The participant × wave rows a call list is made of (overdue, due, missed, and upcoming with a window opening
     within `horizon_days`), each with the interviewer of the participant's latest interview before that wave. The
-    rest of the schedule (most of it, at portfolio scale) never leaves the database."""
+    rest of the schedule (most of it, at portfolio scale) never leaves the database. Of the projects `only` names,
+    when given."""
+    within, params = _only(only, "w.project_code", "AND")
     sql = f"""
-        WITH s AS ({WAVE_STATUS_SQL}), marked AS (
+        WITH s AS ({WAVE_STATUS_SQL}{within}), marked AS (
             SELECT *, substr(max(CASE WHEN interviewer IS NOT NULL THEN lpad(position::VARCHAR, 6, '0') || interviewer
                                       END) OVER (
                 PARTITION BY participant_code ORDER BY position ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
@@ -74,7 +86,7 @@ def call_candidates(con: Connection, viewer: Viewer, today: dt.date, horizon_day
            OR (status = 'upcoming' AND window_open <= CAST($today AS DATE) + CAST($horizon AS INTEGER))
         ORDER BY project_code, participant_code, position
     """
-    return query(con, viewer, sql, {"today": today, "horizon": horizon_days})
+    return query(con, viewer, sql, {"today": today, "horizon": horizon_days, **params})
 
 
 @kept_by_project(order=("project_code", "position"))
@@ -130,13 +142,6 @@ def people_counts(con: Connection, viewer: Viewer) -> dict[str, int]:
 def completion_by_wave(con: Connection, viewer: Viewer, today: dt.date) -> pd.DataFrame:
     """Per wave: how many participants are at each status (completed, missed, overdue, due, upcoming, withdrawn)."""
     return analysis.completion_per_wave(round_counts(con, viewer, today))
-
-
-def _only(only: tuple[str, ...] | None, column: str, where: str = "WHERE") -> tuple[str, dict[str, list[str]]]:
-    """A condition keeping the rows of the projects `only` names (none: every project), and its parameter."""
-    if only is None:
-        return "", {}
-    return f" {where} list_contains($only::VARCHAR[], {column})", {"only": list(only)}
 
 
 @kept_by_project(order=("project_code", "position"))

@@ -10,23 +10,27 @@ import pandas as pd
 from ..domain import Viewer
 from .access import query, scope_params, scoped_read, scoped_sql
 from .db import Connection
+from .kept import kept_by_project
 from .portfolio import WAVE_STATUS_SQL
 
 
+@kept_by_project(order=("project_code",))  # then participant and wave, as each project's rows are read
 @scoped_read
-def interviews_without_ratings(con: Connection, viewer: Viewer) -> pd.DataFrame:
-    """Completed interviews that no factor was coded for."""
+def interviews_without_ratings(con: Connection, viewer: Viewer, only: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Completed interviews that no factor was coded for (of the projects `only` names, when given)."""
+    within = "" if only is None else " AND list_contains($only::VARCHAR[], p.project_code)"
     return query(
         con,
         viewer,
-        """
+        f"""
         SELECT p.project_code, i.participant_code, i.wave, w.label AS wave_label, i.interview_id, i.interview_date,
                i.interviewer
         FROM interview i JOIN participant p USING (participant_code) JOIN wave w USING (wave)
         WHERE i.status = 'completed'
-          AND NOT EXISTS (SELECT 1 FROM factor_rating r WHERE r.interview_id = i.interview_id)
+          AND NOT EXISTS (SELECT 1 FROM factor_rating r WHERE r.interview_id = i.interview_id){within}
         ORDER BY p.project_code, i.participant_code, w.position
         """,
+        {} if only is None else {"only": list(only)},
     )
 
 
