@@ -23,6 +23,8 @@ from typing import Any, ParamSpec, TypeVar
 
 import pandas as pd
 
+from .db import changed_projects
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -76,8 +78,6 @@ def _keeper(read: Callable[P, T], order: tuple[str, ...] | None) -> Callable[P, 
             key = repr(key)
 
         def refresh(since: int, version: int, earlier: Any) -> Any:
-            from .db import changed_projects  # db imports nothing of this module, but keep the layers one-way
-
             changed = changed_projects(args[0], since, version)  # type: ignore[arg-type]
             if changed is None:
                 return None
