@@ -40,6 +40,7 @@ UNSCOPED = {
     "kept": "read machinery: marks a read as kept per data version; the viewer is part of every key",
     "kept_by_project": "read machinery: marks a read as kept and brought up to date per project after a write",
     "changed_projects": "the codes of the projects written since a data version, for the cache; no project data",
+    "only_projects": "SQL text: the condition that narrows a kept read to some projects; reads nothing",
     "together": "read machinery: runs the caller's scoped reads side by side; reads nothing itself",
     "in_context": "read machinery: runs a call in the caller's context on a worker thread",
     "data_version": "a number that changes on every write; reveals nothing",

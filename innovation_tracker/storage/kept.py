@@ -95,6 +95,14 @@ def _keeper(read: Callable[P, T], order: tuple[str, ...] | None) -> Callable[P, 
     return reader
 
 
+def only_projects(only: tuple[str, ...] | None, column: str, where: str = "WHERE") -> tuple[str, dict[str, list[str]]]:
+    """The condition (after `where`) that keeps the rows of the projects `only` names, with its parameter, for a
+    `kept_by_project` read: nothing when `only` is None (every project)."""
+    if only is None:
+        return "", {}
+    return f" {where} list_contains($only::VARCHAR[], {column})", {"only": list(only)}
+
+
 def in_context(call: Callable[[], T]) -> Callable[[], T]:
     """`call` bound to this thread's context, for a worker thread: reads it runs stay kept."""
     context = contextvars.copy_context()

@@ -8,7 +8,7 @@ import pandas as pd
 from ..domain import Viewer
 from .access import query, scoped_read
 from .db import Connection
-from .kept import kept_by_project
+from .kept import kept_by_project, only_projects
 
 _WAVE_FILTER = "($wave IS NULL OR i.wave = $wave)"
 
@@ -27,7 +27,7 @@ def matrix_cells(
     Summed per participant first, then per cell: count(DISTINCT participant) per cell made PostgreSQL sort every
     rating. Of the projects `only` names, when given."""
     column = "f.domain" if by_domain else "r.factor_code"
-    within = "" if only is None else " AND list_contains($only::VARCHAR[], p.project_code)"
+    within, params = only_projects(only, "p.project_code", "AND")
     return query(
         con,
         viewer,
@@ -44,7 +44,7 @@ def matrix_cells(
         ) AS per_participant
         GROUP BY project_code, "column" ORDER BY project_code, "column"
         """,
-        {"wave": wave} | ({} if only is None else {"only": list(only)}),
+        {"wave": wave, **params},
     )
 
 

@@ -11,7 +11,7 @@ from ..domain import Viewer
 from ..errors import Problem, ValidationError
 from .access import query, query_one, scoped_read
 from .db import Connection, record_audit, write
-from .kept import kept, kept_by_project
+from .kept import kept, kept_by_project, only_projects
 
 # The rules of `schedule.participant_schedule`, in SQL, for every participant at once. A test checks that the
 # two agree on every participant of the demo study.
@@ -56,13 +56,6 @@ def wave_status(con: Connection, viewer: Viewer, today: dt.date) -> pd.DataFrame
     return query(con, viewer, sql, {"today": today})
 
 
-def _only(only: tuple[str, ...] | None, column: str, where: str = "WHERE") -> tuple[str, dict[str, list[str]]]:
-    """A condition keeping the rows of the projects `only` names (none: every project), and its parameter."""
-    if only is None:
-        return "", {}
-    return f" {where} list_contains($only::VARCHAR[], {column})", {"only": list(only)}
-
-
 @kept_by_project(order=("project_code", "participant_code", "position"))
 @scoped_read
 def call_candidates(
@@ -72,7 +65,7 @@ def call_candidates(
     within `horizon_days`), each with the interviewer of the participant's latest interview before that wave. The
     rest of the schedule (most of it, at portfolio scale) never leaves the database. Of the projects `only` names,
     when given."""
-    within, params = _only(only, "w.project_code", "AND")
+    within, params = only_projects(only, "w.project_code", "AND")
     sql = f"""
         WITH s AS ({WAVE_STATUS_SQL}{within}), marked AS (
             SELECT *, substr(max(CASE WHEN interviewer IS NOT NULL THEN lpad(position::VARCHAR, 6, '0') || interviewer
@@ -105,9 +98,9 @@ def round_counts(
     then never computed."""
     one = " AND w.project_code = $project" if project_code is not None else ""
     params: dict[str, object] = {"today": today} | ({"project": project_code} if project_code is not None else {})
-    if only is not None:
-        one += " AND list_contains($only::VARCHAR[], w.project_code)"
-        params["only"] = list(only)
+    within, only_params = only_projects(only, "w.project_code", "AND")
+    one += within
+    params |= only_params
     per_status = ", ".join(f"count(*) FILTER (WHERE status = '{s}') AS {s}" for s in analysis.SCHEDULE_STATUSES)
     sql = f"""
         WITH s AS ({WAVE_STATUS_SQL}{one})
@@ -151,7 +144,7 @@ def outlook_grid(
 ) -> pd.DataFrame:
     """Every project × wave (of the projects `only` names, if given), with the indicator's value where one was
     scored (NULL where not)."""
-    within, params = _only(only, "p.project_code")
+    within, params = only_projects(only, "p.project_code")
     return query(
         con,
         viewer,
@@ -176,7 +169,7 @@ def outlook_table(
     waves = [row[0] for row in con.execute("SELECT wave FROM wave ORDER BY position").fetchall()]
     # Wave codes match [a-z][a-z0-9_]* (a CHECK in the schema), so they are safe as column names.
     columns = "".join(f", max(v.value) FILTER (WHERE v.wave = '{w}') AS \"{w}\"" for w in waves)
-    within, params = _only(only, "p.project_code")
+    within, params = only_projects(only, "p.project_code")
     return query(
         con,
         viewer,

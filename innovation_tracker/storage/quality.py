@@ -10,7 +10,7 @@ import pandas as pd
 from ..domain import Viewer
 from .access import query, scope_params, scoped_read, scoped_sql
 from .db import Connection
-from .kept import kept_by_project
+from .kept import kept_by_project, only_projects
 from .portfolio import WAVE_STATUS_SQL
 
 
@@ -18,7 +18,7 @@ from .portfolio import WAVE_STATUS_SQL
 @scoped_read
 def interviews_without_ratings(con: Connection, viewer: Viewer, only: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Completed interviews that no factor was coded for (of the projects `only` names, when given)."""
-    within = "" if only is None else " AND list_contains($only::VARCHAR[], p.project_code)"
+    within, params = only_projects(only, "p.project_code", "AND")
     return query(
         con,
         viewer,
@@ -30,7 +30,7 @@ def interviews_without_ratings(con: Connection, viewer: Viewer, only: tuple[str,
           AND NOT EXISTS (SELECT 1 FROM factor_rating r WHERE r.interview_id = i.interview_id){within}
         ORDER BY p.project_code, i.participant_code, w.position
         """,
-        {} if only is None else {"only": list(only)},
+        params,
     )
 
 

@@ -10,7 +10,7 @@ from .. import analysis
 from ..domain import Viewer
 from .access import query, scoped_read
 from .db import Connection
-from .kept import kept, kept_by_project
+from .kept import kept, kept_by_project, only_projects
 from .portfolio import WAVE_STATUS_SQL, finished_round_share, round_counts
 
 PROJECT_FILTER = "($project IS NULL OR p.project_code = $project)"
@@ -19,13 +19,13 @@ PROJECT_FILTER = "($project IS NULL OR p.project_code = $project)"
 @kept_by_project(order=("project_code",))
 @scoped_read
 def project_list(con: Connection, viewer: Viewer, only: tuple[str, ...] | None = None) -> pd.DataFrame:
-    within = "" if only is None else " WHERE list_contains($only::VARCHAR[], project_code)"
+    within, params = only_projects(only, "project_code")
     return query(
         con,
         viewer,
         "SELECT project_code, name, setting, relation_to_statutory, status, host_organisation, innovation_type,"
         f" novelty, start_date FROM project{within} ORDER BY project_code",
-        {} if only is None else {"only": list(only)},
+        params,
     )
 
 
@@ -36,7 +36,7 @@ def factor_stats(
 ) -> pd.DataFrame:
     """Per project × wave × factor: ratings, barrier and facilitator counts, and the sums of each sign. Of one
     project, or of the projects `only` names, when given."""
-    within = "" if only is None else " AND list_contains($only::VARCHAR[], p.project_code)"
+    within, params = only_projects(only, "p.project_code", "AND")
     return query(
         con,
         viewer,
@@ -50,7 +50,7 @@ def factor_stats(
         WHERE {PROJECT_FILTER}{within}
         GROUP BY ALL ORDER BY ALL
         """,
-        {"project": project_code} | ({} if only is None else {"only": list(only)}),
+        {"project": project_code, **params},
     )
 
 
@@ -140,13 +140,8 @@ def completed_rounds(con: Connection, viewer: Viewer, today: dt.date, project_co
 @kept_by_project(order=("project_code", "wave"))
 @scoped_read
 def scored_waves(con: Connection, viewer: Viewer, only: tuple[str, ...] | None = None) -> pd.DataFrame:
-    within = "" if only is None else " WHERE list_contains($only::VARCHAR[], project_code)"
-    return query(
-        con,
-        viewer,
-        f"SELECT DISTINCT project_code, wave FROM indicator_value{within} ORDER BY ALL",
-        {} if only is None else {"only": list(only)},
-    )
+    within, params = only_projects(only, "project_code")
+    return query(con, viewer, f"SELECT DISTINCT project_code, wave FROM indicator_value{within} ORDER BY ALL", params)
 
 
 @kept_by_project(order=("project_code", "position"))
@@ -154,11 +149,12 @@ def scored_waves(con: Connection, viewer: Viewer, only: tuple[str, ...] | None =
 def wave_balance(con: Connection, viewer: Viewer, only: tuple[str, ...] | None = None) -> pd.DataFrame:
     """`analysis.net_balance` for every project and wave (or the projects `only` names), summed in SQL: a
     portfolio's ratings never leave the database, only one row per project and wave does."""
+    of_projects, params = only_projects(only, "project_code")
     within = (
-        ""
-        if only is None
-        else " WHERE interview_id IN (SELECT interview_id FROM interview JOIN participant USING (participant_code)"
-        " WHERE list_contains($only::VARCHAR[], project_code))"
+        f" WHERE interview_id IN (SELECT interview_id FROM interview JOIN participant USING (participant_code)"
+        f"{of_projects})"
+        if of_projects
+        else ""
     )
     return query(
         con,
@@ -178,7 +174,7 @@ def wave_balance(con: Connection, viewer: Viewer, only: tuple[str, ...] | None =
         JOIN wave w ON w.wave = i.wave
         GROUP BY p.project_code, i.wave ORDER BY p.project_code, position
         """,
-        {} if only is None else {"only": list(only)},
+        params,
     )
 
 
@@ -226,7 +222,7 @@ def cited_factors(con: Connection, viewer: Viewer, only: tuple[str, ...] | None 
     wave and factor with a rating. The distinct triples are found in SQL (count(DISTINCT) per group made PostgreSQL
     sort every rating); the compare page counts them per wave and over the year (`citations_by_wave`). In project
     order, so that bringing it up to date after a write cuts and joins it instead of sorting it all again."""
-    within = "" if only is None else " WHERE list_contains($only::VARCHAR[], p.project_code)"
+    within, params = only_projects(only, "p.project_code")
     return query(
         con,
         viewer,
@@ -235,7 +231,7 @@ def cited_factors(con: Connection, viewer: Viewer, only: tuple[str, ...] | None 
         FROM factor_rating r JOIN interview i USING (interview_id) JOIN participant p USING (participant_code){within}
         GROUP BY p.project_code, i.wave, r.factor_code
         """,
-        {} if only is None else {"only": list(only)},
+        params,
     ).sort_values("project_code", kind="stable", ignore_index=True)  # in pandas: PostgreSQL's sort cost 2 s here
 
 
@@ -251,7 +247,7 @@ def wave_means(
     factors together) in a column named "column": the framework matrix's trends. Summed in SQL, so a domain's
     cells leave the database as one row, not one per factor. Of the projects `only` names, when given."""
     column = "f.domain" if domain is None else "r.factor_code"
-    within = "" if only is None else " AND list_contains($only::VARCHAR[], p.project_code)"
+    within, params = only_projects(only, "p.project_code", "AND")
     return query(
         con,
         viewer,
@@ -262,7 +258,7 @@ def wave_means(
         WHERE ($domain IS NULL OR f.domain = $domain){within}
         GROUP BY p.project_code, i.wave, {column}
         """,
-        {"domain": domain} | ({} if only is None else {"only": list(only)}),
+        {"domain": domain, **params},
     ).sort_values(["project_code", "wave", "column"], kind="stable", ignore_index=True)
 
 
