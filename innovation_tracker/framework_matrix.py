@@ -33,7 +33,7 @@ class Matrix:
     wave: str | None
     by_domain: bool
     cells: pd.DataFrame  # project_code, column (factor code or domain), mean, n_participants, n_excerpts, trend
-    rows: tuple[str, ...]  # project codes, in order: every project the viewer sees, cited or not
+    rows: tuple[str, ...]  # project codes, in order: every project the viewer sees (or those shown), cited or not
     row_labels: dict[str, str]
     columns: tuple[str, ...]  # factor codes of the domain (or the domains), in codebook order
     column_labels: dict[str, str]
@@ -81,20 +81,32 @@ def _rounds_compared(finished: pd.DataFrame, order: dict[str, int], wave: str | 
     return out[["project_code", "latest", "before"]].reset_index(drop=True)
 
 
-def build(con: storage.Connection, viewer: Viewer, wave: str | None, domain: str | None, today: dt.date) -> Matrix:
+def build(
+    con: storage.Connection,
+    viewer: Viewer,
+    wave: str | None,
+    domain: str | None,
+    today: dt.date,
+    shown: tuple[str, ...] | None = None,
+) -> Matrix:
     """The matrix at `wave` (None: over the whole year) with the factors of `domain` as columns (None: the
-    domains themselves)."""
+    domains themselves): of every project the viewer sees, or of those `shown` (a screen of the page), whose
+    ratings alone are then read. At S = 1000 a screen of 50 projects reads 0.5% of the ratings: PostgreSQL took
+    8 s to aggregate all 1.7 million for a page that shows 50 rows."""
     by_domain = domain is None
     factors = storage.list_factors(con)
     order = {w.wave: n for n, w in enumerate(storage.list_waves(con))}
+    narrowed = {} if shown is None else {"only": tuple(sorted(shown))}
     read = storage.together(
         con,
         projects=lambda c: storage.project_list(c, viewer),
-        cells=lambda c: storage.matrix_cells(c, viewer, wave, by_domain),
+        cells=lambda c: storage.matrix_cells(c, viewer, wave, by_domain, **narrowed),
         rounds=lambda c: storage.completed_rounds(c, viewer, today),
-        sums=lambda c: storage.wave_means(c, viewer, domain),
+        sums=lambda c: storage.wave_means(c, viewer, domain, **narrowed),
     )
     projects, cells = read["projects"], read["cells"]
+    if shown is not None:
+        projects = projects[projects.project_code.isin(shown)]
     compared = _rounds_compared(read["rounds"], order, wave)
     means = _wave_means(read["sums"])
     latest = compared.merge(means, left_on=["project_code", "latest"], right_on=["project_code", "wave"])

@@ -16,7 +16,8 @@ st.title("Framework matrix")
 con, viewer, today = ui.connection(), ui.viewer(), ui.today()
 ui.demo_banner(con)
 factors = ui.reference(storage.list_factors)
-if not ui.read(storage.project_list).shape[0] or not factors:
+codes = tuple(ui.read(storage.project_list).project_code)  # the matrix's rows, in its order
+if not codes or not factors:
     st.info(
         "The matrix fills in as interviews are coded: a row per project, a column per factor, and in each cell the"
         " mean rating, its trend and the excerpts behind it. Add projects and log interviews first.",
@@ -36,7 +37,12 @@ domain = pick_columns.selectbox(
     index=1 if domains else 0,
     key="matrix:columns",
 )
-matrix = ui.shared(framework_matrix.build, wave, domain, today)
+shown = None  # every project fits on one screen
+if len(codes) > ROWS_PER_SCREEN:
+    screens = -(-len(codes) // ROWS_PER_SCREEN)
+    screen = st.columns(4)[0].number_input(f"Projects, screen (of {screens:,})", 1, screens, 1, key="matrix:screen")
+    shown = codes[(screen - 1) * ROWS_PER_SCREEN : screen * ROWS_PER_SCREEN]
+matrix = ui.shared(framework_matrix.build, wave, domain, today, shown)  # only the screen's ratings are read
 st.caption(
     "Each cell: mean rating (−2 strong barrier … +2 strong facilitator) · trend since the project's previous finished"
     " round (↑ up by 0.5 or more, ↓ down by 0.5 or more, → steady, new: not cited then; none: not cited at the"
@@ -44,28 +50,24 @@ st.caption(
     " Select a cell to read its excerpts" + ("." if viewer.identified else " (those marked shareable).")
 )
 rows = matrix.rows
-if len(rows) > ROWS_PER_SCREEN:
-    screens = -(-len(rows) // ROWS_PER_SCREEN)
-    screen = st.columns(4)[0].number_input(f"Projects, screen (of {screens:,})", 1, screens, 1, key="matrix:screen")
-    rows = rows[(screen - 1) * ROWS_PER_SCREEN : screen * ROWS_PER_SCREEN]
-shown = framework_matrix.table(matrix, rows)
+table = framework_matrix.table(matrix, rows)
 event = st.dataframe(
-    shown,
+    table,
     on_select="rerun",
     selection_mode="single-cell",
     key="matrix:table",
     width="stretch",
-    height=35 * (len(shown) + 1) + 3,  # every project on the screen, no inner scrolling
+    height=35 * (len(table) + 1) + 3,  # every project on the screen, no inner scrolling
 )
 cited = matrix.cells[matrix.cells.project_code.isin(rows)]
 st.caption(
-    f"{len(rows):,} projects shown; {len(cited):,} cells cited, {(shown == framework_matrix.EMPTY).sum().sum():,} not."
+    f"{len(rows):,} projects shown; {len(cited):,} cells cited, {(table == framework_matrix.EMPTY).sum().sum():,} not."
 )
 
 selected = event.selection.get("cells", []) if event else []
 if selected and domain is not None:
     row, column = selected[0]
-    project, factor = rows[row], matrix.columns[shown.columns.get_loc(column)]
+    project, factor = rows[row], matrix.columns[table.columns.get_loc(column)]
     st.subheader(escape_markdown(f"{matrix.row_labels[project]} · {matrix.column_labels[factor]}"))
     excerpts = ui.read(storage.cell_excerpts, project, factor, wave)
     if excerpts.empty:

@@ -263,6 +263,34 @@ def test_after_a_write_kept_reads_are_brought_up_to_date_for_its_projects_only(c
         assert not before["round_counts"].equals(after["round_counts"])
 
 
+@pytest.mark.parametrize(("project", "read_again"), [("ARTS", True), ("CARE", False)])
+def test_a_screen_of_projects_is_read_again_only_when_a_write_changed_one_of_them(
+    changing, monkeypatch, project, read_again
+):
+    con = changing
+    store = Versioned(con)
+    screen = ("ARTS", "BEAT")
+
+    def cells():
+        store.version = storage.data_version(con)
+        with storage.keeping(store):
+            return storage.matrix_cells(con, EVALUATOR, None, False, only=screen)
+
+    before = cells()
+    assert set(before.project_code) == set(screen)
+    queries = []
+    real_query = storage.matrix.query
+    monkeypatch.setattr(storage.matrix, "query", lambda *a, **k: queries.append(a[3]) or real_query(*a, **k))
+    rate(con, an_interview(con, project)[0], -2)
+    after = cells()
+    assert "matrix_cells" not in store.built[1:]  # never read in full again
+    assert len(queries) == int(read_again)
+    if read_again:
+        assert queries[0]["only"] == ["ARTS"]  # the written project, not the whole screen
+    pd.testing.assert_frame_equal(after, storage.matrix_cells(con, EVALUATOR, None, False, only=screen))
+    assert before.equals(after) != read_again
+
+
 STUDY_WIDE = {
     "a factor relabelled": lambda con: storage.update_factor(con, "tester", "ctx_team_expertise", {"label": "Skills"}),
     "an interview deleted": lambda con: storage.delete_interview(con, "tester", an_interview(con, "ARTS")[0]),

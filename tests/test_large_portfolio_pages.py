@@ -45,3 +45,16 @@ def test_a_search_that_matches_nothing_says_so_and_still_offers_projects(monkeyp
     at = at.text_input(key="Project:find").input("no such project").run()
     assert any("No project matches “no such project”" in c.value for c in at.caption)
     assert len(at.selectbox[0].options) == page_content.PICKER_LIMIT
+
+
+def test_the_matrix_reads_and_shows_one_screen_of_projects_at_a_time(monkeypatch, large):
+    at = open_page(monkeypatch, large, "pages/matrix.py")
+    screen = at.number_input(key="matrix:screen")
+    assert screen.label == "Projects, screen (of 9)"  # 440 projects, 50 a screen
+    table = at.dataframe[0].value
+    assert len(table) == 50 and table.index[0].startswith("ARTS · ")
+    at = screen.set_value(9).run()
+    table = at.dataframe[0].value
+    assert len(table) == 40  # the last screen: projects 401–440
+    assert table.index[-1].startswith("WEB-0039 · ")
+    assert any(c.value.startswith("40 projects shown;") for c in at.caption)

@@ -4,6 +4,7 @@ the page with a cell's excerpts, and the Excel workbook as opened."""
 import io
 import re
 
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
@@ -189,3 +190,14 @@ def test_a_funder_selects_a_cell_and_reads_its_shareable_excerpts(browser, seede
         assert any(expected.evidence.iloc[0] in cell for cell in cells)
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("domain", [None, "context"])
+def test_a_screen_of_projects_holds_the_same_cells_as_the_whole_matrix(seeded, domain):
+    whole = framework_matrix.build(seeded, EVALUATOR, None, domain, DEMO_TODAY)
+    screen = framework_matrix.build(seeded, EVALUATOR, None, domain, DEMO_TODAY, ("CARE", "ARTS"))
+    assert screen.rows == ("ARTS", "CARE")  # in the matrix's order, whatever the order asked
+    expected = whole.cells[whole.cells.project_code.isin(screen.rows)].reset_index(drop=True)
+    assert len(expected) > 0
+    pd.testing.assert_frame_equal(screen.cells, expected)
+    assert framework_matrix.table(screen).equals(framework_matrix.table(whole, screen.rows))
