@@ -291,6 +291,41 @@ def test_a_screen_of_projects_is_read_again_only_when_a_write_changed_one_of_the
     assert before.equals(after) != read_again
 
 
+def test_agreement_and_the_coding_queue_after_a_second_coding_are_read_again_for_its_project_only(changing):
+    from innovation_tracker import double_coding
+    from tests.test_double_coding import SECOND, candidate, lines, other_factor
+
+    con = changing
+    store = Versioned(con)
+
+    def counts():
+        store.version = storage.data_version(con)
+        with storage.keeping(store):
+            return {
+                **{wave: storage.agreement_counts(con, EVALUATOR, wave) for wave in (None, "baseline")},
+                "queue": storage.coding_queue(con, EVALUATOR),
+            }
+
+    before = counts()
+    assert {"agreement_cells", "agreement_pairs"} <= set(store.built)
+    interview_id, first = candidate(con, "BEAT")
+    double_coding.start(con, SECOND, interview_id)
+    double_coding.save(con, SECOND, interview_id, lines((other_factor(con, first).factor_code, 2, "a quote", False)))
+    store.built.clear()
+    after = counts()
+    assert not store.built  # nothing read in full
+    refreshed = dict(store.refreshed)
+    for read in ("agreement_cells", "agreement_pairs", "coding_queue_by_project"):
+        assert refreshed[read] == frozenset({"BEAT"})
+    for wave in (None, "baseline"):
+        pd.testing.assert_frame_equal(after[wave], storage.agreement_counts(con, EVALUATOR, wave))
+    pd.testing.assert_frame_equal(after["queue"], storage.coding_queue(con, EVALUATOR))
+    assert len(after["queue"]) == len(before["queue"]) + 1
+    assert not before[None].equals(after[None])
+    overall = after[None][after[None].level == "overall"]
+    assert overall.n_interviews.max() == before[None][before[None].level == "overall"].n_interviews.max() + 1
+
+
 STUDY_WIDE = {
     "a factor relabelled": lambda con: storage.update_factor(con, "tester", "ctx_team_expertise", {"label": "Skills"}),
     "an interview deleted": lambda con: storage.delete_interview(con, "tester", an_interview(con, "ARTS")[0]),

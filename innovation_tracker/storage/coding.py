@@ -10,13 +10,16 @@ first coding until theirs is saved.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..domain import Viewer
 from ..errors import NotFound, Problem, ValidationError
 from .access import query, scoped_read
 from .db import Connection, record_audit, write
+from .kept import kept_by_project, only_projects
 from .records import _check_version, _rows
+from .trajectory import project_list
 
 _CODING_2 = "SELECT coder, saved_at FROM coding WHERE interview_id = ? AND coding = 2"
 
@@ -178,11 +181,30 @@ def set_consensus(con: Connection, actor: str, interview_id: int, decisions: lis
 @scoped_read
 def coding_queue(con: Connection, viewer: Viewer) -> pd.DataFrame:
     """Every double-coded interview (or one being coded blind): who coded it first and second, whether the second
-    is saved, how many disagreements it has and how many of them are reconciled."""
+    is saved, how many disagreements it has and how many of them are reconciled. The unsaved first, then those
+    with disagreements left to reconcile, each by project, participant and wave."""
+    queue = coding_queue_by_project(con, viewer)
+    order = queue.assign(_saved=queue.saved_at.notna(), _settled=queue.disagreements == queue.reconciled)
+    order = order.sort_values(["_saved", "_settled", "project_code", "participant_code", "position"], kind="stable")
+    return queue.loc[order.index].reset_index(drop=True)
+
+
+@kept_by_project(order=("project_code", "participant_code", "position"))
+@scoped_read
+def coding_queue_by_project(con: Connection, viewer: Viewer, only: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """`coding_queue` in project, participant and wave order: kept per project, so a save reads its project's
+    double codings again, not the portfolio's. Of the projects `only` names, when given."""
+    within, params = only_projects(only, "p.project_code", "AND")
+    narrowed = (
+        " WHERE interview_id IN (SELECT i.interview_id FROM interview i JOIN participant p USING (participant_code)"
+        f" WHERE TRUE{within})"
+        if within
+        else ""
+    )
     return query(
         con,
         viewer,
-        """
+        f"""
         WITH _unit AS (
             -- X (mixed, stored as 0) is a code of its own: X against 0 is a disagreement
             SELECT interview_id, factor_code,
@@ -190,7 +212,7 @@ def coding_queue(con: Connection, viewer: Viewer) -> pd.DataFrame:
                    max(CASE WHEN mixed THEN 10 ELSE rating END) FILTER (WHERE coding = 2) AS r2,
                    count(*) FILTER (WHERE coding = 1) AS c1,
                    count(*) FILTER (WHERE coding = 2) AS c2
-            FROM coding_rating GROUP BY ALL
+            FROM coding_rating{narrowed} GROUP BY ALL
         ), _disagree AS (
             SELECT u.interview_id, count(*) AS disagreements, count(c.factor_code) AS reconciled
             FROM _unit u LEFT JOIN consensus c USING (interview_id, factor_code)
@@ -203,10 +225,10 @@ def coding_queue(con: Connection, viewer: Viewer) -> pd.DataFrame:
              JOIN wave w ON w.wave = i.wave
              LEFT JOIN coding f ON f.interview_id = s.interview_id AND f.coding = 1
              LEFT JOIN _disagree d ON d.interview_id = s.interview_id
-        WHERE s.coding = 2
-        ORDER BY s.saved_at IS NOT NULL, coalesce(d.disagreements, 0) - coalesce(d.reconciled, 0) = 0,
-                 p.project_code, i.participant_code, w.position
+        WHERE s.coding = 2{within}
+        ORDER BY p.project_code, i.participant_code, w.position
         """,
+        params,
     )
 
 
@@ -278,30 +300,27 @@ def coding_pairs(con: Connection, viewer: Viewer, interview_id: int) -> pd.DataF
     )
 
 
+@kept_by_project(order=("project_code", "factor_code", "rating_1", "rating_2", "mixed_1", "mixed_2"))
 @scoped_read
-def agreement_counts(con: Connection, viewer: Viewer, wave: str | None = None) -> pd.DataFrame:
-    """Agreement's raw material, aggregated in SQL in one pass: per `level` (overall, project or factor), group and
-    pair of codes (rating_1, rating_2; NULL where that coding did not cite the factor; mixed_1, mixed_2: that rating
-    is X, stored as 0), how many units had them, and
-    the group's double-coded interviews (`n_interviews`). A unit is a factor × a double-coded interview (both codings
-    saved), at `wave` or at every wave: every factor of the codebook not retired, and a retired one where either
-    coding cited it.
-
-    Only the units a coding cited are read; those neither cited are counted as the units offered less the units
-    cited, so the query never spells out factors × interviews."""
+def agreement_cells(
+    con: Connection, viewer: Viewer, wave: str | None = None, only: tuple[str, ...] | None = None
+) -> pd.DataFrame:
+    """Per project, factor and pair of codes the two saved codings gave it (rating_1, rating_2: NULL where that
+    coding did not cite the factor; mixed_1, mixed_2: the rating is X, stored as 0), how many double-coded
+    interviews at `wave` (every wave when None) had them, in `units`. Only the units a coding cited are read. Of
+    the projects `only` names, when given: kept per project, so a save re-reads only its project."""
+    within, params = only_projects(only, "p.project_code", "AND")
     return query(
         con,
         viewer,
-        """
+        f"""
         WITH _pair AS (
             -- Scoped by the viewer's projects (the `project` shadow); the pseudonyms the shadowed participants
             -- would compute are not needed for counts.
             SELECT c.interview_id, p.project_code
             FROM coding c JOIN main.interview i USING (interview_id) JOIN main.participant p USING (participant_code)
             WHERE c.coding = 2 AND c.saved_at IS NOT NULL AND ($wave IS NULL OR i.wave = $wave)
-              AND p.project_code IN (SELECT project_code FROM project)
-        ), _active AS (
-            SELECT factor_code FROM factor WHERE factor_code NOT IN (SELECT factor_code FROM retired_factor)
+              AND p.project_code IN (SELECT project_code FROM project){within}
         ), _cited AS (
             SELECT d.project_code, r.interview_id, r.factor_code,
                    max(r.rating) FILTER (WHERE r.coding = 1) AS rating_1,
@@ -309,50 +328,115 @@ def agreement_counts(con: Connection, viewer: Viewer, wave: str | None = None) -
                    bool_or(r.mixed) FILTER (WHERE r.coding = 1) AS mixed_1,
                    bool_or(r.mixed) FILTER (WHERE r.coding = 2) AS mixed_2
             FROM coding_rating r JOIN _pair d USING (interview_id) GROUP BY ALL
-        ), _cells AS (
-            SELECT project_code, factor_code, rating_1, rating_2, mixed_1, mixed_2, count(*) AS units,
-                   factor_code IN (SELECT factor_code FROM _active) AS offered
-            FROM _cited GROUP BY ALL
-        ), _group AS (
-            SELECT CASE WHEN grouping(project_code) = 0 THEN 'project'
-                        WHEN grouping(factor_code) = 0 THEN 'factor' ELSE 'overall' END AS level,
-                   coalesce(project_code, '') AS project_key, coalesce(factor_code, '') AS factor_key,
-                   rating_1, rating_2, mixed_1, mixed_2, sum(units) AS units,
-                   coalesce(sum(units) FILTER (WHERE offered), 0) AS offered_units
-            FROM _cells
-            GROUP BY GROUPING SETS ((project_code, rating_1, rating_2, mixed_1, mixed_2),
-                                    (factor_code, rating_1, rating_2, mixed_1, mixed_2),
-                                    (rating_1, rating_2, mixed_1, mixed_2))
-        ), _n AS (
-            SELECT count(*) AS pairs, (SELECT count(*) FROM _active) AS active FROM _pair
-        ), _offered AS (
-            SELECT 'overall' AS level, '' AS project_key, '' AS factor_key, pairs * active AS offered,
-                   pairs AS n_interviews FROM _n
-            UNION ALL
-            SELECT 'project', project_code, '', count(*) * (SELECT active FROM _n), count(*) FROM _pair GROUP BY ALL
-            UNION ALL
-            SELECT 'factor', '', factor_code, n.pairs, n.pairs FROM _active, _n n WHERE n.pairs > 0
-            UNION ALL
-            SELECT 'factor', '', factor_code, 0, count(DISTINCT interview_id) FROM _cited
-            WHERE factor_code NOT IN (SELECT factor_code FROM _active) GROUP BY ALL
-        ), _cited_sum AS (
-            SELECT level, project_key, factor_key, sum(offered_units) AS cited FROM _group GROUP BY ALL
-        ), _counts AS (
-            SELECT g.level, g.project_key, g.factor_key, g.rating_1, g.rating_2, g.mixed_1, g.mixed_2, g.units,
-                   o.n_interviews
-            FROM _group g JOIN _offered o USING (level, project_key, factor_key)
-            UNION ALL
-            SELECT o.level, o.project_key, o.factor_key, NULL, NULL, NULL, NULL, o.offered - coalesce(k.cited, 0),
-                   o.n_interviews
-            FROM _offered o LEFT JOIN _cited_sum k USING (level, project_key, factor_key)
-            WHERE o.offered - coalesce(k.cited, 0) > 0
         )
-        SELECT c.level, nullif(c.project_key, '') AS project_code, pr.name AS project_name,
-               nullif(c.factor_key, '') AS factor_code, f.label AS factor_label, f.domain,
-               c.rating_1, c.rating_2, c.mixed_1, c.mixed_2, c.units, c.n_interviews
-        FROM _counts c LEFT JOIN project pr ON pr.project_code = c.project_key
-             LEFT JOIN factor f ON f.factor_code = c.factor_key
-        ORDER BY ALL
+        SELECT project_code, factor_code, rating_1, rating_2, mixed_1, mixed_2, count(*) AS units
+        FROM _cited GROUP BY ALL ORDER BY ALL
         """,
-        {"wave": wave},
+        {"wave": wave, **params},
     )
+
+
+@kept_by_project(order=("project_code",))
+@scoped_read
+def agreement_pairs(
+    con: Connection, viewer: Viewer, wave: str | None = None, only: tuple[str, ...] | None = None
+) -> pd.DataFrame:
+    """Per project, its double-coded interviews (both codings saved) at `wave` (every wave when None), in
+    `n_interviews`: a unit is a factor of one of them. Of the projects `only` names, when given."""
+    within, params = only_projects(only, "p.project_code", "AND")
+    return query(
+        con,
+        viewer,
+        f"""
+        SELECT p.project_code, count(*) AS n_interviews
+        FROM coding c JOIN main.interview i USING (interview_id) JOIN main.participant p USING (participant_code)
+        WHERE c.coding = 2 AND c.saved_at IS NOT NULL AND ($wave IS NULL OR i.wave = $wave)
+          AND p.project_code IN (SELECT project_code FROM project){within}
+        GROUP BY p.project_code ORDER BY p.project_code
+        """,
+        {"wave": wave, **params},
+    )
+
+
+_CODES = ["rating_1", "rating_2", "mixed_1", "mixed_2"]
+_CODE_TYPES = {"rating_1": "float64", "rating_2": "float64", "mixed_1": "boolean", "mixed_2": "boolean"}
+COUNT_COLUMNS = [
+    "level", "project_code", "project_name", "factor_code", "factor_label", "domain", *_CODES, "units", "n_interviews"
+]  # fmt: skip
+
+
+@scoped_read
+def agreement_counts(con: Connection, viewer: Viewer, wave: str | None = None) -> pd.DataFrame:
+    """Agreement's raw material: per `level` (overall, project or factor), group and pair of codes (rating_1,
+    rating_2; NULL where that coding did not cite the factor; mixed_1, mixed_2: that rating is X, stored as 0),
+    how many units had them, and the group's double-coded interviews (`n_interviews`). A unit is a factor × a
+    double-coded interview (both codings saved), at `wave` or at every wave: every factor of the codebook not
+    retired, and a retired one where either coding cited it.
+
+    Counted per project in SQL (`agreement_cells`, `agreement_pairs`: kept per project, so a save counts its
+    project again, not the portfolio's 46,000 double-coded interviews at S = 1000) and summed here into the three
+    levels. The units neither coding cited are the units offered less those cited, so nothing ever spells out
+    factors × interviews."""
+    cells, pairs = agreement_cells(con, viewer, wave), agreement_pairs(con, viewer, wave)
+    factors = pd.DataFrame(
+        con.execute(
+            "SELECT factor_code, label AS factor_label, domain,"
+            " factor_code NOT IN (SELECT factor_code FROM retired_factor) AS active FROM factor"
+        ).fetchall(),
+        columns=["factor_code", "factor_label", "domain", "active"],
+    )
+    active = frozenset(factors.factor_code[factors.active.astype(bool)])
+    cells = cells.assign(offered=cells.factor_code.isin(active))
+    cells = cells.astype(_CODE_TYPES)
+    pairs_total, n_active = int(pairs.n_interviews.sum()), len(active)
+    project_offered = pairs.assign(offered=pairs.n_interviews * n_active)
+    factor_offered = pd.DataFrame(
+        {"factor_code": sorted(active) if pairs_total else [], "offered": pairs_total, "n_interviews": pairs_total}
+    )
+    retired = cells[~cells.offered].groupby("factor_code", as_index=False).units.sum()
+    factor_offered = pd.concat(
+        [factor_offered, retired.assign(offered=0, n_interviews=retired.units)[list(factor_offered.columns)]]
+    )
+    levels = [
+        _level(cells, "project", "project_code", project_offered),
+        _level(cells, "factor", "factor_code", factor_offered),
+        _level(
+            cells.assign(_all=""), "overall", "_all",
+            pd.DataFrame({"_all": [""], "offered": [pairs_total * n_active], "n_interviews": [pairs_total]}),
+        ),
+    ]  # fmt: skip
+    levels = [level for level in levels if len(level)]
+    if not levels:
+        return pd.DataFrame(columns=COUNT_COLUMNS)
+    counts = pd.concat(levels, ignore_index=True)
+    names = project_list(con, viewer)[["project_code", "name"]].rename(columns={"name": "project_name"})
+    counts = counts.merge(names, on="project_code", how="left").merge(
+        factors.drop(columns="active"), on="factor_code", how="left"
+    )
+    counts = counts.astype({"project_code": "str", "factor_code": "str"})  # missing: NaN, as the other columns
+    return counts[COUNT_COLUMNS].sort_values(COUNT_COLUMNS, na_position="last", kind="stable", ignore_index=True)
+
+
+def _level(cells: pd.DataFrame, level: str, key: str, offered: pd.DataFrame) -> pd.DataFrame:
+    """One level of `agreement_counts`: the units per `key` and pair of codes, each group with its interviews,
+    and the units of the offered factors that neither coding cited (NULL codes)."""
+    if offered.empty:
+        return pd.DataFrame()
+    grouped = (
+        cells.assign(offered_units=cells.units.where(cells.offered, 0))
+        .groupby([key, *_CODES], dropna=False, sort=False)[["units", "offered_units"]]
+        .sum()
+        .reset_index()
+    )
+    grouped = grouped.merge(offered[[key, "n_interviews"]], on=key)  # a group offered nothing is left out
+    cited = grouped.groupby(key, as_index=False).offered_units.sum()
+    rest = offered.merge(cited, on=key, how="left").fillna({"offered_units": 0})
+    rest = rest.assign(units=rest.offered - rest.offered_units)
+    rest = rest[rest.units > 0]
+    rest = rest.assign(rating_1=np.nan, rating_2=np.nan, mixed_1=pd.NA, mixed_2=pd.NA)
+    out = pd.concat([grouped.drop(columns="offered_units"), rest[[key, *_CODES, "units", "n_interviews"]]])
+    out = out.astype(_CODE_TYPES | {"units": "int64", "n_interviews": "int64"})
+    out["level"] = level
+    for column in ("project_code", "factor_code"):
+        out[column] = out[column].astype(object) if column == key else None
+    return out.drop(columns="_all", errors="ignore").reset_index(drop=True)
