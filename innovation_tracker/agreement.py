@@ -79,6 +79,31 @@ def _ordinal_alpha(a: np.ndarray, b: np.ndarray, weights: np.ndarray) -> float:
     return math.nan if expected == 0 else float(1 - observed / expected)
 
 
+def _ordinal_alphas(group: np.ndarray, n_groups: int, a: np.ndarray, b: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """`_ordinal_alpha` of every group at once, from pairable units (a, b) of group `group` (0 … n_groups − 1),
+    each standing for `weights` units. Every group's coincidence matrix is built over the values seen in any
+    group: a value a group never has adds nothing to its ordinal distances (its marginal is 0), so each alpha is
+    the one its own values give. Looping over 11,000 projects took a second; this takes milliseconds."""
+    values = np.union1d(a, b)
+    if len(values) < 2:
+        return np.full(n_groups, np.nan)
+    first, second = np.searchsorted(values, a), np.searchsorted(values, b)
+    coincidences = np.zeros((n_groups, len(values), len(values)))
+    np.add.at(coincidences, (group, first, second), weights)
+    np.add.at(coincidences, (group, second, first), weights)
+    marginals = coincidences.sum(axis=2)
+    total = marginals.sum(axis=1)
+    cumulative = np.concatenate([np.zeros((n_groups, 1)), np.cumsum(marginals, axis=1)], axis=1)
+    index = np.arange(len(values))
+    low, high = np.minimum.outer(index, index), np.maximum.outer(index, index)
+    between = cumulative[:, high + 1] - cumulative[:, low]
+    distance = (between - (marginals[:, :, None] + marginals[:, None, :]) / 2) ** 2
+    observed = (coincidences * distance).sum(axis=(1, 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = (marginals[:, :, None] * marginals[:, None, :] * distance).sum(axis=(1, 2)) / (total - 1)
+        return np.where(expected == 0, np.nan, 1 - observed / expected)
+
+
 def _codes(rating: np.ndarray, mixed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Ratings with their X flags as the statistics take them (`domain.agreement_value`): nominal codes (X a code
     of its own, NaN not cited) and ordinal values (X and not cited both NaN)."""
@@ -129,7 +154,7 @@ def agreement_from_counts(counts: pd.DataFrame, by: Sequence[str] = ()) -> pd.Da
     codes (`rating_1`, `rating_2`, NaN where that coder did not cite the factor; optionally `mixed_1`, `mixed_2`,
     the rating is X) with the number of `units` that had them, and optionally the group's `n_interviews`. The same
     statistics as `agreement` on the units spelled out, without bringing every unit out of the database; vectorised
-    over groups (11,000 projects at S = 1000), only alpha's coincidences are built group by group."""
+    over groups (11,000 projects at S = 1000), alpha's coincidences too (`_ordinal_alphas`)."""
     columns = ["n_units", "percent_agreement", "kappa_cited", "n_rated_by_both", "alpha_rating"]
     if counts.empty:
         return pd.DataFrame(columns=[*by, "n_interviews", *columns])
@@ -155,14 +180,7 @@ def agreement_from_counts(counts: pd.DataFrame, by: Sequence[str] = ()) -> pd.Da
     expected = p1 * p2 + (1 - p1) * (1 - p2)
     with np.errstate(divide="ignore", invalid="ignore"):
         kappa = np.where(expected == 1, np.nan, (sums.same_citing.to_numpy() / n - expected) / (1 - expected))
-    order = np.argsort(frame.group.to_numpy()[both], kind="stable")
-    paired = frame.group.to_numpy()[both][order]
-    a, b, w = ordinal_1[both][order], ordinal_2[both][order], units[both][order]
-    bounds = (
-        np.searchsorted(paired, sums.index.to_numpy(), side="left"),
-        np.searchsorted(paired, sums.index.to_numpy(), side="right"),
-    )
-    alpha = [_ordinal_alpha(a[lo:hi], b[lo:hi], w[lo:hi]) for lo, hi in zip(*bounds, strict=True)]
+    alpha = _ordinal_alphas(frame.group.to_numpy()[both], len(sums), ordinal_1[both], ordinal_2[both], units[both])
     keys = counts.assign(_group=frame.group.to_numpy()).drop_duplicates("_group").sort_values("_group")
     result = pd.DataFrame({column: keys[column].to_numpy() for column in by})
     if "n_interviews" in counts:
