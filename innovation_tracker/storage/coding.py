@@ -358,11 +358,21 @@ def agreement_pairs(
     )
 
 
-_CODES = ["rating_1", "rating_2", "mixed_1", "mixed_2"]
-_CODE_TYPES = {"rating_1": "float64", "rating_2": "float64", "mixed_1": "boolean", "mixed_2": "boolean"}
 COUNT_COLUMNS = [
-    "level", "project_code", "project_name", "factor_code", "factor_label", "domain", *_CODES, "units", "n_interviews"
+    "level", "project_code", "project_name", "factor_code", "factor_label", "domain",
+    "rating_1", "rating_2", "mixed_1", "mixed_2", "units", "n_interviews",
 ]  # fmt: skip
+# A coding's code of a unit as one small integer: ratings −2…+2 as 0…4, X (mixed) 5, not cited 6; a pair of them
+# as code_1 × 7 + code_2. Sums per group and pair are then counts over integer keys.
+_RATING_OF = np.array([-2.0, -1.0, 0.0, 1.0, 2.0, 0.0, np.nan])
+_MIXED_OF = pd.array([False, False, False, False, False, True, None], dtype="boolean")
+_X, _NOT_CITED, _N_CODES = 5, 6, 7
+
+
+def _code(rating: pd.Series, mixed: pd.Series) -> np.ndarray:
+    value = rating.to_numpy(dtype=float, na_value=np.nan)
+    x = mixed.astype("boolean").fillna(False).to_numpy(dtype=bool)
+    return np.where(np.isnan(value), _NOT_CITED, np.where(x, _X, np.nan_to_num(value) + 2)).astype(np.int64)
 
 
 @scoped_read
@@ -375,68 +385,73 @@ def agreement_counts(con: Connection, viewer: Viewer, wave: str | None = None) -
 
     Counted per project in SQL (`agreement_cells`, `agreement_pairs`: kept per project, so a save counts its
     project again, not the portfolio's 46,000 double-coded interviews at S = 1000) and summed here into the three
-    levels. The units neither coding cited are the units offered less those cited, so nothing ever spells out
-    factors × interviews."""
+    levels over integer keys. The units neither coding cited are the units offered less those cited, so nothing
+    ever spells out factors × interviews."""
     cells, pairs = agreement_cells(con, viewer, wave), agreement_pairs(con, viewer, wave)
-    factors = pd.DataFrame(
-        con.execute(
-            "SELECT factor_code, label AS factor_label, domain,"
-            " factor_code NOT IN (SELECT factor_code FROM retired_factor) AS active FROM factor"
-        ).fetchall(),
-        columns=["factor_code", "factor_label", "domain", "active"],
-    )
-    active = frozenset(factors.factor_code[factors.active.astype(bool)])
-    cells = cells.assign(offered=cells.factor_code.isin(active))
-    cells = cells.astype(_CODE_TYPES)
-    pairs_total, n_active = int(pairs.n_interviews.sum()), len(active)
-    project_offered = pairs.assign(offered=pairs.n_interviews * n_active)
-    factor_offered = pd.DataFrame(
-        {"factor_code": sorted(active) if pairs_total else [], "offered": pairs_total, "n_interviews": pairs_total}
-    )
-    retired = cells[~cells.offered].groupby("factor_code", as_index=False).units.sum()
-    factor_offered = pd.concat(
-        [factor_offered, retired.assign(offered=0, n_interviews=retired.units)[list(factor_offered.columns)]]
-    )
-    levels = [
-        _level(cells, "project", "project_code", project_offered),
-        _level(cells, "factor", "factor_code", factor_offered),
-        _level(
-            cells.assign(_all=""), "overall", "_all",
-            pd.DataFrame({"_all": [""], "offered": [pairs_total * n_active], "n_interviews": [pairs_total]}),
-        ),
-    ]  # fmt: skip
-    levels = [level for level in levels if len(level)]
-    if not levels:
+    factors = con.execute(
+        "SELECT factor_code, label, domain, factor_code NOT IN (SELECT factor_code FROM retired_factor) FROM factor"
+    ).fetchall()
+    active = sorted(code for code, _, _, is_active in factors if is_active)
+    n_pairs = int(pairs.n_interviews.sum())
+    if n_pairs == 0:
         return pd.DataFrame(columns=COUNT_COLUMNS)
+    pair = _code(cells.rating_1, cells.mixed_1) * _N_CODES + _code(cells.rating_2, cells.mixed_2)
+    units = cells.units.to_numpy(dtype=np.int64)
+    offered = cells.factor_code.isin(active).to_numpy()
+    projects = pairs.project_code.to_numpy(dtype=object)
+    per_project = pairs.n_interviews.to_numpy(dtype=np.int64)
+    retired = sorted(set(cells.factor_code[~offered]))
+    retired_citing = cells[~offered].groupby("factor_code").units.sum().reindex(retired).to_numpy(dtype=np.int64)
+    factor_keys = np.array([*active, *retired], dtype=object)
+    levels = [
+        _level("project", projects, pd.Index(projects).get_indexer(cells.project_code), pair, units, offered,
+               per_project * len(active), per_project),
+        _level("factor", factor_keys, pd.Index(factor_keys).get_indexer(cells.factor_code), pair, units, offered,
+               np.array([n_pairs] * len(active) + [0] * len(retired), dtype=np.int64),
+               np.concatenate([np.full(len(active), n_pairs, dtype=np.int64), retired_citing])),
+        _level("overall", np.array([None], dtype=object), np.zeros(len(cells), dtype=np.int64), pair, units, offered,
+               np.array([n_pairs * len(active)]), np.array([n_pairs])),
+    ]  # fmt: skip
     counts = pd.concat(levels, ignore_index=True)
-    names = project_list(con, viewer)[["project_code", "name"]].rename(columns={"name": "project_name"})
-    counts = counts.merge(names, on="project_code", how="left").merge(
-        factors.drop(columns="active"), on="factor_code", how="left"
-    )
-    counts = counts.astype({"project_code": "str", "factor_code": "str"})  # missing: NaN, as the other columns
+    names = project_list(con, viewer).set_index("project_code").name
+    counts["project_name"] = counts.project_code.map(names)
+    counts["factor_label"] = counts.factor_code.map({code: label for code, label, _, _ in factors})
+    counts["domain"] = counts.factor_code.map({code: domain for code, _, domain, _ in factors})
+    counts = counts.astype({column: "str" for column in COUNT_COLUMNS[:6]})  # missing: NaN, as the codes
     return counts[COUNT_COLUMNS].sort_values(COUNT_COLUMNS, na_position="last", kind="stable", ignore_index=True)
 
 
-def _level(cells: pd.DataFrame, level: str, key: str, offered: pd.DataFrame) -> pd.DataFrame:
-    """One level of `agreement_counts`: the units per `key` and pair of codes, each group with its interviews,
-    and the units of the offered factors that neither coding cited (NULL codes)."""
-    if offered.empty:
-        return pd.DataFrame()
-    grouped = (
-        cells.assign(offered_units=cells.units.where(cells.offered, 0))
-        .groupby([key, *_CODES], dropna=False, sort=False)[["units", "offered_units"]]
-        .sum()
-        .reset_index()
+def _level(
+    level: str,
+    keys: np.ndarray,
+    at: np.ndarray,
+    pair: np.ndarray,
+    units: np.ndarray,
+    offered: np.ndarray,
+    offered_units: np.ndarray,
+    n_interviews: np.ndarray,
+) -> pd.DataFrame:
+    """One level of `agreement_counts`: the units per group (`keys`; each cell's group at `at`) and pair of codes,
+    and per group the units of offered factors (`offered_units`) that neither coding cited."""
+    key = at.astype(np.int64) * _N_CODES**2 + pair
+    found, where = np.unique(key, return_inverse=True)
+    summed = np.bincount(where, weights=units).astype(np.int64)
+    group, pairs = found // _N_CODES**2, found % _N_CODES**2
+    cited = np.bincount(at, weights=units * offered, minlength=len(keys)).astype(np.int64)
+    rest = np.flatnonzero(offered_units - cited > 0)
+    group = np.concatenate([group, rest])
+    pairs = np.concatenate([pairs, np.full(len(rest), _NOT_CITED * _N_CODES + _NOT_CITED)])
+    first, second = pairs // _N_CODES, pairs % _N_CODES
+    return pd.DataFrame(
+        {
+            "level": level,
+            "project_code": keys[group] if level == "project" else None,
+            "factor_code": keys[group] if level == "factor" else None,
+            "rating_1": _RATING_OF[first],
+            "rating_2": _RATING_OF[second],
+            "mixed_1": _MIXED_OF[first],
+            "mixed_2": _MIXED_OF[second],
+            "units": np.concatenate([summed, (offered_units - cited)[rest]]),
+            "n_interviews": n_interviews[group],
+        }
     )
-    grouped = grouped.merge(offered[[key, "n_interviews"]], on=key)  # a group offered nothing is left out
-    cited = grouped.groupby(key, as_index=False).offered_units.sum()
-    rest = offered.merge(cited, on=key, how="left").fillna({"offered_units": 0})
-    rest = rest.assign(units=rest.offered - rest.offered_units)
-    rest = rest[rest.units > 0]
-    rest = rest.assign(rating_1=np.nan, rating_2=np.nan, mixed_1=pd.NA, mixed_2=pd.NA)
-    out = pd.concat([grouped.drop(columns="offered_units"), rest[[key, *_CODES, "units", "n_interviews"]]])
-    out = out.astype(_CODE_TYPES | {"units": "int64", "n_interviews": "int64"})
-    out["level"] = level
-    for column in ("project_code", "factor_code"):
-        out[column] = out[column].astype(object) if column == key else None
-    return out.drop(columns="_all", errors="ignore").reset_index(drop=True)
