@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any, ParamSpec, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from .db import changed_projects
@@ -127,12 +128,15 @@ def _spliced(earlier: pd.DataFrame, fresh: pd.DataFrame, changed: frozenset[str]
         except (TypeError, ValueError):
             return None
     codes = earlier.project_code
-    if order[:1] == ("project_code",) and codes.is_monotonic_increasing:
+    # once as a NumPy array: each check or search of the (Arrow) column would convert its 714,000 strings again
+    values = codes.to_numpy(dtype=object)
+    if order[:1] == ("project_code",) and (len(values) < 2 or bool((values[1:] >= values[:-1]).all())):
         if len(fresh) > 1:
             fresh = fresh.sort_values(list(order), kind="stable")
         pieces, at = [], 0
-        for code in sorted(changed):  # str order is the byte order of the monotonic check and the search
-            start, end = int(codes.searchsorted(code, side="left")), int(codes.searchsorted(code, side="right"))
+        wanted = sorted(changed)
+        starts, ends = np.searchsorted(values, wanted, side="left"), np.searchsorted(values, wanted, side="right")
+        for code, start, end in zip(wanted, starts.tolist(), ends.tolist(), strict=True):
             pieces += [earlier.iloc[at:start], fresh[fresh.project_code == code]]
             at = end
         pieces.append(earlier.iloc[at:])

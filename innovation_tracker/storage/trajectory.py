@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 from .. import analysis
@@ -202,14 +203,14 @@ def citations_by_wave(con: Connection, viewer: Viewer, settings: tuple = (), rel
         chosen = analysis.filter_projects(projects, list(settings), list(relations))
         cited = cited[cited.project_code.isin(set(chosen.project_code))]
     per_wave = cited.groupby(["factor_code", "wave"], sort=False).size().rename("projects_citing").reset_index()
-    per_year = (
-        cited.drop_duplicates(["factor_code", "project_code"])
-        .groupby("factor_code", sort=False)
-        .size()
-        .rename("projects_citing")
-        .reset_index()
-        .assign(wave=None)
-    )
+    # Over the year: the distinct factor × project pairs, as integer keys (dropping duplicate pairs of strings
+    # from 714,000 rows took a sixth of a second)
+    project, projects = pd.factorize(cited.project_code)
+    factor, factors = pd.factorize(cited.factor_code)
+    cites = np.zeros((len(factors), len(projects)), dtype=bool)
+    cites[factor, project] = True
+    per_factor = cites.sum(axis=1)
+    per_year = pd.DataFrame({"factor_code": factors, "wave": None, "projects_citing": per_factor})
     counts = pd.concat([per_wave, per_year[["factor_code", "wave", "projects_citing"]]], ignore_index=True)
     counts["projects_citing"] = counts.projects_citing.astype("int64")
     return counts.sort_values(["factor_code", "wave"], na_position="last", ignore_index=True)
