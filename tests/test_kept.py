@@ -136,6 +136,7 @@ REFRESHED = (
     "outlook_table",
     "scored_waves",
     "project_list",
+    "schedule_checks",
 )
 
 
@@ -174,6 +175,7 @@ class Versioned:
                 "outlook_table": storage.outlook_table(self.con, viewer),
                 "calls": storage.call_candidates(self.con, viewer, TODAY, 28),
                 "unrated": storage.interviews_without_ratings(self.con, viewer),
+                **{f"quality {k}": v for k, v in storage.schedule_checks(self.con, viewer, TODAY).items()},
             }
 
 
@@ -188,6 +190,7 @@ def read_afresh(con, viewer=EVALUATOR):
         "outlook_table": storage.outlook_table(con, viewer),
         "calls": storage.call_candidates(con, viewer, TODAY, 28),
         "unrated": storage.interviews_without_ratings(con, viewer),
+        **{f"quality {k}": v for k, v in storage.schedule_checks(con, viewer, TODAY).items()},
     }
 
 

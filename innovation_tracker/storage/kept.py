@@ -53,13 +53,14 @@ def kept(read: Callable[P, T]) -> Callable[P, T]:
 
 
 def kept_by_project(order: tuple[str, ...]) -> Callable[[Callable[P, T]], Callable[P, T]]:
-    """Mark `read(con, viewer, …, only=None)`, a frame with a `project_code` column whose rows for a project depend
-    only on that project's records, as kept and brought up to date after a write by re-reading only the projects
-    written since (`only=` those codes; the audit entries name them, storage.changed_projects) and putting their
-    rows in place of the old ones (a caller's own `only=`, a screen of projects, is kept as asked: only the written
-    projects among them are read again), sorted by `order` as the read's own ORDER BY. A write that names no single
-    project (the study's settings, an import, a delete) makes it read every project again. At S = 1000 that is a
-    few milliseconds per project instead of seconds for the portfolio on PostgreSQL."""
+    """Mark `read(con, viewer, …, only=None)`, a frame (or a dict of frames) with a `project_code` column whose
+    rows for a project depend only on that project's records, as kept and brought up to date after a write by
+    re-reading only the projects written since (`only=` those codes; the audit entries name them,
+    storage.changed_projects) and putting their rows in place of the old ones (a caller's own `only=`, a screen of
+    projects, is kept as asked: only the written projects among them are read again), sorted by `order` as the
+    read's own ORDER BY. A write that names no single project (the study's settings, an import, a delete) makes it
+    read every project again. At S = 1000 that is a few milliseconds per project instead of seconds for the
+    portfolio on PostgreSQL."""
 
     def mark(read: Callable[P, T]) -> Callable[P, T]:
         return _keeper(read, order)
@@ -91,12 +92,17 @@ def _keeper(read: Callable[P, T], order: tuple[str, ...] | None) -> Callable[P, 
                 return earlier
             partial_read: Callable[..., Any] = read
             fresh = partial_read(*args, **{**kwargs, "only": tuple(sorted(changed))})
+            if isinstance(earlier, dict):  # several frames read together, each in `order`
+                spliced = {key: _spliced(earlier[key], fresh[key], changed, order or ()) for key in earlier}
+                return None if any(frame is None for frame in spliced.values()) else spliced
             return _spliced(earlier, fresh, changed, order or ())
 
         value = store(key, lambda: read(*args, **kwargs), None if order is None else refresh)
         if isinstance(value, pd.DataFrame | pd.Series):
             return value.copy(deep=False)
-        return dict(value) if isinstance(value, dict) else value  # type: ignore[return-value]
+        if isinstance(value, dict):
+            return {k: v.copy(deep=False) if isinstance(v, pd.DataFrame) else v for k, v in value.items()}  # type: ignore[return-value]
+        return value
 
     return reader
 

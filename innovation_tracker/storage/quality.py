@@ -110,14 +110,19 @@ def lost_to_follow_up(con: Connection, viewer: Viewer, today: dt.date) -> pd.Dat
     return _check_alone(con, viewer, LOST_SQL, today)
 
 
+@kept_by_project(order=("project_code",))  # then as each check's SQL orders a project's rows
 @scoped_read
-def schedule_checks(con: Connection, viewer: Viewer, today: dt.date) -> dict[str, pd.DataFrame]:
+def schedule_checks(
+    con: Connection, viewer: Viewer, today: dt.date, only: tuple[str, ...] | None = None
+) -> dict[str, pd.DataFrame]:
     """`waves_without_sustainability`, `out_of_window_interviews` and `lost_to_follow_up` at once, under those
     names, from one computation of the schedule (a temporary table of this connection, dropped at the end): the
-    data-quality page needs all three, and each alone computes the whole portfolio's schedule."""
+    data-quality page needs all three, and each alone computes the whole portfolio's schedule. Of the projects
+    `only` names, when given: kept per project, so after a save only its project's schedule is computed again."""
     name = f"schedule_{uuid.uuid4().hex}"
-    schedule = scoped_sql(viewer, WAVE_STATUS_SQL)
-    con.execute(f"CREATE TEMP TABLE {name} AS {schedule}", scope_params(viewer, {"today": today}))
+    within, params = only_projects(only, "w.project_code", "AND")
+    schedule = scoped_sql(viewer, WAVE_STATUS_SQL + within)
+    con.execute(f"CREATE TEMP TABLE {name} AS {schedule}", scope_params(viewer, {"today": today, **params}))
     try:
         checks = {"waves_without_sustainability": UNSCORED_SQL, "out_of_window_interviews": OUTSIDE_SQL,
                   "lost_to_follow_up": LOST_SQL}  # fmt: skip
