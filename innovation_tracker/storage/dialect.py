@@ -35,7 +35,8 @@ CREATE SCHEMA IF NOT EXISTS main;
 CREATE OR REPLACE FUNCTION main.regexp_full_match(s text, pattern text) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT s ~ ('^(?:' || pattern || ')$') $f$;
 CREATE OR REPLACE FUNCTION main.contains(s text, part text) RETURNS boolean
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT strpos(s, part) > 0 $f$;
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
+    $f$ SELECT s LIKE '%' || replace(replace(replace(part, '\', '\\'), '%', '\%'), '_', '\_') || '%' $f$;
 CREATE OR REPLACE FUNCTION main.list_contains(xs text[], x text) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT x = ANY(xs) $f$;
 CREATE OR REPLACE FUNCTION main.len(xs text[]) RETURNS integer

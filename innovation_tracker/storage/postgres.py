@@ -54,6 +54,13 @@ LOCK_TIMEOUT = "300ms"
 # 100,000, which the portfolio's aggregates pass at S = 1000) cost more than it saved, 13–15 s against 8–11 s for the
 # schedule's counts on a loaded 2-core machine. And 4 MB of work memory sent the 325,000-row schedule's sort to disk.
 SESSION_SETTINGS = "-c jit=off -c work_mem=32MB"
+# The texts the evidence search looks in, as its reads spell them (storage/search.py): excerpts as editors read
+# them and as funders and teams do (the shareable ones only: storage/access.py), and interview summaries.
+SEARCH_INDEXES = (
+    ("factor_rating_evidence_words", "factor_rating", "lower(evidence)"),
+    ("factor_rating_shared_words", "factor_rating", "lower(CASE WHEN shareable THEN evidence END)"),
+    ("interview_summary_words", "interview", "lower(summary)"),
+)
 _DATES = {1082}  # date
 _TIMESTAMPS = {1114, 1184}  # timestamp, timestamptz
 _NUMERIC = {1700}
@@ -83,9 +90,43 @@ class PostgresDatabase:
                 con.execute_native(dialect.POSTGRES_COMPAT)
                 refuse_newer(con)  # type: ignore[arg-type]  # the same interface
                 migrate(con, migrate_to=migrate_to)  # type: ignore[arg-type]  # the same interface
+                self.search_indexes()
         except BaseException:
             self._pool.close()
             raise
+
+    def search_indexes(self) -> None:
+        """The trigram indexes that let the evidence search (`contains(lower(text), word)`, a LIKE on PostgreSQL)
+        find its matches without reading every excerpt: at S = 1000 an evaluator's search read 1.7 million ratings
+        in 0.6–1.0 s. pg_trgm ships with PostgreSQL and is a trusted extension (a database owner may create it);
+        where it cannot be created the search still works, by reading every excerpt, and the log says why. Made
+        once (IF NOT EXISTS), at S = 1000 in about 15 s."""
+        with self._pool.connection() as conn:
+            conn.autocommit = True
+            try:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            except psycopg.Error as exc:
+                _log.warning("The evidence search reads every excerpt: pg_trgm could not be created (%s)", exc)
+                return
+            found = conn.execute(
+                "SELECT n.nspname FROM pg_opclass c JOIN pg_namespace n ON n.oid = c.opcnamespace"
+                " JOIN pg_am a ON a.oid = c.opcmethod WHERE c.opcname = 'gin_trgm_ops' AND a.amname = 'gin'"
+            ).fetchone()
+            if found is None:
+                return
+            made = set()
+            for name, table, expression in SEARCH_INDEXES:
+                if conn.execute("SELECT to_regclass(%s)", [f"{dialect.POSTGRES_SCHEMA}.{name}"]).fetchone()[0]:
+                    continue
+                conn.execute(
+                    f"CREATE INDEX IF NOT EXISTS {name} ON {dialect.POSTGRES_SCHEMA}.{table}"
+                    f' USING gin (({expression}) "{found[0]}".gin_trgm_ops)'
+                )
+                made.add(table)
+            # PostgreSQL keeps statistics of an indexed expression, which tell the planner how many excerpts a word
+            # matches (without them it planned 19,000 matches as a handful, one lookup at a time: 0.36 s, not 0.29)
+            for table in sorted(made):
+                conn.execute(f"ANALYZE {dialect.POSTGRES_SCHEMA}.{table}")
 
     @contextlib.contextmanager
     def exclusive(self, name: str) -> Iterator[None]:
