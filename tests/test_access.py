@@ -37,7 +37,7 @@ UNSCOPED = {
     "postgres_type": "dialect: a column type for registered frames",
     "record_audit": "writes an audit entry",
     "keeping": "read machinery: where kept reads are stored while a page is built; reads nothing",
-    "kept": "read machinery: marks a read as kept per data version; the viewer is part of every key",
+    "kept": "read machinery: marks a read as kept per data version; the viewer's scope is part of every key",
     "kept_by_project": "read machinery: marks a read as kept and brought up to date per project after a write",
     "changed_projects": "the codes of the projects written since a data version, for the cache; no project data",
     "only_projects": "SQL text: the condition that narrows a kept read to some projects; reads nothing",

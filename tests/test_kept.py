@@ -26,6 +26,11 @@ def con(demo_database):
     database.close()
 
 
+def is_blind_check(key):
+    """The key of whether an editor has a blind coding in progress (storage.kept._scope), asked once a version."""
+    return isinstance(key, tuple) and key[:2] == ("kept", "blind")
+
+
 class Counted:
     """A store that counts the reads it had to compute."""
 
@@ -34,7 +39,8 @@ class Counted:
 
     def __call__(self, key, build, refresh=None):
         def counted():
-            self.built.append(key[2] if isinstance(key, tuple) else key)
+            if not is_blind_check(key):
+                self.built.append(key[2] if isinstance(key, tuple) else key)
             return build()
 
         return self.cache.get(1, key, counted, refresh)
@@ -68,6 +74,45 @@ def test_a_kept_read_is_not_read_again_while_kept(con, demo_database):
         assert storage.round_counts(other, EVALUATOR, TODAY).equals(counts)
     with pytest.raises(Exception, match="(?i)closed"):  # outside `keeping` the read runs, on the closed connection
         storage.round_counts(other, EVALUATOR, TODAY)
+
+
+def test_viewers_share_a_kept_result_only_when_the_access_rules_give_them_the_same_rows(con):
+    store = Counted()
+    others = {
+        "another evaluator": Viewer("another-evaluator", AccountRole.EVALUATOR),
+        "an admin": Viewer("demo-admin", AccountRole.ADMIN),
+        "another funder": Viewer("another-funder", AccountRole.FUNDER),
+        "a team of another project": Viewer("demo-team-beat", AccountRole.TEAM, frozenset({"BEAT"})),
+        "another member of the same team": Viewer("arts-2", AccountRole.TEAM, frozenset({"ARTS"})),
+    }
+    viewers = (EVALUATOR, FUNDER, TEAM, *others.values())
+    with storage.keeping(store):
+        kept = [storage.project_list(con, viewer) for viewer in viewers]
+    # evaluators share, funders share, a team shares with its own project's members: 5 scopes for 8 viewers
+    assert store.built.count("project_list") == 5
+    for viewer, frame in zip(viewers, kept, strict=True):
+        pd.testing.assert_frame_equal(frame, storage.project_list(con, viewer), obj=viewer.username)
+    assert kept[-2].project_code.tolist() == ["BEAT"]
+
+
+def test_an_editor_coding_blind_keeps_their_own_results_without_the_first_coding(changing):
+    from innovation_tracker import double_coding
+    from tests.test_double_coding import SECOND, candidate
+
+    con = changing
+    interview_id, first = candidate(con, "CARE")
+    double_coding.start(con, SECOND, interview_id)
+    store = Versioned(con)
+    store.version = storage.data_version(con)
+    with storage.keeping(store):
+        mine = storage.wave_balance(con, SECOND)
+        everyone = storage.wave_balance(con, EVALUATOR)
+        again = storage.wave_balance(con, Viewer("another-evaluator", AccountRole.EVALUATOR))
+    assert store.built.count("wave_balance") == 2  # the blind coder's own, and the other editors' shared one
+    pd.testing.assert_frame_equal(mine, storage.wave_balance(con, SECOND))
+    pd.testing.assert_frame_equal(again, everyone)
+    care = lambda frame: frame[frame.project_code == "CARE"].n_ratings.sum()  # noqa: E731
+    assert care(mine) == care(everyone) - len(first)  # the first coding's ratings are hidden from them
 
 
 def test_each_viewer_has_their_own_kept_results(con):
@@ -151,7 +196,8 @@ class Versioned:
         name = key[2]
 
         def counted():
-            self.built.append(name)
+            if not is_blind_check(key):
+                self.built.append(name)
             return build()
 
         def counted_refresh(since, version, earlier):

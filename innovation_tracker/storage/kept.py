@@ -7,8 +7,9 @@ S = 1000 is seconds each. A read marked `@kept` is computed once while `keeping(
 cache, at the current data version: `ui.shared` sets it around every build) and shared by every build, session and
 thread until the next write. Outside `keeping` (the CLI, reports, tests) a kept read simply runs.
 
-Keys are the read's name and its arguments after the connection, so the viewer (always the first of them for a
-scoped read) is part of the key: nothing kept for one viewer is ever given to another.
+Keys are the read's name and its arguments after the connection, the viewer (always the first of them for a
+scoped read) as the scope the access rules give it (`_scope`): what is kept for one viewer is given to another only
+when the rules give both the same rows.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any, ParamSpec, TypeVar
 import numpy as np
 import pandas as pd
 
+from ..domain import Viewer
 from .db import changed_projects
 
 P = ParamSpec("P")
@@ -74,7 +76,8 @@ def _keeper(read: Callable[P, T], order: tuple[str, ...] | None) -> Callable[P, 
         store = _store.get()
         if store is None:
             return read(*args, **kwargs)
-        key: Hashable = ("kept", read.__module__, read.__qualname__, args[1:], tuple(sorted(kwargs.items())))
+        scope = _scope(store, args[0], args[1]) if len(args) > 1 and isinstance(args[1], Viewer) else args[1:2]
+        key: Hashable = ("kept", read.__module__, read.__qualname__, (scope, *args[2:]), tuple(sorted(kwargs.items())))
         try:
             hash(key)
         except TypeError:  # a list among the arguments
@@ -105,6 +108,26 @@ def _keeper(read: Callable[P, T], order: tuple[str, ...] | None) -> Callable[P, 
         return value
 
     return reader
+
+
+def _scope(store: Store, con: Any, viewer: Viewer) -> Hashable:
+    """What a scoped read's result depends on of its viewer (storage/access.py): two viewers with the same scope
+    share one kept result, so the portfolio is read once per server, not once per user. Funders see the same
+    de-identified study, and a team its projects; editors of one role see the same study, except one with a blind
+    second coding in progress (they read nothing of that interview's first coding), who keeps their own. Whether
+    they have one is asked once per data version (only a write starts or saves a coding)."""
+    if not viewer.identified:
+        return ("de-identified", viewer.role, viewer.projects)
+    blind = store(("kept", "blind", viewer.username), partial(_coding_blind, con, viewer.username), None)
+    return ("identified", viewer.role, viewer.username if blind else None)
+
+
+def _coding_blind(con: Any, username: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM main.coding WHERE coding = 2 AND saved_at IS NULL AND coder = ?", [username]
+        ).fetchone()[0]
+    )
 
 
 def only_projects(only: tuple[str, ...] | None, column: str, where: str = "WHERE") -> tuple[str, dict[str, list[str]]]:
