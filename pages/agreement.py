@@ -5,7 +5,6 @@ double coding from here; funders see the statistics (no text); a project team se
 import streamlit as st
 
 from innovation_tracker import double_coding, storage, ui
-from innovation_tracker.domain import label_of
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
@@ -61,18 +60,9 @@ st.caption(
 )
 
 st.subheader("By project")
-st.dataframe(
-    double_coding.readable(tables.by_project, {"project_code": "Project", "project_name": "Name"}),
-    hide_index=True,
-    width="stretch",
-)
+st.dataframe(tables.project_table, hide_index=True, width="stretch")
 st.subheader("By factor")
-by_factor = tables.by_factor.assign(domain=tables.by_factor.domain.map(label_of))
-st.dataframe(
-    double_coding.readable(by_factor, {"factor_label": "Factor", "domain": "Domain"}),
-    hide_index=True,
-    width="stretch",
-)
+st.dataframe(tables.factor_table, hide_index=True, width="stretch")
 
 if viewer.edits_study_data:
     queue = ui.read(storage.coding_queue)
