@@ -44,7 +44,7 @@ with projects_tab:
         st.info("No projects yet: add the first one below.", icon=":material/info:")
     else:
         shown_columns = ["project_code", "name", "setting", "status", "host_organisation", "start_date", "participants"]
-        ui.paginated(display.readable(projects, shown_columns), "manage:projects-page", hide_index=True)
+        ui.paginated(projects[shown_columns], "manage:projects-page", shown=display.readable, hide_index=True)
     chosen = ui.pick_project("Project to edit", key="manage:project", wanted=st.query_params.get("project"), none=NEW)
     project = NEW if chosen is None else chosen
     row = None if chosen is None else projects.iloc[choices.position(chosen)].to_dict()

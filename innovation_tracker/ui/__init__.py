@@ -234,14 +234,16 @@ def pick_project(label: str, *, where=None, key: str | None = None, wanted: str 
     return where.selectbox(label, options, index=index, format_func=label_of_code, key=key)
 
 
-def paginated(frame, key: str, rows: int = 50, **dataframe_args) -> None:
-    """A long table a page at a time: the browser gets `rows` rows, however many the table has."""
+def paginated(frame, key: str, rows: int = 50, shown=None, **dataframe_args) -> None:
+    """A long table a page at a time: the browser gets `rows` rows, however many the table has. `shown`, if given,
+    turns the page's rows into what the table shows (`display.readable`): only those rows, never all 11,000."""
     pages = max(1, -(-len(frame) // rows))
     page = 1
     if pages > 1:
         where = st.columns(4)[0]
         page = where.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=1, step=1, key=key)
-    st.dataframe(frame.iloc[(page - 1) * rows : page * rows], **dataframe_args)
+    rows_shown = frame.iloc[(page - 1) * rows : page * rows]
+    st.dataframe(rows_shown if shown is None else shown(rows_shown), **dataframe_args)
 
 
 _BANNER_RUN = "_ui:banner_run"
