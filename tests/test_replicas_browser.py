@@ -145,7 +145,8 @@ def test_a_score_saved_on_one_server_shows_on_the_other_and_a_stale_save_is_refu
     assert engaged(on_b).input_value() == "44", "B's entry is still in the form"
 
     save_scores(on_b, None)  # saving again keeps B's entry, knowingly
-    assert on_b.get_by_text("Saved the").first.is_visible()
+    # waited for: the refusal above is still on screen while this save runs, and satisfies save_scores' wait
+    on_b.get_by_text("Saved the").first.wait_for(timeout=TIMEOUT)
     assert stored_engaged(url, record) == "44"
     open_page(on_a, "Portfolio overview")
     open_page(on_a, "Sustainability")
