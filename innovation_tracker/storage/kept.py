@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import contextvars
 import functools
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -83,14 +83,14 @@ def _keeper(read: Callable[P, T], order: tuple[str, ...] | None) -> Callable[P, 
         except TypeError:  # a list among the arguments
             key = repr(key)
 
-        asked = kwargs.get("only")  # a caller's own narrowing (a screen of the matrix) bounds every refresh
+        asked = cast(Iterable[str] | None, kwargs.get("only"))  # a caller's own narrowing (a screen of the matrix)
 
         def refresh(since: int, version: int, earlier: Any) -> Any:
             changed = changed_projects(args[0], since, version)  # type: ignore[arg-type]
             if changed is None:
                 return None
             if asked is not None:
-                changed = changed & frozenset(asked)  # type: ignore[arg-type]
+                changed = changed & frozenset(asked)  # only the written projects among those asked
             if not changed:
                 return earlier
             partial_read: Callable[..., Any] = read

@@ -117,11 +117,15 @@ class PostgresDatabase:
             if found is None:
                 return
             made = set()
+
+            def exists(relation: str) -> bool:
+                found = conn.execute("SELECT to_regclass(%s)", [f"{dialect.POSTGRES_SCHEMA}.{relation}"]).fetchone()
+                return found is not None and found[0] is not None
+
             for name, table, expression in SEARCH_INDEXES:
-                exists = "SELECT to_regclass(%s) IS NOT NULL"
-                if conn.execute(exists, [f"{dialect.POSTGRES_SCHEMA}.{name}"]).fetchone()[0]:
+                if exists(name):
                     continue
-                if not conn.execute(exists, [f"{dialect.POSTGRES_SCHEMA}.{table}"]).fetchone()[0]:
+                if not exists(table):
                     continue  # a database migrated only part of the way (`migrate_to`): made when it is upgraded
                 try:
                     conn.execute(
