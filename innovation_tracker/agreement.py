@@ -59,29 +59,13 @@ def krippendorff_alpha_ordinal(first: Sequence | np.ndarray, second: Sequence | 
 
 def _ordinal_alpha(a: np.ndarray, b: np.ndarray, weights: np.ndarray) -> float:
     """Alpha over pairable units given as value pairs (a, b), each standing for `weights` units."""
-    values = np.union1d(a, b)
-    if len(values) < 2:
-        return math.nan
-    first, second = np.searchsorted(values, a), np.searchsorted(values, b)
-    coincidences = np.zeros((len(values), len(values)))
-    # each pairable unit adds (x, y) and (y, x), weighted 1 / (m_u − 1) = 1
-    np.add.at(coincidences, (first, second), weights)
-    np.add.at(coincidences, (second, first), weights)
-    marginals = coincidences.sum(axis=1)
-    total = marginals.sum()
-    cumulative = np.concatenate([[0.0], np.cumsum(marginals)])
-    index = np.arange(len(values))
-    low, high = np.minimum.outer(index, index), np.maximum.outer(index, index)
-    between = cumulative[high + 1] - cumulative[low]
-    distance = (between - (marginals[:, None] + marginals[None, :]) / 2) ** 2
-    observed = (coincidences * distance).sum()
-    expected = (np.outer(marginals, marginals) * distance).sum() / (total - 1)
-    return math.nan if expected == 0 else float(1 - observed / expected)
+    return float(_ordinal_alphas(np.zeros(len(a), dtype=np.int64), 1, a, b, weights)[0])
 
 
 def _ordinal_alphas(group: np.ndarray, n_groups: int, a: np.ndarray, b: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """`_ordinal_alpha` of every group at once, from pairable units (a, b) of group `group` (0 … n_groups − 1),
-    each standing for `weights` units. Every group's coincidence matrix is built over the values seen in any
+    """Krippendorff's ordinal alpha of every group at once, from pairable units (a, b) of group `group` (0 …
+    n_groups − 1), each standing for `weights` units; NaN where chance alone would agree. Every group's coincidence
+    matrix is built over the values seen in any
     group: a value a group never has adds nothing to its ordinal distances (its marginal is 0), so each alpha is
     the one its own values give. Looping over 11,000 projects took a second; this takes milliseconds."""
     values = np.union1d(a, b)

@@ -81,13 +81,17 @@ def _ratings_filter(viewer: Viewer, within: bool) -> str:
     return " WHERE r.interview_id IN (SELECT interview_id FROM interview)" if narrowed else ""
 
 
+# The interviews a coder is coding blind: their second codings not yet saved (`{coder}`: a quoted name or `?`).
+BLIND_CODINGS = "SELECT interview_id FROM main.coding WHERE coding = 2 AND saved_at IS NULL AND coder = {coder}"
+
+
 def _blind_shadows(viewer: Viewer) -> list[str]:
     """Double coding is blind: while a coder has a second coding of an interview in progress (migration 0009),
     every read made for them hides that interview's first coding, its ratings and evidence and the audit entries
     that hold them, until their own coding is saved."""
-    me = viewer.username.replace("'", "''")
+    me = "'" + viewer.username.replace("'", "''") + "'"
     return [
-        f"_blind AS (SELECT interview_id FROM main.coding WHERE coding = 2 AND saved_at IS NULL AND coder = '{me}')",
+        f"_blind AS ({BLIND_CODINGS.format(coder=me)})",
         "factor_rating AS (SELECT * FROM main.factor_rating"
         " WHERE interview_id NOT IN (SELECT interview_id FROM _blind))",
         "audit_entry AS (SELECT * FROM main.audit_entry WHERE entity NOT IN ('interview', 'second_coding', 'consensus')"

@@ -19,6 +19,7 @@ from .access import query, scoped_read
 from .db import Connection, record_audit, write
 from .kept import kept_by_project, only_projects
 from .records import _check_version, _rows
+from .study import list_factors
 from .trajectory import project_list
 
 _CODING_2 = "SELECT coder, saved_at FROM coding WHERE interview_id = ? AND coding = 2"
@@ -388,10 +389,8 @@ def agreement_counts(con: Connection, viewer: Viewer, wave: str | None = None) -
     levels over integer keys. The units neither coding cited are the units offered less those cited, so nothing
     ever spells out factors × interviews."""
     cells, pairs = agreement_cells(con, viewer, wave), agreement_pairs(con, viewer, wave)
-    factors = con.execute(
-        "SELECT factor_code, label, domain, factor_code NOT IN (SELECT factor_code FROM retired_factor) FROM factor"
-    ).fetchall()
-    active = sorted(code for code, _, _, is_active in factors if is_active)
+    factors = list_factors(con)
+    active = sorted(f.factor_code for f in factors if not f.retired)
     n_pairs = int(pairs.n_interviews.sum())
     if n_pairs == 0:
         return pd.DataFrame(columns=COUNT_COLUMNS)
@@ -415,8 +414,8 @@ def agreement_counts(con: Connection, viewer: Viewer, wave: str | None = None) -
     counts = pd.concat(levels, ignore_index=True)
     names = project_list(con, viewer).set_index("project_code").name
     counts["project_name"] = counts.project_code.map(names)
-    counts["factor_label"] = counts.factor_code.map({code: label for code, label, _, _ in factors})
-    counts["domain"] = counts.factor_code.map({code: domain for code, _, domain, _ in factors})
+    counts["factor_label"] = counts.factor_code.map({f.factor_code: f.label for f in factors})
+    counts["domain"] = counts.factor_code.map({f.factor_code: f.domain for f in factors})
     counts = counts.astype({column: "str" for column in COUNT_COLUMNS[:6]})  # missing: NaN, as the codes
     return counts[COUNT_COLUMNS].sort_values(COUNT_COLUMNS, na_position="last", kind="stable", ignore_index=True)
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..domain import Viewer
+from .access import BLIND_CODINGS
 from .db import changed_projects
 
 P = ParamSpec("P")
@@ -123,11 +124,7 @@ def _scope(store: Store, con: Any, viewer: Viewer) -> Hashable:
 
 
 def _coding_blind(con: Any, username: str) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM main.coding WHERE coding = 2 AND saved_at IS NULL AND coder = ?", [username]
-        ).fetchone()[0]
-    )
+    return con.execute(BLIND_CODINGS.format(coder="?") + " LIMIT 1", [username]).fetchone() is not None
 
 
 def only_projects(only: tuple[str, ...] | None, column: str, where: str = "WHERE") -> tuple[str, dict[str, list[str]]]:
