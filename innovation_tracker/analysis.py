@@ -339,6 +339,8 @@ def filter_projects(projects: pd.DataFrame, settings=None, relations=None) -> pd
 
 
 def filter_evidence(evidence: pd.DataFrame, factor_labels=None, wave_labels=None, roles=None) -> pd.DataFrame:
+    if not (factor_labels or wave_labels or roles):
+        return evidence  # the same frame: a page converts what it draws once per frame (ui.as_arrow)
     keep = (
         _matches(evidence, "factor_label", factor_labels)
         & _matches(evidence, "wave_label", wave_labels)

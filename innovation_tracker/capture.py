@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, cast
@@ -867,12 +867,18 @@ def current_round(plan: pd.DataFrame, waves: list[str]) -> str | None:
     wave they are due for (due or overdue now) or were interviewed at; ties go to the later wave. None when
     nobody is at any wave yet. `plan` is `storage.project_schedule`'s rows."""
     order = {w: n for n, w in enumerate(waves)}
-    reached = plan[plan.status.isin(("due", "overdue")) | plan.interview_date.notna()]
-    if reached.empty:
+    at: dict[str, str] = {}  # participant -> the latest wave reached; a few dozen rows: plain Python, not pandas
+    columns = (plan.participant_code.tolist(), plan.wave.tolist(), plan.status.tolist(), plan.interview_date.isna())
+    for participant, wave, status, not_held in zip(*columns, strict=True):
+        if (status in ("due", "overdue") or not not_held) and (
+            participant not in at or order.get(wave, len(order)) >= order.get(at[participant], len(order))
+        ):
+            at[participant] = wave
+    if not at:
         return None
-    at = reached.assign(rank=reached.wave.map(order)).sort_values("rank").groupby("participant_code").wave.last()
-    counts = at.value_counts()
-    return max(counts[counts == counts.max()].index, key=cast("Callable[[str], int]", order.get))
+    counts = Counter(at.values())
+    most = max(counts.values())
+    return max((wave for wave, n in counts.items() if n == most), key=lambda wave: order.get(wave, len(order)))
 
 
 # Milestones

@@ -118,22 +118,38 @@ def header(column: str) -> str:
 
 def readable(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
     """A table as people read it: coded columns as labels, dates as "4 Nov 2026", "—" for empty, readable headers.
-    Numbers stay numbers (the page's table sorts them)."""
+    Numbers stay numbers (the page's table sorts them). Built a Python list per column: a page's table is a few
+    dozen rows, for which pandas' vectorised maps and casts cost ten times the work (15 ms for 50 projects)."""
     out = frame[columns] if columns is not None else frame
-    out = out.copy()
-    for column in out.columns:
-        values = out[column]
+    data: dict[int, object] = {}
+    for at, (column, values) in enumerate(out.items()):
         if column in CODED:
-            out[column] = labels(values)
-        elif pd.api.types.is_datetime64_any_dtype(values) or (
-            values.dtype == object
-            and values.dropna().map(lambda v: isinstance(v, dt.date)).all()
-            and values.notna().any()
-        ):
-            out[column] = dates_text(values)
+            data[at] = _each_distinct(values.tolist(), lambda v: label_of(str(v)))
+        elif pd.api.types.is_datetime64_any_dtype(values) or (values.dtype == object and _all_dates(values.tolist())):
+            data[at] = _each_distinct(values.tolist(), date_text)
         elif not pd.api.types.is_numeric_dtype(values):
-            out[column] = values.astype(object).where(values.notna() & (values.astype(str) != ""), EMPTY).astype(str)
-    return out.rename(columns=header)
+            data[at] = [EMPTY if _missing(v) or str(v) == "" else str(v) for v in values.tolist()]
+        else:
+            data[at] = values.array
+    shown = pd.DataFrame(data, index=out.index)
+    shown.columns = [header(str(column)) for column in out.columns]  # two columns may read alike ("Wave")
+    return shown
+
+
+def _each_distinct(values: list, show) -> list[str]:
+    """`show(value)` of each value, each distinct one shown once; "—" for nothing."""
+    shown: dict[object, str] = {}
+    return [shown[v] if v in shown else shown.setdefault(v, EMPTY if _missing(v) else show(v)) for v in values]
+
+
+def _missing(value: object) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
+def _all_dates(values: list) -> bool:
+    """A column of dates (and gaps), with at least one date."""
+    present = [v for v in values if not _missing(v)]
+    return bool(present) and all(isinstance(v, dt.date) for v in present)
 
 
 def ratings(frame: pd.DataFrame) -> list[str]:

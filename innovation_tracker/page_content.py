@@ -402,6 +402,23 @@ def wave_changes(con: storage.Connection, viewer: Viewer, project_code: str, wav
     return analysis.wave_changes(stats, storage.list_factors(con), project_code, wave_a, wave_b)
 
 
+def wave_changes_table(
+    con: storage.Connection, viewer: Viewer, project_code: str, wave_a: str, wave_b: str
+) -> pd.DataFrame:
+    """`wave_changes` as the timeline's table shows it, the change and the kind in words."""
+    changes = wave_changes(con, viewer, project_code, wave_a, wave_b)
+    return changes[["change", "label", "kind", "mean_a", "mean_b", "delta", "n_a", "n_b"]].assign(
+        change=changes.change.str.capitalize(), kind=display.labels(changes.kind)
+    )
+
+
+def evidence_table(con: storage.Connection, viewer: Viewer, project_code: str) -> pd.DataFrame:
+    """A project's excerpts (`storage.evidence`) as the timeline's table shows them, each rating as "+2" or "X" and
+    "—" for an excerpt not recorded (or not shared)."""
+    evidence = storage.evidence(con, viewer, project_code)
+    return evidence.assign(rating=display.ratings(evidence), excerpt=evidence.excerpt.fillna(display.EMPTY))
+
+
 def redcap_files(con: storage.Connection, viewer: Viewer) -> tuple[bytes, pd.DataFrame]:
     """The REDCap project files as one zip, and the columns of the data dictionary the page shows."""
     files = service.redcap_project(con, viewer)

@@ -60,9 +60,9 @@ st.caption(
 )
 
 st.subheader("By project")
-st.dataframe(tables.project_table, hide_index=True, width="stretch")
+st.dataframe(ui.as_arrow(tables.project_table), hide_index=True, width="stretch")
 st.subheader("By factor")
-st.dataframe(tables.factor_table, hide_index=True, width="stretch")
+st.dataframe(ui.as_arrow(tables.factor_table), hide_index=True, width="stretch")
 
 if viewer.edits_study_data:
     queue = ui.read(storage.coding_queue)

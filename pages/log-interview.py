@@ -42,7 +42,10 @@ people = ui.shared(page_content.participant_choices, project)
 if not people.codes:
     st.info(f"No participants are enrolled in {escape_markdown(project)} yet.", icon=":material/info:")
     st.page_link(
-        "pages/manage.py", label="Enrol a participant", icon=":material/person_add:", query_params={"project": project}
+        "pages/manage.py",
+        label="Enrol a participant",
+        icon=":material/person_add:",
+        query_params={"project": project, "tab": "participants"},
     )
     st.stop()
 person = choose_person.selectbox(

@@ -42,7 +42,7 @@ if len(codes) > ROWS_PER_SCREEN:
     screens = -(-len(codes) // ROWS_PER_SCREEN)
     screen = st.columns(4)[0].number_input(f"Projects, screen (of {screens:,})", 1, screens, 1, key="matrix:screen")
     shown = codes[(screen - 1) * ROWS_PER_SCREEN : screen * ROWS_PER_SCREEN]
-matrix = ui.shared(framework_matrix.build, wave, domain, today, shown)  # only the screen's ratings are read
+matrix, table = ui.shared(framework_matrix.screen, wave, domain, today, shown)  # only the screen's ratings are read
 st.caption(
     "Each cell: mean rating (−2 strong barrier … +2 strong facilitator) · trend since the project's previous finished"
     " round (↑ up by 0.5 or more, ↓ down by 0.5 or more, → steady, new: not cited then; none: not cited at the"
@@ -50,7 +50,6 @@ st.caption(
     " Select a cell to read its excerpts" + ("." if viewer.identified else " (those marked shareable).")
 )
 rows = matrix.rows
-table = framework_matrix.table(matrix, rows)
 event = st.dataframe(
     table,
     on_select="rerun",

@@ -45,13 +45,13 @@ if ui.viewer().role == AccountRole.TEAM:
     late.metric("Follow-ups overdue", home.overdue)
     outlook.metric("Latest outlook", home.outlook.split(" at ")[0], help=home.outlook)
     st.header("The year so far")
-    st.dataframe(home.rounds, hide_index=True)
+    st.dataframe(ui.as_arrow(home.rounds), hide_index=True)
     st.caption(f"A round is finished when every window has closed or enough interviews are done ({GLOSSARY}).")
     st.header("Next follow-ups")
     if home.next_followups.empty:
         st.success("No follow-up is due or coming up.")
     else:
-        st.dataframe(home.next_followups, hide_index=True)
+        st.dataframe(ui.as_arrow(home.next_followups), hide_index=True)
     st.page_link("pages/timeline.py", label="The project's timeline", icon=":material/timeline:")
     st.stop()
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from innovation_tracker import analysis, display, page_content, storage, ui
+from innovation_tracker import analysis, page_content, storage, ui
 from innovation_tracker.domain import label_of
 from innovation_tracker.ui.text import escape_markdown
 
@@ -41,7 +41,7 @@ st.header("Barriers and facilitators")
 if timeline.heatmap is None:
     st.info("No factor has been rated for this project yet: ratings appear here after the first coded interview.")
     st.stop()
-evidence = ui.read(storage.evidence, code)
+evidence = ui.shared(page_content.evidence_table, code)  # shown, never changed
 st.plotly_chart(timeline.heatmap, width="stretch")
 st.caption(
     "Mean rating of each factor cited, by wave: −2 strong barrier … +2 strong facilitator. "
@@ -57,7 +57,7 @@ st.caption(
     + " Net balance: [Glossary](glossary)."
 )
 with st.expander("Data behind this chart"):
-    st.dataframe(timeline.balance_table, hide_index=True)
+    st.dataframe(ui.as_arrow(timeline.balance_table), hide_index=True)
 
 st.header("Sustainability")
 if timeline.indicators_figure is None:
@@ -89,11 +89,8 @@ else:
             "to be interviewed shows as disappeared.",
             icon=":material/hourglass_top:",
         )
-    changes = ui.shared(page_content.wave_changes, code, wave_a, wave_b)
     st.dataframe(
-        changes[["change", "label", "kind", "mean_a", "mean_b", "delta", "n_a", "n_b"]].assign(
-            change=changes.change.str.capitalize(), kind=display.labels(changes.kind)
-        ),
+        ui.as_arrow(ui.shared(page_content.wave_changes_table, code, wave_a, wave_b)),
         hide_index=True,
         column_config={
             "change": "Change",
@@ -120,10 +117,9 @@ else:
     if not ui.viewer().identified:
         st.caption(ui.pooling_note())
     st.dataframe(
-        shown.assign(rating=display.ratings(shown))[
-            ["wave_label", "factor_label", "rating", "participant", "excerpt"]
-        ].fillna({"excerpt": "—"}),
+        ui.as_arrow(shown),
         hide_index=True,
+        column_order=["wave_label", "factor_label", "rating", "participant", "excerpt"],
         column_config={
             "wave_label": "Wave",
             "factor_label": "Factor",

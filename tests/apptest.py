@@ -87,3 +87,11 @@ def as_served() -> None:
     """Make AppTest runs navigate as a running server does (see `_ServedPagesManager`)."""
     app_test.PagesManager = _ServedPagesManager
     PagesManager.uses_pages_directory = False
+
+
+def open_tab(at: AppTest, key: str, label: str) -> AppTest:
+    """`at` after a click on the tab `label` of the tabs keyed `key`: a page draws only its open tab."""
+    at.session_state[key] = label
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at

@@ -100,7 +100,7 @@ def test_evaluators_see_them_on_the_call_list_and_the_participants_page(monkeypa
     shown = pd.concat([frame.value for frame in calls_page.dataframe[1:]])
     assert {"telephone", "email", "call_times"} <= set(shown.columns)
     assert shown.telephone.str.fullmatch(r"01632 960\d{3}").all()
-    manage = open_page(monkeypatch, seeded_path, "pages/manage.py", EVALUATOR, project="ARTS")
+    manage = open_page(monkeypatch, seeded_path, "pages/manage.py", EVALUATOR, project="ARTS", tab="participants")
     people = next(frame.value for frame in manage.dataframe if "Participant" in frame.value.columns)
     assert people.set_index("Participant").Telephone["ARTS-01"] == "01632 960000"
     assert manage.text_input(key="participant:ARTS:(new):telephone").value == ""

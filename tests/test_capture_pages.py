@@ -365,8 +365,22 @@ def test_creating_a_project_and_a_code_format_error(monkeypatch, small):
     ]
 
 
+def test_only_the_open_tab_is_drawn_and_a_participant_link_opens_theirs(monkeypatch, small):
+    at = page(monkeypatch, small, "manage")
+    assert [t.label for t in at.tabs] == ["Projects", "Participants"]
+    assert at.text_input(key="project:(new):project_code").value == ""
+    assert not [w for w in at.text_input if w.key.startswith("participant:")]  # the closed tab is not drawn
+    at.session_state["manage:tab"] = "Participants"
+    at = run(at)
+    assert at.text_input(key="participant:ART:(new):participant_code").value == ""
+    assert not [w for w in at.text_input if w.key.startswith("project:")]
+    linked = page(monkeypatch, small, "manage", project="ART", participant="ART-01")  # Data quality's link
+    assert linked.selectbox(key="manage:person:ART").value == "ART-01"
+    assert not [w for w in linked.text_input if w.key.startswith("project:")]
+
+
 def test_enrolling_and_the_participant_rules(monkeypatch, small):
-    at = page(monkeypatch, small, "manage", project="ART")
+    at = page(monkeypatch, small, "manage", project="ART", tab="participants")
     form = "participant:ART:(new)"
     at.text_input(key=f"{form}:participant_code").input("ART-04")
     at.date_input(key=f"{form}:enrolment_date").set_value(dt.date(2025, 7, 1))

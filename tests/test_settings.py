@@ -8,11 +8,11 @@ import shutil
 import pandas as pd
 import pytest
 
-from innovation_tracker import service, storage, study_settings
+from innovation_tracker import demo, service, storage, study_settings
 from innovation_tracker.domain import AccountRole, Viewer
 from innovation_tracker.errors import AccessDenied, ValidationError
 from tests import cfir_study
-from tests.apptest import open_page
+from tests.apptest import open_page, open_tab
 from tests.conftest import DEMO_TODAY, EVALUATOR
 
 FUNDER = Viewer("fun", AccountRole.FUNDER)
@@ -128,6 +128,10 @@ def test_only_editors_change_settings(seeded):
 def test_the_settings_page_form_follows_the_factor_picked_and_changes_one_field(monkeypatch, seeded_path):
     at = open_page(monkeypatch, seeded_path, "pages/settings.py")
     assert [t.label for t in at.tabs] == ["Study", "Codebook", "Indicators", "Waves"]
+    assert at.text_input(key="study:name").value == demo.STUDY_NAME
+    assert not [w for w in at.selectbox if w.key == "factor:pick"]  # only the open tab is drawn
+    at = open_tab(at, "settings:tab", "Codebook")
+    assert not [w for w in at.text_input if w.key == "study:name"]
     at.selectbox(key="factor:pick").set_value("ctx_supportive_team").run()
     label = at.text_input(key="factor-ctx_supportive_team:label")
     assert label.value == "Supportive team"
@@ -144,7 +148,7 @@ def test_the_settings_page_form_follows_the_factor_picked_and_changes_one_field(
 
 
 def test_the_settings_page_shows_a_stranding_change_next_to_the_field(monkeypatch, seeded_path):
-    at = open_page(monkeypatch, seeded_path, "pages/settings.py")
+    at = open_tab(open_page(monkeypatch, seeded_path, "pages/settings.py"), "settings:tab", "Waves")
     at.selectbox(key="wave:pick").set_value("month_3").run()
     at.number_input(key="wave-month_3:offset").set_value(150)
     next(b for b in at.button if b.label == "Save the wave").click().run()
