@@ -142,11 +142,21 @@ def screen(
     domain: str | None,
     today: dt.date,
     shown: tuple[str, ...] | None = None,
-) -> tuple[Matrix, pd.DataFrame]:
-    """A screen of the matrix (`build`) with its `table`, made together so that a page keeps both (`ui.shared`) and
-    a rerun only draws them: the table's cell texts took a rerun a fifth of its time."""
+) -> Screen:
+    """A screen of the matrix (`build`) with its `table` and counts, made together so that a page keeps them
+    (`ui.shared`) and a rerun only draws them: the table's cell texts took a rerun a fifth of its time."""
     matrix = build(con, viewer, wave, domain, today, shown)
-    return matrix, table(matrix)
+    drawn = table(matrix)
+    cited = int(matrix.cells.project_code.isin(matrix.rows).sum())
+    return Screen(matrix, drawn, cited, int((drawn == EMPTY).sum().sum()))
+
+
+@dataclass(frozen=True)
+class Screen:
+    matrix: Matrix
+    table: pd.DataFrame  # as `table` makes it
+    cited: int  # cells with a rating
+    not_cited: int
 
 
 def table(matrix: Matrix, rows: tuple[str, ...] | None = None) -> pd.DataFrame:

@@ -1,7 +1,6 @@
 """Fieldwork: the follow-up calls overdue, due now, upcoming and missed, by interviewer and project, with each
 call's window; the list as CSV and the calls still to make as a calendar file."""
 
-import pyarrow as pa
 import streamlit as st
 
 from innovation_tracker import fieldwork, page_content, ui
@@ -36,9 +35,8 @@ def call_table(rows, table: str) -> None:
             f"Page (of {pages:,})", min_value=1, max_value=pages, value=1, step=1, key=f"{table}-page"
         )
     shown = rows.iloc[(page - 1) * ROWS : page * ROWS]
-    table = ui.as_arrow(rows)  # converted once per data version while nothing is filtered
     chosen = st.dataframe(
-        table.slice((page - 1) * ROWS, ROWS) if isinstance(table, pa.Table) else shown,
+        ui.as_arrow(rows, (page - 1) * ROWS, page * ROWS),  # converted once per data version while unfiltered
         hide_index=True,
         column_order=list(COLUMNS),
         column_config=COLUMNS,

@@ -42,7 +42,8 @@ if len(codes) > ROWS_PER_SCREEN:
     screens = -(-len(codes) // ROWS_PER_SCREEN)
     screen = st.columns(4)[0].number_input(f"Projects, screen (of {screens:,})", 1, screens, 1, key="matrix:screen")
     shown = codes[(screen - 1) * ROWS_PER_SCREEN : screen * ROWS_PER_SCREEN]
-matrix, table = ui.shared(framework_matrix.screen, wave, domain, today, shown)  # only the screen's ratings are read
+drawn = ui.shared(framework_matrix.screen, wave, domain, today, shown)  # only the screen's ratings are read
+matrix, table = drawn.matrix, drawn.table
 st.caption(
     "Each cell: mean rating (−2 strong barrier … +2 strong facilitator) · trend since the project's previous finished"
     " round (↑ up by 0.5 or more, ↓ down by 0.5 or more, → steady, new: not cited then; none: not cited at the"
@@ -51,17 +52,14 @@ st.caption(
 )
 rows = matrix.rows
 event = st.dataframe(
-    table,
+    ui.as_arrow(table),
     on_select="rerun",
     selection_mode="single-cell",
     key="matrix:table",
     width="stretch",
     height=35 * (len(table) + 1) + 3,  # every project on the screen, no inner scrolling
 )
-cited = matrix.cells[matrix.cells.project_code.isin(rows)]
-st.caption(
-    f"{len(rows):,} projects shown; {len(cited):,} cells cited, {(table == framework_matrix.EMPTY).sum().sum():,} not."
-)
+st.caption(f"{len(rows):,} projects shown; {drawn.cited:,} cells cited, {drawn.not_cited:,} not.")
 
 selected = event.selection.get("cells", []) if event else []
 if selected and domain is not None:

@@ -4,6 +4,7 @@ import streamlit as st
 
 from innovation_tracker import page_content, storage, ui
 from innovation_tracker.domain import AccountRole, ProjectStatus, Setting, label_of
+from innovation_tracker.ui import navigation
 from innovation_tracker.ui.text import escape_markdown
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
@@ -137,7 +138,7 @@ if warnings.empty:
     st.success("No warnings: nothing is overdue, no project's outlook or balance fell, every finished wave is scored.")
 for warning in warnings.head(WARNINGS_SHOWN).itertuples():
     st.page_link(
-        "pages/timeline.py",
+        navigation.page("pages/timeline.py"),
         label=f"**{warning.project_code}** · {warning.message}",
         icon=WARNING_ICONS.get(warning.kind, ":material/warning:"),
         query_params={"project": warning.project_code},

@@ -1,13 +1,16 @@
 """The cache of reads and views (`ui.results`): kept for the newest data version only, never handing a page
-another run's object to change."""
+another run's object to change; what a page draws of them converted once (`ui.as_arrow`) and made readable once."""
 
+import datetime as dt
+import gc
 import threading
 
 import pandas as pd
 import pytest
 
-from innovation_tracker import storage
-from innovation_tracker.ui import _private
+from innovation_tracker import display, storage
+from innovation_tracker.ui import _ARROW as ARROW_KEPT
+from innovation_tracker.ui import _private, as_arrow
 from innovation_tracker.ui.results import ResultCache
 
 
@@ -128,3 +131,48 @@ def test_a_failed_build_is_not_kept_and_the_next_ask_builds_again():
     with pytest.raises(RuntimeError):
         cache.get(1, "k", broken)
     assert cache.get(1, "k", lambda: "built") == "built"
+
+
+def test_a_kept_frame_is_converted_to_arrow_once_and_its_rows_as_asked():
+    frame = pd.DataFrame({"code": [f"P{n}" for n in range(120)], "n": range(120)})
+    whole = as_arrow(frame)
+    assert as_arrow(frame) is whole  # the same frame: converted once
+    assert whole.to_pandas().equals(frame)
+    screen = as_arrow(frame, 50, 100)
+    assert as_arrow(frame, 50, 100) is screen and screen.num_rows == 50
+    assert screen.column("code").to_pylist()[0] == "P50"
+    copy = frame.copy()  # another frame (as `ui.read` hands out): converted on its own
+    assert as_arrow(copy) is not whole and as_arrow(copy).equals(whole)
+    entries = len(ARROW_KEPT)
+    del frame, copy
+    gc.collect()
+    assert len(ARROW_KEPT) == entries - 3  # what was kept went with its frames
+
+
+def test_rows_arrow_cannot_convert_are_left_to_streamlit():
+    mixed = pd.DataFrame({"value": [1, "one", 2.5]}, dtype=object)
+    assert as_arrow(mixed) is mixed
+
+
+def test_a_table_reads_as_people_read_it():
+    frame = pd.DataFrame(
+        {
+            "project_code": ["ARTS", None],
+            "role": ["service_user", None],
+            "start_date": pd.to_datetime(["2025-11-04", None]),
+            "consent_date": [dt.date(2025, 5, 6), None],
+            "notes": ["", "seen"],
+            "participants": [6, 5],
+        }
+    )
+    shown = display.readable(frame)
+    assert list(shown.columns) == ["Project", "Role", "Start date", "Consented", "Notes", "Participants"]
+    assert shown.to_dict("list") == {
+        "Project": ["ARTS", "—"],
+        "Role": ["Service user", "—"],
+        "Start date": ["4 Nov 2025", "—"],
+        "Consented": ["6 May 2025", "—"],
+        "Notes": ["—", "seen"],
+        "Participants": [6, 5],
+    }
+    assert pd.api.types.is_integer_dtype(shown.Participants)

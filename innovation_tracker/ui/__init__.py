@@ -8,6 +8,7 @@ import os
 import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TypeVar, TypeVarTuple
 
@@ -236,42 +237,46 @@ def pick_project(label: str, *, where=None, key: str | None = None, wanted: str 
     return where.selectbox(label, options, index=index, format_func=label_of_code, key=key)
 
 
-# id(frame) -> (a weak reference to the frame, its Arrow table); an entry goes with its frame
-_ARROW: dict[int, tuple[weakref.ref, pa.Table]] = {}
+# (id(frame), first row, end) -> (a weak reference to the frame, those rows as Arrow); an entry goes with its frame
+_ARROW: dict[tuple[int, int, int | None], tuple[weakref.ref, pa.Table]] = {}
 
 
-def as_arrow(frame: pd.DataFrame) -> pa.Table | pd.DataFrame:
-    """`frame` as the Arrow table that `st.dataframe` sends to the browser, converted once for as long as the frame
-    lives, without its index (every table here hides it). Content kept for a data version (`shared`) is drawn on
-    every rerun, and converting it was most of drawing it: 2.6 of 3.4 ms for a screen of 50 calls. A frame Arrow
-    cannot convert as it is comes back unchanged, for Streamlit's own fixes."""
-    found = _ARROW.get(id(frame))
+def as_arrow(frame: pd.DataFrame, start: int = 0, stop: int | None = None) -> pa.Table | pd.DataFrame:
+    """`frame`'s rows `start:stop` as the Arrow table `st.dataframe` sends to the browser (the same conversion,
+    index included), converted once for as long as the frame lives. Content kept for a data version (`shared`)
+    is drawn on every rerun, and converting it was most of drawing it: 2.6 of 3.4 ms for a screen of 50 calls,
+    15 ms for a screen of the framework matrix. Rows Arrow cannot convert as they are come back as a frame, for
+    Streamlit's own fixes."""
+    key = (id(frame), start, stop)
+    found = _ARROW.get(key)
     if found is not None and found[0]() is frame:
         return found[1]
+    rows = frame if start == 0 and stop is None else frame.iloc[start:stop]
     try:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        table = pa.Table.from_pandas(rows)
     except (pa.ArrowException, OverflowError):
-        return frame
-    key = id(frame)
-    _ARROW[key] = (weakref.ref(frame, lambda _, key=key: _ARROW.pop(key, None)), table)
+        return rows
+    _ARROW[key] = (weakref.ref(frame, partial(_forget_arrow, key)), table)
     return table
+
+
+def _forget_arrow(key: tuple[int, int, int | None], _gone: weakref.ref) -> None:
+    _ARROW.pop(key, None)
 
 
 def paginated(frame, key: str, rows: int = 50, shown=None, **dataframe_args) -> None:
     """A long table a page at a time: the browser gets `rows` rows, however many the table has. `shown`, if given,
-    turns the page's rows into what the table shows (`display.readable`): only those rows, never all 11,000.
-    Without it, the whole table is converted to Arrow once (`as_arrow`) and a page is a zero-copy slice of it."""
+    turns the page's rows into what the table shows (`display.readable`): only those rows, never all 11,000."""
     pages = max(1, -(-len(frame) // rows))
     page = 1
     if pages > 1:
         where = st.columns(4)[0]
         page = where.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=1, step=1, key=key)
     start = (page - 1) * rows
-    if shown is None and isinstance(table := as_arrow(frame), pa.Table):
-        st.dataframe(table.slice(start, rows), **dataframe_args)
-        return
-    rows_shown = frame.iloc[start : start + rows]
-    st.dataframe(rows_shown if shown is None else shown(rows_shown), **dataframe_args)
+    if shown is None:
+        st.dataframe(as_arrow(frame, start, start + rows), **dataframe_args)
+    else:
+        st.dataframe(shown(frame.iloc[start : start + rows]), **dataframe_args)
 
 
 _BANNER_RUN = "_ui:banner_run"
