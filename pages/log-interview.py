@@ -243,7 +243,18 @@ else:
             shown = [f for f in members if f.factor_code not in new_codes]
             if not shown:
                 continue
-            with st.expander(f"{escape_markdown(group)} · {len(shown)}", expanded=bool(search.strip())):
+            # Drawn only when open: a codebook of 47 factors took most of the page's rerun. A search opens them all
+            # (another key, so its own first state); a rating given stays while a group is closed (persist_state).
+            searching = bool(search.strip())
+            box = st.expander(
+                f"{escape_markdown(group)} · {len(shown)}",
+                expanded=searching,
+                key=f"log:group:{group}:{searching}",
+                on_change="rerun",
+            )
+            if not box.open:
+                continue
+            with box:
                 for factor in shown:
                     name, choice = st.columns([5, 3], vertical_alignment="center")
                     name.markdown(f"**{escape_markdown(factor.label)}** {KIND_BADGE[factor.kind.value]}")

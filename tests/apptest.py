@@ -95,3 +95,15 @@ def open_tab(at: AppTest, key: str, label: str) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def open_codebook(at: AppTest) -> AppTest:
+    """Log an interview with every group of its codebook open, as a coder opens them: a closed group is not drawn
+    (its key: "log:group:<group>:False", the group as its label reads before the count)."""
+    for box in at.expander:
+        group, _, count = box.label.rpartition(" · ")
+        if group and count.replace(",", "").isdigit():
+            at.session_state[f"log:group:{group}:False"] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at

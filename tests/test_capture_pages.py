@@ -7,7 +7,7 @@ import pytest
 
 from innovation_tracker import capture, service, storage
 from innovation_tracker.domain import AccountRole, Study, Viewer
-from tests.apptest import open_page
+from tests.apptest import open_codebook, open_page
 from tests.conftest import DEMO_TODAY
 from tests.small_study import EDITOR, build
 
@@ -113,7 +113,10 @@ def log_page(monkeypatch, path, person="ART-03"):
 
 
 def code(at, form, factor_code, mark, evidence=None, shareable=False):
-    """Code a factor as the coder does: one choice of rating (or mark), then the evidence and flag beside it."""
+    """Code a factor as the coder does: one choice of rating (or mark), then the evidence and flag beside it. A
+    factor not carried forward nor coded yet is in its (closed) group of the codebook: open it first."""
+    if not [c for c in at.segmented_control if c.key == f"{form}:mark:{factor_code}"]:
+        at = open_codebook(at)
     at = run(at.segmented_control(key=f"{form}:mark:{factor_code}").set_value(mark))
     if evidence is not None:
         at = run(at.text_input(key=f"{form}:evidence:{factor_code}").input(evidence))

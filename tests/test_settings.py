@@ -12,7 +12,7 @@ from innovation_tracker import demo, service, storage, study_settings
 from innovation_tracker.domain import AccountRole, Viewer
 from innovation_tracker.errors import AccessDenied, ValidationError
 from tests import cfir_study
-from tests.apptest import open_page, open_tab
+from tests.apptest import open_codebook, open_page, open_tab
 from tests.conftest import DEMO_TODAY, EVALUATOR
 
 FUNDER = Viewer("fun", AccountRole.FUNDER)
@@ -166,13 +166,13 @@ def test_the_settings_page_is_for_editors_only(monkeypatch, seeded_path):
 
 def test_a_retired_factor_is_not_offered_for_new_coding(monkeypatch, seeded_path):
     query = {"project": "EMPL", "participant": "EMPL-01", "wave": "month_12"}
-    at = open_page(monkeypatch, seeded_path, "pages/log-interview.py", **query)
+    at = open_codebook(open_page(monkeypatch, seeded_path, "pages/log-interview.py", **query))
     offered = {c.label for c in at.get("segmented_control")}
     assert "Rating of Team expertise" in offered
     con = storage.connect(seeded_path)
     study_settings.retire_factor(con, EVALUATOR, "ctx_team_expertise")
     con.close()
-    at = open_page(monkeypatch, seeded_path, "pages/log-interview.py", **query)
+    at = open_codebook(open_page(monkeypatch, seeded_path, "pages/log-interview.py", **query))
     offered_now = {c.label for c in at.get("segmented_control")}
     assert offered - offered_now == {"Rating of Team expertise"}
 
