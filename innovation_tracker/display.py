@@ -119,18 +119,23 @@ def header(column: str) -> str:
 def readable(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
     """A table as people read it: coded columns as labels, dates as "4 Nov 2026", "—" for empty, readable headers.
     Numbers stay numbers (the page's table sorts them). Built a Python list per column: a page's table is a few
-    dozen rows, for which pandas' vectorised maps and casts cost ten times the work (15 ms for 50 projects)."""
+    dozen rows, for which pandas' vectorised maps and casts cost ten times the work (15 ms for 50 projects). A
+    whole portfolio's table (over `_FEW` rows) is still mapped and cast a column at a time."""
     out = frame[columns] if columns is not None else frame
+    few = len(out) <= _FEW
     data: dict[int, object] = {}
     for at, (column, values) in enumerate(out.items()):
         if column in CODED:
-            data[at] = _each_distinct(values.tolist(), lambda v: label_of(str(v)))
-        elif pd.api.types.is_datetime64_any_dtype(values) or (values.dtype == object and _all_dates(values.tolist())):
-            data[at] = _each_distinct(values.tolist(), date_text)
-        elif not pd.api.types.is_numeric_dtype(values):
-            data[at] = [EMPTY if _missing(v) or str(v) == "" else str(v) for v in values.tolist()]
-        else:
+            data[at] = _each_distinct(values.tolist(), lambda v: label_of(str(v))) if few else labels(values)
+        elif pd.api.types.is_datetime64_any_dtype(values) or (values.dtype == object and _all_dates(values)):
+            data[at] = _each_distinct(values.tolist(), date_text) if few else dates_text(values)
+        elif pd.api.types.is_numeric_dtype(values):
             data[at] = values.array
+        elif few:
+            texts, gaps = map(str, values.tolist()), values.isna().tolist()
+            data[at] = [EMPTY if gap or text == "" else text for text, gap in zip(texts, gaps, strict=True)]
+        else:
+            data[at] = values.astype(object).where(values.notna() & (values.astype(str) != ""), EMPTY).astype(str)
     shown = pd.DataFrame(data, index=out.index)
     shown.columns = [header(str(column)) for column in out.columns]  # two columns may read alike ("Wave")
     return shown
@@ -142,13 +147,16 @@ def _each_distinct(values: list, show) -> list[str]:
     return [shown[v] if v in shown else shown.setdefault(v, EMPTY if _missing(v) else show(v)) for v in values]
 
 
+_FEW = 1000  # rows: up to this many, Python lists beat pandas' vectorised casts and maps
+
+
 def _missing(value: object) -> bool:
     return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
 
-def _all_dates(values: list) -> bool:
+def _all_dates(values: pd.Series) -> bool:
     """A column of dates (and gaps), with at least one date."""
-    present = [v for v in values if not _missing(v)]
+    present = values.dropna().tolist()
     return bool(present) and all(isinstance(v, dt.date) for v in present)
 
 
