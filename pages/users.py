@@ -23,7 +23,7 @@ forms.show_flash()
 # Kept until the next write or the next minute: a lock shows until it lapses, to the minute.
 table = ui.shared(accounts.list_accounts, dt.datetime.now().replace(second=0, microsecond=0))
 st.dataframe(
-    table,
+    ui.as_arrow(table),
     hide_index=True,
     width="stretch",
     column_config={
