@@ -868,9 +868,9 @@ def current_round(plan: pd.DataFrame, waves: list[str]) -> str | None:
     nobody is at any wave yet. `plan` is `storage.project_schedule`'s rows."""
     order = {w: n for n, w in enumerate(waves)}
     at: dict[str, str] = {}  # participant -> the latest wave reached; a few dozen rows: plain Python, not pandas
-    columns = (plan.participant_code.tolist(), plan.wave.tolist(), plan.status.tolist(), plan.interview_date.isna())
-    for participant, wave, status, not_held in zip(*columns, strict=True):
-        if (status in ("due", "overdue") or not not_held) and (
+    columns = (plan.participant_code.tolist(), plan.wave.tolist(), plan.status.tolist(), plan.interview_date.notna())
+    for participant, wave, status, held in zip(*columns, strict=True):
+        if (status in ("due", "overdue") or held) and (
             participant not in at or order.get(wave, len(order)) >= order.get(at[participant], len(order))
         ):
             at[participant] = wave

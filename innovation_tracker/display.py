@@ -14,6 +14,7 @@ from .domain import label_of, rating_text, rating_value
 
 EMPTY = "—"
 MINUS = "−"  # a typographic minus: columns of signed numbers line up
+_FEW = 1000  # rows of a table: up to this many, `readable` builds Python lists rather than casting columns
 
 NumberLike: TypeAlias = SupportsFloat | str | None  # what float() reads, or nothing
 
@@ -145,9 +146,6 @@ def _each_distinct(values: list, show) -> list[str]:
     """`show(value)` of each value, each distinct one shown once; "—" for nothing."""
     shown: dict[object, str] = {}
     return [shown[v] if v in shown else shown.setdefault(v, EMPTY if _missing(v) else show(v)) for v in values]
-
-
-_FEW = 1000  # rows: up to this many, Python lists beat pandas' vectorised casts and maps
 
 
 def _missing(value: object) -> bool:

@@ -397,17 +397,13 @@ def project_caption(con: storage.Connection, viewer: Viewer, project_code: str) 
     )
 
 
-def wave_changes(con: storage.Connection, viewer: Viewer, project_code: str, wave_a: str, wave_b: str) -> pd.DataFrame:
-    """How each factor's mean rating moved between two waves of one project (`analysis.wave_changes`)."""
-    stats = storage.factor_stats(con, viewer, project_code)
-    return analysis.wave_changes(stats, storage.list_factors(con), project_code, wave_a, wave_b)
-
-
 def wave_changes_table(
     con: storage.Connection, viewer: Viewer, project_code: str, wave_a: str, wave_b: str
 ) -> pd.DataFrame:
-    """`wave_changes` as the timeline's table shows it, the change and the kind in words."""
-    changes = wave_changes(con, viewer, project_code, wave_a, wave_b)
+    """How each factor's mean rating moved between two waves of one project (`analysis.wave_changes`), as the
+    timeline's table shows it: the change and the kind in words."""
+    stats = storage.factor_stats(con, viewer, project_code)
+    changes = analysis.wave_changes(stats, storage.list_factors(con), project_code, wave_a, wave_b)
     return changes[["change", "label", "kind", "mean_a", "mean_b", "delta", "n_a", "n_b"]].assign(
         change=changes.change.str.capitalize(), kind=display.labels(changes.kind)
     )
