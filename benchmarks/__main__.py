@@ -363,6 +363,11 @@ def _cell(seconds: float, ratio: float) -> str:
     return f"{seconds:.3f} s · {ratio:.0f}×" if ratio >= 10 else f"{seconds:.3f} s · {ratio:.1f}×"
 
 
+def _first(page: dict) -> str:
+    first = page.get("first_server_cold_s")
+    return "" if first is None else f" (first server {first:.2f} s)"
+
+
 def backends_markdown(result: dict) -> str:
     names, counts = result["backends"], result["counts"]
     floors = " · ".join(f"{NAMES[b]} {result['floor_s'][b] * 1000:.1f} ms" for b in names)
@@ -376,6 +381,10 @@ def backends_markdown(result: dict) -> str:
         "Each cell: seconds · ratio to the same backend's floor (the empty page's rerun, timed alternately with"
         f" that page's reruns in this run). Targets: {PAGE_TARGETS}. Each page is timed on one backend right after"
         " the other.",
+        "",
+        "Cold is a server's first render of the page with nothing in its memory. On PostgreSQL that server finds the"
+        " portfolio-wide frames another server read on the shelf (storage/shelf.py); in brackets, the first server's"
+        " render, with the shelf empty. DuckDB has one server and no shelf.",
         "",
     ]
     loaded = result.get("postgres_load")
@@ -401,7 +410,7 @@ def backends_markdown(result: dict) -> str:
         for b in names:
             p = per[b]
             row += (
-                f" {_cell(p['cold_s'], p['cold_ratio'])} | {_cell(p['warm_s'], p['warm_ratio'])} |"
+                f" {_cell(p['cold_s'], p['cold_ratio'])}{_first(p)} | {_cell(p['warm_s'], p['warm_ratio'])} |"
                 f" {_cell(p['after_write_s'], p['after_write_ratio'])} | {_mark(p['met'])} |"
             )
         lines.append(row)

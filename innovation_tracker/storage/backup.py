@@ -155,7 +155,7 @@ def _differ(counts: dict[str, int], expected: dict[str, int]) -> str:
 
 
 def _postgres_restore(url: str, folder: Path, version: int, expected: dict[str, int] | None) -> dict[str, int]:
-    from .postgres import has_tables
+    from .postgres import SHELF_SCHEMA, has_tables
 
     if has_tables(url):
         raise StorageError(
@@ -187,6 +187,7 @@ def _postgres_restore(url: str, folder: Path, version: int, expected: dict[str, 
         # The database was empty: leave it so (the migrations' tables and functions go with their schema).
         with contextlib.suppress(duckdb.Error):
             con.execute("DROP SCHEMA IF EXISTS main CASCADE")
+            con.execute(f"DROP SCHEMA IF EXISTS {SHELF_SCHEMA} CASCADE")
         if isinstance(exc, duckdb.Error):
             raise StorageError(f"The backup in {folder} could not be restored: {exc}") from exc
         raise

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..domain import Viewer
+from . import shelf
 from .access import BLIND_CODINGS
 from .db import changed_projects
 
@@ -63,7 +64,8 @@ def kept_by_project(order: tuple[str, ...]) -> Callable[[Callable[P, T]], Callab
     projects, is kept as asked: only the written projects among them are read again), sorted by `order` as the
     read's own ORDER BY. A write that names no single project (the study's settings, an import, a delete) makes it
     read every project again. At S = 1000 that is a few milliseconds per project instead of seconds for the
-    portfolio on PostgreSQL."""
+    portfolio on PostgreSQL. There, the whole portfolio's frame is also shared with the other servers through the
+    database (storage/shelf.py), so only the first server to need it reads it all."""
 
     def mark(read: Callable[P, T]) -> Callable[P, T]:
         return _keeper(read, order)
@@ -101,7 +103,13 @@ def _keeper(read: Callable[P, T], order: tuple[str, ...] | None) -> Callable[P, 
                 return None if any(frame is None for frame in spliced.values()) else spliced
             return _spliced(earlier, fresh, changed, order or ())
 
-        value = store(key, lambda: read(*args, **kwargs), None if order is None else refresh)
+        def build() -> Any:
+            return read(*args, **kwargs)
+
+        if order is not None and asked is None and shelf.available(args[0]):
+            # the whole portfolio, on PostgreSQL: another server (or this one before a restart) may have read it
+            build = partial(shelf.through, args[0], key, build, refresh)
+        value = store(key, build, None if order is None else refresh)
         if isinstance(value, pd.DataFrame | pd.Series):
             return value.copy(deep=False)
         if isinstance(value, dict):

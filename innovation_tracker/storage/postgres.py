@@ -38,6 +38,7 @@ from psycopg_pool import ConnectionPool
 
 from ..errors import DatabaseUnavailable
 from . import dialect
+from .code_version import shelf_code
 
 _log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ SEARCH_INDEXES = (
     ("factor_rating_shared_words", "factor_rating", "lower(CASE WHEN shareable THEN evidence END)"),
     ("interview_summary_words", "interview", "lower(summary)"),
 )
+SHELF_SCHEMA = "innovation_tracker_shelf"
 _DATES = {1082}  # date
 _TIMESTAMPS = {1114, 1184}  # timestamp, timestamptz
 _NUMERIC = {1700}
@@ -79,6 +81,7 @@ class PostgresDatabase:
 
     def __init__(self, url: str, *, migrate_to: int | None = None, max_size: int = POOL_MAX) -> None:
         self.path = url
+        self.shelf_ready = False  # storage/shelf.py: made below, with the tables
         self._pool = _open_pool(url, max_size)
         self._lock = threading.Lock()
         self._translations: dict[tuple[str, bool], str] = {}
@@ -93,6 +96,7 @@ class PostgresDatabase:
                 refuse_newer(con)  # type: ignore[arg-type]  # the same interface
                 migrate(con, migrate_to=migrate_to)  # type: ignore[arg-type]  # the same interface
                 self.search_indexes()
+                self.shelf_ready = self._make_shelf()
         except BaseException:
             self._pool.close()
             raise
@@ -140,6 +144,52 @@ class PostgresDatabase:
             # matches (without them it planned 19,000 matches as a handful, one lookup at a time: 0.36 s, not 0.29)
             for table in sorted(made):
                 conn.execute(f"ANALYZE {dialect.POSTGRES_SCHEMA}.{table}")
+
+    # The shelf (storage/shelf.py): kept frames stored for the other servers and for restarts, in a schema of its
+    # own, so a backup (the `main` schema's tables) and the migrations never see it.
+    def _make_shelf(self) -> bool:
+        """Create the shelf where it is missing; False (and the log says why) where this role may not."""
+        try:
+            with self._pool.connection() as conn:
+                conn.autocommit = True
+                conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SHELF_SCHEMA}")
+                conn.execute(
+                    f"CREATE TABLE IF NOT EXISTS {SHELF_SCHEMA}.frame (key text PRIMARY KEY, data_version bigint"
+                    " NOT NULL, stamp text NOT NULL, code text NOT NULL, made_at timestamptz NOT NULL DEFAULT now(),"
+                    " payload bytea NOT NULL)"
+                )
+                # frames made by code no server runs any more (kept a day, for servers still being replaced)
+                conn.execute(
+                    f"DELETE FROM {SHELF_SCHEMA}.frame WHERE made_at < now() - interval '1 day' AND code <> %s",
+                    [shelf_code()],
+                )
+            return True
+        except psycopg.Error as exc:
+            _log.warning("Kept frames are not shared between servers: the shelf could not be made (%s)", exc)
+            return False
+
+    def shelf_get(self, key: str) -> tuple[int, str, bytes] | None:
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                f"SELECT data_version, stamp, payload FROM {SHELF_SCHEMA}.frame WHERE key = %s", [key]
+            ).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]), bytes(row[2]))
+
+    def shelf_put(self, key: str, version: int, stamp: str, payload: bytes) -> None:
+        """Keep the newest frame of `key`: a server that built an older one after another's newer keeps none."""
+        with self._pool.connection() as conn:
+            conn.execute(
+                f"INSERT INTO {SHELF_SCHEMA}.frame AS f (key, data_version, stamp, code, payload)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (key) DO UPDATE SET data_version = excluded.data_version,"
+                " stamp = excluded.stamp, code = excluded.code, made_at = now(), payload = excluded.payload"
+                " WHERE f.data_version <= excluded.data_version",
+                [key, version, stamp, shelf_code(), payload],
+            )
+
+    def shelf_clear(self) -> None:
+        if self.shelf_ready:
+            with self._pool.connection() as conn:
+                conn.execute(f"DELETE FROM {SHELF_SCHEMA}.frame")
 
     @contextlib.contextmanager
     def exclusive(self, name: str) -> Iterator[None]:
@@ -640,12 +690,14 @@ def _storage_types(batch):
 
 
 def has_tables(url: str) -> bool:
-    """Whether the database at `url` holds any table of its own (a restore goes into an empty one only)."""
+    """Whether the database at `url` holds any table of its own (a restore goes into an empty one only); the shelf
+    of kept frames, which holds nothing of the study's own, does not count."""
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             found = conn.execute(
                 "SELECT count(*) FROM information_schema.tables"
-                " WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
+                " WHERE table_schema NOT IN ('pg_catalog', 'information_schema', %s)",
+                [SHELF_SCHEMA],
             ).fetchone()
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(

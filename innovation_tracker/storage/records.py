@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..domain import Viewer
 from ..errors import ConflictError, EditConflict, NotFound, Problem, ValidationError
+from . import shelf
 from .access import query, scoped_read
 from .db import Connection, record_audit, write
 from .study import STORED
@@ -330,6 +331,7 @@ def erase_participant(con: Connection, actor: str, participant_code: str, withdr
 
     interviews = write(con, erase_words)
     write(con, lambda cur: _delete_tree(cur, {"interview": interviews}))
+    shelf.forget(con)  # frames other servers stored were read before the erasure
     return len(interviews)
 
 
