@@ -2,6 +2,7 @@
 citations counted for every wave in one pass: the same numbers as counting each wave on its own."""
 
 import datetime as dt
+import sys
 import threading
 import time
 
@@ -481,3 +482,18 @@ def test_a_write_waits_for_another_server_holding_the_write_order(seeded, seeded
     assert done.wait(10)
     writer.join()
     holder.close()
+
+
+def test_past_so_many_written_projects_a_kept_frame_is_read_whole_again(changing, monkeypatch):
+    module = sys.modules["innovation_tracker.storage.kept"]  # `storage.kept` is the decorator of that name
+    monkeypatch.setattr(module, "MOST_PROJECTS_REREAD", 1)
+    con = changing
+    store = Versioned(con)
+    store.reads()
+    rate(con, an_interview(con, "PEER")[0], 1)
+    rate(con, an_interview(con, "WEB")[0], 2)  # two projects: more than the limit
+    store.built.clear()
+    after = store.reads()
+    assert set(REFRESHED) <= set(store.built)
+    assert not [name for name, _ in store.refreshed if name in REFRESHED]
+    assert_same(after, read_afresh(con))

@@ -202,3 +202,33 @@ def test_only_frames_that_come_back_equal_are_shelved():
     assert list(back) == ["a", "b"] and back["b"].columns.tolist() == frame.columns.tolist()
     assert shelf.encode(pd.DataFrame({"mixed": [1, "one"]})) is None  # Arrow refuses it: not shelved
     assert shelf.encode(pd.Series([1, 2])) is None  # not a frame
+
+
+def test_a_shelf_that_cannot_be_read_or_written_leaves_the_pages_as_they_are(url, watched, monkeypatch, caplog):
+    import psycopg
+
+    def broken(*args):
+        raise psycopg.OperationalError("the shelf's table is gone")
+
+    monkeypatch.setattr(PostgresDatabase, "shelf_get", broken)
+    monkeypatch.setattr(PostgresDatabase, "shelf_put", broken)
+    con, store = server(url)
+    assert_same(store.reads(), read_afresh(con))
+    assert "The shelf of kept frames was not used: the shelf's table is gone" in caplog.text
+    con.close()
+
+
+def test_a_frame_brought_up_to_date_over_many_writes_is_shelved_again_at_the_newer_version(url, watched, monkeypatch):
+    monkeypatch.setattr(shelf, "RESHELVE_AFTER", 1)
+    first, first_store = server(url)
+    first_store.reads()
+    rate(first, an_interview(first, "ARTS")[0], -2)
+    watched.clear()
+    second, second_store = server(url)
+    after = second_store.reads()
+    assert watched.found and set(watched.put) == set(watched.found)
+    version = storage.data_version(second)
+    stored = first.execute("SELECT DISTINCT data_version FROM innovation_tracker_shelf.frame").fetchall()
+    assert stored == [(version,)]
+    assert_same(after, read_afresh(second))
+    first.close(), second.close()

@@ -31,6 +31,10 @@ from .access import BLIND_CODINGS
 from .db import changed_projects
 
 P = ParamSpec("P")
+# Past this many written projects a kept frame is read whole again instead of spliced. Reading some projects by
+# code grows with their number: at S = 1000 the citations of 2,000 of 11,000 projects took 0.29 s against 1.4 s for
+# all on DuckDB, and 0.72 s against 4.6 s on PostgreSQL; the splice itself grows with it too.
+MOST_PROJECTS_REREAD = 2000
 T = TypeVar("T")
 
 # (key, build, refresh) -> the kept value, built when absent; with a `refresh`, a value kept at an earlier version
@@ -96,6 +100,8 @@ def _keeper(read: Callable[P, T], order: tuple[str, ...] | None) -> Callable[P, 
                 changed = changed & frozenset(asked)  # only the written projects among those asked
             if not changed:
                 return earlier
+            if len(changed) > MOST_PROJECTS_REREAD:
+                return None  # a sync of the whole portfolio, or a frame from the shelf many writes old
             partial_read: Callable[..., Any] = read
             fresh = partial_read(*args, **{**kwargs, "only": tuple(sorted(changed))})
             if isinstance(earlier, dict):  # several frames read together, each in `order`

@@ -37,6 +37,8 @@ _log = logging.getLogger(__name__)
 
 # Builds quicker than this are not shelved: reading them again costs less than the round trip and the check.
 WORTH_SHELVING_S = 0.25
+# A frame brought up to date over this many audit entries is shelved again at the newer version.
+RESHELVE_AFTER = 200
 
 
 def available(con: Any) -> bool:
@@ -55,7 +57,7 @@ def through(
     when a frame of `key` is there, else built, and shelved when building it took long."""
     name = digest(key)
     version = data_version(con)  # read before the frame: what it reads includes at least every write up to here
-    stored = con.database.shelf_get(name)
+    stored = _quietly(con.database.shelf_get, name)
     if stored is not None:
         at, stamp, payload = stored
         if at <= version and stamp == _stamp(con, at):
@@ -63,14 +65,30 @@ def through(
             if value is not None:
                 value = value if at == version else refresh(at, version, value)
                 if value is not None:
+                    if version - at >= RESHELVE_AFTER:  # the next server starts from here, not from that far back
+                        _put(con, name, version, value)
                     return value
     started = time.perf_counter()
     value = build()
     if time.perf_counter() - started >= WORTH_SHELVING_S:
-        payload = encode(value)
-        if payload is not None:
-            con.database.shelf_put(name, version, _stamp(con, version), payload)
+        _put(con, name, version, value)
     return value
+
+
+def _put(con: Any, name: str, version: int, value: Any) -> None:
+    payload = encode(value)
+    if payload is not None:
+        _quietly(con.database.shelf_put, name, version, _stamp(con, version), payload)
+
+
+def _quietly(call: Callable[..., Any], *args: Any) -> Any:
+    """The shelf only saves time: when it cannot be read or written (a read-only standby, a full disk, a dropped
+    schema) the page reads the database as it would without it, and the log says why."""
+    try:
+        return call(*args)
+    except Exception as exc:  # psycopg's errors, and any other: never a page's failure
+        _log.warning("The shelf of kept frames was not used: %s", exc)
+        return None
 
 
 def forget(con: Any) -> None:
