@@ -16,7 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from . import analysis, capture, charts, display, fieldwork, service, storage, tidy
-from .domain import RAG_VALUES, Viewer, Wave, label_of
+from .domain import RAG_VALUES, InterviewStatus, Viewer, Wave, label_of
 
 OUTLOOK_SHOWN = 30  # projects in the outlook grid: a taller one cannot be read
 BALANCE_SHOWN = 8  # best and worst projects drawn in the net balance chart when there are more than twice this
@@ -385,6 +385,65 @@ def participant_plan(
         for w in storage.list_waves(con)
     }
     return ParticipantPlan(plan.set_index("wave"), proposed, labels)
+
+
+@dataclass(frozen=True)
+class CodingSetup:
+    """What the interview form of one participant at one wave starts from: kept per data version, so a click in the
+    form (a rating, a group opened) redraws it without filtering the project's ratings again."""
+
+    existing: pd.Series | None  # the interview already logged at this wave (storage.project_interviews), if any
+    stored: pd.DataFrame  # its ratings (storage.project_ratings)
+    offered: tuple  # the factors offered for coding: not retired, or retired but rated here
+    last_wave: str | None  # the label of the participant's last rated wave before this one
+    carried: tuple  # capture.Carried: what they cited then, in codebook order
+    started: dict[str, Any]  # each field's starting value (`forms.defaults`), marks and evidence included
+    snapshot: dict[str, str] | None  # the stored interview in words (what a save after someone else's compares)
+
+
+def coding_setup(
+    con: storage.Connection, viewer: Viewer, project_code: str, participant_code: str, wave: str, today: dt.date
+) -> CodingSetup:
+    interviews = storage.project_interviews(con, viewer, project_code)
+    mine = interviews[interviews.participant_code == participant_code]
+    found = mine[mine.wave == wave]
+    existing = found.iloc[0] if len(found) else None
+    ratings = storage.project_ratings(con, viewer, project_code)
+    stored = ratings[ratings.interview_id == existing.interview_id] if existing is not None else ratings.iloc[0:0]
+    # A retired factor is not offered for new coding; one this interview already rates stays, so nothing is lost.
+    rated = set(stored.factor_code)
+    offered = tuple(f for f in storage.list_factors(con) if not f.retired or f.factor_code in rated)
+    waves = storage.list_waves(con)
+    last_wave, last = capture.previous_ratings(ratings, participant_code, wave, [w.wave for w in waves])
+    carried = tuple(capture.carried_forward(last, list(offered)))
+    if existing is None:
+        study = storage.get_study(con)
+        default_mode = next(w.default_mode.value for w in waves if w.wave == wave)
+        started = {
+            "interview_date": today if study is None else min(today, study.end_date),
+            "mode": default_mode,
+            "status": InterviewStatus.COMPLETED.value,
+            "interviewer": capture.proposed_interviewer(mine) or viewer.username,
+            "duration_min": None,
+            "summary": "",
+            "no_factors": False,
+        }
+        return CodingSetup(None, stored, offered, last_wave, carried, started, None)
+    started = {
+        "interview_date": existing.interview_date.date(),
+        "mode": existing["mode"],
+        "status": existing.status,
+        "interviewer": existing.interviewer if pd.notna(existing.interviewer) else "",
+        "duration_min": int(existing.duration_min) if pd.notna(existing.duration_min) else None,
+        "summary": existing.summary if pd.notna(existing.summary) else "",
+        "no_factors": existing.status == InterviewStatus.COMPLETED and stored.empty,
+    }
+    started |= {f"mark:{code}": mark for code, mark in capture.marks_of(stored, list(carried)).items()}
+    for code, evidence, shareable in zip(stored.factor_code, stored.evidence, stored.shareable, strict=True):
+        started[f"evidence:{code}"] = "" if pd.isna(evidence) else evidence
+        started[f"share:{code}"] = bool(shareable)
+    snapshot = capture.interview_snapshot(existing.to_dict(), stored)
+    return CodingSetup(existing, stored, offered, last_wave, carried, started, snapshot)
 
 
 def project_caption(con: storage.Connection, viewer: Viewer, project_code: str) -> str:
