@@ -401,7 +401,11 @@ def round_progress(counts: pd.DataFrame, threshold: float = FINISHED_SHARE, *, b
 
 def finished_rounds(counts: pd.DataFrame, threshold: float = FINISHED_SHARE) -> pd.DataFrame:
     """Project × wave rounds that are finished (`round_progress`) and in which someone was interviewed."""
-    progress = round_progress(counts, threshold, by_project=True)
+    return finished_of(round_progress(counts, threshold, by_project=True))
+
+
+def finished_of(progress: pd.DataFrame) -> pd.DataFrame:
+    """`finished_rounds` from the projects' `round_progress(by_project=True)`."""
     over = progress[progress.finished.astype(bool) & (progress.done > 0)]
     return over[["project_code", "wave"]].reset_index(drop=True)
 

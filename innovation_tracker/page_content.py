@@ -71,7 +71,6 @@ def _portfolio_state(con: storage.Connection, viewer: Viewer, today: dt.date) ->
     return {
         **read,
         "waves": storage.list_waves(con),
-        "threshold": threshold,
         "per_interview": balance_per_interview(con, viewer, today),
         "progress": analysis.round_progress(read["rounds"], threshold),
         "warnings": early_warnings(con, viewer, today),
@@ -93,6 +92,16 @@ def balance_per_interview(
     return analysis.per_interview(_of_projects(read["balance"], only), analysis.interviews_done(rounds))
 
 
+@storage.kept_by_project(order=("project_code", "position"))
+def progress_by_project(
+    con: storage.Connection, viewer: Viewer, today: dt.date, only: tuple[str, ...] | None = None
+) -> pd.DataFrame:
+    """`analysis.round_progress(by_project=True)` of every project (or those `only` names): after a write only the
+    projects written are counted again (over the whole portfolio it took 40 ms after every save at S = 1000)."""
+    rounds = _of_projects(_portfolio_reads(con, viewer, today)["rounds"], only)
+    return analysis.round_progress(rounds, storage.finished_round_share(con), by_project=True)
+
+
 @storage.kept_by_project(order=("project_code",))
 def early_warnings(
     con: storage.Connection, viewer: Viewer, today: dt.date, only: tuple[str, ...] | None = None
@@ -103,18 +112,18 @@ def early_warnings(
     read = {name: _of_projects(read, only) for name, read in _portfolio_reads(con, viewer, today).items()
             if name in ("rounds", "grid", "scored")}  # fmt: skip
     balance = _of_projects(balance_per_interview(con, viewer, today), only)
-    waves = storage.list_waves(con)
-    return _warnings_of(read, balance, waves, storage.finished_round_share(con))
+    progress = _of_projects(progress_by_project(con, viewer, today), only)
+    return _warnings_of(read, balance, storage.list_waves(con), analysis.finished_of(progress))
 
 
-def _warnings_of(read: dict, balance: pd.DataFrame, waves, threshold: float) -> pd.DataFrame:
+def _warnings_of(read: dict, balance: pd.DataFrame, waves, finished: pd.DataFrame) -> pd.DataFrame:
     rounds, grid = read["rounds"], read["grid"]
     return analysis.early_warnings(
         overdue=analysis.overdue_per_project(rounds),
         outlook=grid.dropna(subset=["value"])[["project_code", "wave", "value"]],
         balance=balance,
         scored=read["scored"],
-        completed_waves=analysis.finished_rounds(rounds, threshold),
+        completed_waves=finished,
         waves=waves,
     )
 
@@ -135,8 +144,10 @@ def overview(
     grid = _among(read["grid"], codes, len(projects))
     warnings = _among(read["warnings"], codes, len(projects)).reset_index(drop=True)
     balance = _among(read["per_interview"], codes, len(projects))
-    shown_grid = most_at_risk(grid, OUTLOOK_SHOWN)
-    shown_balance = best_and_worst(balance, BALANCE_SHOWN)
+    # each project's latest outlook and balance, found once for the chart's choice and the sentence under it
+    latest_outlook, latest_balance = _latest(grid, "value"), _latest(balance, "net_per_interview")
+    shown_grid = most_at_risk(grid, OUTLOOK_SHOWN, latest_outlook)
+    shown_balance = best_and_worst(balance, BALANCE_SHOWN, latest_balance)
     by_wave = analysis.completion_per_wave(rounds)
     # as lists: iterating Arrow-backed columns boxes each of 66,000 values (40 ms after every save at S = 1000)
     missing = tuple(sorted(set(codes.tolist()) - set(balance.project_code.unique().tolist())))
@@ -150,7 +161,7 @@ def overview(
         outlook_table=outlook_table(_among(read["table"], codes, len(projects)), waves),
         outlook_figure=charts.frozen(charts.outlook_grid_chart(shown_grid)) if grid["value"].notna().any() else None,
         outlook_shown=shown_grid.project_code.nunique(),
-        outlook_text=outlook_text(grid, waves),
+        outlook_text=outlook_text(grid, waves, latest_outlook),
         warnings=warnings,
         warnings_table=warnings.assign(kind=warnings.kind.map(label_of))[["project_code", "kind", "message"]],
         balance_figure=None
@@ -158,7 +169,7 @@ def overview(
         else charts.frozen(charts.net_balance_chart(shown_balance, waves, progress)),
         balance_shown=shown_balance.project_code.nunique(),
         balance_missing=missing,
-        balance_text=balance_text(balance, waves),
+        balance_text=balance_text(balance, waves, latest_balance),
         balance_table=balance_table(balance, waves),
     )
 
@@ -174,9 +185,10 @@ def completion_text(progress: pd.DataFrame) -> str:
     return "Interviews done of those expected, per wave: " + "; ".join(parts) + "."
 
 
-def outlook_text(grid: pd.DataFrame, waves) -> str:
-    """The outlook grid in one sentence: how many projects are red, amber and green at their latest scored wave."""
-    latest = _latest(grid, "value")
+def outlook_text(grid: pd.DataFrame, waves, latest: pd.Series | None = None) -> str:
+    """The outlook grid in one sentence: how many projects are red, amber and green at their latest scored wave
+    (`latest`: `_latest(grid, "value")`, when the caller has it)."""
+    latest = _latest(grid, "value") if latest is None else latest
     if latest.empty:
         return "No outlook scored yet."
     counts = latest.value_counts()
@@ -196,10 +208,10 @@ def balance_table(balance: pd.DataFrame, waves) -> pd.DataFrame:
     return out.rename(columns={"project_code": "Project", **{w.wave: w.label for w in waves}})
 
 
-def balance_text(balance: pd.DataFrame, waves) -> str:
+def balance_text(balance: pd.DataFrame, waves, latest: pd.Series | None = None) -> str:
     if balance.empty:
         return "No factor ratings yet."
-    latest = _latest(balance.dropna(subset=["net_per_interview"]), "net_per_interview")
+    latest = _latest(balance, "net_per_interview") if latest is None else latest
     if latest.empty:
         return "No completed interview has ratings yet."
     above = int((latest.round(1) > 0).sum())
@@ -257,7 +269,7 @@ def status_now(
 ) -> StatusNow:
     """Every chosen project's status at round `wave`, by default the latest finished round, most at risk first."""
     read = _portfolio_state(con, viewer, today)
-    waves, threshold, rounds, progress = read["waves"], read["threshold"], read["rounds"], read["progress"]
+    waves, rounds, progress = read["waves"], read["rounds"], read["progress"]
     wave = wave or analysis.latest_finished(progress)
     labels = {w.wave: w.label for w in waves}
     if wave is None or wave not in labels:
@@ -268,7 +280,7 @@ def status_now(
         projects,
         read["grid"][["project_code", "wave", "value"]],
         read["per_interview"],
-        analysis.round_progress(rounds, threshold, by_project=True),
+        progress_by_project(con, viewer, today),
         analysis.overdue_per_project(rounds),
         read["warnings"],
         waves,
@@ -286,20 +298,20 @@ def _latest(frame: pd.DataFrame, column: str) -> pd.Series:
     return known.drop_duplicates("project_code", keep="last").set_index("project_code")[column]
 
 
-def most_at_risk(grid: pd.DataFrame, limit: int) -> pd.DataFrame:
+def most_at_risk(grid: pd.DataFrame, limit: int, latest: pd.Series | None = None) -> pd.DataFrame:
     """The grid's rows for at most `limit` projects: those whose latest outlook is worst (red, amber, green, then
     never scored), by code within each."""
-    risk = _latest(grid, "value").map(RISK_ORDER)
+    risk = (_latest(grid, "value") if latest is None else latest).map(RISK_ORDER)
     order = pd.DataFrame({"project_code": grid.project_code.unique()})
     order["risk"] = order.project_code.map(risk).fillna(len(RISK_ORDER))
     keep = order.sort_values(["risk", "project_code"]).project_code.head(limit)
     return grid[grid.project_code.isin(keep)]
 
 
-def best_and_worst(balance: pd.DataFrame, each: int) -> pd.DataFrame:
+def best_and_worst(balance: pd.DataFrame, each: int, latest: pd.Series | None = None) -> pd.DataFrame:
     """The balance rows of every project when there are few, else of the `each` highest and lowest latest nets."""
     measure = "net_per_interview" if "net_per_interview" in balance.columns else "net"
-    latest = _latest(balance, measure).sort_values(kind="stable")
+    latest = (_latest(balance, measure) if latest is None else latest).sort_values(kind="stable")
     if len(latest) <= 2 * each:
         return balance
     keep = set(latest.index[:each]) | set(latest.index[-each:])

@@ -183,6 +183,9 @@ REFRESHED = (
     "scored_waves",
     "project_list",
     "schedule_checks",
+    "balance_per_interview",
+    "progress_by_project",
+    "early_warnings",
 )
 
 
