@@ -185,10 +185,9 @@ def completion_text(progress: pd.DataFrame) -> str:
     return "Interviews done of those expected, per wave: " + "; ".join(parts) + "."
 
 
-def outlook_text(grid: pd.DataFrame, waves, latest: pd.Series | None = None) -> str:
+def outlook_text(grid: pd.DataFrame, waves, latest: pd.Series) -> str:
     """The outlook grid in one sentence: how many projects are red, amber and green at their latest scored wave
-    (`latest`: `_latest(grid, "value")`, when the caller has it)."""
-    latest = _latest(grid, "value") if latest is None else latest
+    (`latest`: `_latest(grid, "value")`)."""
     if latest.empty:
         return "No outlook scored yet."
     counts = latest.value_counts()
@@ -208,10 +207,10 @@ def balance_table(balance: pd.DataFrame, waves) -> pd.DataFrame:
     return out.rename(columns={"project_code": "Project", **{w.wave: w.label for w in waves}})
 
 
-def balance_text(balance: pd.DataFrame, waves, latest: pd.Series | None = None) -> str:
+def balance_text(balance: pd.DataFrame, waves, latest: pd.Series) -> str:
+    """The balance chart in one sentence (`latest`: `_latest(balance, "net_per_interview")`)."""
     if balance.empty:
         return "No factor ratings yet."
-    latest = _latest(balance, "net_per_interview") if latest is None else latest
     if latest.empty:
         return "No completed interview has ratings yet."
     above = int((latest.round(1) > 0).sum())
@@ -298,20 +297,20 @@ def _latest(frame: pd.DataFrame, column: str) -> pd.Series:
     return known.drop_duplicates("project_code", keep="last").set_index("project_code")[column]
 
 
-def most_at_risk(grid: pd.DataFrame, limit: int, latest: pd.Series | None = None) -> pd.DataFrame:
-    """The grid's rows for at most `limit` projects: those whose latest outlook is worst (red, amber, green, then
-    never scored), by code within each."""
-    risk = (_latest(grid, "value") if latest is None else latest).map(RISK_ORDER)
+def most_at_risk(grid: pd.DataFrame, limit: int, latest: pd.Series) -> pd.DataFrame:
+    """The grid's rows for at most `limit` projects: those whose latest outlook (`latest`: `_latest(grid, "value")`)
+    is worst (red, amber, green, then never scored), by code within each."""
+    risk = latest.map(RISK_ORDER)
     order = pd.DataFrame({"project_code": grid.project_code.unique()})
     order["risk"] = order.project_code.map(risk).fillna(len(RISK_ORDER))
     keep = order.sort_values(["risk", "project_code"]).project_code.head(limit)
     return grid[grid.project_code.isin(keep)]
 
 
-def best_and_worst(balance: pd.DataFrame, each: int, latest: pd.Series | None = None) -> pd.DataFrame:
-    """The balance rows of every project when there are few, else of the `each` highest and lowest latest nets."""
-    measure = "net_per_interview" if "net_per_interview" in balance.columns else "net"
-    latest = (_latest(balance, measure) if latest is None else latest).sort_values(kind="stable")
+def best_and_worst(balance: pd.DataFrame, each: int, latest: pd.Series) -> pd.DataFrame:
+    """The balance rows of every project when there are few, else of the `each` highest and lowest latest nets
+    (`latest`: `_latest(balance, "net_per_interview")`)."""
+    latest = latest.sort_values(kind="stable")
     if len(latest) <= 2 * each:
         return balance
     keep = set(latest.index[:each]) | set(latest.index[-each:])
