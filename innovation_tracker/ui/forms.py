@@ -8,6 +8,7 @@ it (`field_errors`) while its value stays as the user typed it (stable widget ke
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Callable, Sequence
 
@@ -16,7 +17,7 @@ import streamlit as st
 from .. import storage
 from ..domain import label_of
 from ..errors import Problem, TrackerError, ValidationError
-from . import connection, reference, viewer
+from . import connection, my_drafts, reference, viewer
 from .text import escape_markdown
 
 FLASH = "_forms:flash"
@@ -177,7 +178,7 @@ def offer_draft(form: str) -> bool:
     form meanwhile, so nothing typed anew overwrites the draft)."""
     if st.session_state.get(_draft_key(form)) is not None:
         return False
-    mine = [d for d in storage.list_drafts(connection(), viewer()) if d["form"] == form]
+    mine = [d for d in my_drafts() if d["form"] == form]
     if not mine:
         st.session_state[_draft_key(form)] = {}
         return False
@@ -190,9 +191,10 @@ def offer_draft(form: str) -> bool:
         )
         restore, discard = st.columns(2)
         if restore.button("Restore the draft", type="primary", key=f"_forms:restore:{form}", icon=":material/restore:"):
-            for field, value in draft["content"].items():
-                st.session_state[f"{form}:{field}"] = _python_value(value)
-            st.session_state[_draft_key(form)] = draft["content"]
+            content = copy.deepcopy(draft["content"])  # the kept drafts are shared: the form gets its own copy
+            for field, value in content.items():
+                st.session_state[f"{form}:{field}"] = _python_value(copy.deepcopy(value))
+            st.session_state[_draft_key(form)] = content
             st.rerun()
         if discard.button("Discard it", key=f"_forms:discard:{form}", icon=":material/delete:"):
             storage.delete_draft(connection(), viewer().username, form)
@@ -226,7 +228,7 @@ def keep_draft(form: str, content: dict, started: dict, *, title: str, params: d
 
 def other_drafts(form: str, page_params: Callable[[dict], None]) -> None:
     """The viewer's drafts of other forms, each with a button that opens it (`page_params(params)`)."""
-    for draft in storage.list_drafts(connection(), viewer()):
+    for draft in my_drafts():
         if draft["form"] == form:
             continue
         text, button = st.columns([4, 1], vertical_alignment="center")
