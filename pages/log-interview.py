@@ -242,7 +242,6 @@ else:
     forms.field_errors(form, "no_factors")
 
 
-
 def coding_of():
     """The form's coding as rating lines, made when a save needs them (a frame built on every run cost 3 ms)."""
     if not completed:

@@ -128,7 +128,17 @@ def test_every_public_storage_function_is_scoped_or_explained():
         if name not in SCOPED_READS
         and name not in UNSCOPED
         and not name.startswith(WRITE_PREFIXES)
-        and name not in ("scoped_read", "scoped_sql", "scope_ctes", "scope_params", "query", "query_one", "query_rows", "translate")
+        and name
+        not in (
+            "scoped_read",
+            "scoped_sql",
+            "scope_ctes",
+            "scope_params",
+            "query",
+            "query_one",
+            "query_rows",
+            "translate",
+        )
     ]
     assert unexplained == [], "register these with @scoped_read, or explain them in UNSCOPED"
 

@@ -103,9 +103,7 @@ def _this_run() -> _Run:
 
 # DuckDB: each viewer's drafts, with `storage.local_writes()` when they were read. Drafts are not audited, so the
 # data version does not say when they change; but every write of this process counts, and no other process writes.
-_DRAFTS: weakref.WeakKeyDictionary[storage.Database, dict[Viewer, tuple[int, list[dict]]]] = (
-    weakref.WeakKeyDictionary()
-)
+_DRAFTS: weakref.WeakKeyDictionary[storage.Database, dict[Viewer, tuple[int, list[dict]]]] = weakref.WeakKeyDictionary()
 
 
 def my_drafts() -> list[dict]:
