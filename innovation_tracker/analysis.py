@@ -503,7 +503,22 @@ def status_now(
     wave: str,
 ) -> pd.DataFrame:
     """The funders' "status now": one row per project at round `wave` (by default the latest finished round),
-    most at risk first.
+    most at risk first (`status_rows`, then `by_risk`)."""
+    return by_risk(status_rows(projects, outlook, balance, progress, overdue, warnings, waves, wave))
+
+
+def status_rows(
+    projects: pd.DataFrame,
+    outlook: pd.DataFrame,
+    balance: pd.DataFrame,
+    progress: pd.DataFrame,
+    overdue: pd.DataFrame,
+    warnings: pd.DataFrame,
+    waves: Sequence[Wave],
+    wave: str,
+) -> pd.DataFrame:
+    """One row per project at round `wave`, in the order of `projects`, each from that project's records alone
+    (so a page may keep them per project, `page_content.status_by_project`):
 
     - `outlook` (project_code, wave, value): the evaluator's red/amber/green; its change since the round before
       (`OUTLOOK_CHANGES`);
@@ -511,9 +526,6 @@ def status_now(
       before (NaN where either round has no interview);
     - `progress`: `round_progress(by_project=True)`, for "done of expected" at `wave`;
     - `overdue`: `overdue_per_project`; `warnings`: `early_warnings` (open warnings counted per project).
-
-    Risk order: red, amber, green, not scored; within each, an outlook that got worse, then the larger fall in net
-    balance per interview, then the more follow-ups overdue; then by code. `risk` is that rank, 1 = most at risk.
     """
     codes = [w.wave for w in waves]
     before = codes[codes.index(wave) - 1] if codes.index(wave) > 0 else None
@@ -535,17 +547,24 @@ def status_now(
     out["round_done"] = ["—" if pd.isna(e) else f"{int(d)} of {int(e)}" for d, e in zip(done, expected, strict=True)]
     out["overdue"] = out.project_code.map(overdue.set_index("project_code").overdue).fillna(0).astype(int)
     out["warnings"] = out.project_code.map(warnings.groupby("project_code").size()).fillna(0).astype(int)
+    return out[STATUS_COLUMNS[1:]]
+
+
+def by_risk(rows: pd.DataFrame) -> pd.DataFrame:
+    """`status_rows` most at risk first. Risk order: red, amber, green, not scored; within each, an outlook that
+    got worse, then the larger fall in net balance per interview, then the more follow-ups overdue; then by code.
+    `risk` is that rank, 1 = most at risk."""
     rank = {value: n for n, value in enumerate(RAG_VALUES)}
     keys = pd.DataFrame(
         {
-            "outlook": out.outlook.map(rank).fillna(len(rank)),
-            "worse": (out.outlook_change != "worse").astype(int),
-            "net_change": out.net_change.fillna(0).round(1),
-            "overdue": -out.overdue,
-            "code": out.project_code,
+            "outlook": rows.outlook.map(rank).fillna(len(rank)),
+            "worse": (rows.outlook_change != "worse").astype(int),
+            "net_change": rows.net_change.fillna(0).round(1),
+            "overdue": -rows.overdue,
+            "code": rows.project_code,
         }
     )
     order = keys.sort_values(list(keys.columns), kind="stable").index
-    out = out.loc[order].reset_index(drop=True)
-    out["risk"] = range(1, len(out) + 1)
+    out = rows.loc[order].reset_index(drop=True)
+    out.insert(0, "risk", range(1, len(out) + 1))
     return out[STATUS_COLUMNS]

@@ -31,17 +31,14 @@ class Overview:
     progress: pd.DataFrame  # analysis.round_progress of the portfolio
     latest_finished: str | None  # the wave of the latest finished round
     projects: int
-    outlook_table: pd.DataFrame
     outlook_figure: go.Figure | None
     outlook_shown: int
     outlook_text: str
     warnings: pd.DataFrame
-    warnings_table: pd.DataFrame  # every warning, as the page's table shows them
     balance_figure: go.Figure | None
     balance_shown: int  # projects drawn in the balance chart
     balance_missing: tuple[str, ...]  # chosen projects with no rating at any wave: not drawn, listed by name
     balance_text: str
-    balance_table: pd.DataFrame  # the data behind the balance chart
 
 
 def chosen_projects(projects: pd.DataFrame, settings: Sequence[str], statuses: Sequence[str]) -> pd.DataFrame:
@@ -153,24 +150,48 @@ def overview(
     missing = tuple(sorted(set(codes.tolist()) - set(balance.project_code.unique().tolist())))
     return Overview(
         headline=analysis.headline(rounds, read["people"]),
-        completion=charts.frozen(charts.completion_chart(by_wave, progress)),
+        completion=charts.drawn(charts.completion_chart, by_wave, progress),
         completion_text=completion_text(progress),
         progress=progress,
         latest_finished=analysis.latest_finished(progress),
         projects=len(codes),
-        outlook_table=outlook_table(_among(read["table"], codes, len(projects)), waves),
-        outlook_figure=charts.frozen(charts.outlook_grid_chart(shown_grid)) if grid["value"].notna().any() else None,
+        outlook_figure=charts.drawn(charts.outlook_grid_chart, shown_grid) if grid["value"].notna().any() else None,
         outlook_shown=shown_grid.project_code.nunique(),
         outlook_text=outlook_text(grid, waves, latest_outlook),
         warnings=warnings,
-        warnings_table=warnings.assign(kind=warnings.kind.map(label_of))[["project_code", "kind", "message"]],
         balance_figure=None
         if balance.empty
-        else charts.frozen(charts.net_balance_chart(shown_balance, waves, progress)),
+        else charts.drawn(charts.net_balance_chart, shown_balance, waves, progress),
         balance_shown=shown_balance.project_code.nunique(),
         balance_missing=missing,
         balance_text=balance_text(balance, waves, latest_balance),
-        balance_table=balance_table(balance, waves),
+    )
+
+
+@dataclass(frozen=True)
+class OverviewTables:
+    """The overview's full tables, each behind an expander: built when one is opened, not with every overview (at
+    S = 1000 they took 60 ms of each rerun after a save)."""
+
+    outlook: pd.DataFrame  # every chosen project's outlook at each wave
+    warnings: pd.DataFrame  # every warning, as the page's table shows them
+    balance: pd.DataFrame  # the data behind the balance chart
+
+
+def overview_tables(
+    con: storage.Connection, viewer: Viewer, today: dt.date, settings: tuple = (), statuses: tuple = ()
+) -> OverviewTables:
+    read = _portfolio_state(con, viewer, today)
+    projects, waves = read["projects"], read["waves"]
+    codes = chosen_projects(projects, settings, statuses).project_code
+    warnings = _among(read["warnings"], codes, len(projects))
+    kinds = {kind: label_of(kind) for kind in warnings.kind.unique()}
+    return OverviewTables(
+        outlook=outlook_table(_among(read["table"], codes, len(projects)), waves),
+        warnings=warnings.assign(kind=warnings.kind.map(kinds))[["project_code", "kind", "message"]].reset_index(
+            drop=True
+        ),
+        balance=balance_table(_among(read["per_interview"], codes, len(projects)), waves),
     )
 
 
@@ -246,12 +267,17 @@ STATUS_HEADERS = {
 }
 
 
+_OUTLOOK_WORDS = {value: value.capitalize() for value in RAG_VALUES}
+_CHANGE_WORDS = {change: change.capitalize() for change in analysis.OUTLOOK_CHANGES if change != "not scored"}
+
+
 def status_display(frame: pd.DataFrame) -> pd.DataFrame:
     """`analysis.status_now` as people read it: "CODE · name", outlook words, signed numbers, "—" for nothing."""
     out = frame.assign(
         project=frame.project_code + " · " + frame.name.astype(str),
-        outlook=frame.outlook.map(lambda v: str(v).capitalize() if isinstance(v, str) else display.EMPTY),
-        outlook_change=frame.outlook_change.map(lambda v: display.EMPTY if v == "not scored" else str(v).capitalize()),
+        # each distinct value once: a portfolio's table has 11,000 rows and a handful of words
+        outlook=frame.outlook.map(_OUTLOOK_WORDS).fillna(display.EMPTY).astype(str),
+        outlook_change=frame.outlook_change.map(_CHANGE_WORDS).fillna(display.EMPTY).astype(str),
         net_per_interview=display.signed_column(frame.net_per_interview),
         net_change=display.signed_column(frame.net_change),
     )
@@ -268,27 +294,38 @@ def status_now(
 ) -> StatusNow:
     """Every chosen project's status at round `wave`, by default the latest finished round, most at risk first."""
     read = _portfolio_state(con, viewer, today)
-    waves, rounds, progress = read["waves"], read["rounds"], read["progress"]
+    waves, progress = read["waves"], read["progress"]
     wave = wave or analysis.latest_finished(progress)
     labels = {w.wave: w.label for w in waves}
     if wave is None or wave not in labels:
         empty = pd.DataFrame(columns=analysis.STATUS_COLUMNS)
         return StatusNow(None, "", False, "", empty, status_display(empty))
-    projects = chosen_projects(read["projects"], settings, statuses)
-    frame = analysis.status_now(
-        projects,
-        read["grid"][["project_code", "wave", "value"]],
-        read["per_interview"],
-        progress_by_project(con, viewer, today),
-        analysis.overdue_per_project(rounds),
-        read["warnings"],
-        waves,
-        wave,
-    )
+    codes = chosen_projects(read["projects"], settings, statuses).project_code
+    frame = analysis.by_risk(_among(status_by_project(con, viewer, today, wave), codes, len(read["projects"])))
     row = progress[progress.wave == wave]
     finished = bool(row.finished.iloc[0]) if len(row) else False
     text = analysis.progress_text(int(row.done.iloc[0]), int(row.expected.iloc[0]), finished) if len(row) else ""
     return StatusNow(wave, labels[wave], finished, text, frame, status_display(frame))
+
+
+@storage.kept_by_project(order=("project_code",))
+def status_by_project(
+    con: storage.Connection, viewer: Viewer, today: dt.date, wave: str, only: tuple[str, ...] | None = None
+) -> pd.DataFrame:
+    """`analysis.status_rows` at round `wave` of every project (or those `only` names), in code order: after a
+    write only the projects written are derived again (for the whole portfolio it took 0.12 s after every save at
+    S = 1000)."""
+    read = _portfolio_reads(con, viewer, today)
+    return analysis.status_rows(
+        _of_projects(read["projects"], only),
+        _of_projects(read["grid"], only)[["project_code", "wave", "value"]],
+        _of_projects(balance_per_interview(con, viewer, today), only),
+        _of_projects(progress_by_project(con, viewer, today), only),
+        analysis.overdue_per_project(_of_projects(read["rounds"], only)),
+        _of_projects(early_warnings(con, viewer, today), only),
+        storage.list_waves(con),
+        wave,
+    )
 
 
 def _latest(frame: pd.DataFrame, column: str) -> pd.Series:

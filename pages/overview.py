@@ -72,6 +72,13 @@ statuses = filters[1].multiselect(
     "Project status", [s.value for s in ProjectStatus], format_func=label_of, placeholder="All"
 )
 overview = ui.shared(page_content.overview, today, tuple(settings), tuple(statuses))
+
+
+def tables() -> page_content.OverviewTables:
+    """The full tables behind the overview's expanders, built when one of them is open."""
+    return ui.shared(page_content.overview_tables, today, tuple(settings), tuple(statuses))
+
+
 counts = overview.headline
 projects, people, interviews, alerts = headline.columns([1, 1, 1.6, 1])  # "224,000 / 232,000" needs the room
 projects.metric("Projects", f"{counts['projects']:,}")
@@ -127,8 +134,10 @@ if overview.outlook_figure is not None:
             f"The {overview.outlook_shown} projects of {overview.projects:,} whose latest outlook is worst; "
             "narrow down with the filters above, or read every project's outlook in the table below."
         )
-        with st.expander(f"Outlook of all {overview.projects:,} projects"):
-            ui.paginated(overview.outlook_table, "overview:outlook-page", hide_index=True)
+        every = st.expander(f"Outlook of all {overview.projects:,} projects", key="overview:outlook", on_change="rerun")
+        if every.open:  # its table is built when it is opened (`tables`)
+            with every:
+                ui.paginated(tables().outlook, "overview:outlook-page", hide_index=True)
 else:
     st.info("No sustainability outlook has been scored yet. Scores appear here wave by wave once entered.")
 
@@ -144,13 +153,15 @@ for warning in warnings.head(WARNINGS_SHOWN).itertuples():
         query_params={"project": warning.project_code},
     )
 if len(warnings) > WARNINGS_SHOWN:
-    with st.expander(f"All {len(warnings)} warnings"):
-        ui.paginated(
-            overview.warnings_table,
-            "overview:warnings-page",
-            hide_index=True,
-            column_config={"project_code": "Project", "kind": "Warning", "message": "What happened"},
-        )
+    every = st.expander(f"All {len(warnings)} warnings", key="overview:warnings", on_change="rerun")
+    if every.open:
+        with every:
+            ui.paginated(
+                tables().warnings,
+                "overview:warnings-page",
+                hide_index=True,
+                column_config={"project_code": "Project", "kind": "Warning", "message": "What happened"},
+            )
 
 st.header("Net balance per interview over the waves")
 if overview.balance_figure is None:
@@ -174,5 +185,7 @@ else:
             + page_content.name_list(overview.balance_missing)
             + "."
         )
-    with st.expander("Data behind this chart"):
-        ui.paginated(overview.balance_table, "overview:balance-page", hide_index=True)
+    behind = st.expander("Data behind this chart", key="overview:balance", on_change="rerun")
+    if behind.open:
+        with behind:
+            ui.paginated(tables().balance, "overview:balance-page", hide_index=True)

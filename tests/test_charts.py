@@ -529,3 +529,25 @@ def test_a_frozen_figure_gives_the_same_dict_made_once():
     assert frozen.to_dict() == expected
     assert frozen.to_dict() is frozen.to_dict()
     assert charts.frozen(None) is None
+
+
+def balance_rows(net_at_month_3: float) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"project_code": ["A", "A"], "wave": ["baseline", "month_3"], "wave_label": ["Baseline", "3"],
+         "position": [0, 1], "facilitator_weight": [3, 4], "barrier_weight": [1, 2], "net": [2, net_at_month_3],
+         "n_ratings": [2, 3]}
+    )  # fmt: skip
+
+
+def test_a_chart_is_drawn_again_only_when_what_it_is_drawn_from_changed():
+    first = charts.drawn(charts.net_balance_chart, balance_rows(2), WAVES)
+    assert isinstance(first, charts.FrozenFigure)
+    assert first.to_dict() == charts.net_balance_chart(balance_rows(2), WAVES).to_dict()
+    # the same values held another way (as a write's splice leaves them: pieces put together) give the same figure
+    spliced = pd.concat([balance_rows(2).iloc[:1], balance_rows(2).iloc[1:]])
+    assert charts.drawn(charts.net_balance_chart, spliced, WAVES) is first
+    changed = charts.drawn(charts.net_balance_chart, balance_rows(3), WAVES)
+    assert changed is not first and list(changed.data[0].y) != list(first.data[0].y)
+    # another function of the same data, or the same one with other arguments, is another figure
+    assert charts.drawn(charts.net_balance_chart, balance_rows(2), WAVES[:2]) is not first
+    assert charts.drawn(charts.net_balance_chart, balance_rows(2), WAVES) is first

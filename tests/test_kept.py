@@ -63,7 +63,7 @@ def test_page_builds_share_one_computation_of_each_portfolio_read(con):
     assert store.built.count("wave_balance") == 1
     assert store.built.count("project_list") == 1
     assert first.headline == again.headline
-    assert first.balance_table.equals(again.balance_table)
+    assert first.balance_text == again.balance_text
 
 
 def test_a_kept_read_is_not_read_again_while_kept(con, demo_database):
@@ -186,6 +186,7 @@ REFRESHED = (
     "balance_per_interview",
     "progress_by_project",
     "early_warnings",
+    "status_by_project",
 )
 
 
@@ -220,8 +221,9 @@ class Versioned:
                 "wave_balance": storage.wave_balance(self.con, viewer),
                 "cited_factors": storage.cited_factors(self.con, viewer),
                 "citations_by_wave": storage.citations_by_wave(self.con, viewer),
-                "overview": page_content.overview(self.con, viewer, TODAY).balance_table,
+                "overview": page_content.overview_tables(self.con, viewer, TODAY).balance,
                 "status": page_content.status_now(self.con, viewer, TODAY).table,
+                "progress": page_content.progress_by_project(self.con, viewer, TODAY),
                 "outlook_table": storage.outlook_table(self.con, viewer),
                 "calls": storage.call_candidates(self.con, viewer, TODAY, 28),
                 "unrated": storage.interviews_without_ratings(self.con, viewer),
@@ -235,8 +237,9 @@ def read_afresh(con, viewer=EVALUATOR):
         "wave_balance": storage.wave_balance(con, viewer),
         "cited_factors": storage.cited_factors(con, viewer),
         "citations_by_wave": storage.citations_by_wave(con, viewer),
-        "overview": page_content.overview(con, viewer, TODAY).balance_table,
+        "overview": page_content.overview_tables(con, viewer, TODAY).balance,
         "status": page_content.status_now(con, viewer, TODAY).table,
+        "progress": page_content.progress_by_project(con, viewer, TODAY),
         "outlook_table": storage.outlook_table(con, viewer),
         "calls": storage.call_candidates(con, viewer, TODAY, 28),
         "unrated": storage.interviews_without_ratings(con, viewer),

@@ -3,7 +3,7 @@
 import pytest
 
 from benchmarks import portfolio
-from innovation_tracker import page_content
+from innovation_tracker import page_content, storage
 from tests.apptest import open_page
 from tests.conftest import DEMO_TODAY
 
@@ -58,3 +58,37 @@ def test_the_matrix_reads_and_shows_one_screen_of_projects_at_a_time(monkeypatch
     assert len(table) == 40  # the last screen: projects 401–440
     assert table.index[-1].startswith("WEB-0039 · ")
     assert any(c.value.startswith("40 projects shown;") for c in at.caption)
+
+
+def test_the_overviews_full_tables_are_built_when_their_expander_is_opened(monkeypatch, large):
+    """At portfolio scale the overview's three full tables (every project's outlook, every warning, the data behind
+    the balance chart) sit behind expanders, and each is drawn only once its expander is open: a page that built
+    them with every overview spent a tenth of each rerun after a save on tables nobody had opened."""
+    con = storage.connect(large)
+    outlooks = dict(
+        con.execute(
+            "SELECT project_code, value FROM indicator_value WHERE indicator_code = 'outlook' AND wave = 'baseline'"
+        ).fetchall()
+    )
+    con.close()
+    at = open_page(monkeypatch, large, "pages/overview.py")
+    labels = [box.label for box in at.expander]
+    assert "Outlook of all 440 projects" in labels and "Data behind this chart" in labels
+    warnings = next(label for label in labels if label.startswith("All ") and label.endswith(" warnings"))
+    assert len(at.dataframe) == 1  # the status table; the three behind the expanders are not drawn
+
+    for key, pages in (("overview:outlook", 9), ("overview:balance", 9)):
+        at.session_state[key] = True
+        at.run()
+        assert not at.exception
+        assert f"Page (of {pages})" in [n.label for n in at.number_input]
+    at.session_state["overview:warnings"] = True
+    at.run()
+    assert len(at.dataframe) == 4
+    outlook, listed, balance = (frame.value for frame in at.dataframe[1:])  # in the order of the page
+    assert len(outlook) == len(balance) == 50  # a screen of 440 projects
+    first = outlook.iloc[0]
+    assert first["Baseline"] == outlooks.get(first["Project"], "—")
+    assert list(balance.columns[:2]) == ["Project", "Baseline"]
+    assert len(listed) == min(50, int(warnings.split()[1].replace(",", "")))
+    assert list(listed.columns) == ["project_code", "kind", "message"]
