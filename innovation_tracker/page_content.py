@@ -638,7 +638,9 @@ class Timeline:
 
 
 def timeline(con: storage.Connection, viewer: Viewer, project_code: str, today: dt.date) -> Timeline:
-    """The project timeline's figures: building them took most of a rerun of the page."""
+    """The project timeline's figures: building them took most of a rerun of the page, and after a save most of
+    its rerun, so each is made again only when its data changed (`charts.drawn`: a new outlook redraws the
+    indicators, not the heatmap)."""
     waves, factors = storage.list_waves(con), storage.list_factors(con)
     schedule = storage.project_schedule(con, viewer, project_code, today)
     stats = storage.factor_stats(con, viewer, project_code)
@@ -649,28 +651,30 @@ def timeline(con: storage.Connection, viewer: Viewer, project_code: str, today: 
     finished = analysis.finished_rounds(counts, threshold)
     figure = None
     if not schedule.empty:
-        figure = charts.timeline_chart(schedule, storage.milestones(con, viewer, project_code), waves, today)
+        figure = charts.drawn(
+            charts.timeline_chart, schedule, storage.milestones(con, viewer, project_code), waves, today
+        )
     heatmap = balance_figure = balance = None
     heatmap_text = ""
     if not stats.empty:
         evidence = storage.evidence(con, viewer, project_code)
         trajectory = analysis.factor_trajectory(stats, factors, waves, project_code)
         shareable = evidence[evidence.shareable][["factor_code", "wave", "excerpt"]]
-        heatmap = charts.factor_heatmap(trajectory, shareable, progress)
+        heatmap = charts.drawn(charts.factor_heatmap, trajectory, shareable, progress)
         heatmap_text = _heatmap_text(trajectory, waves)
         balance = analysis.per_interview(analysis.net_balance(stats, waves), analysis.interviews_done(counts))
-        balance_figure = charts.barriers_facilitators_chart(balance, waves, progress)
+        balance_figure = charts.drawn(charts.barriers_facilitators_chart, balance, waves, progress)
     indicators = None
     if not values.empty:
-        indicators = charts.indicator_small_multiples(values, storage.list_indicators(con), waves)
+        indicators = charts.drawn(charts.indicator_small_multiples, values, storage.list_indicators(con), waves)
     return Timeline(
         participants=schedule.participant_code.nunique(),
         completed=int((schedule.status == "completed").sum()),
         overdue=int((schedule.status == "overdue").sum()),
-        schedule_figure=charts.frozen(figure),
-        heatmap=charts.frozen(heatmap),
-        balance_figure=charts.frozen(balance_figure),
-        indicators_figure=charts.frozen(indicators),
+        schedule_figure=figure,
+        heatmap=heatmap,
+        balance_figure=balance_figure,
+        indicators_figure=indicators,
         rated_waves=frozenset(stats.wave),
         finished_waves=frozenset(finished.wave),
         schedule_text=_schedule_text(schedule, today),
