@@ -503,3 +503,20 @@ def test_past_so_many_written_projects_a_kept_frame_is_read_whole_again(changing
     assert set(REFRESHED) <= set(store.built)
     assert not [name for name, _ in store.refreshed if name in REFRESHED]
     assert_same(after, read_afresh(con))
+
+
+@pytest.mark.parametrize("in_order", [True, False], ids=["in project order", "in a database's own order"])
+def test_a_projects_rows_read_again_unchanged_leave_the_kept_frame_as_it_is(in_order):
+    from innovation_tracker.storage.kept import _spliced
+
+    earlier = pd.DataFrame({"project_code": ["A", "B", "B", "C"], "n": [1, 2, 3, 4], "w": ["x", None, "y", "z"]})
+    if not in_order:  # a database may sort by a locale: not byte order, so the rows are found by value
+        earlier = earlier.iloc[[3, 0, 1, 2]].reset_index(drop=True)
+    same = pd.DataFrame({"project_code": ["B", "B"], "n": [2, 3], "w": [None, "y"]})
+    assert _spliced(earlier, same, frozenset({"B"}), ("project_code",)) is earlier
+    changed = _spliced(earlier, same.assign(n=[2, 5]), frozenset({"B"}), ("project_code",))
+    assert changed is not earlier and changed[changed.project_code == "B"].n.tolist() == [2, 5]
+    fewer = _spliced(earlier, same.iloc[:1], frozenset({"B"}), ("project_code",))
+    assert fewer.project_code.tolist().count("B") == 1 and len(fewer) == 3
+    gone = _spliced(earlier, same.iloc[:0], frozenset({"B", "C"}), ("project_code",))
+    assert sorted(gone.project_code) == ["A"]

@@ -176,17 +176,33 @@ def _spliced(earlier: pd.DataFrame, fresh: pd.DataFrame, changed: frozenset[str]
         pieces, at = [], 0
         wanted = sorted(changed)
         starts, ends = np.searchsorted(values, wanted, side="left"), np.searchsorted(values, wanted, side="right")
-        for code, start, end in zip(wanted, starts.tolist(), ends.tolist(), strict=True):
+        spans = list(zip(starts.tolist(), ends.tolist(), strict=True))
+        if _unchanged([earlier.iloc[start:end] for start, end in spans], fresh):
+            return earlier
+        for code, (start, end) in zip(wanted, spans, strict=True):
             pieces += [earlier.iloc[at:start], fresh[fresh.project_code == code]]
             at = end
         pieces.append(earlier.iloc[at:])
         return pd.concat([piece for piece in pieces if len(piece)] or [earlier.iloc[:0]], ignore_index=True)
-    rows = earlier[~codes.isin(changed)]
+    written = codes.isin(changed)
+    if _unchanged([earlier[written]], fresh):
+        return earlier
+    rows = earlier[~written]
     if len(fresh):
         rows = pd.concat([rows, fresh], ignore_index=True)
     if order:  # a database may sort text by a locale: from here on the frame is in byte order
         rows = rows.sort_values(list(order), kind="stable")
     return rows.reset_index(drop=True)
+
+
+def _unchanged(old: list[pd.DataFrame], fresh: pd.DataFrame) -> bool:
+    """Whether the written projects' rows read again (`fresh`, in order) are the rows kept for them (`old`): then
+    the kept frame stands as it is. Most writes leave most reads as they were (a new outlook changes no agreement
+    count), and putting a frame of 287,000 rows together again cost 10–25 ms a read after every save."""
+    if sum(len(piece) for piece in old) != len(fresh):
+        return False
+    kept = pd.concat(old, ignore_index=True) if len(old) > 1 else old[0].reset_index(drop=True)
+    return kept.equals(fresh.reset_index(drop=True))
 
 
 def together(con: Any, **reads: Callable[[Any], object]) -> dict[str, Any]:
