@@ -4,7 +4,7 @@ import datetime as dt
 
 import streamlit as st
 
-from innovation_tracker import accounts, page_content, ui
+from innovation_tracker import accounts, ui
 from innovation_tracker.domain import AccountRole, label_of
 from innovation_tracker.ui import auth, forms
 from innovation_tracker.ui.text import escape_markdown
@@ -59,7 +59,6 @@ if not locked.empty:
             )
     forms.other_errors("unlock", [])
 
-projects = ui.shared(page_content.project_choices).codes
 roles = list(AccountRole)
 
 st.subheader("Add an account")
@@ -77,7 +76,7 @@ with st.form(ADD, clear_on_submit=False):
             "Role", roles, index=roles.index(AccountRole.FUNDER), format_func=label_of, key=f"{ADD}:role"
         )
         forms.field_errors(ADD, "role")
-        chosen = st.multiselect("Projects", projects, key=f"{ADD}:projects", help="for team accounts only")
+        chosen = ui.pick_projects("Projects", key=f"{ADD}:projects", help="For team accounts only")
         forms.field_errors(ADD, "projects")
         password = st.text_input("Password", type="password", key=f"{ADD}:password", help="at least 10 characters")
         forms.field_errors(ADD, "password")
@@ -112,9 +111,7 @@ with st.form(CHANGE, clear_on_submit=False):
             "Role", roles, index=roles.index(account.role), format_func=label_of, key=f"{CHANGE}:role"
         )
         forms.field_errors(CHANGE, "role")
-        new_projects = st.multiselect(
-            "Projects", projects, default=sorted(account.projects & set(projects)), key=f"{CHANGE}:projects"
-        )
+        new_projects = ui.pick_projects("Projects", key=f"{CHANGE}:projects", chosen=sorted(account.projects))
         forms.field_errors(CHANGE, "projects")
     forms.other_errors(CHANGE, ["email", "role", "projects"])
     save = st.form_submit_button("Save changes", type="primary")

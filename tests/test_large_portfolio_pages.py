@@ -4,6 +4,7 @@ import pytest
 
 from benchmarks import portfolio
 from innovation_tracker import page_content, storage
+from innovation_tracker.domain import AccountRole, Viewer
 from tests.apptest import open_page
 from tests.conftest import DEMO_TODAY
 
@@ -92,3 +93,29 @@ def test_the_overviews_full_tables_are_built_when_their_expander_is_opened(monke
     assert list(balance.columns[:2]) == ["Project", "Baseline"]
     assert len(listed) == min(50, int(warnings.split()[1].replace(",", "")))
     assert list(listed.columns) == ["project_code", "kind", "message"]
+
+
+def test_past_the_pickers_limit_an_account_takes_typed_project_codes(monkeypatch, large):
+    """A multiselect of 11,000 projects sent every one to the browser on every rerun (two of them were half the
+    Users page's rerun at S = 1000): past the limit it lists an account's own projects and takes codes typed in,
+    and the form's check names a code that is no project's."""
+    con = storage.connect(large)
+    first, second = (row[0] for row in con.execute("SELECT project_code FROM project ORDER BY 1 LIMIT 2").fetchall())
+    con.close()
+    at = open_page(monkeypatch, large, "pages/users.py", viewer=Viewer("boss", AccountRole.ADMIN))
+    picker = at.multiselect(key="add_account:projects")
+    assert picker.options == [] and "440 projects are too many to list" in picker.help
+    at.text_input(key="add_account:username").input("tess")
+    at.selectbox(key="add_account:role").select(AccountRole.TEAM)
+    at.text_input(key="add_account:password").input("a long enough password")
+    at.multiselect(key="add_account:projects").set_value([first, "NO-SUCH"])
+    at = next(b for b in at.button if "Add account" in str(b.label)).click().run()
+    assert any("no project has the code NO-SUCH" in str(e.value) for e in at.error)
+    at.multiselect(key="add_account:projects").set_value([first, second])
+    at = next(b for b in at.button if "Add account" in str(b.label)).click().run()
+    assert not at.exception
+    con = storage.connect(large)
+    assert storage.get_account(con, "tess").projects == {first, second}
+    con.close()
+    at = at.selectbox(key="change_account").select("tess").run()
+    assert at.multiselect(key="change_account:tess:projects").options == sorted([first, second])

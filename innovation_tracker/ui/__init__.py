@@ -7,7 +7,7 @@ import datetime as dt
 import os
 import threading
 import weakref
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -262,6 +262,27 @@ def pick_project(label: str, *, where=None, key: str | None = None, wanted: str 
     label_of_code = choices.label if none is None else (lambda code: none if code is None else choices.labels[code])
     index = options.index(wanted) if wanted in options else 0
     return where.selectbox(label, options, index=index, format_func=label_of_code, key=key)
+
+
+def pick_projects(label: str, *, key: str, chosen: Sequence[str] = (), help: str | None = None) -> list[str]:
+    """A multiselect of the projects the viewer sees, starting with `chosen`. Past `page_content.PICKER_LIMIT`
+    projects it offers only those chosen and takes codes typed in: a multiselect sends every option to the browser
+    on every rerun, and two of 11,000 projects were half the Users page's rerun. A typed code that names no project
+    is refused by the form's own check, which names it."""
+    codes = shared(page_content.project_choices).codes
+    if len(codes) <= page_content.PICKER_LIMIT:
+        known = set(codes)
+        return st.multiselect(label, codes, default=[c for c in chosen if c in known], key=key, help=help)
+    typed = f"{len(codes):,} projects are too many to list: type a project's code and press Enter."
+    return st.multiselect(
+        label,
+        sorted(chosen),
+        default=sorted(chosen),
+        key=key,
+        help=f"{help}. {typed}" if help else typed,
+        accept_new_options=True,
+        placeholder="Type a project code",
+    )
 
 
 # (id(frame), first row, end) -> (a weak reference to the frame, those rows as Arrow); an entry goes with its frame
