@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from innovation_tracker import accounts, evidence_search
+from innovation_tracker import accounts, evidence_search, storage
 from innovation_tracker.domain import AccountRole, Viewer
 from innovation_tracker.storage import SearchFilters, search_evidence, search_words
 from tests.apptest import open_page
@@ -201,3 +201,21 @@ def test_a_search_leads_from_an_excerpt_to_its_projects_timeline(browser, seeded
         assert page.locator('[data-testid="stException"]').count() == 0, server.output()
     finally:
         server.stop()
+
+
+def test_results_come_newest_first_then_by_project_participant_and_the_codebooks_order(seeded):
+    """The page's rows are chosen before their labels are joined (storage/search.py): the order and the labels
+    must be those of the whole result."""
+    found = search_evidence(seeded, EVALUATOR, "the", limit=10_000).rows
+    factors = storage.list_factors(seeded)
+    position = {f.factor_code: n for n, f in enumerate(factors)}
+    keys = [
+        (-r.interview_date.toordinal(), r.project_code, r.participant_code, r.source, position.get(r.factor_code, 999))
+        for r in found.itertuples()
+    ]
+    assert len(keys) > 20 and keys == sorted(keys)
+    labels = {f.factor_code: f.label for f in factors}
+    excerpts = found[found.source == "excerpt"]
+    assert list(excerpts.factor_label) == [labels[code] for code in excerpts.factor_code]
+    waves = {w.wave: w.label for w in storage.list_waves(seeded)}
+    assert list(found.wave_label) == [waves[wave] for wave in found.wave]
