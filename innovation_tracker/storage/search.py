@@ -17,7 +17,6 @@ import pandas as pd
 from ..domain import Viewer
 from .access import query, query_one, scoped_read
 from .db import Connection
-from .study import list_factors
 
 RESULT_COLUMNS = [
     "source",
@@ -173,17 +172,17 @@ def _search_page(
         ),
         found AS (SELECT h.* FROM h WHERE {where})
     """
-    # The page's rows are chosen first, ordered by the factor's place in the codebook (a list passed in), and only
-    # those 20 are joined to their wave's and factor's labels: PostgreSQL expects a handful of matches for a
+    # The page's rows are chosen first, ordered by the factor's place in the codebook (one list, read once), and
+    # only those 20 are joined to their wave's and factor's labels: PostgreSQL expects a handful of matches for a
     # common phrase (its estimate for a trigram LIKE), and joined all 19,000 to the factors by a nested loop.
-    params["codebook_order"] = [f.factor_code for f in list_factors(con)]
     rows = query(
         con,
         viewer,
         found
         + """,
+        codebook AS (SELECT array_agg(factor_code ORDER BY position) AS codes FROM factor),
         page AS (
-            SELECT f.*, array_position($codebook_order::VARCHAR[], f.factor_code) AS factor_position,
+            SELECT f.*, array_position((SELECT codes FROM codebook), f.factor_code) AS factor_position,
                    count(*) OVER () AS total
             FROM found f
             ORDER BY f.interview_date DESC, f.project_code, f.participant_code, f.source, factor_position
@@ -202,6 +201,6 @@ def _search_page(
     elif offset == 0:
         total = 0
     else:  # a page past the last match has no row to carry the total: count apart (only then)
-        counted = {k: v for k, v in params.items() if k not in ("limit", "offset", "codebook_order")}
+        counted = {k: v for k, v in params.items() if k not in ("limit", "offset")}
         total = int(query(con, viewer, found + " SELECT count(*) AS n FROM found", counted, within).n.iloc[0])
     return SearchPage(total, rows[RESULT_COLUMNS].reset_index(drop=True))

@@ -68,7 +68,6 @@ class _Run:
 
     marker: object  # Streamlit's per-run dict of cursors: a new run (or fragment run) has a new one
     target: str | None  # the database as INNOVATION_TRACKER_DB named it
-    path: str
     database: storage.Database
     cursor: storage.Connection
     results: ResultCache
@@ -95,7 +94,7 @@ def _this_run() -> _Run:
     if run is None or run.marker is not marker or run.target != target:
         path = str(database_path())
         database = _shared_connection(path)
-        run = _Run(marker, target, path, database, database.cursor(), _result_cache(path))
+        run = _Run(marker, target, database, database.cursor(), _result_cache(path))
         if marker is not None:
             _runs.run = run
     return run
@@ -111,9 +110,9 @@ def my_drafts() -> list[dict]:
     DuckDB only after this process has written (2.4 ms a run saved), on PostgreSQL every time (other servers
     write). Shared, not copied: a caller changes nothing in them."""
     run, who = _this_run(), viewer()
-    writes = storage.local_writes()
     if run.database.shared:
         return storage.list_drafts(run.cursor, who)
+    writes = storage.local_writes()
     kept = _DRAFTS.setdefault(run.database, {})
     found = kept.get(who)
     if found is None or found[0] != writes:
