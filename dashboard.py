@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from innovation_tracker.ui import auth, navigation, timings
+from innovation_tracker.ui import FAVICON, auth, navigation, timings
 
 timings.run_started()  # opt-in (INNOVATION_TRACKER_TIMINGS): the server-side time of each page run
-st.set_page_config(page_title="Innovation tracker", page_icon=":material/timeline:", layout="wide")
+st.set_page_config(page_title="Innovation tracker", page_icon=FAVICON, layout="wide")
 navigation.readable_captions()
 viewer = auth.require_viewer()
 navigation.run(viewer)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from . import storage
 from .domain import AccountRole, Viewer
-from .errors import ConflictError, NotFound
+from .errors import ConflictError, NotFound, TrackerError
 
 DEFAULT_IDLE = dt.timedelta(hours=8)
 DEFAULT_ABSOLUTE = dt.timedelta(days=7)
@@ -87,6 +87,21 @@ def check(con: storage.Connection, hashed: str, *, now: dt.datetime, limits: Lim
     if now - row.last_seen >= TOUCH_EVERY:
         _quietly(con, lambda cur: storage.touch_session(cur, hashed, now))
     return Live(Viewer(row.username, AccountRole(row.role), row.projects), row.method)
+
+
+class SessionEnded(TrackerError):
+    """A download (or other work done outside a script run) for a session that has ended or changed since."""
+
+    title = "Your session has ended"
+
+
+def confirm(con: storage.Connection, hashed: str | None, viewer: Viewer, *, now: dt.datetime, limits: Limits) -> None:
+    """Raise `SessionEnded` unless the session `hashed` is still live for exactly `viewer`: same account, role and
+    projects. Work that runs outside a script run (a download built or served on the click) checks here, so a
+    revoked, deactivated or lowered account gets a refusal, never the data of the viewer it was drawn for."""
+    live = check(con, hashed, now=now, limits=limits) if hashed else None
+    if live is None or live.viewer != viewer:
+        raise SessionEnded("This download belongs to a session that has ended or changed. Log in again to download.")
 
 
 def account_stamp(role: str, active: bool, password_hash: str | None, projects: frozenset[str]) -> str:

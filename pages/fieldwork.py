@@ -5,6 +5,7 @@ import streamlit as st
 
 from innovation_tracker import fieldwork, page_content, ui
 from innovation_tracker.ui import forms
+from innovation_tracker.ui.downloads import download_button
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
@@ -80,19 +81,21 @@ if calls.empty:
     st.stop()
 
 csv_file, calendar_file = st.columns(2)
-csv_file.download_button(
+download_button(
     "Call list (CSV)",
     lambda: fieldwork.calls_csv(calls),  # made when clicked: a portfolio's call list takes a while to write
     file_name=f"call-list-{today}.csv",
     mime="text/csv",
     icon=":material/download:",
+    where=csv_file,
 )
-calendar_file.download_button(
+download_button(
     "Calls to make (.ics calendar)",
     lambda: fieldwork.calls_ics(calls, study.name, today),
     file_name=f"calls-{today}.ics",
     mime="text/calendar",
     icon=":material/event:",
+    where=calendar_file,
 )
 
 st.subheader("By interviewer and project")

@@ -9,6 +9,7 @@ import streamlit as st
 from innovation_tracker import backup, page_content, reports, service, storage, tidy, ui
 from innovation_tracker.domain import AccountRole
 from innovation_tracker.errors import TrackerError, ValidationError
+from innovation_tracker.ui.downloads import download_button
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
@@ -37,7 +38,7 @@ def offer(key: str, label: str) -> None:
     """The download prepared earlier in this session under `key`, if any."""
     if key in st.session_state:
         name, data = st.session_state[key]
-        st.download_button(
+        download_button(
             f"{label} · {name} ({len(data) / 1024:,.0f} KB)",
             data,
             file_name=name,
@@ -45,7 +46,6 @@ def offer(key: str, label: str) -> None:
             icon=":material/download:",
             type="primary",
             key=f"{key}_button",
-            on_click="ignore",
         )
 
 
@@ -129,21 +129,21 @@ def import_tab() -> None:
         "added. Every row is checked first and the plan shown; nothing is written until you import it."
     )
     left, right = st.columns(2)
-    left.download_button(
+    download_button(
         "Empty template (Excel)",
-        tidy.template_xlsx(),
+        tidy.template_xlsx,
         file_name="import-template.xlsx",
         mime=mime(".xlsx"),
         icon=":material/table:",
-        on_click="ignore",
+        where=left,
     )
-    right.download_button(
+    download_button(
         "Empty template (CSV files, zip)",
-        tidy.template_zip(),
+        tidy.template_zip,
         file_name="import-template.zip",
         mime=mime(".zip"),
         icon=":material/folder_zip:",
-        on_click="ignore",
+        where=right,
     )
     uploads = st.file_uploader(
         "Files to import", type=["csv", "xlsx", "parquet"], accept_multiple_files=True, key="import_files"
@@ -252,13 +252,12 @@ def redcap_tab() -> None:
         "(`baseline_arm_1`, `month_3_arm_1`, …). Import REDCap's CSV export (raw or labels) in the *Import* tab."
     )
     archive, dictionary = ui.shared(page_content.redcap_files)
-    st.download_button(
+    download_button(
         "REDCap data dictionary and event files (zip)",
         archive,
         file_name="redcap-project.zip",
         mime=mime(".zip"),
         icon=":material/download:",
-        on_click="ignore",
     )
     st.dataframe(dictionary, hide_index=True, width="stretch")
 

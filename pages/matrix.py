@@ -6,6 +6,7 @@ import streamlit as st
 
 from innovation_tracker import display, framework_matrix, storage, ui
 from innovation_tracker.domain import label_of
+from innovation_tracker.ui.downloads import deferred, download_button
 from innovation_tracker.ui.text import escape_markdown
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
@@ -85,11 +86,10 @@ if selected and domain is not None:
 elif selected:
     st.info("Choose the factors of one domain as columns to read the excerpts behind a cell.")
 
-st.download_button(
+download_button(
     "Download the matrix (Excel, one sheet per domain)",
-    data=ui.deferred(framework_matrix.excel, wave, today),  # built on the click: every excerpt of every cell
+    deferred(framework_matrix.excel, wave, today),  # built on the click: every excerpt of every cell
     file_name=f"framework-matrix-{wave or 'year'}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/download:",
-    on_click="ignore",
 )

@@ -31,6 +31,9 @@ DB_ENV = "INNOVATION_TRACKER_DB"
 TODAY_ENV = "INNOVATION_TRACKER_TODAY"
 DEFAULT_DB = Path("data/tracker.duckdb")
 ENTRY_SCRIPT = Path(__file__).resolve().parents[2] / "dashboard.py"
+# Served by the app itself: a Material icon as page icon is fetched from a font host, and the app makes no outside
+# request.
+FAVICON = str(Path(__file__).with_name("favicon.png"))
 
 
 def database_path() -> Path | str:
@@ -187,24 +190,6 @@ def _kept_build(results: ResultCache, version: int, build: Callable[..., T], *ar
     overview and its status table, or Compare's three parts, compute the schedule's counts once, not each."""
     with storage.keeping(lambda key, read, refresh: results.get(version, key, read, refresh)):
         return build(*args)
-
-
-def deferred(build: Callable[[storage.Connection, Viewer, *Args], T], *args: *Args) -> Callable[[], T]:
-    """`build(con, viewer, *args)` as `shared` would give it, but built only when called: for a download button's
-    `data`, which Streamlit calls on its own thread when the button is clicked, so a page does not build a large
-    file on every run. The viewer and the data version are this run's, the cursor is the call's own."""
-    run, who = _this_run(), viewer()
-    version, database = run.data_version(), run.database
-    key: Hashable = repr((build.__module__, build.__qualname__, who, args))
-
-    def call() -> T:
-        cursor = database.cursor()
-        try:
-            return run.results.get(version, key, lambda: _kept_build(run.results, version, build, cursor, who, *args))
-        finally:
-            cursor.close()
-
-    return call
 
 
 def reference(query: Callable[[storage.Connection, *Args], T], *args: *Args) -> T:

@@ -29,6 +29,11 @@ NOTICE_KEY = "login_notice"
 TOKEN_KEY = "_auth:token_hash"
 COOKIE_KEY = "_auth:cookie"
 CLEAR_KEY = "_auth:clear_cookie"
+# What a change of viewer leaves in the tab's session state: the gate's own keys, and nothing else. Everything a
+# viewer prepared (exports, reports, backups, drafts, widget values, kept pages) belongs to that viewer alone, and goes
+# at log-out, at a log-in, when the session is refused on its re-check, and when the account's role or projects change.
+SURVIVES_A_CHANGE_OF_VIEWER = frozenset({CLEAR_KEY, NOTICE_KEY})
+LOGIN_KEYS = (SESSION_KEY, METHOD_KEY, TOKEN_KEY, COOKIE_KEY)
 SESSION_ENDED = "Your session has ended (logged out, idle too long, or your account was changed). Please log in again."
 FIRST_ADMIN = "first_admin"
 
@@ -110,7 +115,8 @@ def _checked_session(con: storage.Connection) -> Viewer | None:
             else SESSION_ENDED
         )
         return None
-    if live.viewer != viewer:
+    if live.viewer != viewer:  # the same account with another role or other projects: a new viewer for this tab
+        forget_the_viewer(keep=LOGIN_KEYS)
         st.session_state[SESSION_KEY] = live.viewer
     return live.viewer
 
@@ -138,6 +144,7 @@ def _start_session(con: storage.Connection, viewer: Viewer, method: str) -> None
 def _open_session(con: storage.Connection, viewer: Viewer, method: str) -> None:
     """Log the viewer in: a new session token (its hash kept here and in the database, the token for the cookie)."""
     started = sessions.start(con, viewer, method, now=_now(), limits=cookies.limits())
+    forget_the_viewer()
     st.session_state[SESSION_KEY] = viewer
     st.session_state[METHOD_KEY] = method
     st.session_state[TOKEN_KEY] = started.token_hash
@@ -156,9 +163,16 @@ def _keep_cookie() -> None:
 
 
 def _end_session() -> None:
-    for key in (SESSION_KEY, METHOD_KEY, TOKEN_KEY, COOKIE_KEY):
-        st.session_state.pop(key, None)
+    forget_the_viewer()
     st.session_state[CLEAR_KEY] = True
+
+
+def forget_the_viewer(keep: tuple[str, ...] = ()) -> None:
+    """Empty the tab's session state of everything but the gate's own keys (and `keep`): one viewer per tab."""
+    survivors = SURVIVES_A_CHANGE_OF_VIEWER.union(keep)
+    for key in list(st.session_state.keys()):
+        if key not in survivors:
+            del st.session_state[key]
 
 
 def _header(con: storage.Connection) -> None:
