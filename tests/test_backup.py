@@ -182,7 +182,7 @@ def test_no_session_survives_a_restore(seeded, new_database, tmp_path):
 
 @pytest.mark.parametrize("direction", ["duckdb to postgresql", "postgresql to duckdb"])
 def test_a_backup_restores_across_backends(seeded_path, demo_template, tmp_path, direction):
-    """The migration path from the embedded file to a shared PostgreSQL database (README), and back."""
+    """The migration path from the embedded file to a shared PostgreSQL database (docs/deployment.md), and back."""
     url = postgres.create_database(postgres.server_or_skip(), template=demo_template)
     empty = postgres.create_database(postgres.server_or_skip())
     source, target = (seeded_path, empty) if direction.startswith("duckdb") else (url, tmp_path / "moved.duckdb")

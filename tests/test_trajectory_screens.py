@@ -136,6 +136,6 @@ def test_no_serious_or_critical_accessibility_violations(browser, server, userna
 
 
 # Parts of the page that Streamlit itself draws and this project cannot change; each is listed, with why, in the
-# README ("Accessibility").
+# docs/user-guide.md ("Accessibility").
 KNOWN_EXCLUDED: tuple[str, ...] = ('[data-testid="stSidebarNavItems"]',)
 assert {spec.url_path for spec in PAGES}  # every page is reached through navigation

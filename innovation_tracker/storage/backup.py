@@ -10,7 +10,7 @@ Parquet), in the folder layout of DuckDB's EXPORT DATABASE on both backends: `sc
   the tables in `load.sql`'s order and sets the sequences to `schema.sql`'s values, in one transaction.
 
 So a backup of either backend restores into either: that is how a team moves from the embedded file to a shared
-PostgreSQL database (README, "Backup and restore").
+PostgreSQL database (docs/deployment.md).
 
 These are the two backends' own ways of reading and writing a whole database, so each has its branch here (the
 adapter cannot hide EXPORT/IMPORT DATABASE: PostgreSQL has no statement that writes or reads a folder).

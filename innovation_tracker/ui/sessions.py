@@ -1,10 +1,10 @@
-"""The session cookie: read from the request, written by a script in the page (see README, "Access").
+"""The session cookie: read from the request, written by a script in the page (see docs/access.md).
 
 Streamlit 1.67 reads cookies (`st.context.cookies`, as the browser sent them when this browser session connected)
 but has no server API to set one, short of replacing `streamlit run dashboard.py` with an ASGI `st.App` and a
 route of our own. So the cookie is written by a few lines of JavaScript that `st.html` runs in the app's own
 document: `SameSite=Strict`, `Secure` whenever the page was loaded over HTTPS, `Path` the app's base path,
-`Max-Age` the session's absolute limit. Set from JavaScript, it cannot be `HttpOnly`; the README says why that is
+`Max-Age` the session's absolute limit. Set from JavaScript, it cannot be `HttpOnly`; docs/access.md says why that is
 acceptable here and what limits the harm.
 """
 
