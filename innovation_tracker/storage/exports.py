@@ -47,8 +47,8 @@ def wide_table(con: Connection, viewer: Viewer) -> pd.DataFrame:
     return query(con, viewer, wide_sql(con))
 
 
-# The escaping rule (docs/data-formats.md; tidy.ESCAPED): text that starts with = + - or @, after any apostrophes, gets one more
-# apostrophe in front, so no spreadsheet runs it as a formula and an import takes exactly one off again.
+# The escaping rule (docs/data-formats.md; tidy.ESCAPED): text that starts with = + - or @, after any apostrophes,
+# gets one more apostrophe in front, so no spreadsheet runs it as a formula and an import takes exactly one off again.
 NEUTRALISE = r"""CASE WHEN regexp_matches({c}, '^''*[=+\-@]') THEN '''' || {c} ELSE {c} END AS {c}"""
 
 
