@@ -17,11 +17,12 @@ from collections.abc import Iterator
 import pytest
 from google.protobuf.descriptor import FieldDescriptor
 
-from innovation_tracker import double_coding, reports, storage
+from innovation_tracker import accounts, double_coding, reports, storage
 from innovation_tracker.domain import AccountRole, Viewer
 from innovation_tracker.ui.navigation import pages_for
 from tests import postgres
 from tests.apptest import open_page, open_tab
+from tests.browser import SCREENSHOTS, Server, login
 from tests.conftest import DEMO_TODAY
 from tests.rendered import html_of, text_of
 
@@ -330,3 +331,50 @@ def test_the_html_report_shows_hostile_text_escaped(hostile_database, role):
             ]
         assert not found, "\n".join(found)
         assert MARK in outside.lower() and len(list(plotted(page))) == len(report.figures) > 0
+
+
+# What the browser makes of it: Streamlit's markdown and Plotly's own renderer, not only the specs sent to them.
+LIVE_IN_BROWSER = """() => {
+    const main = document.querySelector('[data-testid="stMain"]');
+    const hrefs = [...main.querySelectorAll('a')].map(a => a.getAttribute('href') || a.getAttribute('xlink:href'));
+    const bold = [...main.querySelectorAll('strong, b, tspan')].filter(e =>
+        e.textContent.trim().toLowerCase() === 'zq' && (e.tagName !== 'tspan' || /bold/.test(e.getAttribute('style'))));
+    return {
+        links: hrefs.filter(h => (h || '').includes('ev.il')),
+        images: main.querySelectorAll('img[src="x"], image[href="x"]').length,
+        bold: bold.length,
+        charts: main.querySelectorAll('.js-plotly-plot').length,
+        chartText: [...main.querySelectorAll('.js-plotly-plot text')].map(t => t.textContent).join('\\n'),
+        text: main.innerText.replaceAll('\\u2060', ''),
+    };
+}"""
+
+
+@pytest.mark.browser
+def test_in_a_browser_hostile_text_is_text_in_charts_and_markdown(browser, seeded_path, tmp_path):
+    con = storage.connect(seeded_path)
+    make_hostile(con)
+    con.close()
+    server = Server(seeded_path, DEMO_TODAY.isoformat(), tmp_path / "streamlit.log")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 4000})
+        page.goto(server.url)
+        page.get_by_role("textbox", name="Username").wait_for(timeout=60_000)
+        login(page, "demo-team-arts", accounts.DEMO_PASSWORD)
+        for address, charts in (("timeline?project=ARTS", 4), ("glossary", 0), ("compare", 2)):
+            page.goto(f"{server.url}/{address}")
+            page.locator("h1").first.wait_for(timeout=60_000)
+            if charts:
+                page.locator(".js-plotly-plot .main-svg").nth(charts - 1).wait_for(timeout=60_000)
+            page.wait_for_timeout(1_000)  # the last charts' text drawn
+            shown = page.evaluate(LIVE_IN_BROWSER)
+            assert (shown["links"], shown["images"], shown["bold"]) == ([], 0, 0), address
+            assert shown["charts"] >= charts
+            assert "Zq wave" in shown["text"] and "R&D" in shown["text"] and "&amp;" not in shown["text"]
+            if charts:  # Plotly shows the tags as text, and the ampersand as one
+                assert '<a href="//ev.il">' in shown["chartText"] and "R&D" in shown["chartText"], address
+                assert "&amp;" not in shown["chartText"] and "&lt;" not in shown["chartText"], address
+            assert page.locator("[data-testid='stException']").count() == 0
+        page.screenshot(path=str(SCREENSHOTS / "compare-hostile.png"), full_page=True)
+    finally:
+        server.stop()
