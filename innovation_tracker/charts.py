@@ -1,9 +1,14 @@
-"""Figures: data in, plotly Figure out. One colour-blind-safe palette (Okabe & Ito) used everywhere."""
+"""Figures: data in, plotly Figure out. One colour-blind-safe palette (Okabe & Ito) used everywhere.
+
+Plotly renders a subset of HTML in every text of a figure (titles, ticks, categories, legend names, annotations,
+hover text), so every text a user typed (wave, factor, indicator, project and domain labels, milestone titles,
+excerpts) goes in through `escape_plotly`, once: the functions here take text as typed, except where a parameter says
+it is Plotly text already (what `wave_tick` returns).
+"""
 
 from __future__ import annotations
 
 import hashlib
-import html
 import math
 import pickle
 import re
@@ -19,6 +24,7 @@ from plotly.subplots import make_subplots
 
 from .display import number, percent, signed
 from .domain import BOOLEAN_VALUES, RAG_VALUES, Factor, Indicator, IndicatorType, Wave, indicator_score, label_of
+from .escape import escape_plotly
 
 OKABE_ITO = {
     "orange": "#E69F00",
@@ -60,18 +66,27 @@ def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     return fig
 
 
-def wave_tick(label: str, progress: pd.DataFrame | None, wave: str | None = None, sep: str = "<br>") -> str:
-    """A wave's axis label with how complete its round is: "9-month follow-up<br>35 of 64 done · in progress".
-    `progress` is `analysis.round_progress` (of the portfolio or of one project); without it, the label alone."""
+def wave_tick(
+    label: str, progress: pd.DataFrame | None, wave: str | None = None, sep: str = "<br>", width: int | None = None
+) -> str:
+    """A wave's label (as typed) as Plotly text, with how complete its round is: "9-month follow-up<br>35 of 64 done ·
+    in progress"; wrapped at `width` characters if given. `progress` is `analysis.round_progress` (of the portfolio
+    or of one project); without it, the label alone."""
+    shown = _wrap_tick(label, width) if width else escape_plotly(label)
     if progress is None or progress.empty:
-        return label
+        return shown
     rows = progress[progress.wave == wave] if wave is not None else progress[progress.wave_label == label]
     if rows.empty:
-        return label
+        return shown
     row = rows.iloc[0]
     done = f"{int(row.done):,} of {int(row.expected):,} done"
     # On an axis each part has a line of its own, so neighbouring waves' labels do not run into each other.
-    return f"{label}{sep}{done}" + ("" if bool(row.finished) else (sep if sep == "<br>" else " · ") + "in progress")
+    return f"{shown}{sep}{done}" + ("" if bool(row.finished) else (sep if sep == "<br>" else " · ") + "in progress")
+
+
+def _escaped(values) -> list:
+    """Each text of `values` as Plotly text (`escape_plotly`); gaps and numbers as they are."""
+    return [escape_plotly(v) if isinstance(v, str) else v for v in values]
 
 
 def completion_chart(by_wave: pd.DataFrame, progress: pd.DataFrame | None = None) -> go.Figure:
@@ -79,13 +94,14 @@ def completion_chart(by_wave: pd.DataFrame, progress: pd.DataFrame | None = None
     `progress`, each wave says how many of its interviews are done and whether its round is still in progress."""
     waves = by_wave.sort_values("position").drop_duplicates("wave")[["wave", "wave_label"]]
     ticks = [wave_tick(label, progress, wave) for wave, label in zip(waves.wave, waves.wave_label, strict=True)]
+    labels = _escaped(waves.wave_label)
     fig = go.Figure()
     for status in STATUS_ORDER:
         counts = by_wave[by_wave.status == status].set_index("wave")["participants"]
         values = [int(counts.get(w, 0)) for w in waves.wave]
         fig.add_bar(
             name=status.capitalize(),
-            y=list(waves.wave_label),
+            y=labels,
             x=values,
             orientation="h",
             marker_color=STATUS_COLOURS[status],
@@ -96,7 +112,7 @@ def completion_chart(by_wave: pd.DataFrame, progress: pd.DataFrame | None = None
             hovertemplate="%{y}: %{x} " + status + "<extra></extra>",
         )
     fig.update_layout(barmode="stack", bargap=0.25)
-    fig.update_yaxes(autorange="reversed", tickvals=list(waves.wave_label), ticktext=ticks)
+    fig.update_yaxes(autorange="reversed", tickvals=labels, ticktext=ticks)
     fig.update_xaxes(title="participants (a count)")
     _layout(fig, "Follow-up completion by wave", 160 + 60 * len(waves))
     # Room for the legend to wrap onto a second and third row on a narrow screen without covering the title.
@@ -115,13 +131,13 @@ def outlook_grid_chart(grid: pd.DataFrame) -> go.Figure:
     codes: dict[str | None, int] = {None: 0, **{value: n + 1 for n, value in enumerate(RAG_VALUES)}}
     lookup = {(r.project_code, r.wave): (None if pd.isna(r.value) else r.value) for r in grid.itertuples()}
     z = [[codes.get(lookup.get((p, w)), 0) for w in waves.wave] for p in projects]
-    text = [[(lookup.get((p, w)) or "—").capitalize() for w in waves.wave] for p in projects]
+    text = [[escape_plotly((lookup.get((p, w)) or "—").capitalize()) for w in waves.wave] for p in projects]
     colours = [NOT_SCORED, RAG_COLOURS["red"], RAG_COLOURS["amber"], RAG_COLOURS["green"]]
     scale = [[i / 4 + edge / 4, colour] for i, colour in enumerate(colours) for edge in (0, 1)]
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            x=list(waves.wave_label),
+            x=_escaped(waves.wave_label),
             y=[labels[p] for p in projects],
             text=text,
             texttemplate="%{text}",
@@ -136,8 +152,12 @@ def outlook_grid_chart(grid: pd.DataFrame) -> go.Figure:
         )
     )
     fig.update_yaxes(autorange="reversed")
-    wave_labels = list(waves.wave_label)
-    fig.update_xaxes(side="top", tickangle=0, tickvals=wave_labels, ticktext=[_wrap_tick(w) for w in wave_labels])
+    fig.update_xaxes(
+        side="top",
+        tickangle=0,
+        tickvals=_escaped(waves.wave_label),
+        ticktext=[_wrap_tick(w) for w in waves.wave_label],
+    )
     _layout(fig, "Sustainability outlook by wave", 160 + 40 * len(projects))
     return fig.update_layout(margin=dict(t=90))
 
@@ -213,7 +233,7 @@ def _factor_axis(rows: pd.DataFrame) -> list[list[str]]:
     """A two-level (multicategory) axis: domain and kind as the group, the factor's full label within it (wrapped
     onto a second line when long, so that narrow screens keep room for the cells)."""
     return [
-        [_group_label(d, k) for d, k in zip(rows.domain, rows.kind, strict=True)],
+        [escape_plotly(_group_label(d, k)) for d, k in zip(rows.domain, rows.kind, strict=True)],
         [_wrap_tick(label, 28) for label in rows.label],
     ]
 
@@ -228,7 +248,7 @@ def _excerpt_lookup(evidence: pd.DataFrame | None) -> dict[tuple[str, str], str]
 
 def _hover_quote(text: str, width: int = 60, limit: int = 240) -> str:
     short = textwrap.shorten(str(text), width=limit, placeholder=" …")
-    return "<br>".join(html.escape(line, quote=False) for line in textwrap.wrap(f"“{short}”", width))
+    return "<br>".join(escape_plotly(line) for line in textwrap.wrap(f"“{short}”", width))
 
 
 def _rating_colorbar(ticks: dict[int, str]) -> dict:
@@ -241,7 +261,9 @@ def _rating_colorbar(ticks: dict[int, str]) -> dict:
 
 
 def _wrap_tick(label: str, width: int = 10) -> str:
-    return "<br>".join(textwrap.wrap(label, width)) or label
+    """`label` (as typed) as Plotly text on lines of about `width` characters: wrapped first, then escaped, so that
+    no line break falls inside an entity."""
+    return "<br>".join(escape_plotly(line) for line in textwrap.wrap(str(label), width)) or escape_plotly(label)
 
 
 def _none_for_nan(frame: pd.DataFrame) -> list[list[float | None]]:
@@ -275,12 +297,13 @@ def factor_heatmap(
 
     custom = [
         [[cited(int(count.at[f, w]), w), _signed(mean.at[f, w]), quotes.get((f, w), ""), label] for w in waves.wave]
-        for f, label in zip(rows.factor_code, rows.label, strict=True)
+        for f, label in zip(rows.factor_code, _escaped(rows.label), strict=True)
     ]
+    labels = _escaped(waves.wave_label)
     fig = go.Figure(
         go.Heatmap(
             z=_none_for_nan(mean),
-            x=list(waves.wave_label),
+            x=labels,
             y=_factor_axis(rows),
             text=[[_signed(v) if pd.notna(v) else "" for v in row] for row in mean.to_numpy()],
             texttemplate="%{text}",
@@ -297,8 +320,9 @@ def factor_heatmap(
     )
     # Grid lines would run through the middle of the grey "not cited" cells.
     fig.update_yaxes(autorange="reversed", showgrid=False)
-    labels = list(waves.wave_label)
-    ticks = [wave_tick(_wrap_tick(label), progress, wave) for wave, label in zip(waves.wave, labels, strict=True)]
+    ticks = [
+        wave_tick(label, progress, wave, width=10) for wave, label in zip(waves.wave, waves.wave_label, strict=True)
+    ]
     fig.update_xaxes(side="top", showgrid=False, tickangle=0, tickvals=labels, ticktext=ticks)
     _layout(fig, title, max(380, 210 + 28 * len(rows)))
     # Grey behind the tiles marks "not cited", which white (a mean of 0) must not be confused with.
@@ -341,7 +365,7 @@ def barriers_facilitators_chart(
     if balance.empty:
         return _empty_figure(title, "No factor has been rated yet.")
     per_wave = _per_wave(balance)
-    x = list(per_wave.wave_label)
+    x = _escaped(per_wave.wave_label)
     barrier = per_wave.barriers_per_interview if per else per_wave.barrier_weight
     facilitator = per_wave.facilitators_per_interview if per else per_wave.facilitator_weight
     net = per_wave.net_per_interview if per else per_wave.net
@@ -382,18 +406,17 @@ def barriers_facilitators_chart(
         zerolinecolor=NEUTRAL,
     )
     # The net is written under each wave rather than beside its marker, where it would sit on a bar.
-    nets = dict(zip(x, net, strict=True))
+    nets = dict(zip(per_wave.wave_label, net, strict=True))
     codes = dict(zip(per_wave.wave_label, per_wave.wave, strict=True))
-    categories = [w.label for w in waves] if waves is not None else x
+    categories = [w.label for w in waves] if waves is not None else list(per_wave.wave_label)
     if waves is not None:
         codes |= {w.label: w.wave for w in waves}
     ticks = [
         wave_tick(c, progress, codes.get(c)) + (f"<br><b>net {_signed(nets[c], digits)}</b>" if c in nets else "")
         for c in categories
     ]
-    fig.update_xaxes(
-        type="category", categoryorder="array", categoryarray=categories, tickvals=categories, ticktext=ticks
-    )
+    shown = _escaped(categories)
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=shown, tickvals=shown, ticktext=ticks)
     _layout(fig, title, 460 if progress is not None else 440)
     fig.update_layout(margin=dict(t=120))  # the title above a legend of two rows
     return fig
@@ -438,9 +461,9 @@ def _indicator_trace(indicator: Indicator, values: pd.DataFrame, waves: Sequence
     y = [None if v is None else indicator_score(indicator, v) for v in words]
     marker_colours = [RAG_COLOURS.get(v, colour) if v else colour for v in words]
     return dict(
-        x=[_short_wave_label(w.label) for w in waves],
+        x=[escape_plotly(_short_wave_label(w.label)) for w in waves],
         y=y,
-        text=[v or "not scored" for v in words],
+        text=[escape_plotly(v or "not scored") for v in words],
         mode="lines+markers",
         line=dict(color=colour, width=2),
         marker=dict(size=10, color=marker_colours, line=dict(color="#333333", width=1)),
@@ -459,24 +482,27 @@ def indicator_small_multiples(
     fig = make_subplots(
         rows=rows,
         cols=cols,
-        subplot_titles=[i.label for i in indicators],
+        subplot_titles=[escape_plotly(i.label) for i in indicators],
         vertical_spacing=min(0.1, 0.6 / rows),
         horizontal_spacing=0.12,
     )
     projects = sorted(indicator_values.project_code.dropna().unique())
-    x = [_short_wave_label(w.label) for w in waves]
+    x = [escape_plotly(_short_wave_label(w.label)) for w in waves]
     for k, indicator in enumerate(indicators):
         row, col = k // cols + 1, k % cols + 1
         values = indicator_values[indicator_values.indicator_code == indicator.indicator_code]
         scores = [indicator_score(indicator, v) for v in values.value.dropna()]
         for p, project in enumerate(projects):
             trace = _indicator_trace(indicator, values[values.project_code == project], waves, PROJECT_COLOURS[p % 8])
+            # The indicator's label reaches the hover through `meta`: in the template itself its text would be
+            # read as template syntax (a "%{…}" in a label).
             fig.add_scatter(
                 **trace,
-                name=project,
+                name=escape_plotly(project),
                 legendgroup=project,
                 showlegend=k == 0 and len(projects) > 1,
-                hovertemplate=f"{indicator.label}<br>%{{x}}: %{{text}}<extra>{project}</extra>",
+                meta=[escape_plotly(indicator.label), escape_plotly(project)],
+                hovertemplate="%{meta[0]}<br>%{x}: %{text}<extra>%{meta[1]}</extra>",
                 row=row,
                 col=col,
             )
@@ -585,13 +611,14 @@ def timeline_chart(
         rows[column] = pd.to_datetime(rows[column])
     if "wave_label" not in rows.columns:
         rows["wave_label"] = rows.wave.map({w.wave: w.label for w in waves})
-    rows["who"] = _participant_labels(rows)
+    rows["who"] = _escaped(_participant_labels(rows))
+    rows["wave_label"] = _escaped(rows.wave_label)
     fig = go.Figure()
     _add_windows(fig, rows)
     _add_due_dates(fig, rows)
     _add_interviews(fig, rows)
     lines = [
-        (pd.Timestamp(m.milestone_date), textwrap.shorten(str(m.title), 28, placeholder="…"), "dash")
+        (pd.Timestamp(m.milestone_date), escape_plotly(textwrap.shorten(str(m.title), 28, placeholder="…")), "dash")
         for m in (milestones if milestones is not None else pd.DataFrame()).itertuples()
     ]
     if lines:
@@ -650,6 +677,7 @@ def net_balance_chart(
         codes |= {w.label: w.wave for w in waves}
     else:
         categories = list(totals.sort_values("position").drop_duplicates("wave").wave_label)
+    shown = _escaped(categories)
     fig = go.Figure()
     digits = 1 if per else 0
     for k, (project, line) in enumerate(totals.groupby("project_code", sort=True)):
@@ -659,22 +687,22 @@ def net_balance_chart(
             for i, n in zip(line.interviews if per else line.n_ratings, line.n_ratings, strict=True)
         ]
         fig.add_scatter(
-            name=project,
-            x=list(line.wave_label),
+            name=escape_plotly(project),
+            x=_escaped(line.wave_label),
             y=[None if pd.isna(v) else float(v) for v in line.value],
             mode="lines+markers",
             line=dict(color=PROJECT_COLOURS[k % 8], dash=PROJECT_DASHES[style % 4], width=2),
             marker=dict(symbol=PROJECT_SYMBOLS[style % 4], size=8),
             customdata=list(zip([_signed(v, digits) for v in line.value], detail, strict=True)),
-            hovertemplate=f"{project} · %{{x}}<br>net %{{customdata[0]}}"
+            hovertemplate=f"{escape_plotly(project)} · %{{x}}<br>net %{{customdata[0]}}"
             + (" per interview" if per else "")
             + " (%{customdata[1]})<extra></extra>",
         )
     fig.update_xaxes(
         type="category",
         categoryorder="array",
-        categoryarray=categories,
-        tickvals=categories,
+        categoryarray=shown,
+        tickvals=shown,
         ticktext=[wave_tick(c, progress, codes.get(c)) for c in categories],
         range=[-0.3, len(categories) - 0.7],
     )
@@ -692,7 +720,7 @@ def net_balance_chart(
 
 def citation_chart(counts_a: pd.DataFrame, counts_b: pd.DataFrame, label_a: str, label_b: str) -> go.Figure:
     """Projects citing each factor at two waves side by side (a count), factors in the order of the table. The
-    labels may carry each round's completeness (`wave_tick(..., sep=" · ")`)."""
+    labels are Plotly text, as `wave_tick(..., sep=", ")` makes them (with each round's completeness)."""
     title = f"Projects citing each factor (count): {label_a} and {label_b}"
     if counts_a.empty:
         return _empty_figure(title, "The codebook has no factors.")
@@ -712,8 +740,9 @@ def citation_chart(counts_a: pd.DataFrame, counts_b: pd.DataFrame, label_a: str,
             constraintext="none",
             textfont=dict(size=12),
             cliponaxis=False,
-            customdata=list(zip(aligned.label, aligned.percent.fillna(0), strict=True)),
-            hovertemplate=f"%{{customdata[0]}}<br>{label}: %{{x}} projects (%{{customdata[1]:.0f}}%)<extra></extra>",
+            customdata=list(zip(_escaped(aligned.label), aligned.percent.fillna(0), strict=True)),
+            meta=[label],  # not in the template, where a wave's label could read as template syntax
+            hovertemplate="%{customdata[0]}<br>%{meta[0]}: %{x} projects (%{customdata[1]:.0f}%)<extra></extra>",
         )
     fig.update_layout(barmode="group", bargap=0.25, bargroupgap=0.05)
     fig.update_yaxes(autorange="reversed")
@@ -752,7 +781,8 @@ def _matrix_rows(codes: Sequence[str], factors: Sequence[Factor] | None) -> pd.D
 def change_matrix_chart(
     matrix: pd.DataFrame, value: str = "diff", factors: Sequence[Factor] | None = None, title: str | None = None
 ) -> go.Figure:
-    """Factors down, projects across; `value` is `diff` (−4..4) or `mean_a` / `mean_b` (−2..2)."""
+    """Factors down, projects across; `value` is `diff` (−4..4) or `mean_a` / `mean_b` (−2..2). A `title` is Plotly
+    text (its waves' labels made by `wave_tick`)."""
     if value not in MATRIX_VALUES:
         raise ValueError(f"value must be one of {', '.join(MATRIX_VALUES)}, not '{value}'")
     default_title, (zmin, zmax), ticks = MATRIX_VALUES[value]
@@ -768,11 +798,11 @@ def change_matrix_chart(
     fig = go.Figure(
         go.Heatmap(
             z=_none_for_nan(z),
-            x=projects,
-            y=_factor_axis(rows) if factors is not None else list(rows.label),
+            x=_escaped(projects),
+            y=_factor_axis(rows) if factors is not None else _escaped(rows.label),
             text=[[_signed(v) if pd.notna(v) else "" for v in row] for row in z.to_numpy()],
             texttemplate="%{text}",
-            customdata=[[label] * len(projects) for label in rows.label],
+            customdata=[[label] * len(projects) for label in _escaped(rows.label)],
             colorscale=RATING_SCALE,
             zmin=zmin,
             zmax=zmax,

@@ -2,17 +2,18 @@
 found highlighted, and where it leads (the project's timeline; for editors, the interview itself).
 
 Built from `storage.search_evidence`, which is scoped to the viewer; `ui.shared` keeps a built page until the next
-write. Text typed by users is HTML-escaped before the highlights are put in, so an excerpt can never become markup.
+write. Text typed by users is HTML-escaped (`escape_html`) before the highlights are put in, so an excerpt can never
+become markup.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 
 from . import storage
 from .domain import RATING_LABELS, Viewer, label_of, rating_text, rating_value
+from .escape import escape_html
 from .storage import SearchFilters
 
 RESULTS_PER_PAGE = 20
@@ -39,13 +40,13 @@ class ResultsPage:
 def highlight(text: str, words: tuple[str, ...]) -> str:
     """`text` HTML-escaped, with every occurrence of any of `words` (any case) in <mark>."""
     if not words:
-        return html.escape(text)
+        return escape_html(text)
     pattern = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)), re.IGNORECASE)
     out, end = [], 0
     for match in pattern.finditer(text):
-        out += [html.escape(text[end : match.start()]), f"<mark>{html.escape(match.group())}</mark>"]
+        out += [escape_html(text[end : match.start()]), f"<mark>{escape_html(match.group())}</mark>"]
         end = match.end()
-    out.append(html.escape(text[end:]))
+    out.append(escape_html(text[end:]))
     return "".join(out)
 
 
@@ -58,14 +59,14 @@ def _result_html(row, words: tuple[str, ...]) -> str:
     who = str(row.participant_code)
     # A pseudonym ("EMPL · Service user A") already names the project and the role; a code does not.
     people = [who.removeprefix(prefix)] if who.startswith(prefix) else [who, label_of(row.role)]
-    where = " · ".join(html.escape(part) for part in (*people, str(row.wave_label), _date(row.interview_date)))
+    where = " · ".join(escape_html(part) for part in (*people, str(row.wave_label), _date(row.interview_date)))
     if row.source == "summary":
         what = "Interview summary"
     else:
         rating = rating_value(int(row.rating), bool(row.mixed))
-        what = f"{html.escape(str(row.factor_label))} · {rating_text(rating)} {RATING_LABELS[rating]}"
+        what = f"{escape_html(str(row.factor_label))} · {rating_text(rating)} {RATING_LABELS[rating]}"
     return (
-        f"<div><strong>{html.escape(row.project_code)}</strong> · {where}<br><em>{what}</em></div>"
+        f"<div><strong>{escape_html(row.project_code)}</strong> · {where}<br><em>{what}</em></div>"
         f'<blockquote style="margin:0.3rem 0 0 0">{highlight(str(row.text), words)}</blockquote>'
     )
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import html
 import io
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -27,6 +26,7 @@ from fpdf.fonts import FontFace
 from . import analysis, charts, display, storage
 from .domain import RAG_VALUES, Indicator, IndicatorType, Viewer, Wave, indicator_score, label_of
 from .errors import NotFound, TrackerError
+from .escape import escape_html, plotly_plain
 from .service import audit
 
 FORMATS = ("pdf", "html")
@@ -63,27 +63,24 @@ class Figure:
         return figure_text(self.figure)
 
 
-def _plain(label: object) -> str:
-    return " ".join(str(label).replace("<br>", " ").split())
-
-
 def figure_text(figure: go.Figure) -> str:
-    """What a figure shows, in words: a heat map's rows and columns, the named lines or bars, a panel's titles. A
-    reader of the PDF's text (a screen reader, a search) finds every project and factor the picture shows."""
+    """What a figure shows, in words (plain text, as a reader of the figure sees it): a heat map's rows and
+    columns, the named lines or bars, a panel's titles. A reader of the PDF's text (a screen reader, a search) finds
+    every project and factor the picture shows."""
     parts: list[str] = []
     for trace in figure.data:
         if trace.type == "heatmap":
             rows = list(trace.y) if trace.y is not None else []
             if len(rows) == 2 and isinstance(rows[0], list | tuple):
                 rows = list(rows[1])  # a two-level axis: the group, then the label
-            parts.append("Rows: " + "; ".join(_plain(r) for r in rows) + ".")
-            parts.append("Columns: " + "; ".join(_plain(c) for c in (trace.x or ())) + ".")
+            parts.append("Rows: " + "; ".join(plotly_plain(r) for r in rows) + ".")
+            parts.append("Columns: " + "; ".join(plotly_plain(c) for c in (trace.x or ())) + ".")
     named = [t.name for t in figure.data if t.type != "heatmap" and t.name and t.showlegend is not False]
     if named:
-        parts.append("Lines and bars: " + ", ".join(dict.fromkeys(_plain(n) for n in named)) + ".")
+        parts.append("Lines and bars: " + ", ".join(dict.fromkeys(plotly_plain(n) for n in named)) + ".")
     panels = [a.text for a in figure.layout.annotations if a.text and a.showarrow is not True]
     if len(panels) > 1:
-        parts.append("Panels: " + "; ".join(_plain(p) for p in panels) + ".")
+        parts.append("Panels: " + "; ".join(plotly_plain(p) for p in panels) + ".")
     return " ".join(parts)
 
 
@@ -572,7 +569,7 @@ def to_html(report: Report) -> bytes:
         else:
             body.append(_html_block(block))
     page = HTML_PAGE.format(
-        title=html.escape(report.title), subtitle=html.escape(report.subtitle), body="\n".join(body)
+        title=escape_html(report.title), subtitle=escape_html(report.subtitle), body="\n".join(body)
     )
     return page.encode("utf-8")
 
@@ -593,31 +590,31 @@ def _html_figure(block: Figure, include_plotlyjs: bool) -> str:
         full_html=False, include_plotlyjs=include_plotlyjs, config={"displaylogo": False}, default_width="100%"
     )
     words = " ".join(part for part in (block.caption, block.text) if part)
-    caption = f"<figcaption>{html.escape(words)}</figcaption>" if words else ""
+    caption = f"<figcaption>{escape_html(words)}</figcaption>" if words else ""
     return f"<figure>{div}{caption}</figure>"
 
 
 def _html_block(block: Heading | Text | Table | Quote) -> str:
     if isinstance(block, Heading):
-        return f"<h2>{html.escape(block.text)}</h2>"
+        return f"<h2>{escape_html(block.text)}</h2>"
     if isinstance(block, Text):
-        return f"<p>{html.escape(block.text)}</p>"
+        return f"<p>{escape_html(block.text)}</p>"
     if isinstance(block, Quote):
-        return f"<blockquote>“{html.escape(block.text)}”<footer>{html.escape(block.source)}</footer></blockquote>"
+        return f"<blockquote>“{escape_html(block.text)}”<footer>{escape_html(block.source)}</footer></blockquote>"
     numeric = [_numeric(block.frame[c]) for c in block.frame.columns]
     head = "".join(
-        f"<th{' class=num' if n else ''}>{html.escape(str(c))}</th>"
+        f"<th{' class=num' if n else ''}>{escape_html(str(c))}</th>"
         for c, n in zip(block.frame.columns, numeric, strict=True)
     )
     rows = "".join(
         "<tr>"
         + "".join(
-            f"<td{' class=num' if n else ''}>{html.escape(str(v))}</td>" for v, n in zip(row, numeric, strict=True)
+            f"<td{' class=num' if n else ''}>{escape_html(str(v))}</td>" for v, n in zip(row, numeric, strict=True)
         )
         + "</tr>"
         for row in block.frame.itertuples(index=False)
     )
-    caption = f"<caption>{html.escape(block.caption)}</caption>" if block.caption else ""
+    caption = f"<caption>{escape_html(block.caption)}</caption>" if block.caption else ""
     return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 

@@ -5,6 +5,7 @@ double coding from here; funders see the statistics (no text); a project team se
 import streamlit as st
 
 from innovation_tracker import double_coding, storage, ui
+from innovation_tracker.ui.text import escape_markdown
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
@@ -18,7 +19,7 @@ tables = ui.shared(double_coding.agreement_tables, wave)
 if tables.empty:
     st.info(
         "Nothing is double-coded"
-        + ("" if wave is None else f" at the {wave_labels[wave].lower()}")
+        + ("" if wave is None else f" at the {escape_markdown(wave_labels[wave].lower())}")
         + " yet. **Double coding** is how a team shows its coding can be trusted: a second evaluator codes an"
         " interview again, independently and *blind* (without seeing the first coding), and this page then measures"
         " how far the two codings agree, per factor, per project and overall: the percent of factors on which they"
@@ -48,7 +49,8 @@ alpha.metric(
     help=f"n = {overall.n_rated_by_both:,} units rated by both coders (X, mixed, left out)",
 )
 st.caption(
-    f"Overall{'' if wave is None else ' at the ' + wave_labels[wave].lower()}: {int(overall.n_units):,} units"
+    f"Overall{'' if wave is None else ' at the ' + escape_markdown(wave_labels[wave].lower())}:"
+    f" {int(overall.n_units):,} units"
     f" (factors × double-coded interviews), {int(overall.n_rated_by_both):,} of them rated by both coders."
     " **Percent agreement**: the two codings agree on whether the factor was cited and, where both cited it, on the"
     " rating. **Cohen's kappa**: agreement on citing beyond chance (1 perfect, 0 no better than chance)."

@@ -4,6 +4,7 @@ import streamlit as st
 
 from innovation_tracker import page_content, storage, ui
 from innovation_tracker.domain import Relation, Setting, label_of
+from innovation_tracker.ui.text import escape_markdown, markdown_cells
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
@@ -59,12 +60,13 @@ with matrix_header:
         st.plotly_chart(matrix.figure, width="stretch")
         which = labels[wave_b] if wave_a == wave_b else f"{labels[wave_a]} and the {labels[wave_b]}"
         st.caption(
-            f"{len(matrix.drawn)} of {len(compared.matrix_codes)} projects shown. {matrix.text} "
+            f"{len(matrix.drawn)} of {len(compared.matrix_codes)} projects shown. {escape_markdown(matrix.text)} "
             "Mean rating from −2 (strong barrier) to +2 (strong facilitator); grey: not rated. "
             "Finished rounds: [Glossary](glossary)."
         )
         if matrix.missing:
-            st.caption(f"No ratings at the {which} yet: {page_content.name_list(matrix.missing, 40)}.")
+            missing = page_content.name_list(matrix.missing, 40)
+            st.caption(f"No ratings at the {escape_markdown(which)} yet: {escape_markdown(missing)}.")
 
 st.header("How many projects cite each factor")
 scope = st.selectbox(
@@ -73,7 +75,7 @@ scope = st.selectbox(
     format_func=lambda w: "The whole year" if w == "whole" else wave_name(w),
 )
 citations = ui.shared(page_content.citation_display, None if scope == "whole" else scope, settings, relations)
-st.table(citations, hide_index=True)
+st.table(markdown_cells(citations), hide_index=True)  # st.table renders its cells as markdown
 paper = "Projects in the paper (of 11)" in citations.columns
 st.caption(
     (
@@ -89,6 +91,7 @@ if len(finished) >= 2:
     figure = ui.shared(page_content.citation_figure, finished[0], finished[-1], settings, relations, ui.today())
     st.plotly_chart(figure, width="stretch")
     st.caption(
-        f"Projects citing each factor (a count) at the first and the latest finished rounds ({finished[0].label} and "
-        f"{finished[-1].label}); the table above holds the same counts for any wave."
+        "Projects citing each factor (a count) at the first and the latest finished rounds"
+        f" ({escape_markdown(finished[0].label)} and {escape_markdown(finished[-1].label)}); the table above holds the"
+        " same counts for any wave."
     )

@@ -4,6 +4,7 @@ import streamlit as st
 
 from innovation_tracker import page_content, ui
 from innovation_tracker.ui import forms, navigation
+from innovation_tracker.ui.text import escape_markdown
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
@@ -19,7 +20,7 @@ def links(check: str, items: tuple, page: str, icon: str) -> None:
             f"Page (of {pages:,}; {len(items):,} in all)", min_value=1, max_value=pages, value=1, key=f"quality:{check}"
         )
     for label, params in items[(screen - 1) * LINKS_SHOWN : screen * LINKS_SHOWN]:
-        st.page_link(navigation.page(page), label=label, query_params=dict(params), icon=icon)
+        st.page_link(navigation.page(page), label=escape_markdown(label), query_params=dict(params), icon=icon)
 
 
 st.title("Data quality")

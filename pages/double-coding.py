@@ -73,9 +73,12 @@ def blind_form(interview: dict) -> None:
     for code in cited:
         factor = by_code[code]
         name, rating, words, share = st.columns([2.5, 1.6, 3.6, 1.2], vertical_alignment="center")
-        name.markdown(f"**{escape_markdown(factor.label)}** · {factor.kind.value}", help=factor.description or None)
+        name.markdown(
+            f"**{escape_markdown(factor.label)}** · {factor.kind.value}",
+            help=escape_markdown(factor.description) if factor.description else None,
+        )
         rating.selectbox(
-            f"Rating of {factor.label}",
+            f"Rating of {escape_markdown(factor.label)}",
             capture.rating_options(factor.kind, neutral_mixed),
             index=None,
             format_func=capture.option_label,
@@ -84,7 +87,7 @@ def blind_form(interview: dict) -> None:
             placeholder="Rating",
         )
         words.text_input(
-            f"Evidence for {factor.label}",
+            f"Evidence for {escape_markdown(factor.label)}",
             key=f"{form}:evidence:{code}",
             placeholder="Evidence excerpt (a short quote)",
             label_visibility="collapsed",
@@ -209,14 +212,14 @@ def reconcile() -> None:
                 )
             choice, reason = st.columns([1, 3])
             choice.selectbox(
-                f"Agreed rating of {item.label}",
+                f"Agreed rating of {escape_markdown(item.label)}",
                 double_coding.consensus_options(item.kind, neutral_mixed),
                 index=None,
                 format_func=lambda o: o if o == double_coding.NOT_CITED else capture.option_label(o),
                 key=f"{form}:choice:{item.factor_code}",
                 placeholder="Agreed rating",
             )
-            reason.text_input(f"Why, for {item.label}", key=f"{form}:reason:{item.factor_code}")
+            reason.text_input(f"Why, for {escape_markdown(item.label)}", key=f"{form}:reason:{item.factor_code}")
             forms.field_errors(form, f"consensus:{item.factor_code}")
     if open_ones.empty:
         return

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from innovation_tracker import analysis, storage, ui
+from innovation_tracker.ui.text import escape_markdown
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
@@ -61,7 +62,8 @@ st.markdown(
 
 st.header("Windows and due dates")
 schedule = "; ".join(
-    f"{w.label}: {w.offset_days} days after baseline, window −{w.window_before_days}/+{w.window_after_days} days"
+    f"{escape_markdown(w.label)}: {w.offset_days} days after baseline,"
+    f" window −{w.window_before_days}/+{w.window_after_days} days"
     for w in waves
 )
 st.markdown(

@@ -10,6 +10,7 @@ from innovation_tracker import backup, page_content, reports, service, storage, 
 from innovation_tracker.domain import AccountRole
 from innovation_tracker.errors import TrackerError, ValidationError
 from innovation_tracker.ui.downloads import download_button
+from innovation_tracker.ui.text import escape_markdown, markdown_cells
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
@@ -169,8 +170,9 @@ def import_tab() -> None:
 
 def show_differences(plan) -> None:
     differences = plan.differences()
-    # A plain table: few enough rows to read, and each value readable in full.
-    st.table(differences.head(DIFFERENCES_SHOWN).set_index(["File", "Row"]))
+    # A plain table: few enough rows to read, and each value readable in full. st.table renders its cells as
+    # markdown, and they hold what the files hold.
+    st.table(markdown_cells(differences.head(DIFFERENCES_SHOWN).set_index(["File", "Row"])))
     if len(differences) > DIFFERENCES_SHOWN:
         st.caption(f"The first {DIFFERENCES_SHOWN} of {len(differences):,} changed values.")
 
@@ -198,7 +200,7 @@ def check_files(uploads, signature: tuple, update: bool) -> None:
 def show_plan(plan) -> None:
     st.subheader("Import plan")
     for notice in plan.notices:
-        st.info(notice, icon=":material/info:")
+        st.info(escape_markdown(notice), icon=":material/info:")  # it quotes the files' names and fields
     st.dataframe(plan.summary(), hide_index=True)
     if plan.refused:
         st.warning(

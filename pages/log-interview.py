@@ -111,7 +111,7 @@ def rating_control(factor, options, last_rating=None) -> None:
         options,
         format_func=lambda option: capture.option_label(option, last_rating),
         key=f"{form}:mark:{factor.factor_code}",
-        help=factor.description or None,
+        help=escape_markdown(factor.description) if factor.description else None,
         label_visibility="collapsed",
         persist_state="page",
     )
@@ -120,7 +120,7 @@ def rating_control(factor, options, last_rating=None) -> None:
 def evidence_fields(factor) -> None:
     code = factor.factor_code
     st.text_input(
-        f"Evidence for {factor.label}",
+        f"Evidence for {escape_markdown(factor.label)}",
         key=f"{form}:evidence:{code}",
         placeholder="Evidence excerpt (a short quote)",
         label_visibility="collapsed",
@@ -133,7 +133,10 @@ def coding_line(factor, options, title: str, note: str | None = None, last_ratin
     """A factor's line: name and kind (definition in the tooltip), the rating choice, evidence, shareable."""
     code = factor.factor_code
     name, choice, words, share = st.columns([2.5, 3.3, 3.2, 1.3], vertical_alignment="center")
-    name.markdown(f"{title} {KIND_BADGE[factor.kind.value]}", help=factor.description or None)
+    name.markdown(
+        f"{title} {KIND_BADGE[factor.kind.value]}",
+        help=escape_markdown(factor.description) if factor.description else None,
+    )
     if note:
         name.caption(note)
     with choice:
@@ -170,7 +173,8 @@ else:
     with st.container(border=True):
         if carried:
             st.markdown(
-                f"**Carried forward from the {escape_markdown(last_wave.lower())}** · {len(carried)} factors {person}"
+                f"**Carried forward from the {escape_markdown(last_wave.lower())}** · {len(carried)} factors"
+                f" {escape_markdown(person)}"
                 " cited then. "
                 "Mark each: *still so*, the new rating if it changed, or *not mentioned*. A *shareable* excerpt may "
                 "be quoted to funders and project teams."
@@ -182,7 +186,7 @@ else:
                 coding_line(item.factor, options, f"{n}. **{escape_markdown(item.factor.label)}**", note, item.rating)
         else:
             st.caption(
-                f"Nothing to carry forward: {person} has no rated interview before the"
+                f"Nothing to carry forward: {escape_markdown(person)} has no rated interview before the"
                 f" {escape_markdown(waves[wave].label.lower())}."
             )
 
@@ -201,8 +205,8 @@ else:
             coding_line(
                 factor,
                 capture.rating_options(factor.kind, study.neutral_mixed),
-                f"**{factor.label}**",
-                label_of(factor.domain),
+                f"**{escape_markdown(factor.label)}**",
+                escape_markdown(label_of(factor.domain)),
             )
         search = st.text_input(
             "Search the codebook",

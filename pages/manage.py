@@ -67,7 +67,7 @@ if projects_tab.open:
         if row is not None:
             version, opened = forms.base(form, row["version"], capture.snapshot_of(row, capture.PROJECT_FIELDS))
         with st.form(form, clear_on_submit=False, enter_to_submit=False):
-            st.subheader("New project" if row is None else f"Edit {project}")
+            st.subheader("New project" if row is None else f"Edit {escape_markdown(project)}")
             if row is None:
                 code = st.text_input(
                     "Project code", key=f"{form}:project_code", help="1–16 upper-case letters, e.g. ARTS"
@@ -226,7 +226,8 @@ if people_tab.open:
 
         if row is not None and row["status"] == "withdrawn":
             st.info(
-                f"{person} withdrew on {row['withdrawal_date']:%d %b %Y}: their later waves are not followed up.",
+                f"{escape_markdown(person)} withdrew on {row['withdrawal_date']:%d %b %Y}: their later waves are not"
+                " followed up.",
                 icon=":material/person_off:",
             )
         elif row is not None:

@@ -7,7 +7,7 @@ import streamlit as st
 from innovation_tracker import display, framework_matrix, storage, ui
 from innovation_tracker.domain import label_of
 from innovation_tracker.ui.downloads import deferred, download_button
-from innovation_tracker.ui.text import escape_markdown
+from innovation_tracker.ui.text import escape_markdown, markdown_cells
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
@@ -82,7 +82,8 @@ if selected and domain is not None:
                 "evidence": "Excerpt",
             }
         )
-        st.table(shown_excerpts, hide_index=True)  # wrapped: excerpts are read in full
+        # wrapped: excerpts are read in full; st.table renders its cells as markdown
+        st.table(markdown_cells(shown_excerpts), hide_index=True)
 elif selected:
     st.info("Choose the factors of one domain as columns to read the excerpts behind a cell.")
 

@@ -44,7 +44,7 @@ if ui.viewer().role == AccountRole.TEAM:
     people.metric("Participants", home.participants)
     done.metric("Interviews completed", home.completed)
     late.metric("Follow-ups overdue", home.overdue)
-    outlook.metric("Latest outlook", home.outlook.split(" at ")[0], help=home.outlook)
+    outlook.metric("Latest outlook", escape_markdown(home.outlook.split(" at ")[0]), help=escape_markdown(home.outlook))
     st.header("The year so far")
     st.dataframe(ui.as_arrow(home.rounds), hide_index=True)
     st.caption(f"A round is finished when every window has closed or enough interviews are done ({GLOSSARY}).")
@@ -101,7 +101,7 @@ if settings or statuses:
     shown = f"{overview.projects:,} of {counts['projects']:,}"
     st.caption(f"{shown} projects match the filters (the counts above are for all).")
 st.plotly_chart(overview.completion, width="stretch")
-st.caption(overview.completion_text + f" Finished rounds and windows: {GLOSSARY}.")
+st.caption(escape_markdown(overview.completion_text) + f" Finished rounds and windows: {GLOSSARY}.")
 
 st.header("Status now")
 waves = ui.reference(storage.list_waves)
@@ -120,7 +120,8 @@ else:
     status = ui.shared(page_content.status_now, today, chosen, tuple(settings), tuple(statuses))
     marker = "" if status.finished else " — **in progress**: its figures are not final"
     st.caption(
-        f"Each project at the **{status.wave_label}** ({status.progress}){marker}, most at risk first: outlook and "
+        f"Each project at the **{escape_markdown(status.wave_label)}** ({status.progress}){marker}, most at risk first:"
+        " outlook and "
         f"net balance per interview, each with its change since the round before; follow-ups overdue and open early "
         f"warnings as of today. Click a column to sort. Terms: {GLOSSARY}."
     )
@@ -128,7 +129,7 @@ else:
 
 if overview.outlook_figure is not None:
     st.plotly_chart(overview.outlook_figure, width="stretch")
-    st.caption(overview.outlook_text + f" Outlook: {GLOSSARY}.")
+    st.caption(escape_markdown(overview.outlook_text) + f" Outlook: {GLOSSARY}.")
     if overview.outlook_shown < overview.projects:
         st.caption(
             f"The {overview.outlook_shown} projects of {overview.projects:,} whose latest outlook is worst; "
@@ -148,7 +149,7 @@ if warnings.empty:
 for warning in warnings.head(WARNINGS_SHOWN).itertuples():
     st.page_link(
         navigation.page("pages/timeline.py"),
-        label=f"**{warning.project_code}** · {warning.message}",
+        label=f"**{escape_markdown(warning.project_code)}** · {escape_markdown(warning.message)}",
         icon=WARNING_ICONS.get(warning.kind, ":material/warning:"),
         query_params={"project": warning.project_code},
     )
@@ -172,7 +173,7 @@ else:
         "Per completed interview: the sum of facilitator ratings minus the weight of barrier ratings, divided by the "
         f"interviews done at that wave, so projects of any size compare ({GLOSSARY}). "
     )
-    caption += overview.balance_text
+    caption += escape_markdown(overview.balance_text)
     if overview.balance_shown < overview.projects - len(overview.balance_missing):
         caption += (
             f" Drawn for the {overview.balance_shown} projects with the highest and lowest latest balance of"
@@ -182,7 +183,7 @@ else:
     if overview.balance_missing:
         st.caption(
             f"Not drawn, no ratings yet ({len(overview.balance_missing)}): "
-            + page_content.name_list(overview.balance_missing)
+            + escape_markdown(page_content.name_list(overview.balance_missing))
             + "."
         )
     behind = st.expander("Data behind this chart", key="overview:balance", on_change="rerun")

@@ -5,6 +5,7 @@ import streamlit as st
 
 from innovation_tracker import capture, page_content, storage, ui
 from innovation_tracker.ui import forms
+from innovation_tracker.ui.text import escape_markdown
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
@@ -29,7 +30,11 @@ wave = choose_wave.selectbox(
     format_func=waves.get,
 )
 scores = ui.read(storage.indicator_scores, project, wave)
-round_note = f"{project}'s current round is the **{waves[current].lower()}**" if current else "nobody is due yet"
+round_note = (
+    f"{escape_markdown(project)}'s current round is the **{escape_markdown(waves[current].lower())}**"
+    if current
+    else "nobody is due yet"
+)
 st.caption(
     f"Score each indicator after the wave's round of interviews: {round_note} (the wave most of its participants "
     "are due at or were last interviewed at), where the form opens. Leave an indicator blank to clear its score."
@@ -44,9 +49,11 @@ with st.form(form, clear_on_submit=False, enter_to_submit=False):
         current = None if pd.isna(row.value) else row.value
         with field:
             key = f"{form}:{row.indicator_code}"
+            label = escape_markdown(row.label)
+            about = escape_markdown(row.description) if isinstance(row.description, str) else None
             if row.value_type == "count":
                 entered[row.indicator_code] = st.number_input(
-                    row.label, value=None if current is None else int(current), step=1, help=row.description, key=key
+                    label, value=None if current is None else int(current), step=1, help=about, key=key
                 )
             else:
                 if row.value_type == "ordinal":
@@ -56,17 +63,17 @@ with st.form(form, clear_on_submit=False, enter_to_submit=False):
                 else:
                     options = [None, "red", "amber", "green"]
                 entered[row.indicator_code] = st.selectbox(
-                    row.label,
+                    label,
                     options,
                     index=options.index(current) if current in options else 0,
                     format_func=lambda v: NOT_SCORED if v is None else v,
-                    help=row.description,
+                    help=about,
                     key=key,
                 )
             forms.field_errors(form, row.indicator_code)
         previous = NOT_SCORED if pd.isna(row.previous_value) else row.previous_value
         before.caption(
-            f"{row.previous_wave}: **{previous}**"
+            f"{escape_markdown(row.previous_wave)}: **{escape_markdown(previous)}**"
             if isinstance(row.previous_wave, str)
             else "first wave: nothing before"
         )

@@ -35,7 +35,7 @@ else:
     interviews.metric("Interviews completed", timeline.completed)
     late.metric("Follow-ups overdue", timeline.overdue)
     st.plotly_chart(timeline.schedule_figure, width="stretch")
-    st.caption(timeline.schedule_text + " Windows and due dates: [Glossary](glossary).")
+    st.caption(escape_markdown(timeline.schedule_text) + " Windows and due dates: [Glossary](glossary).")
 
 st.header("Barriers and facilitators")
 if timeline.heatmap is None:
@@ -47,13 +47,13 @@ st.caption(
     "Mean rating of each factor cited, by wave: −2 strong barrier … +2 strong facilitator. "
     "Grey cells: nobody cited the factor at that wave. Under each wave, how many of its interviews are done; hover "
     "for the share of participants interviewed who cited the factor. "
-    + timeline.heatmap_text
+    + escape_markdown(timeline.heatmap_text)
     + " [Glossary](glossary)."
 )
 st.plotly_chart(timeline.balance_figure, width="stretch")
 st.caption(
     "Facilitator and barrier weight per completed interview, so rounds of different sizes compare. "
-    + timeline.balance_text
+    + escape_markdown(timeline.balance_text)
     + " Net balance: [Glossary](glossary)."
 )
 with st.expander("Data behind this chart"):
@@ -64,7 +64,7 @@ if timeline.indicators_figure is None:
     st.info("No sustainability indicators have been scored for this project yet.")
 else:
     st.plotly_chart(timeline.indicators_figure, width="stretch")
-    st.caption(timeline.indicators_text)
+    st.caption(escape_markdown(timeline.indicators_text))
 
 st.header("What changed")
 rated_waves = [w for w in waves if w.wave in timeline.rated_waves]
@@ -85,8 +85,8 @@ else:
     unfinished = [labels[w] for w in dict.fromkeys((wave_a, wave_b)) if w not in timeline.finished_waves]
     if unfinished:
         st.warning(
-            f"The {' and the '.join(unfinished)} round is **in progress**: a factor not yet mentioned by those still "
-            "to be interviewed shows as disappeared.",
+            f"The {escape_markdown(' and the '.join(unfinished))} round is **in progress**: a factor not yet mentioned"
+            " by those still to be interviewed shows as disappeared.",
             icon=":material/hourglass_top:",
         )
     st.dataframe(

@@ -239,7 +239,9 @@ def pick_project(label: str, *, where=None, key: str | None = None, wanted: str 
             codes = (wanted, *codes)
         if not codes:
             codes = choices.codes[: page_content.PICKER_LIMIT]
-            where.caption(f"No project matches “{text}”: the first {len(codes):,} by code are offered.")
+            where.caption(
+                f"No project matches “{escape_markdown(text)}”: the first {len(codes):,} by code are offered."
+            )
         elif matching > len(codes):
             where.caption(f"The first {len(codes):,} of {matching:,} matches: type more to narrow down.")
     options = codes if none is None else (None, *codes)  # at most PICKER_LIMIT codes, and `none`

@@ -291,7 +291,7 @@ def _single_sign_on(con: storage.Connection) -> None:
         viewer = accounts.log_in_by_email(con, email)
     except accounts.NoAccess as refusal:
         st.title("No access")
-        st.error(refusal.message, icon=":material/block:")
+        st.error(escape_markdown(refusal.message), icon=":material/block:")  # it quotes the e-mail signed in with
         if st.button("Log out", type="primary", icon=":material/logout:"):
             st.logout()
         return
@@ -300,7 +300,7 @@ def _single_sign_on(con: storage.Connection) -> None:
 
 def _sidebar(con: storage.Connection, viewer: Viewer) -> None:
     with st.sidebar:
-        projects = f" · {', '.join(sorted(viewer.projects))}" if viewer.projects else ""
+        projects = f" · {escape_markdown(', '.join(sorted(viewer.projects)))}" if viewer.projects else ""
         st.caption(f"Logged in as **{escape_markdown(viewer.username)}** · {label_of(viewer.role.value)}{projects}")
         if st.button("Log out", key="log_out", icon=":material/logout:"):
             _log_out(con, viewer)

@@ -185,7 +185,8 @@ def offer_draft(form: str) -> bool:
     draft = mine[0]
     with st.container(border=True):
         st.warning(
-            f"**Unsaved draft.** You were typing this form ({draft['title']}) on {draft['saved_at']:%d %b %Y at %H:%M}"
+            f"**Unsaved draft.** You were typing this form ({escape_markdown(draft['title'])}) on"
+            f" {draft['saved_at']:%d %b %Y at %H:%M}"
             " and it was not saved. Restore what you typed, or discard it.",
             icon=":material/edit_note:",
         )
@@ -233,7 +234,7 @@ def other_drafts(form: str, page_params: Callable[[dict], None]) -> None:
             continue
         text, button = st.columns([4, 1], vertical_alignment="center")
         text.info(
-            f"Unsaved draft: **{draft['title']}**, typed {draft['saved_at']:%d %b %Y at %H:%M}.",
+            f"Unsaved draft: **{escape_markdown(draft['title'])}**, typed {draft['saved_at']:%d %b %Y at %H:%M}.",
             icon=":material/edit_note:",
         )
         if button.button("Open it", key=f"_forms:open:{draft['form']}"):

@@ -1,38 +1,34 @@
-"""User-entered text shown where Streamlit renders markdown (captions, headings, widget labels, notices, toasts).
+"""User-entered text where Streamlit renders markdown (captions, headings, widget labels and tooltips, notices,
+toasts, the cells of `st.table`).
 
 Streamlit renders those strings as GitHub-flavoured markdown with its own additions: `:red[…]` colours,
 `:material/…:` icons, emoji shortcodes and `$…$` formulas. A project name such as `[log in again](http://…)` would
-become a live link for every viewer, so what a user typed is escaped before it is put in such a string.
+become a live link for every viewer, so what a user typed is escaped (`escape_markdown`, from the package's pure
+`escape` module, shared with the layers that build text for other sinks) before it is put in such a string.
 """
 
 from __future__ import annotations
 
-import re
+import pandas as pd
 
-# What starts markup anywhere in a line: emphasis, code, strikethrough, links and images, HTML, formulas, entities
-# and e-mail autolinks; a colon before a letter or a slash (Streamlit's `:red[…]`, `:material/…:`
-# and shortcodes, and `http://` autolinks), the dot of `www.` (autolinks), and an underscore that is not inside a word
-# (inside one it cannot start emphasis, so `service_users_engaged` stays as it is). CommonMark lets a backslash escape
-# any ASCII punctuation; ordinary punctuation (dates, codes, sentences) is left as it is, so the text stays readable.
-_INLINE = re.compile(
-    r"([\\`*~\[\]<>$&@])|(:)(?=[A-Za-z/])|(?<=www)(\.)|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", re.IGNORECASE
-)
-# What starts a block only at the start of a line: a heading, a quote, a list item, a numbered item, a setext
-# underline (line breaks are flattened, so only the text's own start is one).
-_LINE_START = re.compile(r"^(\s*)([-+=#>]|\d+(?=[.)]))")
+from ..escape import WORD_JOINER, escape_markdown
+
+__all__ = ["WORD_JOINER", "escape_markdown", "markdown_cells"]
 
 
-# GitHub's autolinks (`http://…`, `www.…`, `name@host`) are found in the text after backslash escapes are undone,
-# so no escape stops them; an invisible word joiner (U+2060) inside the pattern does, and shows nothing.
-WORD_JOINER = "\u2060"
-_AUTOLINK = re.compile(r"(?<=https)(?=:)|(?<=http)(?=:)|(?<=ftp)(?=:)|(?<=mailto)(?=:)|(?<=www)(?=\.)|(?=@)", re.I)
+def markdown_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` for `st.table`, which renders every cell, header and index label as markdown: each text escaped
+    (each distinct one once); columns of numbers, dates or flags as they are."""
 
+    def escaped(values) -> list:
+        shown = {v: escape_markdown(v) for v in dict.fromkeys(v for v in values if isinstance(v, str))}
+        return [shown.get(v, v) if isinstance(v, str) else v for v in values]
 
-def escape_markdown(text: object) -> str:
-    """`text` as a markdown string that renders as exactly these characters (line breaks become spaces; an
-    invisible word joiner keeps web and e-mail addresses from becoming links)."""
-    flat = _AUTOLINK.sub(WORD_JOINER, " ".join(str(text).splitlines()))
-    escaped = _INLINE.sub(lambda m: "\\" + m.group(0), flat)
-    return _LINE_START.sub(
-        lambda m: m.group(1) + (m.group(2) + "\\" if m.group(2)[0].isdigit() else "\\" + m.group(2)), escaped
-    )
+    out = frame.copy()
+    for n in range(frame.shape[1]):
+        column = frame.iloc[:, n]
+        if pd.api.types.is_string_dtype(column) or column.dtype == object:
+            out.isetitem(n, pd.Series(escaped(column), index=frame.index, dtype=object))
+    out.index = pd.Index(escaped(frame.index), name=frame.index.name)
+    out.columns = escaped(frame.columns)
+    return out
