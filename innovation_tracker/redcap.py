@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import tidy
 from .domain import Factor, InterviewStatus, Mode, ParticipantStatus, Role, Study, Wave, label_of
 from .errors import Problem, ValidationError
 from .importer import Origin
@@ -223,6 +224,27 @@ def repeating_instruments(waves: Sequence[Wave]) -> pd.DataFrame:
         [(event_name(w.wave), RATING, "[factor]") for w in waves],
         columns=["event_name", "form_name", "custom_form_label"],
     )
+
+
+CHOICES = DICTIONARY_COLUMNS[5]
+# A choice list that starts with a number code: the rating's ("-2, Strong barrier | -1, Barrier | …").
+NUMBERED_CHOICES = r"^-?[0-9]+, "
+
+
+def csv_files(files: dict[str, pd.DataFrame]) -> dict[str, bytes]:
+    """The project's files (`data_dictionary`, `events`, …) as the CSV the app hands out, spreadsheet formulas
+    neutralised in every cell (`tidy.csv_bytes`: a wave label "=1+1" is written "'=1+1"), except a choice list that
+    starts with a number code: REDCap would take an apostrophe in front of "-2" as part of the code, and such a
+    list is the rating's, none of the study's own text (project and factor lists start with their codes, which
+    start with a letter)."""
+    out = {}
+    for name, frame in files.items():
+        keep = None
+        if CHOICES in frame.columns:
+            keep = pd.DataFrame(False, index=frame.index, columns=frame.columns)
+            keep[CHOICES] = frame[CHOICES].str.match(NUMBERED_CHOICES)
+        out[name] = tidy.csv_bytes(frame, keep)
+    return out
 
 
 def is_export(columns: Sequence[str]) -> bool:

@@ -354,9 +354,9 @@ def write_redcap_dictionary(con: storage.Connection, viewer: Viewer, out: Path) 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, frame in redcap_project(con, viewer).items():
+    for name, data in redcap.csv_files(redcap_project(con, viewer)).items():
         path = out if name == "data_dictionary" else out.with_name(f"{out.stem}_{name}.csv")
-        frame.to_csv(path, index=False, lineterminator="\n")
+        path.write_bytes(data)
         written.append(path)
     return written
 
@@ -366,6 +366,11 @@ def import_as(con: storage.Connection, viewer: Viewer, plan: sync.Plan) -> dict[
     if not viewer.edits_study_data:
         raise AccessDenied("Only evaluators and admins can import data.")
     return apply_import(con, plan, actor=viewer.username)
+
+
+def problems_csv(problems: list[Problem]) -> bytes:
+    """The problem list as a download: the cells it quotes are the user's, so formulas are neutralised."""
+    return tidy.csv_bytes(problem_frame(problems))
 
 
 def problem_frame(problems: list[Problem]) -> pd.DataFrame:
