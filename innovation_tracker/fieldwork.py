@@ -109,10 +109,7 @@ def workload(calls: pd.DataFrame) -> pd.DataFrame:
 
 def calls_csv(calls: pd.DataFrame) -> bytes:
     """The call list as CSV, ISO dates, with spreadsheet formulas neutralised."""
-    out = calls.reindex(columns=list(CSV_COLUMNS)).copy()
-    for column in out.columns:
-        out[column] = out[column].map(lambda v: "" if v is None or v is pd.NaT or v != v else tidy.neutralise(str(v)))
-    return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return tidy.csv_bytes(calls.reindex(columns=list(CSV_COLUMNS)))
 
 
 def calls_ics(calls: pd.DataFrame, study_name: str, today: dt.date) -> bytes:

@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import re
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -108,17 +109,35 @@ class Origin:
 
 class Report:
     """Collects problems; stops collecting (but keeps counting) after MAX_PROBLEMS. Problems about a table with an
-    `Origin` are pointed at the file, row and column the rows came from."""
+    `Origin` are pointed at the file, row and column the rows came from.
 
-    def __init__(self, origins: dict[str, Origin] | None = None) -> None:
+    It also remembers every cell that broke a rule (`flagged`), listed or not, so that the plan compares a row with
+    the stored one on its other cells only; and the tables that could not be checked (`unverified`: a file that
+    could not be read, or lacks columns), whose rows other tables may refer to without a problem being reported."""
+
+    def __init__(self, origins: dict[str, Origin] | None = None, unverified: Iterable[str] = ()) -> None:
         self.problems: list[Problem] = []
         self.total = 0
         self.origins: dict[str | None, Origin] = {origin.name: origin for origin in (origins or {}).values()}
+        self.unverified: set[str] = set(unverified)
+        self.files: dict[str, str] = {}  # table -> the name its problems are reported under
+        self._cells: dict[tuple[str, str], list[np.ndarray]] = {}
 
     def add(self, problem: Problem) -> None:
         self.total += 1
+        if problem.file is not None and problem.field is not None and problem.row is not None and problem.row >= 2:
+            self.flag(problem.file, problem.field, [problem.row - 2])
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(self._located(problem))
+
+    def flag(self, file: str, column: str, positions) -> None:
+        """The cells of `column` at `positions` (of the table reported as `file`) broke a rule."""
+        self._cells.setdefault((file, column), []).append(np.asarray(positions, dtype=np.int64))
+
+    def flagged(self, table: str) -> dict[str, np.ndarray]:
+        """Column -> the positions of `table`'s cells that broke a rule."""
+        file = self.files.get(table, f"{table}.csv")
+        return {column: np.concatenate(parts) for (f, column), parts in self._cells.items() if f == file}
 
     def _located(self, problem: Problem) -> Problem:
         origin = self.origins.get(problem.file)
@@ -138,17 +157,25 @@ class Report:
     def rows(self, mask: pd.Series, frame: pd.DataFrame, file: str, column: str, rule: str, message) -> None:
         """One problem per row where `mask` holds; `message(value)` words it."""
         positions = np.flatnonzero(mask.to_numpy(dtype=bool, na_value=False))
-        self.total += max(0, len(positions) - (MAX_PROBLEMS - len(self.problems)))
+        if not len(positions):
+            return
+        self.total += len(positions)
+        self.flag(file, column, positions)
         for pos in positions[: max(0, MAX_PROBLEMS - len(self.problems))]:
             value = frame[column].iloc[pos] if column in frame.columns else None
             self.problems.append(self._located(Problem(rule, message(value), column, int(pos) + 2, file, value)))
 
     def raise_if_any(self) -> None:
         if self.problems:
-            error = ValidationError(self.problems)
-            if self.total > len(self.problems):
-                error.message += f" … {self.total} problems in all; the first {len(self.problems)} are listed"
-            raise error
+            raise refusal(self.problems, self.total)
+
+
+def refusal(problems: list[Problem], total: int) -> ValidationError:
+    """The error that lists `problems`, saying how many there are in all when only the first are listed."""
+    error = ValidationError(problems)
+    if total > len(problems):
+        error.message += f" … {total} problems in all; the first {len(problems)} are listed"
+    return error
 
 
 def read_file(path: Path) -> dict[str, pd.DataFrame]:
@@ -504,16 +531,23 @@ def _duplicates(frame, keys: list[str], file, report, what: str) -> None:
     positions = np.flatnonzero(dup)
     room = max(0, MAX_PROBLEMS - len(report.problems))
     report.total += max(0, len(positions) - room)
+    report.flag(file, keys[-1], positions)
     for pos in positions[:room]:
         key = ", ".join(str(frame[k].iloc[pos]) for k in keys)
         message = f"{what} {key} is given twice: here and on {report.where(file, int(first_pos[pos]))}"
         report.add(Problem("duplicate", message, keys[-1], int(pos) + 2, file, frame[keys[-1]].iloc[pos]))
 
 
+# What each kind of reference points at: a table given in the import that could not be checked has keys nobody
+# knows, so a reference to it that is not found is not reported (the table's own problem is).
+REFERENCED = {"project": "projects", "participant": "participants", "wave": "waves", "factor": "codebook",
+              "indicator": "indicators", "interview": "interviews"}  # fmt: skip
+
+
 def _exists(frame, column, known: set, file, report, what: str) -> pd.Series:
     present = frame[column].isin(known)
     report.rows(
-        ~present & (frame[column] != ""),
+        ~present & (frame[column] != "") & (REFERENCED[what] not in report.unverified),
         frame,
         file,
         column,
@@ -524,6 +558,7 @@ def _exists(frame, column, known: set, file, report, what: str) -> pd.Series:
 
 
 def _prepare_study(frame, file, ref: Reference, report) -> tuple[pd.DataFrame, Study | None]:
+    found_before = report.total
     if len(frame) != 1:
         report.add(Problem("one_row", f"study must have exactly one row, not {len(frame)}", file=file))
         return frame.iloc[0:0], ref.study
@@ -542,7 +577,7 @@ def _prepare_study(frame, file, ref: Reference, report) -> tuple[pd.DataFrame, S
             "neutral_mixed": _bools(frame, "neutral_mixed", file, report),
         }
     )
-    if report.total or out.empty:
+    if report.total > found_before or out.empty:
         return out.iloc[0:0], ref.study
     study = Study(
         out.name[0],
@@ -568,6 +603,7 @@ def _prepare_study(frame, file, ref: Reference, report) -> tuple[pd.DataFrame, S
 
 
 def _prepare_waves(frame, file, ref: Reference, report) -> tuple[pd.DataFrame, list[Wave]]:
+    found_before = report.total
     codes = frame["wave"]
     bad = ~codes.str.fullmatch(r"[a-z][a-z0-9_]*")
     report.rows(
@@ -592,7 +628,7 @@ def _prepare_waves(frame, file, ref: Reference, report) -> tuple[pd.DataFrame, l
     )
     if frame.empty:
         report.add(Problem("empty", "the schedule needs at least one wave", file=file))
-    if report.total:
+    if report.total > found_before:
         return out.iloc[0:0], ref.waves
     waves = [
         Wave(
@@ -817,7 +853,10 @@ def _stored_interview_clashes(frame, ids: pd.Series, stored: pd.DataFrame, file,
     )
     other = by_key["interview_id"].notna() & ids.notna() & (by_key["interview_id"] != ids)
     other = other.fillna(False)
-    for pos in np.flatnonzero(other.to_numpy())[:MAX_PROBLEMS]:
+    clashes = np.flatnonzero(other.to_numpy())
+    report.total += max(0, len(clashes) - MAX_PROBLEMS)
+    report.flag(file, "interview_id", clashes)
+    for pos in clashes[:MAX_PROBLEMS]:
         stored_id = by_key["interview_id"].iloc[pos]
         report.add(
             Problem(
@@ -891,7 +930,7 @@ def _prepare_ratings(frame, file, factors, interviews: pd.DataFrame, report, neu
     )
     has_interview = found["participant_code"].notna() & ids.notna()
     report.rows(
-        ~has_interview & ids.notna(),
+        ~has_interview & ids.notna() & ("interviews" not in report.unverified),
         frame,
         file,
         "interview_id",
@@ -908,7 +947,8 @@ def _prepare_ratings(frame, file, factors, interviews: pd.DataFrame, report, neu
     )
     for column in ("project_code", "participant_code", "wave"):
         if column in frame.columns:
-            wrong = has_interview & (frame[column] != "") & (frame[column] != found[column])
+            # an interview whose participant is unknown has no project to match: that is its own problem
+            wrong = has_interview & found[column].notna() & (frame[column] != "") & (frame[column] != found[column])
             report.rows(
                 wrong, frame, file, column, "mismatch", lambda v, c=column: f"{c} '{v}' does not match interview's {c}"
             )
@@ -1041,22 +1081,42 @@ def _prepare_milestones(frame, file, projects, study, ref: Reference, report) ->
 def prepare(
     tables: dict[str, pd.DataFrame], ref: Reference, today: dt.date, origins: dict[str, Origin] | None = None
 ) -> dict[str, pd.DataFrame]:
-    """Check every table against the rules and against what exists; typed frames in load order, or raise.
+    """Check every table against the rules and against what exists; typed frames in load order, or raise."""
+    out, report = check(tables, ref, today, origins)
+    report.raise_if_any()
+    return out
+
+
+def check(
+    tables: dict[str, pd.DataFrame],
+    ref: Reference,
+    today: dt.date,
+    origins: dict[str, Origin] | None = None,
+    *,
+    unreadable: Iterable[str] = (),
+) -> tuple[dict[str, pd.DataFrame], Report]:
+    """Every rule over every table, whatever else is wrong: the typed frames in load order (a cell that breaks a
+    rule is blank or as given, and flagged in the report) and the report of every problem, so that one refusal
+    lists them all.
 
     Rows whose key the study already holds are checked like any other row (they may be unchanged, or changes):
     the plan (`sync`) tells them apart. What a row refers to may be in the study or in the same import, and a row
-    of the import stands in for the stored row with its key.
+    of the import stands in for the stored row with its key. A table that cannot be checked (in `unreadable`, its
+    file could not be read; or it lacks columns) is left out, and so are the problems of rows that refer to what
+    it might hold: its own problem says what to fix first.
     """
     origins = origins or {}
-    report = Report(origins)
+    report = Report(origins, unreadable)
     files = {table: origin.name for table, origin in origins.items()}
+    report.files = dict(files)
     unknown = [t for t in tables if t not in tidy.TABLES]
     for table in unknown:
         report.add(Problem("unknown_table", f"'{table}' is not a table of the study", file=files.get(table, table)))
     present = {
         t: f for t, f in tables.items() if t in tidy.TABLES and check_columns(t, f, files.get(t, f"{t}.csv"), report)
     }
-    report.raise_if_any()
+    report.unverified |= {t for t in tables if t in tidy.TABLES and t not in present}
+    given = set(tables) | report.unverified
 
     def name(table):
         return files.get(table, f"{table}.csv")
@@ -1065,7 +1125,7 @@ def prepare(
     study, waves, factors, indicators = ref.study, ref.waves, ref.factors, ref.indicators
     if "study" in present:
         out["study"], study = _prepare_study(present["study"], name("study"), ref, report)
-    if study is None:
+    if study is None and "study" not in given:
         report.add(
             Problem(
                 "no_study",
@@ -1088,6 +1148,10 @@ def prepare(
             codebook_module.parse_indicators,
             report,
         )
+    # A schedule, codebook or indicator set given for a new study but refused: what refers to it is not checked.
+    for table, items in (("waves", waves), ("codebook", factors), ("indicators", indicators)):
+        if table in given and not items:
+            report.unverified.add(table)
     projects = ref.projects
     if "projects" in present:
         out["projects"], projects = _prepare_projects(present["projects"], name("projects"), ref, report)
@@ -1126,8 +1190,7 @@ def prepare(
         )
     if "milestones" in present:
         out["milestones"] = _prepare_milestones(present["milestones"], name("milestones"), projects, study, ref, report)
-    report.raise_if_any()
-    return {t: out[t] for t in tidy.TABLES if t in out}
+    return {t: out[t] for t in tidy.TABLES if t in out}, report
 
 
 def _empty_people() -> pd.DataFrame:

@@ -15,7 +15,7 @@ from typing import Any, cast
 import pandas as pd
 import plotly.graph_objects as go
 
-from . import analysis, capture, charts, display, fieldwork, service, storage, tidy
+from . import analysis, capture, charts, display, fieldwork, redcap, service, storage, tidy
 from .domain import RAG_VALUES, InterviewStatus, Viewer, Wave, label_of
 
 OUTLOOK_SHOWN = 30  # projects in the outlook grid: a taller one cannot be read
@@ -526,9 +526,7 @@ def evidence_table(con: storage.Connection, viewer: Viewer, project_code: str) -
 def redcap_files(con: storage.Connection, viewer: Viewer) -> tuple[bytes, pd.DataFrame]:
     """The REDCap project files as one zip, and the columns of the data dictionary the page shows."""
     files = service.redcap_project(con, viewer)
-    archive = tidy.zip_files(
-        {f"{name}.csv": frame.to_csv(index=False, lineterminator="\n").encode("utf-8") for name, frame in files.items()}
-    )
+    archive = tidy.zip_files({f"{name}.csv": data for name, data in redcap.csv_files(files).items()})
     return archive, files["data_dictionary"].iloc[:, [0, 1, 3, 4]]
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import tidy
 from .domain import Factor, InterviewStatus, Mode, ParticipantStatus, Role, Study, Wave, label_of
 from .errors import Problem, ValidationError
 from .importer import Origin
@@ -225,6 +226,27 @@ def repeating_instruments(waves: Sequence[Wave]) -> pd.DataFrame:
     )
 
 
+CHOICES = DICTIONARY_COLUMNS[5]
+# A choice list that starts with a number code: the rating's ("-2, Strong barrier | -1, Barrier | …").
+NUMBERED_CHOICES = r"^-?[0-9]+, "
+
+
+def csv_files(files: dict[str, pd.DataFrame]) -> dict[str, bytes]:
+    """The project's files (`data_dictionary`, `events`, …) as the CSV the app hands out, spreadsheet formulas
+    neutralised in every cell (`tidy.csv_bytes`: a wave label "=1+1" is written "'=1+1"), except a choice list that
+    starts with a number code: REDCap would take an apostrophe in front of "-2" as part of the code, and such a
+    list is the rating's, none of the study's own text (project and factor lists start with their codes, which
+    start with a letter)."""
+    out = {}
+    for name, frame in files.items():
+        keep = None
+        if CHOICES in frame.columns:
+            keep = pd.DataFrame(False, index=frame.index, columns=frame.columns)
+            keep[CHOICES] = frame[CHOICES].str.match(NUMBERED_CHOICES)
+        out[name] = tidy.csv_bytes(frame, keep)
+    return out
+
+
 def is_export(columns: Sequence[str]) -> bool:
     """A REDCap flat export, with raw headers or with label headers."""
     names = {str(c).strip().lower() for c in columns}
@@ -245,13 +267,16 @@ class Context:
 
 @dataclass
 class Conversion:
-    """Tidy tables made from one REDCap export, the export's row number behind each tidy row, and notices about
-    what the export holds that this study does not (other instruments and fields: never stored)."""
+    """Tidy tables made from one REDCap export, the export's row number behind each tidy row, notices about what
+    the export holds that this study does not (other instruments and fields: never stored), and the problems of
+    rows that break REDCap's conventions (the tables hold the rows that could be converted; the import's checks
+    still run over them, so one refusal names everything)."""
 
     file: str
     tables: dict[str, pd.DataFrame]
     rows: dict[str, np.ndarray]
     notices: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
     def origin(self, table: str) -> Origin:
         """Where each row of a converted table came from, and the export's field behind each tidy column."""
@@ -273,7 +298,8 @@ TIDY_TO_FIELD = {
 
 
 def convert(frame: pd.DataFrame, file: str, context: Context) -> Conversion:
-    """Participants, interviews and factor ratings from a flat export (text frame), or a `ValidationError`."""
+    """Participants, interviews and factor ratings from a flat export (text frame), with the problems of its rows;
+    a `ValidationError` when the export lacks REDCap's own columns."""
     known = fields(context.study, context.factors, context.projects)
     frame = _raw_headers(frame, known)
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
@@ -293,9 +319,9 @@ def convert(frame: pd.DataFrame, file: str, context: Context) -> Conversion:
     source = pd.Series(np.arange(len(frame)) + 2)
     participants, people_rows = _participants(decoded, frame, ~repeating, context.projects, file, problems)
     interviews, interview_rows = _interviews(decoded, waves, ~repeating, context, file, problems)
-    ratings, rating_rows = _ratings(decoded, frame, waves, repeating, interviews, file, problems)
-    if problems:
-        raise ValidationError(problems)
+    # an instance given again is refused above: it is not also a rating given twice
+    repeated = np.isin(np.arange(len(frame)) + 2, [row for row, _ in _repeats(_instance_key(frame), repeating)])
+    ratings, rating_rows = _ratings(decoded, frame, waves, repeating & ~repeated, interviews, file, problems)
     tables = {"participants": participants, "interviews": interviews, "factor_ratings": ratings}
     rows = {
         "participants": source[people_rows].to_numpy(),
@@ -303,7 +329,7 @@ def convert(frame: pd.DataFrame, file: str, context: Context) -> Conversion:
         "factor_ratings": source[rating_rows].to_numpy(),
     }
     keep = [t for t, f in tables.items() if not f.empty]
-    return Conversion(file, {t: tables[t] for t in keep}, {t: rows[t] for t in keep}, notices)
+    return Conversion(file, {t: tables[t] for t in keep}, {t: rows[t] for t in keep}, notices, problems)
 
 
 def _outside_the_study(frame: pd.DataFrame, known: list[Field], file: str) -> tuple[list[str], pd.DataFrame]:
@@ -418,11 +444,15 @@ def _repeating_rows(frame, file: str, problems: list[Problem]) -> pd.Series:
         value = frame[REPEAT_INSTANCE].iloc[pos]
         message = f"repeat instance '{value}' must be a whole number from 1 on a {RATING} row"
         problems.append(Problem("repeat_instance", message, REPEAT_INSTANCE, int(pos) + 2, file, value))
-    key = frame[[RECORD, EVENT, REPEAT_FORM, REPEAT_INSTANCE]]
+    key = _instance_key(frame)
     for row, first in _repeats(key, repeating):
         message = f"this record, event and repeat instance are on row {first} too"
         problems.append(Problem("duplicate", message, REPEAT_INSTANCE, row, file, key.iloc[row - 2, 3]))
     return repeating
+
+
+def _instance_key(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[[RECORD, EVENT, REPEAT_FORM, REPEAT_INSTANCE]]
 
 
 def _repeats(keys: pd.DataFrame, mask: pd.Series) -> list[tuple[int, int]]:

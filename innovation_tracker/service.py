@@ -17,10 +17,13 @@ from .errors import AccessDenied, ConflictError, Problem, ValidationError
 from .importer import (
     Origin,
     Reference,
+    Report,
+    check,
     header_names,
     prepare,
     read_csv_text,
     read_upload,
+    refusal,
     sheet_table,
     unknown_columns,
 )
@@ -197,12 +200,16 @@ def audit(con: storage.Connection, viewer: Viewer, action: str, entity: str, key
 
 @dataclass
 class Batch:
-    """Files read, and REDCap exports recognised, as tidy text tables; not yet checked against the study."""
+    """Files read, and REDCap exports recognised, as tidy text tables; not yet checked against the study. What
+    could not be read or recognised is kept as problems, file by file, with the tables those files would have
+    given (`unreadable`): the other files are still checked, and the refusal names everything at once."""
 
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     origins: dict[str, Origin] = field(default_factory=dict)
     names: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    unreadable: set[str] = field(default_factory=set)
 
     def add(self, table: str, frame: pd.DataFrame, origin: Origin) -> None:
         """A table given in two files is one table to check: each row keeps its own file and row."""
@@ -212,6 +219,10 @@ class Batch:
         self.tables[table] = frame
         self.origins[table] = origin
 
+    def refuse(self, problems: list[Problem], tables: Iterable[str]) -> None:
+        self.problems += problems
+        self.unreadable |= set(tables)
+
 
 def read_import(con: storage.Connection, uploads: Iterable[tuple[str, bytes]]) -> Batch:
     """Read and recognise: tidy CSV/Parquet files, an Excel workbook, or REDCap flat exports (name, bytes)."""
@@ -219,23 +230,45 @@ def read_import(con: storage.Connection, uploads: Iterable[tuple[str, bytes]]) -
     exports = []
     for name, data in uploads:
         batch.names.append(name)
-        if Path(name).suffix.lower() == ".csv" and redcap.is_export(header_names(data)):
-            exports.append((name, read_csv_text(data, name, repeated_columns=True)))
-            continue
-        workbook = Path(name).suffix.lower() == ".xlsx"
-        for sheet, frame in read_upload(name, data).items():
-            table = sheet_table(sheet) if workbook else sheet
-            file = f"{name} [{sheet}]" if workbook else name
-            batch.notices += unknown_columns(table, frame, file)
-            batch.add(table, frame, Origin.of_file(file, len(frame)))
+        export = Path(name).suffix.lower() == ".csv" and redcap.is_export(header_names(data))
+        try:
+            if export:
+                exports.append((name, read_csv_text(data, name, repeated_columns=True)))
+                continue
+            workbook = Path(name).suffix.lower() == ".xlsx"
+            for sheet, frame in read_upload(name, data).items():
+                table = sheet_table(sheet) if workbook else sheet
+                file = f"{name} [{sheet}]" if workbook else name
+                batch.notices += unknown_columns(table, frame, file)
+                batch.add(table, frame, Origin.of_file(file, len(frame)))
+        except ValidationError as error:
+            batch.refuse(error.problems, REDCAP_TABLES if export else _tables_of(name))
     for name, frame in exports:
-        conversion = redcap.convert(frame, name, _redcap_context(con, batch.tables))
+        try:
+            conversion = redcap.convert(frame, name, _redcap_context(con, batch.tables))
+        except ValidationError as error:
+            batch.refuse(error.problems, REDCAP_TABLES)
+            continue
         batch.notices += conversion.notices
+        batch.problems += conversion.problems
         for table, converted in conversion.tables.items():
             batch.add(table, converted, conversion.origin(table))
     if not batch.tables:
-        raise ValidationError(Problem("no_files", "nothing to import: no file holds a table of the study"))
+        raise ValidationError(
+            batch.problems or Problem("no_files", "nothing to import: no file holds a table of the study")
+        )
     return batch
+
+
+REDCAP_TABLES = frozenset(redcap.TIDY_TO_FIELD)
+
+
+def _tables_of(name: str) -> set[str]:
+    """The tables a file that could not be read would have given: a workbook may hold any."""
+    path = Path(name)
+    if path.suffix.lower() == ".xlsx":
+        return set(tidy.TABLES)
+    return {path.stem.lower()} & set(tidy.TABLES)
 
 
 def _redcap_context(con: storage.Connection, batch: dict[str, pd.DataFrame]) -> redcap.Context:
@@ -260,23 +293,52 @@ def _redcap_context(con: storage.Connection, batch: dict[str, pd.DataFrame]) -> 
     )
 
 
-def check_import(con: storage.Connection, batch: Batch, *, today: dt.date) -> dict[str, pd.DataFrame]:
-    """Every rule checked against the study; the typed tables, or a `ValidationError` naming file, row, column."""
+def check_import(con: storage.Connection, batch: Batch, *, today: dt.date) -> tuple[dict[str, pd.DataFrame], Report]:
+    """Every rule checked against the study, whatever else is wrong: the typed tables and the report of every
+    problem (file, row, column, rule)."""
     text = {t: pd.DataFrame({c: tidy.as_text(f[c]) for c in f.columns}) for t, f in batch.tables.items()}
-    return prepare(text, reference(con), today, batch.origins)
+    return check(text, reference(con), today, batch.origins, unreadable=batch.unreadable)
 
 
 def plan_import(
     con: storage.Connection, uploads: Iterable[tuple[str, bytes]], *, today: dt.date, update: bool = False
 ) -> sync.Plan:
-    """Read → recognise → check → plan: what the import would write (nothing is written), or a `ValidationError`."""
+    """Read → recognise → check → plan: what the import would write (nothing is written), or a `ValidationError`
+    that names every problem of the files at once: what could not be read, every broken rule, and every row stored
+    with other values (unless updates were asked for), so that the files are fixed in one go."""
     batch = read_import(con, uploads)
-    checked = check_import(con, batch, today=today)
+    checked, report = check_import(con, batch, today=today)
     given = {table: len(frame) for table, frame in batch.tables.items()}
-    plan = sync.plan(con, checked, given, batch.origins, update=update)
+    plan = sync.plan(con, checked, given, batch.origins, update=update, flagged=report.flagged)
     plan.source = ", ".join(batch.names)
     plan.notices = batch.notices
+    if batch.problems or report.problems:
+        raise _refusal(batch, report, plan)
     return plan
+
+
+def _refusal(batch: Batch, report: Report, plan: sync.Plan) -> ValidationError:
+    """Everything wrong with the files: what could not be read or recognised first, then file by file (in load
+    order) the broken rules and the rows stored with other values. A cell REDCap's conventions already refused is
+    named once."""
+    named = {(p.file, p.row, p.field) for p in batch.problems if p.row is not None}
+    checks = [p for p in report.problems if (p.file, p.row, p.field) not in named]
+    changes = plan.refused
+    order = _file_order(batch.origins)
+    problems = batch.problems + sorted(checks + changes, key=lambda p: order.get(p.file, -1))
+    unlisted = report.total - len(report.problems)
+    if not plan.update:
+        unlisted += sum(t.unlisted_changes for t in plan.tables.values())
+    return refusal(problems, len(problems) + unlisted)
+
+
+def _file_order(origins: dict[str, Origin]) -> dict[str | None, int]:
+    """Each file's place in the load order: that of the first table it holds."""
+    order: dict[str | None, int] = {}
+    for position, table in enumerate(tidy.TABLES):
+        for file in origins[table].files if table in origins else ():
+            order.setdefault(file, position)
+    return order
 
 
 def apply_import(con: storage.Connection, plan: sync.Plan, *, actor: str) -> dict[str, int]:
@@ -354,9 +416,9 @@ def write_redcap_dictionary(con: storage.Connection, viewer: Viewer, out: Path) 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, frame in redcap_project(con, viewer).items():
+    for name, data in redcap.csv_files(redcap_project(con, viewer)).items():
         path = out if name == "data_dictionary" else out.with_name(f"{out.stem}_{name}.csv")
-        frame.to_csv(path, index=False, lineterminator="\n")
+        path.write_bytes(data)
         written.append(path)
     return written
 
@@ -366,6 +428,11 @@ def import_as(con: storage.Connection, viewer: Viewer, plan: sync.Plan) -> dict[
     if not viewer.edits_study_data:
         raise AccessDenied("Only evaluators and admins can import data.")
     return apply_import(con, plan, actor=viewer.username)
+
+
+def problems_csv(problems: list[Problem]) -> bytes:
+    """The problem list as a download: the cells it quotes are the user's, so formulas are neutralised."""
+    return tidy.csv_bytes(problem_frame(problems))
 
 
 def problem_frame(problems: list[Problem]) -> pd.DataFrame:

@@ -8,6 +8,7 @@ deleted. `plan` makes the plan; `storage` writes exactly it (see `service.apply_
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +32,7 @@ class TablePlan:
     absent: int = 0
     changes: list[Problem] = field(default_factory=list)
     differences: list[dict] = field(default_factory=list)  # a row per changed value: where, key, stored → file
+    unlisted_changes: int = 0  # changed rows past the first MAX_PROBLEMS, which `changes` does not list
 
 
 @dataclass
@@ -95,18 +97,22 @@ def plan(
     origins: dict[str, Origin],
     *,
     update: bool,
+    flagged: Callable[[str], dict[str, np.ndarray]] | None = None,
 ) -> Plan:
-    """Checked (typed) tables against the stored rows with the same keys."""
+    """Checked (typed) tables against the stored rows with the same keys. Rows that broke rules are compared too,
+    on their other cells (`flagged(table)`: column -> the positions of the cells that broke a rule), so that a
+    refusal can name every row stored with other values together with every other problem."""
     tables: dict[str, TablePlan] = {}
     for table in tidy.TABLES:
-        if table not in given:
+        if table not in given or table not in checked:
             continue
-        frame = checked.get(table, pd.DataFrame())
+        frame = checked[table]
         if table in REFERENCE_TABLES:
             stored_already = frame.empty
             tables[table] = TablePlan(table, frame, frame.iloc[0:0], unchanged=given[table] if stored_already else 0)
             continue
-        frame = frame.reset_index(drop=True)
+        bad = _cells(flagged(table) if flagged else {}, len(frame))
+        frame = _blanked(frame.reset_index(drop=True), bad)
         status, before, absent = storage.compare_rows(con, table, frame)
         new = frame[status.to_numpy() == 0].reset_index(drop=True)
         if table == "milestones" and len(new):
@@ -114,16 +120,48 @@ def plan(
             new = new.assign(milestone_id=range(top + 1, top + 1 + len(new)))
         changed_pos = np.flatnonzero(status.to_numpy() == 2)
         changed = frame.iloc[changed_pos].reset_index(drop=True)
-        changes, differences = _describe(table, frame, before, origins.get(table))
+        changes, differences = _describe(table, frame, before, origins.get(table), bad)
         tables[table] = TablePlan(
-            table, new, changed, int((status == 1).sum()), absent, changes=changes, differences=differences
+            table,
+            new,
+            changed,
+            int((status == 1).sum()),
+            absent,
+            changes=changes,
+            differences=differences,
+            unlisted_changes=max(0, len(before) - MAX_PROBLEMS),
         )
     return Plan(tables, update, version=storage.data_version(con))
 
 
-def _describe(table: str, frame: pd.DataFrame, before: pd.DataFrame, origin: Origin | None):
+def _cells(flagged: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    """Column -> a mask over the table's rows of the cells that broke a rule."""
+    masks = {}
+    for column, positions in flagged.items():
+        mask = np.zeros(n, dtype=bool)
+        mask[positions[(positions >= 0) & (positions < n)]] = True
+        masks[column] = mask
+    return masks
+
+
+def _blanked(frame: pd.DataFrame, bad: dict[str, np.ndarray]) -> pd.DataFrame:
+    """`frame` without the values of the cells that broke a rule (a rating of 300 would not even fit the stored
+    column): each is named by its own problem, and compared with nothing."""
+    columns = [c for c in bad if c in frame.columns and bad[c].any()]
+    if not columns:
+        return frame
+    frame = frame.copy()
+    for column in columns:
+        values = frame[column]
+        if pd.api.types.is_bool_dtype(values):
+            values = values.astype("boolean")
+        frame[column] = values.mask(bad[column])
+    return frame
+
+
+def _describe(table: str, frame: pd.DataFrame, before: pd.DataFrame, origin: Origin | None, bad: dict[str, np.ndarray]):
     """One problem per changed row (the first MAX_PROBLEMS): where it is, its key, and stored → incoming; and the
-    same as a row per changed value."""
+    same as a row per changed value. A cell that broke a rule is not a difference: its own problem names it."""
     if before.empty:
         return [], []
     keys = storage.KEYS[table]
@@ -137,6 +175,10 @@ def _describe(table: str, frame: pd.DataFrame, before: pd.DataFrame, origin: Ori
     problems, differences = [], []
     for n, pos in enumerate(positions):
         differ = [c for c in columns if stored_text[c].iloc[n] != incoming_text[c].iloc[n]]
+        valid = [c for c in differ if not (c in bad and bad[c][pos])]
+        if differ and not valid:
+            continue  # it differs only where it broke a rule (blanked: its own problem names it)
+        differ = valid
         diffs = [f"{c} {_shown(stored_text[c].iloc[n])} → {_shown(incoming_text[c].iloc[n])}" for c in differ]
         key = ", ".join(f"{k} {key_text[k].iloc[n]}" for k in keys)
         file, row = origin.at(int(pos)) if origin else (f"{table}.csv", int(pos) + 2)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 import zipfile
 
 import pandas as pd
@@ -84,23 +85,50 @@ def required_columns(table: str) -> list[str]:
     return list(contract) if contract else [c for c in extra if c not in OPTIONAL_COLUMNS]
 
 
-FORMULA_STARTS = ("=", "+", "-", "@")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = ("csv", "xlsx", "parquet")
 
 
-# The escaping rule: on export, text that starts with = + - or @, after any number of apostrophes, gets one more
-# apostrophe in front; on import, text that starts with an apostrophe followed (after any more apostrophes) by
-# = + - or @ loses one. So "=SUM(A1)" is written "'=SUM(A1)", and "'=x" (typed with its apostrophe) "''=x":
-# both read back exactly. The same patterns run in SQL for exports (storage.exports) and in pandas for imports.
-ESCAPED = r"^'*[=+\-@]"
-NEUTRALISED = r"^'+[=+\-@]"
+# The escaping rule: on export, text that starts with = + - @, a tab or a carriage return, after any number of
+# apostrophes, gets one more apostrophe in front, unless it is a plain negative number ("-2", "-1.5": a spreadsheet
+# reads a number, never a formula; "+44…" keeps its apostrophe, or the plus would go). On import, text that starts
+# with an apostrophe followed (after any more apostrophes) by one of those characters loses one. So "=SUM(A1)" is
+# written "'=SUM(A1)", and "'=x" (typed with its apostrophe) "''=x": both read back exactly. The same patterns run
+# in SQL for exports (storage.exports) and in pandas for imports and for every other file the app hands out
+# (`neutralised`).
+FORMULA_START = "[=+\\-@\\t\\r]"
+ESCAPED = rf"^'*{FORMULA_START}"
+NEUTRALISED = rf"^'+{FORMULA_START}"
+PLAIN_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
+_PLAIN_NUMBER = re.compile(PLAIN_NUMBER)
 
 
 def neutralise(value: object) -> object:
-    """Stop a spreadsheet from running a cell as a formula: prefix it with an apostrophe."""
-    if isinstance(value, str) and value.lstrip("'").startswith(FORMULA_STARTS):
+    """Stop a spreadsheet from running a cell as a formula: prefix it with an apostrophe. Numbers stay numbers."""
+    if isinstance(value, str) and value.lstrip("'").startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.match(value):
         return "'" + value
     return value
+
+
+def neutralised(frame: pd.DataFrame, keep: pd.DataFrame | None = None) -> pd.DataFrame:
+    """`frame` as a file the app hands out holds it: every text cell through `neutralise`; numbers, dates and the
+    cells `keep` (booleans shaped like `frame`) marks stay as they are."""
+    out = frame.copy()
+    for n in range(frame.shape[1]):
+        values = frame.iloc[:, n]
+        if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+            changed = values.map(neutralise, na_action="ignore")
+            if keep is not None:
+                changed = changed.where(~keep.iloc[:, n].to_numpy(dtype=bool), values)
+            out.isetitem(n, changed)
+    return out
+
+
+def csv_bytes(frame: pd.DataFrame, keep: pd.DataFrame | None = None) -> bytes:
+    """A CSV file the app hands out (a download, a file the CLI writes): UTF-8, a header, formulas neutralised, and
+    lines ended by CRLF as RFC 4180 has it: Python's writer quotes a cell holding a carriage return only when the
+    line end holds one, and a lone carriage return left bare ends the row in a spreadsheet."""
+    return neutralised(frame, keep).to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 def restore_neutralised(value: str) -> str:
@@ -144,7 +172,7 @@ def template_xlsx() -> bytes:
 @functools.cache
 def template_zip() -> bytes:
     files = template_frames().items()
-    return zip_files({f"{t}.csv": f.to_csv(index=False, lineterminator="\n").encode("utf-8") for t, f in files})
+    return zip_files({f"{t}.csv": csv_bytes(f) for t, f in files})
 
 
 def zip_files(files: dict[str, bytes]) -> bytes:

@@ -2,10 +2,13 @@
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from innovation_tracker import service, storage
+from innovation_tracker.domain import SYSTEM_VIEWER
 from innovation_tracker.errors import ValidationError
+from tests.conftest import DEMO_TODAY
 
 TODAY = dt.date(2025, 12, 1)
 PROJECTS = (
@@ -304,3 +307,155 @@ def test_importing_into_a_database_without_a_study_asks_for_one(db, tmp_path):
     with pytest.raises(ValidationError, match="the database holds no study yet"):
         service.import_files(db, [write(tmp_path, "projects.csv", PROJECTS)], today=TODAY, actor="test")
     assert storage.table_counts(db)["projects"] == 0
+
+
+# One refusal names every problem at once, rows stored with other values among them, whatever else is wrong in the
+# same files: the user fixes the files in one go. The study is the demo's with project WEB's people, interviews and
+# ratings not stored yet; an increment brings them.
+INCREMENT = ("projects", "participants", "interviews", "factor_ratings")
+
+
+@pytest.fixture(scope="module")
+def demo_export(demo_file, tmp_path_factory) -> dict[str, pd.DataFrame]:
+    out = tmp_path_factory.mktemp("demo_export")
+    con = storage.connect(demo_file)
+    service.export_study(con, SYSTEM_VIEWER, out)
+    con.close()
+    return {p.stem: pd.read_csv(p, dtype=str, keep_default_na=False) for p in out.glob("*.csv") if p.stem != "wide"}
+
+
+def webless(tables: dict[str, pd.DataFrame], web: bool) -> dict[str, pd.DataFrame]:
+    """WEB's people, interviews and ratings only (`web`), or everything but them."""
+    out = {}
+    for table, frame in tables.items():
+        if table in INCREMENT[1:]:
+            frame = frame[(frame.project_code == "WEB") == web]
+        out[table] = frame.reset_index(drop=True)
+    return out
+
+
+def csv_files(tables: dict[str, pd.DataFrame], folder) -> list:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for table, frame in tables.items():
+        paths.append(folder / f"{table}.csv")
+        frame.to_csv(paths[-1], index=False, lineterminator="\n")
+    return paths
+
+
+@pytest.fixture
+def without_web(database, demo_export, tmp_path):
+    con = storage.connect(database)
+    service.import_files(con, csv_files(webless(demo_export, web=False), tmp_path / "base"), today=DEMO_TODAY,
+                         actor="test")  # fmt: skip
+    yield con
+    con.close()
+
+
+def refusal_of(con, paths) -> list:
+    before = {**storage.table_counts(con), "audit": storage.data_version(con)}
+    with pytest.raises(ValidationError) as error:
+        service.import_files(con, paths, today=DEMO_TODAY, actor="test")
+    assert {**storage.table_counts(con), "audit": storage.data_version(con)} == before, "nothing is written"
+    return error.value.problems
+
+
+def test_a_row_stored_with_other_values_is_named_among_the_other_problems_of_a_four_file_increment(
+    without_web, demo_export, tmp_path
+):
+    """WEB-01 renamed ARTS-01 in participants.csv: the interviews of WEB-01 now name nobody, and ARTS-01 is a stored
+    participant with other values. Both are named; participants.csv alone named the second, the four files only
+    the first (the checks stopped the import before its rows were compared with the stored ones)."""
+    increment = webless(demo_export, web=True)
+    people = increment["participants"].copy()
+    people.loc[people.participant_code == "WEB-01", "participant_code"] = "ARTS-01"
+    increment["participants"] = people
+    stored = without_web.execute(
+        "SELECT project_code, enrolment_date FROM participant WHERE participant_code = 'ARTS-01'"
+    ).fetchone()
+    given = people[people.participant_code == "ARTS-01"].iloc[0]
+    problems = refusal_of(without_web, csv_files({t: increment[t] for t in INCREMENT}, tmp_path / "increment"))
+
+    [changed] = [p for p in problems if p.rule == "changed"]
+    row = 2 + int(people.index[people.participant_code == "ARTS-01"][0])
+    assert (changed.file, changed.row, changed.field, changed.value) == ("participants.csv", row, "participant_code",
+                                                                         "ARTS-01")  # fmt: skip
+    assert f"project_code '{stored[0]}' → '{given.project_code}'" in changed.message
+    assert f"enrolment_date '{pd.Timestamp(stored[1]).date()}' → '{given.enrolment_date}'" in changed.message
+    missing = [p for p in problems if p.rule == "unknown_reference"]
+    assert missing and {(p.file, p.field, p.value) for p in missing} == {("interviews.csv", "participant_code",
+                                                                          "WEB-01")}  # fmt: skip
+    assert problems.index(changed) == 0, "file by file, in load order: participants before interviews"
+
+
+def test_every_kind_of_problem_in_every_file_is_named_at_once(without_web, demo_export, tmp_path):
+    tables = webless(demo_export, web=True)
+    projects = demo_export["projects"].copy()
+    beat = int(projects.index[projects.project_code == "BEAT"][0])
+    projects.loc[beat, "setting"] = "hospital"  # a stored project, wrong only where it breaks a rule
+
+    people = pd.concat([tables["participants"], demo_export["participants"].query("participant_code == 'ARTS-01'")],
+                       ignore_index=True)  # fmt: skip
+    arts = len(people) - 1
+    stored_role = people.loc[arts, "role"]
+    people.loc[arts, "role"] = "caregiver" if stored_role != "caregiver" else "manager"
+
+    interviews = tables["interviews"].copy()
+    interviews.loc[0, "interview_date"] = (DEMO_TODAY + dt.timedelta(days=1)).isoformat()
+    interviews.loc[1, "participant_code"] = "NOBODY"
+
+    ratings = demo_export["factor_ratings"].query("project_code == 'ARTS'").head(2).reset_index(drop=True)
+    stored_rating = int(ratings.loc[0, "rating"])
+    ratings.loc[0, "rating"] = str({2: 1, 1: 2, -1: -2, -2: -1}[stored_rating])  # the same sign, another strength
+    ratings.loc[1, "rating"] = "300"  # would not fit the stored column: refused, and compared with nothing
+
+    paths = csv_files({"projects": projects, "participants": people, "interviews": interviews,
+                       "factor_ratings": ratings}, tmp_path / "files")  # fmt: skip
+    sustainability = demo_export["sustainability"].drop(columns="value")
+    paths += csv_files({"sustainability": sustainability}, tmp_path / "files")
+    paths.append(tmp_path / "files" / "milestones.csv")
+    paths[-1].write_bytes("project_code,milestone_date,kind,title,notes\nARTS,2025-06-01,launch,Café,\n"
+                          .encode("latin-1"))  # fmt: skip
+
+    problems = refusal_of(without_web, paths)
+    found = {(p.rule, p.file, p.row, p.field) for p in problems}
+    expected = {
+        ("encoding", "milestones.csv", 2, None),
+        ("allowed_values", "projects.csv", beat + 2, "setting"),
+        ("changed", "participants.csv", arts + 2, "participant_code"),
+        ("future_date", "interviews.csv", 2, "interview_date"),
+        ("unknown_reference", "interviews.csv", 3, "participant_code"),
+        ("changed", "factor_ratings.csv", 2, "factor_code"),
+        ("rating_range", "factor_ratings.csv", 3, "rating"),
+        ("missing_columns", "sustainability.csv", 1, None),
+    }
+    assert expected <= found, expected - found
+    changes = {p.row: p.message for p in problems if p.rule == "changed"}
+    assert set(changes) == {arts + 2, 2}, "BEAT and the rating of 300 differ only where they break a rule"
+    assert f"role '{stored_role}' → '{people.loc[arts, 'role']}'" in changes[arts + 2]
+    assert f"rating '{stored_rating}' → '{ratings.loc[0, 'rating']}'" in changes[2]
+    files = list(dict.fromkeys(p.file for p in problems))
+    assert files == ["milestones.csv", "projects.csv", "participants.csv", "interviews.csv", "factor_ratings.csv",
+                     "sustainability.csv"]  # fmt: skip
+
+
+def test_a_file_that_cannot_be_checked_leaves_the_others_checked_without_naming_its_rows_missing(loaded, tmp_path):
+    """participants.csv lacks a column and projects.csv is not UTF-8: both are named, the other files are still
+    checked, and what refers to the rows those two would have given is not reported as missing."""
+    people = "participant_code,project_code,enrolment_date,status\nNEW-01,NEW,2025-03-01,active\n"
+    interviews = INTERVIEWS.splitlines()[0] + "\n4,NEW-01,NEW,baseline,2025-03-02,carrier pigeon,,,completed\n"
+    paths = [
+        write(tmp_path / "bad", "projects.csv", PROJECTS.splitlines()[0] + "\nNEW,Café,nhs,,internal,,active\n",
+              "latin-1"),
+        write(tmp_path / "bad", "participants.csv", people),
+        write(tmp_path / "bad", "interviews.csv", interviews),
+    ]  # fmt: skip
+    before = storage.table_counts(loaded)
+    with pytest.raises(ValidationError) as error:
+        service.import_files(loaded, paths, today=TODAY, actor="test")
+    assert [(p.rule, p.file, p.row, p.field) for p in error.value.problems] == [
+        ("encoding", "projects.csv", 2, None),
+        ("missing_columns", "participants.csv", 1, None),
+        ("allowed_values", "interviews.csv", 2, "mode"),
+    ]
+    assert storage.table_counts(loaded) == before

@@ -247,3 +247,25 @@ def test_a_redcap_export_giving_a_row_twice_names_both_rows_for_each_form(redcap
         ),
     }
     assert {p.file for p in problems} == {"export.csv"}
+
+
+def test_a_redcap_export_names_rows_stored_with_other_values_among_its_other_problems(redcap_setup, tmp_path):
+    """REDCap's conventions (an unknown event) are checked with the study's rules and the stored rows: a participant
+    stored with other values is named in the same refusal, not after the event is fixed."""
+    con, project, tables, waves = redcap_setup
+    path = tmp_path / "export.csv"
+    path.write_text(flat_export(project, tables, waves), encoding="utf-8")
+    service.import_files(con, [path], today=DEMO_TODAY, actor="test")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    person = int((frame.role != "").to_numpy().nonzero()[0][0])
+    stored_role = frame.loc[person, "role"]
+    frame.loc[person, "role"] = "caregiver" if stored_role != "caregiver" else "manager"
+    other = int((frame.record_id != frame.record_id.iloc[person]).to_numpy().nonzero()[0][0])
+    frame.loc[other, "redcap_event_name"] = "month_99_arm_1"
+    frame.to_csv(path, index=False)
+    problems = problems_of(con, [path], today=DEMO_TODAY)
+    found = {(p.rule, p.file, p.row, p.field): p for p in problems}
+    assert ("unknown_event", "export.csv", other + 2, "redcap_event_name") in found
+    changed = found[("changed", "export.csv", person + 2, "record_id")]
+    assert changed.value == frame.loc[person, "record_id"]
+    assert f"role '{stored_role}' → '{frame.loc[person, 'role']}'" in changed.message

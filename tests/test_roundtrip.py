@@ -1,5 +1,6 @@
 """Export → import into a new database → export again gives the same files, in every format."""
 
+import csv
 import datetime
 import shutil
 
@@ -70,6 +71,28 @@ def test_spreadsheet_formulas_are_neutralised_and_restored(seeded, database, tmp
         ('=HYPERLINK("http://x")',),
         ("@SUM(1)",),
     ]
+
+
+def test_a_tab_or_carriage_return_in_front_is_neutralised_and_a_negative_number_stays_a_number(
+    seeded, database, tmp_path
+):
+    texts = {1: "\t=1+1", 2: "\r=cmd|' /C calc'!A0", 3: "-2", 4: "-1.5", 5: "+44 20 7946 0000"}
+    for interview_id, text in texts.items():
+        seeded.execute("UPDATE interview SET summary = ? WHERE interview_id = ?", [text, interview_id])
+    service.export_study(seeded, EVALUATOR, tmp_path / "out")
+    with open(tmp_path / "out" / "interviews.csv", encoding="utf-8", newline="") as file:
+        written = {int(row["interview_id"]): row["summary"] for row in csv.DictReader(file)}
+    assert {i: written[i] for i in texts} == {
+        1: "'\t=1+1",
+        2: "'\r=cmd|' /C calc'!A0",
+        3: "-2",  # a spreadsheet reads the number -2: no formula runs
+        4: "-1.5",
+        5: "'+44 20 7946 0000",
+    }
+    con = storage.connect(database)
+    service.import_files(con, sorted((tmp_path / "out").glob("*.csv")), today=DEMO_TODAY, actor="test")
+    back = con.execute("SELECT interview_id, summary FROM interview WHERE interview_id <= 5").fetchall()
+    assert dict(back) == texts
 
 
 def test_xlsx_neutralises_formulas(seeded, tmp_path):

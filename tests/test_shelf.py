@@ -232,3 +232,41 @@ def test_a_frame_brought_up_to_date_over_many_writes_is_shelved_again_at_the_new
     assert stored == [(version,)]
     assert_same(after, read_afresh(second))
     first.close(), second.close()
+
+
+def test_a_frame_read_before_an_erasure_is_not_shelved_after_it(url, watched, monkeypatch):
+    """A build that began before an erasure and stores its frame after it (the shelf emptied in between) would put
+    back what the participant said, at the old version. The build is held open across the erasure: the real kept
+    reads of one server, the erasure by another server between the first read's start and its store."""
+    first, first_store = server(url)
+    eraser = storage.connect(url)
+    participant = an_interview(first, "ARTS")[1]
+    rated = "SELECT count(*) FROM factor_rating JOIN interview USING (interview_id) WHERE participant_code = ?"
+    their_ratings = first.execute(rated, [participant]).fetchone()[0]
+    arts = lambda balance: balance.query("project_code == 'ARTS'").n_ratings.sum()  # noqa: E731
+    arts_before = arts(storage.wave_balance(first, EVALUATOR))
+    assert their_ratings > 0
+    through, erased = shelf.through, []
+
+    def held_open_across_an_erasure(con, key, build, refresh):
+        def build_then_erase():
+            value = build()  # read while the participant's words are there
+            if not erased:
+                storage.erase_participant(eraser, "tester", participant, dt.date(2025, 9, 1))
+                erased.append(storage.data_version(eraser))
+            return value
+
+        return through(con, key, build_then_erase, refresh)
+
+    monkeypatch.setattr(shelf, "through", held_open_across_an_erasure)
+    first_store.reads()
+    assert erased
+    stored = first.execute("SELECT data_version FROM innovation_tracker_shelf.frame").fetchall()
+    assert [v for (v,) in stored if v <= erased[0]] == [], "no frame read before the erasure, or during it, is kept"
+
+    monkeypatch.setattr(shelf, "through", through)
+    second, second_store = server(url)
+    after = second_store.reads()
+    assert_same(after, read_afresh(second))
+    assert arts(after["wave_balance"]) == arts_before - their_ratings, "their ratings are counted no more"
+    first.close(), second.close(), eraser.close()

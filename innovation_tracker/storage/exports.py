@@ -8,6 +8,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 
+from .. import tidy
 from ..domain import Viewer
 from .access import query, scope_params, scoped_read, scoped_sql
 from .db import Connection
@@ -47,9 +48,17 @@ def wide_table(con: Connection, viewer: Viewer) -> pd.DataFrame:
     return query(con, viewer, wide_sql(con))
 
 
-# The escaping rule (docs/data-formats.md; tidy.ESCAPED): text that starts with = + - or @, after any apostrophes,
-# gets one more apostrophe in front, so no spreadsheet runs it as a formula and an import takes exactly one off again.
-NEUTRALISE = r"""CASE WHEN regexp_matches({c}, '^''*[=+\-@]') THEN '''' || {c} ELSE {c} END AS {c}"""
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# The escaping rule (docs/data-formats.md; tidy.neutralise): text that starts with = + - @, a tab or a carriage
+# return, after any apostrophes, gets one more apostrophe in front unless it is a plain number, so no spreadsheet
+# runs it as a formula and an import takes exactly one off again. The patterns are tidy's: the rule is written once.
+NEUTRALISE = (
+    f"CASE WHEN regexp_matches({{c}}, {_literal(tidy.ESCAPED)}) AND NOT regexp_matches({{c}}, "
+    f"{_literal(tidy.PLAIN_NUMBER)}) THEN '''' || {{c}} ELSE {{c}} END AS {{c}}"
+)
 
 
 def export_queries(con: Connection, viewer: Viewer) -> dict[str, tuple[str, dict]]:

@@ -175,9 +175,24 @@ class PostgresDatabase:
             ).fetchone()
         return None if row is None else (int(row[0]), str(row[1]), bytes(row[2]))
 
-    def shelf_put(self, key: str, version: int, stamp: str, payload: bytes) -> None:
-        """Keep the newest frame of `key`: a server that built an older one after another's newer keeps none."""
-        with self._pool.connection() as conn:
+    def shelf_put(self, key: str, version: int, stamp: str, payload: bytes) -> bool:
+        """Keep the newest frame of `key`: a server that built an older one after another's newer keeps none. A
+        frame whose read began at `version` is not kept at all if a participant was erased at or after it: it may
+        hold what they said (read before the erasure) or their emptied interviews (read between its two
+        transactions). Whether it was kept.
+
+        The erasure is looked for in the transaction that stores the frame, which first takes the shelf's table
+        in ROW EXCLUSIVE mode; `shelf_clear` takes it in EXCLUSIVE mode. So a store either ends before an erasure's
+        clearing begins (and is cleared) or finds the erasure's audit entry (and stores nothing)."""
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute(f"LOCK TABLE {SHELF_SCHEMA}.frame IN ROW EXCLUSIVE MODE")
+            erased = conn.execute(
+                f"SELECT EXISTS (SELECT 1 FROM {dialect.POSTGRES_SCHEMA}.audit_entry"
+                " WHERE audit_id >= %s AND action = 'erase')",
+                [version],
+            ).fetchone()
+            if erased is None or erased[0]:
+                return False
             conn.execute(
                 f"INSERT INTO {SHELF_SCHEMA}.frame AS f (key, data_version, stamp, code, payload)"
                 " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (key) DO UPDATE SET data_version = excluded.data_version,"
@@ -185,10 +200,13 @@ class PostgresDatabase:
                 " WHERE f.data_version <= excluded.data_version",
                 [key, version, stamp, shelf_code(), payload],
             )
+            return True
 
     def shelf_clear(self) -> None:
+        """Empty the shelf, after a store in progress has ended (see `shelf_put`)."""
         if self.shelf_ready:
-            with self._pool.connection() as conn:
+            with self._pool.connection() as conn, conn.transaction():
+                conn.execute(f"LOCK TABLE {SHELF_SCHEMA}.frame IN EXCLUSIVE MODE")
                 conn.execute(f"DELETE FROM {SHELF_SCHEMA}.frame")
 
     @contextlib.contextmanager

@@ -15,7 +15,9 @@ What is taken from the shelf is exactly what the read would give:
 - the frame's data version is checked against the audit log: the entry with that id must still be the one that was
   newest when the frame was read (its time and actor), or the database was replaced (a restore, another study) and
   the frame is not used;
-- erasing a participant empties the shelf (`forget`): nothing they said may stay behind in a stored frame.
+- erasing a participant empties the shelf (`forget`): nothing they said may stay behind in a stored frame; and a
+  frame whose read began before an erasure, or while it was under way, is not stored after it (`shelf_put` looks
+  for an erasure since the frame's version in the transaction that would store it).
 """
 
 from __future__ import annotations
