@@ -52,13 +52,12 @@ def offer(key: str, label: str) -> None:
 
 def show_problems(error: ValidationError) -> None:
     st.error(f"**Nothing was imported.** {len(error.problems)} problem(s) to fix first:", icon=":material/block:")
-    st.download_button(
+    download_button(
         "Download the problems (CSV)",
         service.problems_csv(error.problems),
         file_name="import-problems.csv",
         mime="text/csv",
         icon=":material/download:",
-        on_click="ignore",
     )
     st.dataframe(
         service.problem_frame(error.problems),
