@@ -21,7 +21,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from . import storage
-from .domain import AccountRole, Viewer, require
+from .domain import PASSWORD_MAX_LENGTH, AccountRole, Viewer, check_length, require
 from .errors import AccessDenied, NotFound, Problem, TrackerError, ValidationError
 
 PASSWORD_MIN_LENGTH = 10
@@ -79,6 +79,9 @@ def password_problems(password: str, field: str = "password") -> list[Problem]:
                 field,
             )
         ]
+    if len(password) > PASSWORD_MAX_LENGTH:
+        message = f"a password has at most {PASSWORD_MAX_LENGTH:,} characters (this one has {len(password):,})"
+        return [Problem("password_length", message, field)]
     return []
 
 
@@ -99,6 +102,8 @@ def email_problems(con: storage.Connection, email: str | None, username: str) ->
     """A well-formed address that no other account uses (whatever the case: single sign-on matches it so)."""
     if email is None:
         return []
+    if check_length(email, "email"):
+        return check_length(email, "email")
     if not EMAIL_PATTERN.fullmatch(email):
         return [Problem("email_format", f"'{email}' is not an e-mail address", "email")]
     owner = storage.find_account_by_email(con, email)
@@ -286,7 +291,11 @@ def log_out(con: storage.Connection, viewer: Viewer) -> None:
 
 
 def _account_problems(con: storage.Connection, account: storage.Account) -> list[Problem]:
-    return email_problems(con, account.email, account.username) + role_problems(con, account.role, account.projects)
+    return (
+        check_length(account.display_name, "display_name")
+        + email_problems(con, account.email, account.username)
+        + role_problems(con, account.role, account.projects)
+    )
 
 
 def _last_admin_problems(
@@ -327,6 +336,7 @@ def create_first_admin(
     """The one-time set-up of a database with no accounts. `password` is None under single sign-on."""
     account = _new_account(username, AccountRole.ADMIN, (), email, display_name)
     problems = username_problems(account.username) + email_problems(con, account.email, account.username)
+    problems += check_length(account.display_name, "display_name")
     require(problems + (password_problems(password) if password is not None else []))
     account = replace(account, password_hash=hash_password(password) if password is not None else None)
 

@@ -67,6 +67,7 @@ BOTH_BACKENDS = {
     "test_backup",
     "test_migrations",
     "test_kept",
+    "test_bounds",
 }  # fmt: skip
 
 

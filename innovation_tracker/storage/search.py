@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..domain import Viewer
+from ..domain import Viewer, check_search, require
 from .access import query, query_one, scoped_read
 from .db import Connection
 
@@ -104,7 +104,10 @@ def search_evidence(
     offset: int = 0,
 ) -> SearchPage:
     """One page of the excerpts (and summaries) that contain every word of `text`, newest interview first, with
-    the number of matches in all. An empty query matches nothing."""
+    the number of matches in all. An empty query matches nothing. A query longer than a search takes
+    (`domain.check_search`: 200 characters, 20 words) is refused with a `ValidationError` before any SQL is made:
+    each word is one more test of every excerpt, and thousands of them held a connection for minutes."""
+    require(check_search(text))
     words = search_words(text)
     if not words:
         return SearchPage(0, pd.DataFrame(columns=RESULT_COLUMNS))
