@@ -93,6 +93,21 @@ def test_a_search_at_its_limits_runs(seeded):
     assert search_evidence(seeded, EVALUATOR, "phone with no data").total == 4
 
 
+@pytest.mark.parametrize("text", ["no DATA phone", "a x", "we", "e t a o i n s r h l d", "n't", "phone zz"])
+@pytest.mark.parametrize("viewer", [EVALUATOR, FUNDER], ids=["evaluator", "funder"])
+def test_words_no_trigram_serves_must_occur_like_any_other(seeded, viewer, text):
+    """Words of one or two letters (or none) are tested after the others, on each text lowered once: the same
+    matches as testing every word the same way."""
+    words = [w.lower() for w in text.split()]
+    where = " AND ".join("contains(lower(r.evidence), ?)" for _ in words)
+    shared = "" if viewer.identified else " AND r.shareable"
+    oracle = seeded.execute(f"SELECT count(*) FROM factor_rating r WHERE {where}{shared}", words).fetchone()[0]
+    found = search_evidence(seeded, viewer, text, SearchFilters(summaries=False), limit=5)
+    assert found.total == oracle and (oracle > 0 or text == "phone zz")
+    assert len(found.rows) == min(oracle, 5)
+    assert all(all(w in t.lower() for w in words) for t in found.rows.text)
+
+
 def test_the_search_page_refuses_more_than_twenty_words(monkeypatch, seeded_path):
     at = open_page(monkeypatch, seeded_path, "pages/search.py")
     field = at.text_input(key="search:text")
