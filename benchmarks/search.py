@@ -77,12 +77,9 @@ def bound_queries(con: storage.Connection) -> dict[str, str]:
     - the 20 most common three-letter words: each is a single trigram, found in many texts;
     - a quoted phrase of 20 words and 200 characters that matches nothing: one long test of every row;
     - 20 long words that occur nowhere: 20 tests of every row, whatever a database makes of them."""
-    texts = [row[0] for row in con.execute(EXCERPTS_SQL).fetchall()]
-    longest = max(_words_of(texts), key=lambda words: len(" ".join(words)))
-    counts: dict[str, int] = {}
-    for words in _words_of(texts):
-        for word in words:
-            counts[word] = counts.get(word, 0) + 1
+    texts = _texts(con)
+    longest = max(_words_of(list(texts)), key=lambda words: len(" ".join(words)))
+    counts = _word_counts(texts)
     common = sorted((w for w in counts if len(w) >= 5), key=lambda w: (-counts[w], -len(w), w))
     three = sorted((w for w in counts if len(w) == 3 and w.isalpha()), key=lambda w: (-counts[w], w))
     nowhere = [f"zq{n:02d}" + "x" * 5 for n in range(SEARCH_MAX_WORDS)]
@@ -99,21 +96,36 @@ def bound_queries(con: storage.Connection) -> dict[str, str]:
     }
 
 
-EXCERPTS_SQL = (
-    "SELECT DISTINCT evidence FROM factor_rating WHERE evidence IS NOT NULL AND evidence <> ''"
-    " UNION SELECT DISTINCT summary FROM interview WHERE summary IS NOT NULL AND summary <> ''"
+TEXTS_SQL = (
+    "SELECT evidence, count(*) FROM factor_rating WHERE evidence IS NOT NULL AND evidence <> '' GROUP BY evidence"
+    " UNION ALL SELECT summary, count(*) FROM interview WHERE summary IS NOT NULL AND summary <> '' GROUP BY summary"
 )
+
+
+def _texts(con: storage.Connection) -> dict[str, int]:
+    """Every distinct excerpt and summary, with how many rows hold it."""
+    found: dict[str, int] = {}
+    for text, rows in con.execute(TEXTS_SQL).fetchall():
+        found[text] = found.get(text, 0) + int(rows)
+    return found
+
+
+def _word_counts(texts: dict[str, int]) -> dict[str, int]:
+    """How many rows hold each word."""
+    counts: dict[str, int] = {}
+    for words, rows in zip(_words_of(list(texts)), texts.values(), strict=True):
+        for word in words:
+            counts[word] = counts.get(word, 0) + rows
+    return counts
+
+
 REFUSED = {"21 words (refused)": " ".join(f"w{n}" for n in range(SEARCH_MAX_WORDS + 1)), "2,000 words (refused)":
            " ".join(f"w{n}" for n in range(2_000))}  # fmt: skip
 
 
 def common_queries(con: storage.Connection) -> dict[str, str]:
     """Short searches that match most of the study: their cost is the number of matches, not their length."""
-    texts = [row[0] for row in con.execute(EXCERPTS_SQL).fetchall()]
-    counts: dict[str, int] = {}
-    for words in _words_of(texts):
-        for word in words:
-            counts[word] = counts.get(word, 0) + 1
+    counts = _word_counts(_texts(con))
     three = sorted((w for w in counts if len(w) == 3 and w.isalpha()), key=lambda w: (-counts[w], w))
     return {"the commonest three-letter word": three[0], "one common letter": "e"}
 
