@@ -14,7 +14,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from benchmarks import pages, pgload, portfolio, search, transfer
+from benchmarks import login, pages, pgload, portfolio, search, transfer
 
 HERE = Path(__file__).resolve().parent
 PG_ENV = "INNOVATION_TRACKER_TEST_PG"
@@ -61,6 +61,19 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--rounds", type=int, default=3, help="with --transfer: alternating export/COPY rounds, re-import rounds"
     )
+    parser.add_argument(
+        "--search-bounds",
+        action="store_true",
+        help="only the searches at their limits (20 words, 200 characters) and past them, on each backend of"
+        " --backend: results/search-bounds.md",
+    )
+    parser.add_argument(
+        "--login",
+        action="store_true",
+        help="only failed log-ins (unknown name, wrong password, locked, deactivated), interleaved in one process,"
+        " on each backend of --backend: results/login-timing.md",
+    )
+    parser.add_argument("--attempts", type=int, default=30, help="with --login: attempts of each kind")
     return parser.parse_args(argv)
 
 
@@ -447,8 +460,103 @@ def write_backends(result: dict, out: Path) -> tuple[Path, Path]:
     return stem.with_suffix(".md"), stem.with_suffix(".json")
 
 
+def _machine() -> str:
+    return f"{platform.machine()}, {_cores()} cores, Python {platform.python_version()}"
+
+
+def run_search_bounds(args: argparse.Namespace, log=LOG) -> dict:
+    """The searches at their limits on each backend named, the PostgreSQL one a copy of the S portfolio."""
+    names = backends_of(args)
+    if "postgres" in names and not args.postgres:
+        raise SystemExit(f"--backend {args.backend} needs a PostgreSQL server: --postgres URL or ${PG_ENV}")
+    args.work.mkdir(parents=True, exist_ok=True)
+    db = portfolio.cached(args.work, args.scale)
+    searched, url = {}, None
+    try:
+        for backend in names:
+            target: str | Path = db
+            if backend == "postgres":
+                url = pgload.create_database(args.postgres)
+                pgload.load(db, url, log=log)
+                storage_counts(url)  # the first connection makes the search's trigram indexes
+                target = url
+            searched[backend] = search.time_bounds(target, args.repeats)
+            worst = max(searched[backend], key=lambda r: max(r["first_s"], r["warm_s"]))
+            log(f"search at its limits ({backend}): slowest {max(worst['first_s'], worst['warm_s']):.3f} s,"
+                f" {worst['query']} as {worst['viewer']}")  # fmt: skip
+    finally:
+        if url and not args.keep_postgres:
+            pgload.drop_database(url)
+    return {
+        "scale": args.scale,
+        "when": dt.datetime.now().isoformat(timespec="seconds"),
+        "machine": _machine(),
+        "counts": storage_counts(db),
+        "backends": names,
+        "backend_arg": args.backend,
+        "repeats": args.repeats,
+        "search": searched,
+    }
+
+
+def run_login(args: argparse.Namespace, log=LOG) -> dict:
+    """Failed log-ins of the four kinds on each backend named (a new, small database each)."""
+    names = backends_of(args)
+    if "postgres" in names and not args.postgres:
+        raise SystemExit(f"--backend {args.backend} needs a PostgreSQL server: --postgres URL or ${PG_ENV}")
+    timed = {}
+    for backend in names:
+        url = pgload.create_database(args.postgres) if backend == "postgres" else None
+        try:
+            timed[backend] = login.time_login(url, args.attempts)
+        finally:
+            if url:
+                pgload.drop_database(url)
+        medians = ", ".join(f"{case} {s * 1000:.0f} ms" for case, s in timed[backend]["medians_s"].items())
+        log(f"failed log-ins ({backend}): {medians}; {timed[backend]['ratio']:.2f}×")
+    return {
+        "when": dt.datetime.now().isoformat(timespec="seconds"),
+        "machine": _machine(),
+        "backend_arg": args.backend,
+        "login": timed,
+    }
+
+
+def login_markdown(result: dict) -> str:
+    lines = [
+        "# Failed log-ins: the same work whatever the reason",
+        "",
+        f"{result['when']} · {result['machine']} · `python -m benchmarks --login --backend {result['backend_arg']}`",
+        "",
+        "`accounts.log_in` as the log-in form calls it, in one process, on a new study with one account of each kind:"
+        " the four kinds in turn, in a shuffled order each round (so all see the same load), after one untimed"
+        " round; the wrong password's account has its failures reset between rounds (untimed), so it never locks."
+        f" Target: the slowest median within {login.TARGET_RATIO}× the fastest, so that the time of a refusal"
+        " says nothing of the name tried.",
+    ]
+    for backend, timed in result["login"].items():
+        lines += ["", *login.markdown_rows(timed, NAMES[backend])]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _write(result: dict, out: Path, stem: str, text: str) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / f"{stem}.md").write_text(text)
+    return out / f"{stem}.md"
+
+
 def main(argv=None) -> None:
     args = parse(argv)
+    if args.search_bounds:
+        bounds = run_search_bounds(args)
+        print(_write(bounds, args.out, "search-bounds", search.bounds_markdown(bounds)).read_text())
+        return
+    if args.login:
+        timed = run_login(args)
+        print(_write(timed, args.out, "login-timing", login_markdown(timed)).read_text())
+        return
     if args.transfer:
         result = run_transfer(args)
         args.out.mkdir(parents=True, exist_ok=True)

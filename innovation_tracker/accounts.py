@@ -7,10 +7,11 @@ time take `now` (naive local time, as stored), so tests can move the clock.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
-import functools
 import re
+import secrets
 import threading
 import zlib
 from collections.abc import Iterable, Iterator
@@ -19,9 +20,10 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.low_level import ARGON2_VERSION
 
 from . import storage
-from .domain import AccountRole, Viewer, require
+from .domain import PASSWORD_MAX_LENGTH, TEXT_LIMITS, AccountRole, Viewer, check_length, require
 from .errors import AccessDenied, NotFound, Problem, TrackerError, ValidationError
 
 PASSWORD_MIN_LENGTH = 10
@@ -65,9 +67,22 @@ def password_matches(password_hash: str | None, password: str) -> bool:
         return False
 
 
-@functools.cache
 def _decoy_hash() -> str:
-    return hash_password("decoy password that matches nothing")
+    """A hash with this hasher's parameters that no password matches (its digest is random bytes, not the hash of
+    anything): checking a password against it costs what checking a real one does. Made without hashing, when the
+    module loads, so the first unknown name after a start is no slower than any other attempt."""
+
+    def b64(size: int) -> str:
+        return base64.b64encode(secrets.token_bytes(size)).decode().rstrip("=")
+
+    h = _hasher
+    return (
+        f"$argon2{h.type.name.lower()}$v={ARGON2_VERSION}$m={h.memory_cost},t={h.time_cost},p={h.parallelism}"
+        f"${b64(h.salt_len)}${b64(h.hash_len)}"
+    )
+
+
+_DECOY_HASH = _decoy_hash()
 
 
 def password_problems(password: str, field: str = "password") -> list[Problem]:
@@ -79,6 +94,9 @@ def password_problems(password: str, field: str = "password") -> list[Problem]:
                 field,
             )
         ]
+    if len(password) > PASSWORD_MAX_LENGTH:
+        message = f"a password has at most {PASSWORD_MAX_LENGTH:,} characters (this one has {len(password):,})"
+        return [Problem("password_length", message, field)]
     return []
 
 
@@ -99,6 +117,8 @@ def email_problems(con: storage.Connection, email: str | None, username: str) ->
     """A well-formed address that no other account uses (whatever the case: single sign-on matches it so)."""
     if email is None:
         return []
+    if check_length(email, "email"):
+        return check_length(email, "email")
     if not EMAIL_PATTERN.fullmatch(email):
         return [Problem("email_format", f"'{email}' is not an e-mail address", "email")]
     owner = storage.find_account_by_email(con, email)
@@ -192,26 +212,24 @@ _ATTEMPT_LOCKS = tuple(threading.Lock() for _ in range(64))
 def log_in(con: storage.Connection, username: str, password: str, *, now: dt.datetime) -> Viewer:
     """The viewer for a username and password, or `LoginFailed`.
 
-    Unknown, wrong, locked and deactivated all get the same message after one password check each (a decoy when
-    there is nothing to check), so neither the words nor the time tell a guesser whether an account exists or is
-    locked; the admin's Users page shows the locks. An account's attempts are checked one at a time: the lock
-    check, the password check and the count of failures are one step, so parallel guesses cannot pass the limit,
-    and a right password is refused once the limit is reached.
+    Unknown, wrong, locked and deactivated all get the same message after the same work: one password check (of
+    the account's hash, or of a decoy when there is nothing to check) and the same statements, so neither the
+    words nor the time tell a guesser whether an account exists or is locked; the admin's Users page shows the
+    locks. An account's attempts are checked one at a time: the lock check, the password check and the count of
+    failures are one step, so parallel guesses cannot pass the limit, and a right password is refused once the
+    limit is reached. Names and passwords longer than any account's are cut to one character past the longest,
+    which matches nothing, so the check costs what any other does.
     """
-    username = username.strip().lower()[:64]
+    username = username.strip().lower()[: TEXT_LIMITS["username"]]
+    password = password[: PASSWORD_MAX_LENGTH + 1]
     with _attempt_lock(con, username):
         account = storage.get_account(con, username)
         refusal = _refusal(account, now)
-        if refusal is None:
-            assert account is not None  # _refusal refuses a missing account
-            if password_matches(account.password_hash, password):
-                _succeed(con, account, password)
-                return viewer_of(account)
-            _count_failure(con, username, now)
-        else:
-            _audit_failure(con, username, refusal)
-    if refusal is not None:
-        password_matches(_decoy_hash(), password)  # as slow as a real check, outside the line of attempts
+        checked = account.password_hash if account is not None and refusal is None else _DECOY_HASH
+        if password_matches(checked, password) and account is not None and refusal is None:
+            _succeed(con, account, password)
+            return viewer_of(account)
+        _count_failure(con, username, refusal, now)
     raise LoginFailed(WRONG_CREDENTIALS)
 
 
@@ -228,18 +246,16 @@ def _refusal(account: storage.Account | None, now: dt.datetime) -> dict | None:
     return None
 
 
-def _audit_failure(con: storage.Connection, username: str, after: dict) -> None:
-    """A failed log-in is an event about the name tried, not an action of that account: nobody is logged in."""
-    storage.write(con, lambda cur: storage.record_audit(cur, ANONYMOUS, "login_failed", ENTITY, username, None, after))
-
-
-def _count_failure(con: storage.Connection, username: str, now: dt.datetime) -> None:
+def _count_failure(con: storage.Connection, username: str, refusal: dict | None, now: dt.datetime) -> None:
+    """A failed log-in, recorded by the same statements whatever the reason: a wrong password counts one more
+    failure (and the fifth locks the account), a refused attempt counts none (an unknown name updates no row), and
+    each is audited as an event by nobody about the name tried."""
     locked_until = now + LOCKOUT
 
     def work(cur: storage.Connection) -> None:
-        failures = storage.add_failed_attempt(cur, username)
-        after: dict = {"reason": "wrong_password", "failed_attempts": failures}
-        if failures >= MAX_FAILED_ATTEMPTS:
+        failures = storage.add_failed_attempt(cur, username, 1 if refusal is None else 0)
+        after: dict = {"reason": "wrong_password", "failed_attempts": failures} if refusal is None else refusal
+        if refusal is None and failures >= MAX_FAILED_ATTEMPTS:
             storage.lock_account(cur, username, locked_until)
             after["locked_until"] = locked_until
         storage.record_audit(cur, ANONYMOUS, "login_failed", ENTITY, username, None, after)
@@ -286,7 +302,11 @@ def log_out(con: storage.Connection, viewer: Viewer) -> None:
 
 
 def _account_problems(con: storage.Connection, account: storage.Account) -> list[Problem]:
-    return email_problems(con, account.email, account.username) + role_problems(con, account.role, account.projects)
+    return (
+        check_length(account.display_name, "display_name")
+        + email_problems(con, account.email, account.username)
+        + role_problems(con, account.role, account.projects)
+    )
 
 
 def _last_admin_problems(
@@ -327,6 +347,7 @@ def create_first_admin(
     """The one-time set-up of a database with no accounts. `password` is None under single sign-on."""
     account = _new_account(username, AccountRole.ADMIN, (), email, display_name)
     problems = username_problems(account.username) + email_problems(con, account.email, account.username)
+    problems += check_length(account.display_name, "display_name")
     require(problems + (password_problems(password) if password is not None else []))
     account = replace(account, password_hash=hash_password(password) if password is not None else None)
 

@@ -34,6 +34,8 @@ from .domain import (
     Viewer,
     check_duration,
     check_interview_date,
+    check_length,
+    check_lengths,
     check_rating,
     label_of,
     normalise_indicator_value,
@@ -174,6 +176,7 @@ def check_project(values: dict, study: Study, *, new: bool, taken: set[str]) -> 
     }
     if row["name"] is None:
         problems.append(Problem("required", "a project needs a name", "name"))
+    problems += check_lengths(row, ("name", "host_organisation", "innovation_type"))
     if row["start_date"] is not None and row["start_date"] > study.end_date:
         problems.append(Problem("after_study", f"start date {row['start_date']} is after the study ends", "start_date"))
     if new:
@@ -290,9 +293,7 @@ def check_contact(values: dict) -> tuple[dict, list[Problem]]:
         problems.append(Problem("telephone_format", message, "telephone"))
     if contact["email"] and (not EMAIL.fullmatch(contact["email"]) or len(contact["email"]) > 254):
         problems.append(Problem("email_format", f"'{contact['email']}' is not an e-mail address", "email"))
-    if contact["call_times"] and len(contact["call_times"]) > 120:
-        message = f"preferred call times are {len(contact['call_times'])} characters; keep them to 120"
-        problems.append(Problem("too_long", message, "call_times"))
+    problems += check_length(contact["call_times"], "call_times")
     return contact, problems
 
 
@@ -460,6 +461,7 @@ def check_ratings(rows: pd.DataFrame, factors: list[Factor], coder: str, neutral
             continue
         if factor is None and _blank(rating) and evidence is None:
             continue
+        problems += [Problem(p.rule, f"{line}: {p.message}", field, n) for p in check_length(evidence, "evidence")]
         if factor is None:
             problems.append(Problem("required", f"{line}: evidence or a rating with no factor; choose one", field, n))
             continue
@@ -642,7 +644,7 @@ def check_interview(values: dict, person: dict, study: Study, today: dt.date, ta
         "status": _enum(values, "status", InterviewStatus, problems),
         "summary": _text(values.get("summary")),
     }
-    require(problems + found)
+    require(problems + found + check_lengths(row, ("interviewer", "summary")))
     return row
 
 
@@ -893,15 +895,13 @@ def check_milestone(values: dict, study: Study) -> dict:
     title = _text(values.get("title"))
     if title is None:
         problems.append(Problem("required", "a milestone needs a title", "title"))
-    elif len(title) > 120:
-        problems.append(Problem("too_long", f"the title is {len(title)} characters; keep it to 120", "title"))
     row = {
         "milestone_date": when,
         "kind": _enum(values, "kind", MilestoneKind, problems),
         "title": title,
         "notes": _text(values.get("notes")),
     }
-    require(problems)
+    require(problems + check_lengths(row, ("title", "notes")))
     return row
 
 

@@ -8,7 +8,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from .domain import Factor, FactorKind, Indicator, IndicatorType, parse_enum
+from .domain import Factor, FactorKind, Indicator, IndicatorType, check_length, parse_enum
 from .errors import Problem, ValidationError
 
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -87,6 +87,11 @@ def _code_problems(code: str, field: str, row: int, seen: set[str], file: str) -
     return []
 
 
+def _length_problems(raw: dict[str, str], fields: tuple[str, ...], row: int, file: str) -> list[Problem]:
+    found = [p for field in fields for p in check_length((raw.get(field) or "").strip(), field, row)]
+    return [Problem(p.rule, p.message, p.field, row, file) for p in found]
+
+
 def _optional_int(text: str | None, field: str, row: int, file: str) -> tuple[int | None, list[Problem]]:
     text = (text or "").strip()
     if not text:
@@ -122,6 +127,7 @@ def parse_codebook(rows: list[dict[str, str]], file: str = "codebook.csv") -> li
         for field, value in (("label", label), ("domain", domain)):
             if not value:
                 found.append(Problem("required", f"{field} is required", field, number, file))
+        found += _length_problems(raw, ("domain", "label", "description"), number, file)
         paper, paper_problems = _optional_int(raw.get("paper_projects"), "paper_projects", number, file)
         found += paper_problems
         if found or kind is None:  # parse_enum gives no kind only with a problem
@@ -166,6 +172,7 @@ def parse_indicators(rows: list[dict[str, str]], file: str = "indicators.csv") -
         label = (raw.get("label") or "").strip()
         if not label:
             found.append(Problem("required", "label is required", "label", number, file))
+        found += _length_problems(raw, ("label", "description"), number, file)
         if found or value_type is None:  # parse_enum gives no type only with a problem
             problems += found
             continue

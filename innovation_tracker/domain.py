@@ -103,6 +103,42 @@ RATING_LABELS: dict[int | str, str] = {
 MIXED = "X"
 MAX_DURATION_MIN = 600
 
+# The longest text each field takes, in characters (README "Limits"): forms refuse a longer value with the field
+# and the limit named, and give their widgets the same `max_chars`; imports refuse such a cell before any other
+# check. Codes follow their patterns; names and labels fit a line; the longer texts are a few paragraphs. The demo
+# and the built-in codebooks stay far below (their longest summary is 138 characters, the longest definition 118).
+TEXT_LIMITS: dict[str, int] = {
+    "project_code": 16,
+    "participant_code": 32,
+    "username": 64,
+    "wave": 64,
+    "factor_code": 64,
+    "indicator_code": 64,
+    "telephone": 24,
+    "call_times": 120,
+    "title": 120,
+    "name": 200,
+    "funder": 200,
+    "host_organisation": 200,
+    "innovation_type": 200,
+    "label": 200,
+    "domain": 200,
+    "display_name": 200,
+    "interviewer": 200,
+    "coder": 200,
+    "email": 254,
+    "description": 2_000,
+    "reason": 2_000,
+    "evidence": 4_000,
+    "notes": 5_000,
+    "summary": 10_000,
+}
+OTHER_CELL_LIMIT = 200  # any other column of an imported table: dates, numbers, choices, flags
+PASSWORD_MAX_LENGTH = 1_024
+# A search of the evidence: every word is one more pass over the excerpts (README "Search the evidence").
+SEARCH_MAX_CHARS = 200
+SEARCH_MAX_WORDS = 20
+
 
 SPECIAL_LABELS = {"non_health_professional": "Non-health professional", "nhs": "NHS", "face_to_face": "Face to face"}
 
@@ -436,6 +472,45 @@ def indicator_score(indicator: Indicator, value: str) -> float:
     if indicator.value_type == IndicatorType.RAG:
         return float(RAG_VALUES.index(value) + 1)
     return float(value)
+
+
+def text_limit(field: str) -> int:
+    return TEXT_LIMITS.get(field, OTHER_CELL_LIMIT)
+
+
+def too_long_message(field: str, length: int) -> str:
+    return f"{label_of(field)} is {length:,} characters long; the limit is {text_limit(field):,}"
+
+
+def check_length(value: object, field: str, row: int | None = None) -> list[Problem]:
+    """The one length rule for a text field (TEXT_LIMITS), wherever it is entered: forms, settings, accounts."""
+    if isinstance(value, str) and len(value) > text_limit(field):
+        return [Problem("too_long", too_long_message(field, len(value)), field, row)]
+    return []
+
+
+def check_lengths(values: dict, fields: tuple[str, ...] | None = None) -> list[Problem]:
+    """`check_length` of each of `fields` (default: every field of `values` that has a limit)."""
+    names = fields if fields is not None else tuple(f for f in values if f in TEXT_LIMITS)
+    return [problem for field in names for problem in check_length(values.get(field), field)]
+
+
+def search_word_count(text: str) -> int:
+    """The words of a search as typed: a quoted phrase counts each of its words."""
+    return len(text.replace('"', " ").split())
+
+
+def check_search(text: str) -> list[Problem]:
+    """A search of the evidence takes at most SEARCH_MAX_CHARS characters and SEARCH_MAX_WORDS words."""
+    chars, words = len(text), search_word_count(text)
+    if chars <= SEARCH_MAX_CHARS and words <= SEARCH_MAX_WORDS:
+        return []
+    message = (
+        f"A search takes at most {SEARCH_MAX_WORDS} words and {SEARCH_MAX_CHARS} characters; this one has"
+        f" {words:,} word{'' if words == 1 else 's'} and {chars:,} characters. Search for the few words that matter"
+        " most."
+    )
+    return [Problem("search_too_long", message, "text")]
 
 
 def require(problems: list[Problem]) -> None:

@@ -26,7 +26,7 @@ from functools import cached_property
 import pandas as pd
 
 from . import agreement, capture, storage
-from .domain import Factor, Viewer, check_rating, label_of, rating_value, require, stored_rating
+from .domain import Factor, Viewer, check_length, check_rating, label_of, rating_value, require, stored_rating
 from .errors import NotFound, Problem, ValidationError
 
 NOT_CITED = "not cited"
@@ -131,6 +131,7 @@ def reconcile(con: storage.Connection, viewer: Viewer, interview_id: int, decisi
             ]
         if not str(reason or "").strip():
             problems.append(Problem("required", f"'{label}': say why the coders agreed on this rating", field))
+        problems += [Problem(p.rule, f"'{label}': {p.message}", field) for p in check_length(reason, "reason")]
         agreed, mixed = (None, False) if rating is None or problems else stored_rating(rating)
         stored.append({"factor_code": code, "rating": agreed, "mixed": mixed, "reason": str(reason).strip()})
     if not decisions:

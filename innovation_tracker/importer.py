@@ -44,10 +44,13 @@ from .domain import (
     label_of,
     normalise_indicator_value,
     rating_scale_text,
+    text_limit,
+    too_long_message,
 )
 from .errors import Problem, ValidationError
 
 MAX_PROBLEMS = 500
+LONG_VALUE_SHOWN = 40  # characters of an over-long cell quoted in its problem
 MAX_INT = 2**31 - 1
 TRUE_TEXT = {"true", "yes", "y", "1"}
 FALSE_TEXT = {"false", "no", "n", "0", ""}
@@ -428,6 +431,21 @@ def check_columns(table: str, frame: pd.DataFrame, file: str, report: Report) ->
     if frame.empty and table not in ("waves", "codebook", "indicators"):
         return True
     return True
+
+
+def check_lengths(table: str, frame: pd.DataFrame, file: str, report: Report) -> None:
+    """Every cell of the table's columns within its column's limit (`domain.TEXT_LIMITS`, and OTHER_CELL_LIMIT
+    for dates, numbers and choices), checked before anything else: a longer cell is named with its length and the
+    limit, and quoted only by its start."""
+    for column in frame.columns.intersection(tidy.columns(table)):
+        lengths = frame[column].str.len()
+        positions = np.flatnonzero((lengths > text_limit(column)).to_numpy(dtype=bool, na_value=False))
+        room = max(0, MAX_PROBLEMS - len(report.problems))
+        report.total += max(0, len(positions) - room)
+        for pos in positions[:room]:
+            start = frame[column].iloc[pos][:LONG_VALUE_SHOWN] + "…"
+            message = too_long_message(column, int(lengths.iloc[pos]))
+            report.add(Problem("too_long", message, column, int(pos) + 2, file, start))
 
 
 def _enum(frame, column, enum: type[StrEnum], file, report, required=True) -> pd.Series:
@@ -1117,6 +1135,8 @@ def check(
     }
     report.unverified |= {t for t in tables if t in tidy.TABLES and t not in present}
     given = set(tables) | report.unverified
+    for table, frame in present.items():  # listed with every other problem, not before them
+        check_lengths(table, frame, files.get(table, f"{table}.csv"), report)
 
     def name(table):
         return files.get(table, f"{table}.csv")

@@ -12,7 +12,7 @@ import pandas as pd
 
 from . import accounts, redcap, storage, sync, tidy
 from .codebook import load_codebook_and_scale, load_indicators
-from .domain import DEFAULT_WAVES, SYSTEM_VIEWER, Study, Viewer
+from .domain import DEFAULT_WAVES, SYSTEM_VIEWER, Study, Viewer, require
 from .errors import AccessDenied, ConflictError, Problem, ValidationError
 from .importer import (
     Origin,
@@ -29,6 +29,22 @@ from .importer import (
 )
 
 SYSTEM_ACTOR = "system"
+# The largest file an import reads, in MB of 2**20 bytes: the same as Streamlit's upload limit, set in
+# .streamlit/config.toml (server.maxUploadSize). The S = 1000 benchmark study's factor_ratings.csv is 188 of them; a
+# larger table comes in several files (they are checked as one table), or as Parquet.
+MAX_FILE_MB = 200
+
+
+def file_size_problem(name: str, size: int) -> Problem | None:
+    """A file larger than an import reads, named with its size and the limit (nothing of it is read)."""
+    if size <= MAX_FILE_MB * 2**20:
+        return None
+    message = (
+        f"the file is {size / 2**20:,.0f} MB; an import reads files of at most {MAX_FILE_MB} MB each. Split a"
+        " large table into several files named after it, in different folders (they are checked as one table), or"
+        " export it as Parquet"
+    )
+    return Problem("file_size", message, file=name)
 
 
 def reference(con: storage.Connection) -> Reference:
@@ -228,6 +244,8 @@ def read_import(con: storage.Connection, uploads: Iterable[tuple[str, bytes]]) -
     """Read and recognise: tidy CSV/Parquet files, an Excel workbook, or REDCap flat exports (name, bytes)."""
     batch = Batch()
     exports = []
+    uploads = list(uploads)
+    require([p for name, data in uploads if (p := file_size_problem(name, len(data))) is not None])
     for name, data in uploads:
         batch.names.append(name)
         export = Path(name).suffix.lower() == ".csv" and redcap.is_export(header_names(data))
@@ -377,6 +395,10 @@ def read_paths(paths: Iterable[Path]) -> list[tuple[str, bytes]]:
         # Two files of the same name (a/participants.csv, b/participants.csv) are told apart by their paths.
         name = path.name if names.count(path.name) == 1 else str(path)
         try:
+            too_large = file_size_problem(str(path), path.stat().st_size) if path.is_file() else None
+            if too_large is not None:
+                problems.append(too_large)
+                continue
             uploads.append((name, path.read_bytes()))
         except FileNotFoundError:
             problems.append(Problem("missing_file", "no such file", file=str(path)))

@@ -20,7 +20,7 @@ import pandas as pd
 from . import schedule, storage
 from .capture import require_editor
 from .codebook import BUILT_IN_CODEBOOKS, CODE_PATTERN, load_codebook_and_scale
-from .domain import Factor, FactorKind, Indicator, IndicatorType, Mode, Study, Viewer, Wave
+from .domain import Factor, FactorKind, Indicator, IndicatorType, Mode, Study, Viewer, Wave, check_length
 from .errors import Problem, ValidationError
 
 STRANDED_LISTED = 20
@@ -33,6 +33,11 @@ def _fail_on(problems: list[Problem]) -> None:
 
 def _required(value: str, field: str, what: str) -> list[Problem]:
     return [] if value.strip() else [Problem("required", f"{what} is required", field)]
+
+
+def _texts(**values: str) -> list[Problem]:
+    """Each text as it is stored (trimmed) within its field's limit (`domain.TEXT_LIMITS`)."""
+    return [problem for field, value in values.items() for problem in check_length(value.strip(), field)]
 
 
 def _new_code(con: storage.Connection, code: str, table: str, what: str) -> list[Problem]:
@@ -52,7 +57,7 @@ def change_study(
 ) -> None:
     """The study's name, funder and dates; every stored date must stay inside the new dates."""
     require_editor(viewer)
-    problems = _required(name, "name", "The study's name")
+    problems = _required(name, "name", "The study's name") + _texts(name=name, funder=funder)
     if end_date <= start_date:
         problems.append(Problem("end_after_start", "the end date must be after the start date", "end_date"))
     first, last = con.execute(
@@ -79,6 +84,7 @@ def add_factor(
     code, domain = code.strip(), domain.strip().lower().replace(" ", "_")
     problems = _new_code(con, code, "factor", "Factor")
     problems += _required(domain, "domain", "A domain") + _required(label, "label", "A label")
+    problems += _texts(domain=domain, label=label, description=description)
     if kind not in {k.value for k in FactorKind}:
         problems.append(Problem("allowed_values", f"kind must be barrier, facilitator or either, not '{kind}'", "kind"))
     _fail_on(problems)
@@ -88,7 +94,7 @@ def add_factor(
 
 def edit_factor(con: storage.Connection, viewer: Viewer, code: str, *, label: str, description: str) -> None:
     require_editor(viewer)
-    _fail_on(_required(label, "label", "A label"))
+    _fail_on(_required(label, "label", "A label") + _texts(label=label, description=description))
     storage.update_factor(con, viewer.username, code, {"label": label.strip(), "description": description.strip()})
 
 
@@ -112,6 +118,7 @@ def add_indicator(
     require_editor(viewer)
     code = code.strip()
     problems = _new_code(con, code, "indicator", "Indicator") + _required(label, "label", "A label")
+    problems += _texts(label=label, description=description)
     if value_type not in {t.value for t in IndicatorType}:
         problems.append(Problem("allowed_values", "type must be one of ordinal, boolean, count, rag", "value_type"))
     elif value_type == IndicatorType.ORDINAL and (min_value is None or max_value is None or max_value <= min_value):
@@ -134,7 +141,7 @@ def add_indicator(
 
 def edit_indicator(con: storage.Connection, viewer: Viewer, code: str, *, label: str, description: str) -> None:
     require_editor(viewer)
-    _fail_on(_required(label, "label", "A label"))
+    _fail_on(_required(label, "label", "A label") + _texts(label=label, description=description))
     storage.update_indicator(con, viewer.username, code, {"label": label.strip(), "description": description.strip()})
 
 
@@ -192,7 +199,7 @@ def _check_schedule(con: storage.Connection, new_waves: list[Wave]) -> None:
 
 
 def _wave_problems(label: str, offset: int, before: int, after: int) -> list[Problem]:
-    problems = _required(label, "label", "A label")
+    problems = _required(label, "label", "A label") + _texts(label=label)
     if offset < 0 or before < 0 or after < 0:
         problems.append(Problem("not_negative", "the offset and the window's days cannot be negative", "offset_days"))
     return problems

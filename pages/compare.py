@@ -25,7 +25,11 @@ prefix = ""
 matrix_header = st.container()
 with matrix_header:
     st.header("Project × factor")
-    prefix = st.text_input("Project codes starting with", help="Narrow down the matrix to some projects").strip()
+    prefix = st.text_input(
+        "Project codes starting with",
+        help="Narrow down the matrix to some projects",
+        max_chars=ui.max_chars("project_code"),
+    ).strip()
 compared = ui.shared(page_content.comparison, settings, relations, prefix.upper(), ui.today())
 
 

@@ -25,8 +25,10 @@ neutral_mixed = ui.reference(storage.neutral_mixed)  # the codebook declares CFI
 queue = ui.read(storage.coding_queue)
 mine = queue[(queue.second_coder == viewer.username) & queue.saved_at.isna()]
 saved = queue[queue.saved_at.notna()]
-wanted = st.query_params.get("interview")
-default = RECONCILE if wanted is not None and int(wanted) in set(saved.interview_id) else CODE
+# A link's interview is one with two saved codings, to reconcile (its id, as the queue gives it).
+linked = ui.link_param("interview", {str(i) for i in saved.interview_id}, "the id of an interview coded twice")
+wanted = None if linked is None else int(linked)
+default = RECONCILE if wanted is not None else CODE
 # A radio, not a segmented control: the segmented control's selected text fails WCAG contrast (axe, serious).
 mode = st.radio(
     "Task",
@@ -89,6 +91,7 @@ def blind_form(interview: dict) -> None:
         words.text_input(
             f"Evidence for {escape_markdown(factor.label)}",
             key=f"{form}:evidence:{code}",
+            max_chars=ui.max_chars("evidence"),
             placeholder="Evidence excerpt (a short quote)",
             label_visibility="collapsed",
         )
@@ -136,7 +139,7 @@ def code_blind() -> None:
         "**Start a second coding.** Choose an interview someone else coded. You will code it without seeing their"
         " ratings or evidence; both codings are then kept as they are, and the Agreement page compares them."
     )
-    project = ui.pick_project("Project", key="dc:project", wanted=st.query_params.get("project"))
+    project = ui.pick_project("Project", key="dc:project", link=True)
     candidates = ui.read(storage.second_coding_candidates, project)
     coded_by_me = candidates.first_coder.fillna("").str.split(", ").map(lambda names: viewer.username in names)
     candidates = candidates[~coded_by_me]
@@ -170,7 +173,7 @@ def reconcile() -> None:
     rows = saved.set_index("interview_id")
     open_count = rows.disagreements - rows.reconciled
     options = list(rows.index)
-    start = int(wanted) if wanted is not None and int(wanted) in options else int(open_count.idxmax())
+    start = wanted if wanted is not None else int(open_count.idxmax())
     chosen = st.selectbox(
         "Double-coded interview",
         options,
@@ -219,7 +222,11 @@ def reconcile() -> None:
                 key=f"{form}:choice:{item.factor_code}",
                 placeholder="Agreed rating",
             )
-            reason.text_input(f"Why, for {escape_markdown(item.label)}", key=f"{form}:reason:{item.factor_code}")
+            reason.text_input(
+                f"Why, for {escape_markdown(item.label)}",
+                key=f"{form}:reason:{item.factor_code}",
+                max_chars=ui.max_chars("reason"),
+            )
             forms.field_errors(form, f"consensus:{item.factor_code}")
     if open_ones.empty:
         return

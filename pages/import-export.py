@@ -154,7 +154,12 @@ def import_tab() -> None:
         where=right,
     )
     uploads = st.file_uploader(
-        "Files to import", type=["csv", "xlsx", "parquet"], accept_multiple_files=True, key="import_files"
+        "Files to import",
+        type=["csv", "xlsx", "parquet"],
+        accept_multiple_files=True,
+        key="import_files",
+        max_upload_size=service.MAX_FILE_MB,
+        help=f"CSV (tidy files or a REDCap export), Excel or Parquet; at most {service.MAX_FILE_MB} MB each",
     )
     done = st.session_state.pop("import_done", None)
     if done:

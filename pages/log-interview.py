@@ -36,7 +36,7 @@ projects = ui.shared(page_content.project_choices)
 forms.require_projects(projects.codes)
 
 choose_project, choose_person, choose_wave = st.columns(3)
-project = ui.pick_project("Project", where=choose_project, wanted=st.query_params.get("project"))
+project = ui.pick_project("Project", where=choose_project, link=True)
 people = ui.shared(page_content.participant_choices, project)
 if not people.codes:
     st.info(f"No participants are enrolled in {escape_markdown(project)} yet.", icon=":material/info:")
@@ -47,17 +47,22 @@ if not people.codes:
         query_params={"project": project, "tab": "participants"},
     )
     st.stop()
+# A link's participant belongs to the link's project: once another project is picked, it is not asked about.
+linked = st.query_params.get("project") in (None, project)
+wanted_person = (
+    ui.link_param("participant", people.codes, f"the code of a participant of {project}") if linked else None
+)
 person = choose_person.selectbox(
     "Participant",
     people.codes,
-    index=people.position(st.query_params.get("participant")),
+    index=people.position(wanted_person),
     format_func=people.label,
     key=f"log:person:{project}",
 )
 waves = {w.wave: w for w in ui.reference(storage.list_waves)}
 planned = ui.shared(page_content.participant_plan, project, person, today)
 wave_codes = list(waves)
-wanted = st.query_params.get("wave", planned.proposed)
+wanted = ui.link_param("wave", waves, "the code of a wave of the schedule, such as baseline") or planned.proposed
 wave = choose_wave.selectbox(
     "Wave",
     wave_codes,
@@ -122,6 +127,7 @@ def evidence_fields(factor) -> None:
     st.text_input(
         f"Evidence for {escape_markdown(factor.label)}",
         key=f"{form}:evidence:{code}",
+        max_chars=ui.max_chars("evidence", started.get(f"evidence:{code}")),
         placeholder="Evidence excerpt (a short quote)",
         label_visibility="collapsed",
         live=True,
@@ -158,13 +164,17 @@ when, how, status_column, who, minutes = st.columns([1.3, 1.2, 1.2, 1.5, 1])
 when.date_input("Interview date", key=f"{form}:interview_date", format="DD/MM/YYYY")
 how.selectbox("Mode", [m.value for m in Mode], format_func=label_of, key=f"{form}:mode")
 status_column.selectbox("Status", [s.value for s in InterviewStatus], format_func=label_of, key=f"{form}:status")
-who.text_input("Interviewer", key=f"{form}:interviewer")
+who.text_input(
+    "Interviewer", key=f"{form}:interviewer", max_chars=ui.max_chars("interviewer", started.get("interviewer"))
+)
 minutes.number_input("Duration (minutes)", step=1, key=f"{form}:duration_min")
 for column, field in ((when, "interview_date"), (how, "mode"), (status_column, "status"), (minutes, "duration_min")):
     with column:
         forms.field_errors(form, field)
 forms.field_errors(form, "wave")
-st.text_area("Summary notes", key=f"{form}:summary", height=90)
+st.text_area(
+    "Summary notes", key=f"{form}:summary", height=90, max_chars=ui.max_chars("summary", started.get("summary"))
+)
 completed = st.session_state[f"{form}:status"] == InterviewStatus.COMPLETED
 
 if not completed:
@@ -213,6 +223,7 @@ else:
             key="log:search",
             placeholder="A word from a factor's name or definition",
             icon=":material/search:",
+            max_chars=ui.max_chars("label"),
             live=True,
         )
         groups = capture.codebook_groups([f for f in offered if f.factor_code not in carried_codes], search)

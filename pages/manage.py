@@ -38,7 +38,8 @@ study = forms.require_study(con)
 projects = ui.shared(storage.list_projects)  # shown, never changed
 choices = ui.shared(page_content.project_choices)
 # Only the open tab is drawn (its rerun is half the page's). A link to a participant opens their tab.
-to_people = "participant" in st.query_params or st.query_params.get("tab") == "participants"
+tab = ui.link_param("tab", ("projects", "participants"), "projects or participants")
+to_people = "participant" in st.query_params or tab == "participants"
 projects_tab, people_tab = st.tabs(
     ["Projects", "Participants"], key="manage:tab", on_change="rerun", default="Participants" if to_people else None
 )
@@ -58,9 +59,7 @@ if projects_tab.open:
                 "participants",
             ]
             ui.paginated(projects[shown_columns], "manage:projects-page", shown=display.readable, hide_index=True)
-        chosen = ui.pick_project(
-            "Project to edit", key="manage:project", wanted=st.query_params.get("project"), none=NEW
-        )
+        chosen = ui.pick_project("Project to edit", key="manage:project", link=True, none=NEW)
         project = NEW if chosen is None else chosen
         row = None if chosen is None else projects.iloc[choices.position(chosen)].to_dict()
         form = f"project:{project}"
@@ -70,10 +69,18 @@ if projects_tab.open:
             st.subheader("New project" if row is None else f"Edit {escape_markdown(project)}")
             if row is None:
                 code = st.text_input(
-                    "Project code", key=f"{form}:project_code", help="1–16 upper-case letters, e.g. ARTS"
+                    "Project code",
+                    key=f"{form}:project_code",
+                    help="1–16 upper-case letters, e.g. ARTS",
+                    max_chars=ui.max_chars("project_code"),
                 )
                 forms.field_errors(form, "project_code")
-            name = st.text_input("Name", value=stored(row, "name", ""), key=f"{form}:name")
+            name = st.text_input(
+                "Name",
+                value=stored(row, "name", ""),
+                key=f"{form}:name",
+                max_chars=ui.max_chars("name", stored(row, "name")),
+            )
             forms.field_errors(form, "name")
             left, right = st.columns(2)
             with left:
@@ -91,12 +98,22 @@ if projects_tab.open:
                 )
             with right:
                 host = st.text_input(
-                    "Host organisation", value=stored(row, "host_organisation", ""), key=f"{form}:host"
+                    "Host organisation",
+                    value=stored(row, "host_organisation", ""),
+                    key=f"{form}:host",
+                    max_chars=ui.max_chars("host_organisation", stored(row, "host_organisation")),
                 )
-                kind = st.text_input("Innovation type", value=stored(row, "innovation_type", ""), key=f"{form}:type")
+                forms.field_errors(form, "host_organisation")
+                kind = st.text_input(
+                    "Innovation type",
+                    value=stored(row, "innovation_type", ""),
+                    key=f"{form}:type",
+                    max_chars=ui.max_chars("innovation_type", stored(row, "innovation_type")),
+                )
+                forms.field_errors(form, "innovation_type")
                 start = st.date_input("Start date", value=stored(row, "start_date"), key=f"{form}:start_date")
                 forms.field_errors(form, "start_date")
-            forms.other_errors(form, ["project_code", "name", "start_date"])
+            forms.other_errors(form, ["project_code", "name", "host_organisation", "innovation_type", "start_date"])
             submitted = st.form_submit_button("Save project", type="primary")
         values = {
             "name": name,
@@ -132,7 +149,7 @@ if people_tab.open:
         if projects.empty:
             st.info("Participants are enrolled into a project: add a project first.", icon=":material/info:")
             st.stop()
-        project = ui.pick_project("Project", key="manage:people-project", wanted=st.query_params.get("project"))
+        project = ui.pick_project("Project", key="manage:people-project", link=True)
         people = ui.read(storage.list_participants, project)
         if people.empty:
             st.info(f"No participants enrolled in {escape_markdown(project)} yet.", icon=":material/info:")
@@ -151,8 +168,16 @@ if people_tab.open:
             ]
             st.dataframe(display.readable(people, shown_columns), hide_index=True)
         options = [NEW, *people.participant_code]
+        # A link's participant belongs to the link's project: once another project is picked, it is not asked about.
+        linked = st.query_params.get("project") in (None, project)
+        wanted = (
+            ui.link_param("participant", options[1:], f"the code of a participant of {project}") if linked else None
+        )
         person = st.selectbox(
-            "Participant", options, index=forms.preselected(options, "participant"), key=f"manage:person:{project}"
+            "Participant",
+            options,
+            index=options.index(wanted) if wanted in options else 0,
+            key=f"manage:person:{project}",
         )
         row = None if person == NEW else people.set_index("participant_code").loc[person].to_dict()
         form = f"participant:{project}:{person}"
@@ -170,6 +195,7 @@ if people_tab.open:
                     "Participant code",
                     key=f"{form}:participant_code",
                     help="A pseudonymous code such as ARTS-07: never a name",
+                    max_chars=ui.max_chars("participant_code"),
                 )
                 forms.field_errors(form, "participant_code")
             role = pick("Stakeholder role", [r.value for r in Role], f"{form}:role", "role", row)
@@ -185,14 +211,27 @@ if people_tab.open:
             st.markdown("**How to reach them** · identifiers: only evaluators and admins see them")
             phone, mail, times = st.columns(3)
             with phone:
-                telephone = st.text_input("Telephone", value=stored(row, "telephone", ""), key=f"{form}:telephone")
+                telephone = st.text_input(
+                    "Telephone",
+                    value=stored(row, "telephone", ""),
+                    key=f"{form}:telephone",
+                    max_chars=ui.max_chars("telephone", stored(row, "telephone")),
+                )
                 forms.field_errors(form, "telephone")
             with mail:
-                email = st.text_input("E-mail", value=stored(row, "email", ""), key=f"{form}:email")
+                email = st.text_input(
+                    "E-mail",
+                    value=stored(row, "email", ""),
+                    key=f"{form}:email",
+                    max_chars=ui.max_chars("email", stored(row, "email")),
+                )
                 forms.field_errors(form, "email")
             with times:
                 call_times = st.text_input(
-                    "Preferred call times", value=stored(row, "call_times", ""), key=f"{form}:call_times"
+                    "Preferred call times",
+                    value=stored(row, "call_times", ""),
+                    key=f"{form}:call_times",
+                    max_chars=ui.max_chars("call_times", stored(row, "call_times")),
                 )
                 forms.field_errors(form, "call_times")
             forms.other_errors(

@@ -23,7 +23,7 @@ if not projects.codes:
     st.info("No projects to show yet. Milestones belong to a project.", icon=":material/info:")
     st.stop()
 
-project = ui.pick_project("Project", wanted=st.query_params.get("project"))
+project = ui.pick_project("Project", link=True)
 milestones = ui.read(storage.list_milestones, project)
 if milestones.empty:
     st.info(f"No milestones recorded for {escape_markdown(project)} yet.", icon=":material/flag:")
@@ -49,12 +49,19 @@ with st.form(form, clear_on_submit=False, enter_to_submit=False):
     when = right.date_input("Date", value=row.milestone_date if row is not None else today, key=f"{form}:date")
     with right:
         forms.field_errors(form, "milestone_date")
-    title = st.text_input("Title", value=row.title if row is not None else "", key=f"{form}:title")
-    forms.field_errors(form, "title")
-    notes = st.text_area(
-        "Notes", value=row.notes if row is not None and pd.notna(row.notes) else "", key=f"{form}:notes"
+    title = st.text_input(
+        "Title",
+        value=row.title if row is not None else "",
+        key=f"{form}:title",
+        max_chars=ui.max_chars("title", row.title if row is not None else None),
     )
-    forms.other_errors(form, ["milestone_date", "title"])
+    forms.field_errors(form, "title")
+    stored_notes = row.notes if row is not None and pd.notna(row.notes) else ""
+    notes = st.text_area(
+        "Notes", value=stored_notes, key=f"{form}:notes", max_chars=ui.max_chars("notes", stored_notes)
+    )
+    forms.field_errors(form, "notes")
+    forms.other_errors(form, ["milestone_date", "title", "notes"])
     submitted = st.form_submit_button("Save milestone", type="primary")
 values = {"kind": kind, "milestone_date": when, "title": title, "notes": notes}
 if submitted and row is None:

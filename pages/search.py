@@ -4,7 +4,8 @@ narrowed by factor, wave, project, role and sign, each result leading to its pro
 import streamlit as st
 
 from innovation_tracker import evidence_search, page_content, storage, ui
-from innovation_tracker.domain import Role, label_of
+from innovation_tracker.domain import SEARCH_MAX_CHARS, SEARCH_MAX_WORDS, Role, label_of
+from innovation_tracker.errors import ValidationError
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 
@@ -22,14 +23,16 @@ if not choices.codes:
 
 editor = viewer.identified
 st.caption(
-    "Every word must occur (any case); put a phrase in double quotes. "
+    f"Every word must occur (any case); put a phrase in double quotes; up to {SEARCH_MAX_WORDS} words. "
     + (
         "Searches the evidence excerpts of every rating and the interview summaries."
         if editor
         else "Searches the excerpts marked shareable, with participants shown by role, never by code."
     )
 )
-text = st.text_input("Words to find", placeholder='e.g. funding "host organisation"', key="search:text")
+text = st.text_input(
+    "Words to find", placeholder='e.g. funding "host organisation"', key="search:text", max_chars=SEARCH_MAX_CHARS
+)
 
 factors, waves = ui.reference(storage.list_factors), ui.reference(storage.list_waves)
 factor_labels = {f.factor_code: f"{f.label} ({label_of(f.kind)})" for f in factors}
@@ -41,7 +44,9 @@ with st.expander("Narrow down", expanded=False):
     if len(choices.codes) <= page_content.PICKER_LIMIT:
         chosen_projects = left.multiselect("Projects", list(choices.codes), format_func=choices.label)
     else:
-        typed = left.text_input("Project codes (separated by commas)", help=f"{len(choices.codes):,} projects")
+        typed = left.text_input(
+            "Project codes (separated by commas)", help=f"{len(choices.codes):,} projects", max_chars=2_000
+        )
         chosen_projects = [c.strip().upper() for c in typed.split(",") if c.strip()]
     chosen_roles = right.multiselect("Stakeholder roles", [r.value for r in Role], format_func=label_of)
     signs = {None: "Any", "facilitator": "Facilitators (+1, +2)", "barrier": "Barriers (−1, −2)"}
@@ -57,7 +62,11 @@ if not storage.search_words(text):
     st.info("Type a word or a phrase to search the evidence.", icon=":material/search:")
     st.stop()
 
-first = ui.shared(evidence_search.results_page, text, filters, 1)
+try:
+    first = ui.shared(evidence_search.results_page, text, filters, 1)
+except ValidationError as refused:  # longer than a search takes (domain.check_search): nothing was searched
+    st.warning(refused.problems[0].message, icon=":material/block:")
+    st.stop()
 if first.total == 0:
     st.warning("Nothing matches. Try fewer words, or fewer filters.", icon=":material/search_off:")
     st.stop()

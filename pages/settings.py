@@ -26,15 +26,18 @@ study_tab, codebook_tab, indicators_tab, waves_tab = st.tabs(
 
 if study_tab.open:
     with study_tab, st.form("study"):
-        name = st.text_input("Name", value=study.name, key="study:name")
+        name = st.text_input("Name", value=study.name, key="study:name", max_chars=ui.max_chars("name", study.name))
         forms.field_errors("study", "name")
-        funder = st.text_input("Funder", value=study.funder or "", key="study:funder")
+        funder = st.text_input(
+            "Funder", value=study.funder or "", key="study:funder", max_chars=ui.max_chars("funder", study.funder)
+        )
+        forms.field_errors("study", "funder")
         left, right = st.columns(2)
         start = left.date_input("Start", value=study.start_date, format="DD/MM/YYYY", key="study:start_date")
         forms.field_errors("study", "start_date")
         end = right.date_input("End", value=study.end_date, format="DD/MM/YYYY", key="study:end_date")
         forms.field_errors("study", "end_date")
-        forms.other_errors("study", ["name", "start_date", "end_date"])
+        forms.other_errors("study", ["name", "funder", "start_date", "end_date"])
         if st.form_submit_button("Save the study's details", type="primary"):
             forms.save(
                 "study",
@@ -70,10 +73,18 @@ if codebook_tab.open:
             chosen = by_code[code]
             form = f"factor-{code}"  # the form's widgets belong to the factor picked, so they show its values
             with st.form(form):
-                label = st.text_input("Label", value=chosen.label, key=f"{form}:label")
+                label = st.text_input(
+                    "Label", value=chosen.label, key=f"{form}:label", max_chars=ui.max_chars("label", chosen.label)
+                )
                 forms.field_errors(form, "label")
-                definition = st.text_area("Definition", value=chosen.description, key=f"{form}:description")
-                forms.other_errors(form, ["label"])
+                definition = st.text_area(
+                    "Definition",
+                    value=chosen.description,
+                    key=f"{form}:description",
+                    max_chars=ui.max_chars("description", chosen.description),
+                )
+                forms.field_errors(form, "description")
+                forms.other_errors(form, ["label", "description"])
                 save, retire = st.columns(2)
                 if save.form_submit_button("Save the label and definition", type="primary"):
                     forms.save(
@@ -90,16 +101,23 @@ if codebook_tab.open:
         st.subheader("Add a factor")
         with st.form("new_factor"):
             left, right = st.columns(2)
-            new_code = left.text_input("Code", help="lower-case letters, digits and _, e.g. ctx_peer_network")
+            new_code = left.text_input(
+                "Code",
+                help="lower-case letters, digits and _, e.g. ctx_peer_network",
+                max_chars=ui.max_chars("factor_code"),
+            )
             forms.field_errors("new_factor", "code")
             domains = list(dict.fromkeys(f.domain for f in factors))
             domain = right.selectbox("Domain", domains or ["context"], format_func=label_of, accept_new_options=True)
             forms.field_errors("new_factor", "domain")
             kind = left.selectbox("Kind", [k.value for k in FactorKind], format_func=label_of)
-            new_label = right.text_input("Label")
+            new_label = right.text_input("Label", max_chars=ui.max_chars("label"))
             forms.field_errors("new_factor", "label")
-            new_definition = st.text_area("Definition", help="what coders should look for")
-            forms.other_errors("new_factor", ["code", "domain", "label"])
+            new_definition = st.text_area(
+                "Definition", help="what coders should look for", max_chars=ui.max_chars("description")
+            )
+            forms.field_errors("new_factor", "description")
+            forms.other_errors("new_factor", ["code", "domain", "label", "description"])
             if st.form_submit_button("Add the factor", type="primary"):
                 forms.save(
                     "new_factor",
@@ -145,10 +163,21 @@ if indicators_tab.open:
             chosen_indicator = by_indicator[code]
             form = f"indicator-{code}"
             with st.form(form):
-                label = st.text_input("Label", value=chosen_indicator.label, key=f"{form}:label")
+                label = st.text_input(
+                    "Label",
+                    value=chosen_indicator.label,
+                    key=f"{form}:label",
+                    max_chars=ui.max_chars("label", chosen_indicator.label),
+                )
                 forms.field_errors(form, "label")
-                description = st.text_area("Description", value=chosen_indicator.description, key=f"{form}:description")
-                forms.other_errors(form, ["label"])
+                description = st.text_area(
+                    "Description",
+                    value=chosen_indicator.description,
+                    key=f"{form}:description",
+                    max_chars=ui.max_chars("description", chosen_indicator.description),
+                )
+                forms.field_errors(form, "description")
+                forms.other_errors(form, ["label", "description"])
                 save, retire = st.columns(2)
                 if save.form_submit_button("Save the label and description", type="primary"):
                     forms.save(
@@ -165,17 +194,24 @@ if indicators_tab.open:
         st.subheader("Add an indicator")
         with st.form("new_indicator"):
             left, right = st.columns(2)
-            new_code = left.text_input("Code", help="lower-case letters, digits and _")
+            new_code = left.text_input(
+                "Code", help="lower-case letters, digits and _", max_chars=ui.max_chars("indicator_code")
+            )
             forms.field_errors("new_indicator", "code")
-            new_label = right.text_input("Label")
+            new_label = right.text_input("Label", max_chars=ui.max_chars("label"))
             forms.field_errors("new_indicator", "label")
             value_type = left.selectbox("Type", [t.value for t in IndicatorType], format_func=label_of)
             better = right.selectbox("Better", ["higher", "lower"])
             low = left.number_input("Lowest value (ordinal)", value=1, step=1)
             high = right.number_input("Highest value (ordinal)", value=5, step=1)
             forms.field_errors("new_indicator", "max_value")
-            new_description = st.text_area("What each value means", help="e.g. 1 none … 5 strong at all levels")
-            forms.other_errors("new_indicator", ["code", "label", "max_value"])
+            new_description = st.text_area(
+                "What each value means",
+                help="e.g. 1 none … 5 strong at all levels",
+                max_chars=ui.max_chars("description"),
+            )
+            forms.field_errors("new_indicator", "description")
+            forms.other_errors("new_indicator", ["code", "label", "max_value", "description"])
             if st.form_submit_button("Add the indicator", type="primary"):
                 forms.save(
                     "new_indicator",
@@ -221,7 +257,9 @@ if waves_tab.open:
             wave = by_wave[code]
             form = f"wave-{code}"
             with st.form(form):
-                label = st.text_input("Label", value=wave.label, key=f"{form}:label")
+                label = st.text_input(
+                    "Label", value=wave.label, key=f"{form}:label", max_chars=ui.max_chars("label", wave.label)
+                )
                 forms.field_errors(form, "label")
                 cols = st.columns(3)
                 offset = cols[0].number_input("Days after baseline", 0, 3650, wave.offset_days, key=f"{form}:offset")
@@ -248,9 +286,9 @@ if waves_tab.open:
         st.subheader("Add a wave")
         with st.form("new_wave"):
             cols = st.columns(3)
-            new_code = cols[0].text_input("Code", help="e.g. month_18")
+            new_code = cols[0].text_input("Code", help="e.g. month_18", max_chars=ui.max_chars("wave"))
             forms.field_errors("new_wave", "code")
-            new_label = cols[1].text_input("Label", placeholder="18-month follow-up")
+            new_label = cols[1].text_input("Label", placeholder="18-month follow-up", max_chars=ui.max_chars("label"))
             forms.field_errors("new_wave", "label")
             new_mode = cols[2].selectbox("Default mode", modes, index=modes.index("telephone"), format_func=label_of)
             cols = st.columns(3)

@@ -20,9 +20,9 @@ forms.require_projects(projects.codes)
 
 waves = {w.wave: w.label for w in ui.reference(storage.list_waves)}
 choose_project, choose_wave = st.columns(2)
-project = ui.pick_project("Project", where=choose_project, wanted=st.query_params.get("project"))
+project = ui.pick_project("Project", where=choose_project, link=True)
 current = capture.current_round(ui.read(storage.project_schedule, project, ui.today()), list(waves))
-wanted = st.query_params.get("wave") or current
+wanted = ui.link_param("wave", waves, "the code of a wave of the schedule, such as baseline") or current
 wave = choose_wave.selectbox(
     "Wave",
     list(waves),

@@ -15,10 +15,7 @@ if not projects.codes:
     st.info("No projects to show yet. Once projects are added and interviews logged, each one's year appears here.")
     st.stop()
 
-requested = st.query_params.get("project")
-if requested and requested not in projects.labels:
-    st.warning(f"There is no project '{escape_markdown(requested)}' among the projects you can see.")
-code = ui.pick_project("Project", wanted=requested)
+code = ui.pick_project("Project", link=True)
 st.query_params["project"] = code
 st.caption(escape_markdown(ui.shared(page_content.project_caption, code)))
 

@@ -5,7 +5,7 @@ import datetime as dt
 import streamlit as st
 
 from innovation_tracker import accounts, ui
-from innovation_tracker.domain import AccountRole, label_of
+from innovation_tracker.domain import PASSWORD_MAX_LENGTH, AccountRole, label_of
 from innovation_tracker.ui import auth, forms
 from innovation_tracker.ui.text import escape_markdown
 
@@ -66,10 +66,21 @@ ADD = "add_account"
 with st.form(ADD, clear_on_submit=False):
     left, right = st.columns(2)
     with left:
-        username = st.text_input("Username", key=f"{ADD}:username", help="2 to 64 lower-case letters, digits, . _ -")
+        username = st.text_input(
+            "Username",
+            key=f"{ADD}:username",
+            help="2 to 64 lower-case letters, digits, . _ -",
+            max_chars=ui.max_chars("username"),
+        )
         forms.field_errors(ADD, "username")
-        name = st.text_input("Display name", key=f"{ADD}:display_name")
-        email = st.text_input("E-mail", key=f"{ADD}:email", help="optional; single sign-on matches accounts by it")
+        name = st.text_input("Display name", key=f"{ADD}:display_name", max_chars=ui.max_chars("display_name"))
+        forms.field_errors(ADD, "display_name")
+        email = st.text_input(
+            "E-mail",
+            key=f"{ADD}:email",
+            help="optional; single sign-on matches accounts by it",
+            max_chars=ui.max_chars("email"),
+        )
         forms.field_errors(ADD, "email")
     with right:
         role = st.selectbox(
@@ -78,9 +89,15 @@ with st.form(ADD, clear_on_submit=False):
         forms.field_errors(ADD, "role")
         chosen = ui.pick_projects("Projects", key=f"{ADD}:projects", help="For team accounts only")
         forms.field_errors(ADD, "projects")
-        password = st.text_input("Password", type="password", key=f"{ADD}:password", help="at least 10 characters")
+        password = st.text_input(
+            "Password",
+            type="password",
+            key=f"{ADD}:password",
+            help="at least 10 characters",
+            max_chars=PASSWORD_MAX_LENGTH,
+        )
         forms.field_errors(ADD, "password")
-    forms.other_errors(ADD, ["username", "email", "role", "projects", "password"])
+    forms.other_errors(ADD, ["username", "display_name", "email", "role", "projects", "password"])
     add = st.form_submit_button("Add account", type="primary")
 if add:
     forms.save(
@@ -103,8 +120,16 @@ CHANGE = f"change_account:{selected}"
 with st.form(CHANGE, clear_on_submit=False):
     left, right = st.columns(2)
     with left:
-        new_name = st.text_input("Display name", value=account.display_name or "", key=f"{CHANGE}:display_name")
-        new_email = st.text_input("E-mail", value=account.email or "", key=f"{CHANGE}:email")
+        new_name = st.text_input(
+            "Display name",
+            value=account.display_name or "",
+            key=f"{CHANGE}:display_name",
+            max_chars=ui.max_chars("display_name", account.display_name),
+        )
+        forms.field_errors(CHANGE, "display_name")
+        new_email = st.text_input(
+            "E-mail", value=account.email or "", key=f"{CHANGE}:email", max_chars=ui.max_chars("email", account.email)
+        )
         forms.field_errors(CHANGE, "email")
     with right:
         new_role = st.selectbox(
@@ -113,7 +138,7 @@ with st.form(CHANGE, clear_on_submit=False):
         forms.field_errors(CHANGE, "role")
         new_projects = ui.pick_projects("Projects", key=f"{CHANGE}:projects", chosen=sorted(account.projects))
         forms.field_errors(CHANGE, "projects")
-    forms.other_errors(CHANGE, ["email", "role", "projects"])
+    forms.other_errors(CHANGE, ["display_name", "email", "role", "projects"])
     save = st.form_submit_button("Save changes", type="primary")
 if save:
     edited = accounts.edited_fields(
@@ -130,7 +155,10 @@ if save:
 RESET = f"reset_password:{selected}"
 with st.form(RESET, clear_on_submit=False):
     new_password = st.text_input(
-        f"New password for {escape_markdown(selected)}", type="password", key=f"{RESET}:password"
+        f"New password for {escape_markdown(selected)}",
+        type="password",
+        key=f"{RESET}:password",
+        max_chars=PASSWORD_MAX_LENGTH,
     )
     forms.field_errors(RESET, "password")
     forms.other_errors(RESET, ["password"])

@@ -68,6 +68,7 @@ BOTH_BACKENDS = {
     "test_migrations",
     "test_kept",
     "test_hostile_text",
+    "test_bounds",
 }  # fmt: skip
 
 

@@ -6,10 +6,11 @@ import io
 import json
 
 import pytest
+from argon2 import PasswordHasher, extract_parameters
 
 from innovation_tracker import accounts, storage
 from innovation_tracker.cli import main
-from innovation_tracker.domain import AccountRole, Viewer
+from innovation_tracker.domain import PASSWORD_MAX_LENGTH, AccountRole, Viewer
 from innovation_tracker.errors import AccessDenied, ValidationError
 
 NOW = dt.datetime(2026, 3, 2, 9, 30)
@@ -120,6 +121,65 @@ def test_wrong_password_and_unknown_username_get_the_same_message(con):
         (accounts.ANONYMOUS, "root", "wrong_password"),
         (accounts.ANONYMOUS, "nobody", "unknown_username"),
     ]
+
+
+class Recorded:
+    """A connection that notes the statements it is given before running them (any backend)."""
+
+    def __init__(self, con) -> None:
+        self._con, self.statements = con, []
+
+    def execute(self, sql, *params):
+        self.statements.append(" ".join(str(sql).split()))
+        return self._con.execute(sql, *params)
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
+def test_unknown_wrong_locked_and_deactivated_take_the_same_work(con, monkeypatch):
+    """No timing oracle: each refusal checks one password (the account's, or a decoy with the same parameters) and
+    runs the same statements; the audit still says why, and only the wrong password counts a failure."""
+    accounts.add_account(con, ADMIN, "ann", role="funder", password=PASSWORD)
+    accounts.add_account(con, ADMIN, "lou", role="team", projects=["ART"], password=PASSWORD)
+    accounts.add_account(con, ADMIN, "dee", role="evaluator", password=PASSWORD)
+    accounts.set_active(con, ADMIN, "dee", False)
+    storage.write(con, lambda cur: storage.lock_account(cur, "lou", NOW + dt.timedelta(minutes=10)))
+    hashed: list[str] = []
+    verify, make = PasswordHasher.verify, PasswordHasher.hash
+    monkeypatch.setattr(PasswordHasher, "verify", lambda self, h, p: hashed.append("verify") or verify(self, h, p))
+    monkeypatch.setattr(PasswordHasher, "hash", lambda self, p, **kw: hashed.append("hash") or make(self, p, **kw))
+    work = {}
+    for name in ("nobody", "ann", "lou", "dee"):
+        recorded, hashed[:] = Recorded(con), []
+        assert failed_login(recorded, name, PASSWORD if name != "ann" else "wrong password") == (
+            accounts.WRONG_CREDENTIALS
+        )
+        work[name] = (list(hashed), recorded.statements)
+    assert work["nobody"] == work["ann"] == work["lou"] == work["dee"]
+    assert work["ann"][0] == ["verify"]
+    reasons = [(r[2], json.loads(r[4])) for r in audit(con, "login_failed")]
+    assert reasons == [
+        ("nobody", {"reason": "unknown_username"}),
+        ("ann", {"reason": "wrong_password", "failed_attempts": 1}),
+        ("lou", {"reason": "locked", "until": "2026-03-02 09:40:00"}),
+        ("dee", {"reason": "inactive"}),
+    ]
+    assert [storage.get_account(con, name).failed_attempts for name in ("ann", "lou", "dee")] == [1, 0, 0]
+    assert extract_parameters(accounts._DECOY_HASH) == extract_parameters(accounts.hash_password(PASSWORD))
+
+
+def test_a_password_past_the_longest_is_refused_after_the_same_one_check(con, monkeypatch):
+    checked: list[int] = []
+    verify = PasswordHasher.verify
+    monkeypatch.setattr(PasswordHasher, "verify", lambda self, h, p: checked.append(len(p)) or verify(self, h, p))
+    assert failed_login(con, "root", PASSWORD + "x" * 1_000_000) == accounts.WRONG_CREDENTIALS
+    assert checked == [PASSWORD_MAX_LENGTH + 1]
+    with pytest.raises(ValidationError) as refused:
+        accounts.set_password(con, ADMIN, "root", "p" * (PASSWORD_MAX_LENGTH + 1))
+    assert problems(refused.value) == {
+        ("password", "password_length"): "a password has at most 1,024 characters (this one has 1,025)"
+    }
 
 
 def test_five_failures_lock_the_account_for_fifteen_minutes(con):

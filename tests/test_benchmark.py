@@ -118,3 +118,29 @@ def test_the_benchmark_runs_on_both_backends_at_s_1(tmp_path, capsys):
     assert left == 0
     with capsys.disabled():
         print("\n" + text)
+
+
+def test_the_searches_at_their_limits_and_the_failed_log_ins_are_timed_on_both_backends(tmp_path):
+    server = postgres.server_or_skip()
+    common = ["--scale", "1", "--repeats", "1", "--backend", "both", "--postgres", server, "--work",
+              str(tmp_path / "work"), "--out", str(tmp_path / "results")]  # fmt: skip
+    benchmark.main([*common, "--search-bounds"])
+    saved = json.loads((tmp_path / "results" / "search-bounds.json").read_text())
+    for backend in ("duckdb", "postgres"):
+        rows = saved["search"][backend]
+        assert len(rows) == 3 * 11 and all(r["first_s"] > 0 and r["warm_s"] > 0 for r in rows)
+        assert {r["query"] for r in rows if r["matches"] is None} == {"21 words (refused)", "2,000 words (refused)"}
+        assert all(r["words"] <= 20 and r["chars"] <= 200 for r in rows if r["matches"] is not None)
+    # Both backends found the same evidence (the copy is whole).
+    assert [r["matches"] for r in saved["search"]["postgres"]] == [r["matches"] for r in saved["search"]["duckdb"]]
+    assert (
+        "| searches at the limits (20 words, 200 characters) |"
+        in (tmp_path / "results" / "search-bounds.md").read_text()
+    )
+    benchmark.main([*common, "--login", "--attempts", "3"])
+    saved = json.loads((tmp_path / "results" / "login-timing.json").read_text())
+    for backend in ("duckdb", "postgres"):
+        medians = saved["login"][backend]["medians_s"]
+        assert list(medians) == ["unknown name", "wrong password", "locked account", "deactivated account"]
+        assert all(seconds > 0 for seconds in medians.values())
+    assert "| slowest ÷ fastest |" in (tmp_path / "results" / "login-timing.md").read_text()

@@ -251,7 +251,7 @@ def test_user_text_in_captions_is_shown_as_typed(monkeypatch, payload_path, role
 
 def test_a_project_asked_for_in_the_address_is_shown_as_typed(monkeypatch, payload_path):
     at = open_page(monkeypatch, payload_path, "pages/timeline.py", TEAM_ARTS, project=PAYLOAD)
-    assert_literal(next(w.value for w in at.warning if "There is no project" in text_of(w.value)))
+    assert_literal(next(w.value for w in at.warning if "project parameter" in text_of(w.value)))
 
 
 def test_milestone_titles_in_headings_checkboxes_and_toasts_are_shown_as_typed(monkeypatch, payload_path):

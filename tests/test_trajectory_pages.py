@@ -58,7 +58,10 @@ def test_what_changed_lists_every_factor_cited_at_either_wave(monkeypatch, seede
 
 def test_a_team_asking_for_another_project_sees_only_its_own(monkeypatch, seeded_path):
     at = open_page(monkeypatch, seeded_path, "pages/timeline.py", viewer=TEAM, project="PEER")
-    assert "There is no project 'PEER' among the projects you can see." in [w.value for w in at.warning]
+    assert [w.value for w in at.warning] == [
+        "The link's project parameter (“PEER”) is not valid: it takes the code of a project you can see."
+        " Showing the page without it."
+    ]
     assert at.selectbox[0].options == ["ARTS · Arts on Referral"]
     assert "Peer Support" not in texts(at)
 

@@ -10,11 +10,12 @@ the trigram indexes made at start-up serve (storage/postgres.py, `SEARCH_INDEXES
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
 
-from ..domain import Viewer
+from ..domain import Viewer, check_search, require
 from .access import query, query_one, scoped_read
 from .db import Connection
 
@@ -64,14 +65,35 @@ def search_words(text: str) -> tuple[str, ...]:
     return tuple(words)
 
 
-def _conditions(words: tuple[str, ...], filters: SearchFilters, params: dict) -> tuple[list[str], list[str]]:
-    """The search's conditions on a row `h`: those on the rating itself (words, factor, sign), and those on its
-    interview and participant (wave, project, role)."""
-    on_rating: list[str] = []
-    on_interview: list[str] = []
+# A word holding three letters or digits in a row gives a trigram that PostgreSQL's index finds it by.
+INDEXED_WORD = re.compile(r"[^\W_]{3}")
+
+
+def _texts(table: str, column: str, words: tuple[str, ...], params: dict) -> str:
+    """The rows of `table` whose text `column` contains every one of `words` (lower case), as a subquery.
+
+    The words a trigram serves are tested as `contains(lower(column), word)`, the form PostgreSQL's indexes answer.
+    The others ("a", "gp", "--") are tested after them, on the text lowered once: tested the same way, each was
+    answered through the index by every row, and every text was lowered again for each word, so 20 one-letter
+    words took 6 s at S = 1000. `OFFSET 0` keeps PostgreSQL from moving their test back down into the scan."""
+    indexed: list[int] = []
+    other: list[int] = []
     for n, word in enumerate(words):
         params[f"w{n}"] = word
-        on_rating.append(f"contains(lower(h.text), $w{n})")
+        (indexed if INDEXED_WORD.search(word) else other).append(n)
+    found = " ".join(f"AND contains(lower(x.{column}), $w{n})" for n in indexed)
+    rows = f"SELECT x.* FROM {table} x WHERE x.{column} IS NOT NULL AND x.{column} <> '' {found}"
+    if not other:
+        return rows
+    tests = " AND ".join(f"contains(t.low, $w{n})" for n in other)
+    return f"SELECT t.* FROM (SELECT x.*, lower(x.{column}) AS low FROM ({rows}) x OFFSET 0) t WHERE {tests}"
+
+
+def _conditions(filters: SearchFilters, params: dict) -> tuple[list[str], list[str]]:
+    """The search's conditions on a row `h` besides its words (`_texts`): those on the rating itself (factor,
+    sign), and those on its interview and participant (wave, project, role)."""
+    on_rating: list[str] = []
+    on_interview: list[str] = []
     for column, chosen, where in (
         ("factor_code", filters.factors, on_rating),
         ("wave", filters.waves, on_interview),
@@ -104,7 +126,10 @@ def search_evidence(
     offset: int = 0,
 ) -> SearchPage:
     """One page of the excerpts (and summaries) that contain every word of `text`, newest interview first, with
-    the number of matches in all. An empty query matches nothing."""
+    the number of matches in all. An empty query matches nothing. A query longer than a search takes
+    (`domain.check_search`: 200 characters, 20 words) is refused with a `ValidationError` before any SQL is made:
+    each word is one more test of every excerpt, and thousands of them held a connection for minutes."""
+    require(check_search(text))
     words = search_words(text)
     if not words:
         return SearchPage(0, pd.DataFrame(columns=RESULT_COLUMNS))
@@ -116,15 +141,15 @@ def search_evidence(
     # projects only. A pseudonym depends only on its own project, so the page is the same. (A role filter needs
     # the pooled roles of every project, so it takes the one-step way.)
     params: dict = {"rows": limit + offset}
-    on_rating, on_interview = _conditions(words, filters, params)
+    on_rating, on_interview = _conditions(filters, params)
     total, projects = query_one(
         con,
         viewer,
         f"""
         WITH r AS MATERIALIZED (
-            SELECT h.* FROM (SELECT interview_id, factor_code, rating, mixed, evidence AS text FROM factor_rating
-                             WHERE evidence IS NOT NULL AND evidence <> '') h
-            WHERE {" AND ".join(on_rating)}
+            SELECT h.interview_id FROM (SELECT interview_id, factor_code, rating, mixed
+                                        FROM ({_texts("factor_rating", "evidence", words, params)}) e) h
+            WHERE {" AND ".join(on_rating or ["TRUE"])}
         ),
         k AS MATERIALIZED (SELECT * FROM interview_key WHERE interview_id IN (SELECT interview_id FROM r)),
         found AS (SELECT h.* FROM (SELECT k.project_code, k.wave, k.interview_date FROM r JOIN k USING (interview_id)) h
@@ -151,15 +176,14 @@ def _search_page(
 ) -> SearchPage:
     """The page in one step, behind the viewer's shadows (narrowed to the projects `within`, if given)."""
     params: dict = {"limit": limit, "offset": offset}
-    where = " AND ".join(sum(_conditions(words, filters, params), []))
+    where = " AND ".join(sum(_conditions(filters, params), []) or ["TRUE"])
     summaries = viewer.identified and filters.summaries and not (filters.factors or filters.sign)
     summary_part = (
-        """
+        f"""
         UNION ALL
         SELECT 'summary', i.interview_id, p.project_code, i.participant_code, p.role, i.wave, i.interview_date,
                NULL, NULL, NULL, i.summary
-        FROM interview i JOIN participant p USING (participant_code)
-        WHERE i.summary IS NOT NULL AND i.summary <> ''"""
+        FROM ({_texts("interview", "summary", words, params)}) i JOIN participant p USING (participant_code)"""
         if summaries
         else ""
     )
@@ -167,8 +191,8 @@ def _search_page(
         WITH h AS (
             SELECT 'excerpt' AS source, r.interview_id, p.project_code, i.participant_code, p.role, i.wave,
                    i.interview_date, r.factor_code, r.rating, r.mixed, r.evidence AS text
-            FROM factor_rating r JOIN interview i USING (interview_id) JOIN participant p USING (participant_code)
-            WHERE r.evidence IS NOT NULL AND r.evidence <> ''{summary_part}
+            FROM ({_texts("factor_rating", "evidence", words, params)}) r JOIN interview i USING (interview_id)
+                 JOIN participant p USING (participant_code){summary_part}
         ),
         found AS (SELECT h.* FROM h WHERE {where})
     """

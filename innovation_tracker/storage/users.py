@@ -125,11 +125,13 @@ def set_password_hash(con: Connection, username: str, password_hash: str) -> Non
     )
 
 
-def add_failed_attempt(con: Connection, username: str) -> int:
-    """Count one more failed attempt and return the count. A plain UPDATE, then a read: DuckDB refuses
-    `UPDATE … RETURNING` on an account that `user_project` references (a team account)."""
-    con.execute("UPDATE user_account SET failed_attempts = failed_attempts + 1 WHERE username = ?", [username])
-    return con.execute("SELECT failed_attempts FROM user_account WHERE username = ?", [username]).fetchall()[0][0]
+def add_failed_attempt(con: Connection, username: str, count: int = 1) -> int:
+    """Count `count` more failed attempts (0: the same statements, counting nothing) and return the count, 0 for
+    a name no account has. A plain UPDATE, then a read: DuckDB refuses `UPDATE … RETURNING` on an account that
+    `user_project` references (a team account)."""
+    con.execute("UPDATE user_account SET failed_attempts = failed_attempts + ? WHERE username = ?", [count, username])
+    found = con.execute("SELECT failed_attempts FROM user_account WHERE username = ?", [username]).fetchall()
+    return found[0][0] if found else 0
 
 
 def lock_account(con: Connection, username: str, until: dt.datetime) -> None:

@@ -7,7 +7,7 @@ import datetime as dt
 import os
 import threading
 import weakref
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Container, Hashable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -19,7 +19,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from .. import page_content, service, storage
-from ..domain import Viewer
+from ..domain import Viewer, text_limit
 from ..errors import TrackerError
 from .results import ResultCache
 from .text import escape_markdown
@@ -220,19 +220,56 @@ def clear_results() -> None:
     _result_cache.clear()
 
 
-def pick_project(label: str, *, where=None, key: str | None = None, wanted: str | None = None, none: str | None = None):
-    """A project picker over the projects the viewer sees, preselecting `wanted` (a deep link's project). With
-    `none`, a first option (None) labelled so ("The whole portfolio", "(new)"). Past `page_content.PICKER_LIMIT`
-    projects the page first asks for part of a code or name: a picker sends every option to the browser on every
-    rerun, and 11,000 of them cost a rerun more than the rest of the page."""
+def max_chars(field: str, shown: object = None) -> int:
+    """A text widget's `max_chars` for `field` (`domain.TEXT_LIMITS`), and never below the length of the stored
+    value it shows: Streamlit cuts a longer value to `max_chars` without a word, so a value stored before the limit
+    keeps every character and its save names the limit instead."""
+    return max(text_limit(field), len(shown) if isinstance(shown, str) else 0)
+
+
+LINK_VALUE_SHOWN = 80  # characters of a link's value quoted back in the message (a longer one is cut)
+
+
+def link_param(name: str, valid: Container[str], expected: str) -> str | None:
+    """The value of the link's query parameter `name` when it is one of `valid`, else None (absent, or not valid).
+    A value that is not valid (a typo, junk, or something the viewer may not see) is said to be so, with what the
+    parameter takes (`expected`), and the page carries on with its default view. Nothing tells a value that
+    exists for somebody else from one that exists nowhere."""
+    value = st.query_params.get(name)
+    if value is None or value in valid:
+        return value
+    shown = value if len(value) <= LINK_VALUE_SHOWN else value[:LINK_VALUE_SHOWN] + "…"
+    st.warning(
+        f"The link's {name} parameter (“{escape_markdown(shown)}”) is not valid: it takes {expected}."
+        " Showing the page without it.",
+        icon=":material/link_off:",
+    )
+    return None
+
+
+def pick_project(
+    label: str,
+    *,
+    where=None,
+    key: str | None = None,
+    none: str | None = None,
+    link: bool = False,
+):
+    """A project picker over the projects the viewer sees, with `link` preselecting the project of the link's
+    `project` parameter (a deep link; one the viewer cannot see is said to be not valid). With `none`, a first
+    option (None) labelled so ("The whole portfolio", "(new)"). Past `page_content.PICKER_LIMIT` projects the page
+    first asks for part of a code or name: a picker sends every option to the browser on every rerun, and 11,000 of
+    them cost a rerun more than the rest of the page."""
     where = where or st
     choices = shared(page_content.project_choices)
+    wanted = link_param("project", choices.labels, "the code of a project you can see") if link else None
     codes = choices.codes
     if len(codes) > page_content.PICKER_LIMIT:
         text = where.text_input(
             f"Find a project among {len(codes):,}",
             key=f"{key or label}:find",
             placeholder="Part of a code or a name",
+            max_chars=text_limit("name"),
         ).strip()
         codes, matching = shared(page_content.matching_projects, text)
         if wanted in choices.labels and wanted not in codes:

@@ -13,9 +13,9 @@ import streamlit as st
 
 from .. import accounts, sessions, storage, study_settings
 from ..codebook import BUILT_IN_TITLES
-from ..domain import Viewer, label_of
+from ..domain import PASSWORD_MAX_LENGTH, Viewer, label_of
 from ..errors import Problem, StorageError, ValidationError
-from . import connection, demo_banner, forms, mark_gated_run, navigation, show_error
+from . import connection, demo_banner, forms, mark_gated_run, max_chars, navigation, show_error
 from . import sessions as cookies
 from .text import escape_markdown
 
@@ -189,8 +189,10 @@ def _login_form(con: storage.Connection) -> None:
     column, _ = st.columns([2, 3])
     with column, st.form("login"):
         st.subheader("Log in")
-        username = st.text_input("Username", autocomplete="username")
-        password = st.text_input("Password", type="password", autocomplete="current-password")
+        username = st.text_input("Username", autocomplete="username", max_chars=max_chars("username"))
+        password = st.text_input(
+            "Password", type="password", autocomplete="current-password", max_chars=PASSWORD_MAX_LENGTH
+        )
         submitted = st.form_submit_button("Log in", type="primary")
     if not submitted:
         return
@@ -223,25 +225,40 @@ def _first_run(con: storage.Connection, email: str | None = None) -> None:
     form = FIRST_ADMIN
     with st.form(form, clear_on_submit=False):
         username = st.text_input(
-            "Username", key=f"{form}:username", help="2 to 64 lower-case letters, digits, '.', '_' or '-'"
+            "Username",
+            key=f"{form}:username",
+            help="2 to 64 lower-case letters, digits, '.', '_' or '-'",
+            max_chars=max_chars("username"),
         )
         forms.field_errors(form, "username")
-        name = st.text_input("Display name", key=f"{form}:display_name")
+        name = st.text_input("Display name", key=f"{form}:display_name", max_chars=max_chars("display_name"))
+        forms.field_errors(form, "display_name")
         if email is None:
             email_given = st.text_input(
-                "E-mail (optional)", key=f"{form}:email", help="used to match single sign-on, if set up later"
+                "E-mail (optional)",
+                key=f"{form}:email",
+                help="used to match single sign-on, if set up later",
+                max_chars=max_chars("email"),
             )
             forms.field_errors(form, "email")
-            password = st.text_input("Password", type="password", key=f"{form}:password", help="at least 10 characters")
+            password = st.text_input(
+                "Password",
+                type="password",
+                key=f"{form}:password",
+                help="at least 10 characters",
+                max_chars=PASSWORD_MAX_LENGTH,
+            )
             forms.field_errors(form, "password")
-            repeated = st.text_input("Repeat password", type="password", key=f"{form}:repeat")
+            repeated = st.text_input(
+                "Repeat password", type="password", key=f"{form}:repeat", max_chars=PASSWORD_MAX_LENGTH
+            )
             forms.field_errors(form, "repeat")
         else:
             st.text_input("E-mail", value=email, disabled=True)
             forms.field_errors(form, "email")
             email_given, password, repeated = email, None, None
         codebook = _codebook_choice(con, form)
-        forms.other_errors(form, ["username", "email", "password", "repeat", "codebook"])
+        forms.other_errors(form, ["username", "display_name", "email", "password", "repeat", "codebook"])
         submitted = st.form_submit_button("Create administrator", type="primary")
     if submitted:
         forms.save(

@@ -91,13 +91,6 @@ def clear(form: str) -> None:
         del st.session_state[key]
 
 
-def preselected(options: Sequence, param: str) -> int:
-    """The index of the option named by the page's query parameter (a deep link), else the first."""
-    wanted = st.query_params.get(param)
-    options = [str(o) for o in options]
-    return options.index(wanted) if wanted in options else 0
-
-
 def require_study(con: storage.Connection):
     """The study, or an explanation of how to create one (and the page stops)."""
     study = reference(storage.get_study)
