@@ -223,11 +223,23 @@ def test_an_import_names_the_over_long_cell_with_its_field_and_limit_and_writes_
     )
     found = problems(lambda: service.plan_import(small, [("projects.csv", projects.encode())], today=TODAY))
     assert sorted((p.file, p.row, p.field, p.rule, p.message) for p in found) == [
-        ("projects.csv", 2, "host_organisation", "too_long", "Host organisation is 250 characters long; the limit is "
-         "200"),
+        (
+            "projects.csv",
+            2,
+            "host_organisation",
+            "too_long",
+            "Host organisation is 250 characters long; the limit is 200",
+        ),
         ("projects.csv", 3, "name", "too_long", "Name is 201 characters long; the limit is 200"),
+        (
+            "projects.csv",
+            3,
+            "status",
+            "allowed_values",
+            f"'{'x' * 40}…' is not one of: active, mainstreamed, closed, stalled",
+        ),
         ("projects.csv", 3, "status", "too_long", "Status is 300 characters long; the limit is 200"),
-    ]  # fmt: skip
+    ]  # fmt: skip  (listed with every other rule the cell breaks, quoted by its start)
     assert {p.field: p.value for p in found}["host_organisation"] == "h" * 40 + "…"
     assert storage.table_counts(small) == before
 
@@ -297,12 +309,13 @@ def test_streamlit_takes_uploads_up_to_the_import_limit():
     assert config["server"]["maxUploadSize"] == service.MAX_FILE_MB == 200
 
 
-def test_a_cell_of_an_import_is_checked_before_the_rest_even_by_the_command_line(small, tmp_path):
+def test_a_cell_of_an_import_past_its_limit_is_named_even_by_the_command_line(small, tmp_path):
     frame = pd.DataFrame({"project_code": ["ART"], "wave": ["baseline"], "indicator_code": ["outlook"],
                           "value": ["g" * 201]})  # fmt: skip
     path = tmp_path / "sustainability.csv"
     frame.to_csv(path, index=False)
     found = problems(lambda: service.import_files(small, [path], today=TODAY, actor="test"))
     assert [(p.row, p.field, p.message) for p in found] == [
-        (2, "value", "Value is 201 characters long; the limit is 200")
+        (2, "value", "Value is 201 characters long; the limit is 200"),
+        (2, "value", f"outlook takes red, amber or green, not '{'g' * 40}…'"),
     ]
