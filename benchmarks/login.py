@@ -17,8 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from innovation_tracker import accounts, service, storage
-from innovation_tracker.domain import AccountRole, Study, Viewer
+from innovation_tracker import storage
+from innovation_tracker.app import accounts, service
+from innovation_tracker.domain.model import AccountRole, Study, Viewer
 
 CASES = ("unknown name", "wrong password", "locked account", "deactivated account")
 TARGET_RATIO = 1.2

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from innovation_tracker import accounts
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, Server, login
+from innovation_tracker.app import accounts
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, Server, login
 
 MAIN_PAGES = ("Project timeline", "Compare projects", "Fieldwork", "Data quality", "Log an interview", "Audit log")
 PAGE_TIMEOUT_MS = 180_000

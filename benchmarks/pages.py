@@ -23,10 +23,10 @@ from streamlit.runtime.scriptrunner.script_cache import ScriptCache
 from streamlit.testing.v1 import AppTest, app_test, local_script_runner
 
 from innovation_tracker import storage, ui
-from innovation_tracker.domain import AccountRole, Viewer
+from innovation_tracker.domain.model import AccountRole, Viewer
 from innovation_tracker.storage import shelf
 from innovation_tracker.ui import navigation
-from tests.apptest import as_served
+from tests.support.apptest import as_served
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")

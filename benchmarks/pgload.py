@@ -1,8 +1,9 @@
 """A cached DuckDB portfolio copied into a fresh PostgreSQL database, in bulk.
 
-The database is created on a server named by URL (as tests/postgres.py does), migrated by `storage.connect(url)` (the
-app's own migrations, so the schema is the one the app runs on), then each table is copied whole: DuckDB writes the
-table as CSV (`COPY … TO`, hundreds of MB a second) and psycopg streams the file into `COPY … FROM STDIN`, parents
+The database is created on a server named by URL (as tests/support/postgres.py does), migrated by
+`storage.connect(url)` (the app's own migrations, so the schema is the one the app runs on), then each table is
+copied whole: DuckDB writes the table as CSV (`COPY … TO`, hundreds of MB a second) and psycopg streams the file
+into `COPY … FROM STDIN`, parents
 before children. As pg_restore does, the foreign keys are dropped for the copy and added back after it, in the same
 transaction: PostgreSQL then checks each key once over the whole table (a join) instead of row by row through its
 triggers (at S = 1000 that took the 1.7 million ratings' copy from minutes to seconds). Sequences are then moved past

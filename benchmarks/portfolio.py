@@ -13,7 +13,8 @@ import datetime as dt
 import time
 from pathlib import Path
 
-from innovation_tracker import service, storage
+from innovation_tracker import storage
+from innovation_tracker.app import service
 
 DEMO_TODAY = dt.date(2026, 3, 2)
 

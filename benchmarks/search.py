@@ -12,8 +12,14 @@ import time
 from pathlib import Path
 
 from innovation_tracker import storage
-from innovation_tracker.domain import SEARCH_MAX_CHARS, SEARCH_MAX_WORDS, AccountRole, Viewer, search_word_count
-from innovation_tracker.errors import ValidationError
+from innovation_tracker.domain.errors import ValidationError
+from innovation_tracker.domain.model import (
+    SEARCH_MAX_CHARS,
+    SEARCH_MAX_WORDS,
+    AccountRole,
+    Viewer,
+    search_word_count,
+)
 
 QUERIES = {"common (every month)": "every month", "rare (money)": "money", "no match": "zebra crossing"}
 VIEWERS = {

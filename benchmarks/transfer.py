@@ -12,8 +12,9 @@ from pathlib import Path
 
 import duckdb
 
-from innovation_tracker import service, storage
-from innovation_tracker.domain import SYSTEM_VIEWER, Study
+from innovation_tracker import storage
+from innovation_tracker.app import service
+from innovation_tracker.domain.model import SYSTEM_VIEWER, Study
 
 START, END = dt.date(2025, 1, 1), dt.date(2026, 6, 30)
 RATINGS_PER_INTERVIEW = 10

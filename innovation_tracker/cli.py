@@ -9,10 +9,11 @@ import os
 import sys
 from pathlib import Path
 
-from . import accounts, service, storage
-from .codebook import BUILT_IN_CODEBOOKS
-from .domain import SYSTEM_VIEWER, AccountRole, Study, Viewer
-from .errors import TrackerError, ValidationError
+from innovation_tracker import storage
+from innovation_tracker.app import accounts, service
+from innovation_tracker.domain.codebook import BUILT_IN_CODEBOOKS
+from innovation_tracker.domain.errors import TrackerError, ValidationError
+from innovation_tracker.domain.model import SYSTEM_VIEWER, AccountRole, Study, Viewer
 
 
 def _date(text: str) -> dt.date:
@@ -375,7 +376,7 @@ def cmd_redcap_dictionary(args) -> str:
 
 def cmd_report(args) -> str:
     # Imported here: plotly, kaleido and fpdf2 would slow down every other command.
-    from . import reports
+    from innovation_tracker.views import reports
 
     fmt = args.format or ("html" if args.out.suffix.lower() in (".html", ".htm") else "pdf")
     con = storage.connect(args.db)
@@ -386,7 +387,7 @@ def cmd_report(args) -> str:
 
 
 def cmd_backup(args) -> str:
-    from . import backup
+    from innovation_tracker.app import backup
 
     con = storage.connect(args.db)
     counts = backup.backup(con, SYSTEM_VIEWER, args.out)
@@ -394,7 +395,7 @@ def cmd_backup(args) -> str:
 
 
 def cmd_restore(args) -> str:
-    from . import backup
+    from innovation_tracker.app import backup
 
     counts = backup.restore(args.source, args.db)
     return f"Restored {args.source} into {args.db}: " + _counts(counts)

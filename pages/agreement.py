@@ -4,7 +4,8 @@ double coding from here; funders see the statistics (no text); a project team se
 
 import streamlit as st
 
-from innovation_tracker import double_coding, storage, ui
+from innovation_tracker import storage, ui
+from innovation_tracker.app import double_coding
 from innovation_tracker.ui.text import escape_markdown
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login

@@ -5,7 +5,8 @@ import json
 
 import streamlit as st
 
-from innovation_tracker import capture, storage, ui
+from innovation_tracker import storage, ui
+from innovation_tracker.app import capture
 from innovation_tracker.ui import forms
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login

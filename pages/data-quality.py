@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from innovation_tracker import page_content, ui
+from innovation_tracker import ui
 from innovation_tracker.ui import forms, navigation
 from innovation_tracker.ui.text import escape_markdown
+from innovation_tracker.views import page_content
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 

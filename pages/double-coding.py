@@ -6,8 +6,9 @@ is saved. Reconciling records the agreed rating of each disagreement, with why, 
 import pandas as pd
 import streamlit as st
 
-from innovation_tracker import capture, double_coding, storage, ui
-from innovation_tracker.domain import label_of
+from innovation_tracker import storage, ui
+from innovation_tracker.app import capture, double_coding
+from innovation_tracker.domain.model import label_of
 from innovation_tracker.ui import forms
 from innovation_tracker.ui.text import escape_markdown
 

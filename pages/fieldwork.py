@@ -3,9 +3,11 @@ call's window; the list as CSV and the calls still to make as a calendar file.""
 
 import streamlit as st
 
-from innovation_tracker import fieldwork, page_content, ui
+from innovation_tracker import ui
+from innovation_tracker.formats import fieldwork
 from innovation_tracker.ui import forms
 from innovation_tracker.ui.downloads import download_button
+from innovation_tracker.views import page_content
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 

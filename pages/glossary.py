@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from innovation_tracker import analysis, storage, ui
+from innovation_tracker import storage, ui
+from innovation_tracker.domain import analysis
 from innovation_tracker.ui.text import escape_markdown
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login

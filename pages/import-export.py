@@ -6,11 +6,14 @@ own project, de-identified), and the tabs that change data or hold identities on
 
 import streamlit as st
 
-from innovation_tracker import backup, page_content, reports, service, storage, tidy, ui
-from innovation_tracker.domain import AccountRole
-from innovation_tracker.errors import TrackerError, ValidationError
+from innovation_tracker import storage, ui
+from innovation_tracker.app import backup, service
+from innovation_tracker.domain.errors import TrackerError, ValidationError
+from innovation_tracker.domain.model import AccountRole
+from innovation_tracker.formats import tidy
 from innovation_tracker.ui.downloads import download_button
 from innovation_tracker.ui.text import escape_markdown, markdown_cells
+from innovation_tracker.views import page_content, reports
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 

@@ -6,10 +6,12 @@ after someone else's is refused with what they changed. Choosing a wave already 
 
 import streamlit as st
 
-from innovation_tracker import capture, page_content, storage, ui
-from innovation_tracker.domain import InterviewStatus, Mode, label_of
+from innovation_tracker import storage, ui
+from innovation_tracker.app import capture
+from innovation_tracker.domain.model import InterviewStatus, Mode, label_of
 from innovation_tracker.ui import forms
 from innovation_tracker.ui.text import escape_markdown
+from innovation_tracker.views import page_content
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 

@@ -4,10 +4,13 @@ withdrawal (or an erasure of what a participant said), and delete what was enter
 import pandas as pd
 import streamlit as st
 
-from innovation_tracker import capture, display, page_content, storage, ui
-from innovation_tracker.domain import Novelty, ProjectStatus, Relation, Role, Setting, label_of
+from innovation_tracker import storage, ui
+from innovation_tracker.app import capture
+from innovation_tracker.domain import display
+from innovation_tracker.domain.model import Novelty, ProjectStatus, Relation, Role, Setting, label_of
 from innovation_tracker.ui import forms
 from innovation_tracker.ui.text import escape_markdown
+from innovation_tracker.views import page_content
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 

@@ -4,10 +4,12 @@ on selection; the whole matrix as an Excel workbook, one sheet per domain."""
 
 import streamlit as st
 
-from innovation_tracker import display, framework_matrix, storage, ui
-from innovation_tracker.domain import label_of
+from innovation_tracker import storage, ui
+from innovation_tracker.domain import display
+from innovation_tracker.domain.model import label_of
 from innovation_tracker.ui.downloads import deferred, download_button
 from innovation_tracker.ui.text import escape_markdown, markdown_cells
+from innovation_tracker.views import framework_matrix
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 

@@ -5,10 +5,13 @@ Evaluators edit every project's milestones and a project team its own; funders r
 import pandas as pd
 import streamlit as st
 
-from innovation_tracker import capture, display, page_content, storage, ui
-from innovation_tracker.domain import MilestoneKind, label_of
+from innovation_tracker import storage, ui
+from innovation_tracker.app import capture
+from innovation_tracker.domain import display
+from innovation_tracker.domain.model import MilestoneKind, label_of
 from innovation_tracker.ui import forms
 from innovation_tracker.ui.text import escape_markdown
+from innovation_tracker.views import page_content
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 

@@ -3,9 +3,10 @@ narrowed by factor, wave, project, role and sign, each result leading to its pro
 
 import streamlit as st
 
-from innovation_tracker import evidence_search, page_content, storage, ui
-from innovation_tracker.domain import SEARCH_MAX_CHARS, SEARCH_MAX_WORDS, Role, label_of
-from innovation_tracker.errors import ValidationError
+from innovation_tracker import storage, ui
+from innovation_tracker.domain.errors import ValidationError
+from innovation_tracker.domain.model import SEARCH_MAX_CHARS, SEARCH_MAX_WORDS, Role, label_of
+from innovation_tracker.views import evidence_search, page_content
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 

@@ -4,8 +4,9 @@ Every change is audited; codes never change, and a factor or indicator with data
 import pandas as pd
 import streamlit as st
 
-from innovation_tracker import storage, study_settings, ui
-from innovation_tracker.domain import FactorKind, IndicatorType, Mode, label_of
+from innovation_tracker import storage, ui
+from innovation_tracker.app import study_settings
+from innovation_tracker.domain.model import FactorKind, IndicatorType, Mode, label_of
 from innovation_tracker.ui import forms
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login

@@ -3,9 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from innovation_tracker import capture, page_content, storage, ui
+from innovation_tracker import storage, ui
+from innovation_tracker.app import capture
 from innovation_tracker.ui import forms
 from innovation_tracker.ui.text import escape_markdown
+from innovation_tracker.views import page_content
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 

@@ -2,9 +2,11 @@
 
 import streamlit as st
 
-from innovation_tracker import analysis, page_content, storage, ui
-from innovation_tracker.domain import label_of
+from innovation_tracker import storage, ui
+from innovation_tracker.domain import analysis
+from innovation_tracker.domain.model import label_of
 from innovation_tracker.ui.text import escape_markdown
+from innovation_tracker.views import page_content
 
 ui.page_gate()  # first: a page run without dashboard.py's login goes to the login
 

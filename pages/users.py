@@ -4,8 +4,9 @@ import datetime as dt
 
 import streamlit as st
 
-from innovation_tracker import accounts, ui
-from innovation_tracker.domain import PASSWORD_MAX_LENGTH, AccountRole, label_of
+from innovation_tracker import ui
+from innovation_tracker.app import accounts
+from innovation_tracker.domain.model import PASSWORD_MAX_LENGTH, AccountRole, label_of
 from innovation_tracker.ui import auth, forms
 from innovation_tracker.ui.text import escape_markdown
 

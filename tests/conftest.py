@@ -1,7 +1,8 @@
 """Shared fixtures: real DuckDB files in tmp_path, the demo study built once per session and copied per test.
 
 `backend` is the one parametrised fixture behind `db`, `study_db` and `seeded`: in the modules of BOTH_BACKENDS
-they run on DuckDB and on PostgreSQL (a database per test on the server of tests/postgres.py), elsewhere on DuckDB.
+they run on DuckDB and on PostgreSQL (a database per test on the server of tests/support/postgres.py), elsewhere
+on DuckDB.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import pytest
 import streamlit as st
 from streamlit.components.v2 import manifest_scanner
 
-from innovation_tracker import service, storage
-from innovation_tracker.domain import AccountRole, Study, Viewer
-from tests import cfir_study, postgres
-from tests.browser import CHROMIUM_ARGS, chromium_or_skip
+from innovation_tracker import storage
+from innovation_tracker.app import service
+from innovation_tracker.domain.model import AccountRole, Study, Viewer
+from tests.support import cfir_study, postgres
+from tests.support.browser import CHROMIUM_ARGS, chromium_or_skip
 
 DEMO_TODAY = dt.date(2026, 3, 2)
 EVALUATOR = Viewer("test-evaluator", AccountRole.EVALUATOR)
@@ -40,10 +42,10 @@ FAST_LOOP_EXAMPLES = 10
 def fresh_caches():
     """Streamlit's caches live in the process and AppTest shares them: start and end every test with none, so no
     test sees another's connection or data (and no cached connection keeps a database file locked). AppTest runs
-    navigate as on a running server (`tests.apptest.as_served`)."""
+    navigate as on a running server (`tests.support.apptest.as_served`)."""
     st.cache_data.clear()
     st.cache_resource.clear()
-    from tests.apptest import as_served  # tests.apptest imports this module
+    from tests.support.apptest import as_served  # tests.support.apptest imports this module
 
     as_served()
     yield
@@ -81,7 +83,7 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture(scope="module")
 def backend(request):
-    """ "duckdb" or "postgresql" (the latter skips where no server is given; see tests/postgres.py)."""
+    """ "duckdb" or "postgresql" (the latter skips where no server is given; see tests/support/postgres.py)."""
     if request.param == "postgresql":
         postgres.server_or_skip()
     return request.param
@@ -278,7 +280,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def cfir_path(tmp_path):
-    """A study on the CFIR 2.0 codebook (0 and X declared), built by `tests/cfir_study.py`."""
+    """A study on the CFIR 2.0 codebook (0 and X declared), built by `tests/support/cfir_study.py`."""
     path = tmp_path / "cfir.duckdb"
     cfir_study.build(path)
     return path

@@ -3,7 +3,7 @@
 Reads of study data also take the viewer second and are scoped by it (see access.py).
 """
 
-from .coding import (
+from innovation_tracker.storage.coding import (
     agreement_counts,
     blind_interview,
     coding_pairs,
@@ -14,7 +14,7 @@ from .coding import (
     second_coding_candidates,
     set_consensus,
 )
-from .db import (
+from innovation_tracker.storage.db import (
     Connection,
     Database,
     changed_projects,
@@ -29,11 +29,11 @@ from .db import (
     transaction,
     write,
 )
-from .dialect import is_postgres
-from .exports import copy_export, export_queries, wide_sql, wide_table
-from .kept import in_context, keeping, kept, kept_by_project, together
-from .matrix import cell_excerpts, matrix_cells, matrix_excerpts
-from .portfolio import (
+from innovation_tracker.storage.dialect import is_postgres
+from innovation_tracker.storage.exports import copy_export, export_queries, wide_sql, wide_table
+from innovation_tracker.storage.kept import in_context, keeping, kept, kept_by_project, together
+from innovation_tracker.storage.matrix import cell_excerpts, matrix_cells, matrix_excerpts
+from innovation_tracker.storage.portfolio import (
     call_candidates,
     completion_by_wave,
     finished_round_share,
@@ -46,7 +46,7 @@ from .portfolio import (
     set_finished_round_share,
     wave_status,
 )
-from .quality import (
+from innovation_tracker.storage.quality import (
     audit_choices,
     audit_log,
     interviews_without_ratings,
@@ -56,7 +56,7 @@ from .quality import (
     schedule_checks,
     waves_without_sustainability,
 )
-from .records import (
+from innovation_tracker.storage.records import (
     CONTACT_COLUMNS,
     add_interview,
     add_milestone,
@@ -86,8 +86,8 @@ from .records import (
     update_project,
     withdraw_participant,
 )
-from .search import SearchFilters, SearchPage, search_evidence, search_words
-from .sessions import (
+from innovation_tracker.storage.search import SearchFilters, SearchPage, search_evidence, search_words
+from innovation_tracker.storage.sessions import (
     find_session,
     forget_all_sessions,
     forget_sessions,
@@ -96,7 +96,7 @@ from .sessions import (
     revoke_sessions,
     touch_session,
 )
-from .settings import (
+from innovation_tracker.storage.settings import (
     add_factor,
     add_indicator,
     add_wave,
@@ -109,7 +109,7 @@ from .settings import (
     update_wave,
     uses_of,
 )
-from .study import (
+from innovation_tracker.storage.study import (
     ENTITY,
     EXPORT_SQL,
     KEYS,
@@ -133,7 +133,7 @@ from .study import (
     table_counts,
     update_rows,
 )
-from .trajectory import (
+from innovation_tracker.storage.trajectory import (
     citations,
     citations_by_wave,
     cited_factors,
@@ -151,7 +151,7 @@ from .trajectory import (
     wave_balance,
     wave_means,
 )
-from .users import (
+from innovation_tracker.storage.users import (
     Account,
     add_failed_attempt,
     count_accounts,

@@ -25,8 +25,8 @@ from typing import TypeVar
 
 import pandas as pd
 
-from ..domain import AccountRole, Role, Viewer, label_of
-from .db import Connection
+from innovation_tracker.domain.model import AccountRole, Role, Viewer, label_of
+from innovation_tracker.storage.db import Connection
 
 F = TypeVar("F", bound=Callable)
 

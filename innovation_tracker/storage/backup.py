@@ -25,9 +25,9 @@ from pathlib import Path
 
 import duckdb
 
-from ..errors import StorageError
-from .db import Connection, connect, migrate
-from .dialect import is_postgres
+from innovation_tracker.domain.errors import StorageError
+from innovation_tracker.storage.db import Connection, connect, migrate
+from innovation_tracker.storage.dialect import is_postgres
 
 
 def _literal(path: Path) -> str:
@@ -155,7 +155,7 @@ def _differ(counts: dict[str, int], expected: dict[str, int]) -> str:
 
 
 def _postgres_restore(url: str, folder: Path, version: int, expected: dict[str, int] | None) -> dict[str, int]:
-    from .postgres import SHELF_SCHEMA, has_tables
+    from innovation_tracker.storage.postgres import SHELF_SCHEMA, has_tables
 
     if has_tables(url):
         raise StorageError(

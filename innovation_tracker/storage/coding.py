@@ -15,14 +15,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..domain import Viewer
-from ..errors import NotFound, Problem, ValidationError
-from .access import query, scoped_read
-from .db import Connection, record_audit, write
-from .kept import kept_by_project, only_projects
-from .records import _check_version, _rows
-from .study import list_factors
-from .trajectory import project_list
+from innovation_tracker.domain.errors import NotFound, Problem, ValidationError
+from innovation_tracker.domain.model import Viewer
+from innovation_tracker.storage.access import query, scoped_read
+from innovation_tracker.storage.db import Connection, record_audit, write
+from innovation_tracker.storage.kept import kept_by_project, only_projects
+from innovation_tracker.storage.records import _check_version, _rows
+from innovation_tracker.storage.study import list_factors
+from innovation_tracker.storage.trajectory import project_list
 
 _CODING_2 = "SELECT coder, saved_at FROM coding WHERE interview_id = ? AND coding = 2"
 

@@ -19,8 +19,8 @@ from typing import TypeVar
 
 import duckdb
 
-from ..errors import ConflictError, DatabaseUnavailable, StorageError, TrackerError
-from .dialect import is_postgres
+from innovation_tracker.domain.errors import ConflictError, DatabaseUnavailable, StorageError, TrackerError
+from innovation_tracker.storage.dialect import is_postgres
 
 Connection = duckdb.DuckDBPyConnection
 T = TypeVar("T")
@@ -68,7 +68,7 @@ def connect(path: str | Path = ":memory:", *, migrate_to: int | None = None) -> 
 
 
 def _postgres(url: str, migrate_to: int | None) -> Connection:
-    from .postgres import PostgresDatabase
+    from innovation_tracker.storage.postgres import PostgresDatabase
 
     con = PostgresDatabase(url, migrate_to=migrate_to, max_size=4).cursor()
     con.owns_database = True
@@ -247,7 +247,7 @@ class Database:
         self._checked = -1  # DuckDB: `local_writes()` when the connection was last found working
         self._version = (-1, 0)  # DuckDB: `local_writes()` and the data version read then
         if is_postgres(self.path):  # a pool of PostgreSQL connections (storage/postgres.py)
-            from .postgres import PostgresDatabase
+            from innovation_tracker.storage.postgres import PostgresDatabase
 
             self._postgres = PostgresDatabase(self.path)
             return

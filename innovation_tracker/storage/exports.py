@@ -8,11 +8,11 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 
-from .. import tidy
-from ..domain import Viewer
-from .access import query, scope_params, scoped_read, scoped_sql
-from .db import Connection
-from .study import EXPORT_SQL
+from innovation_tracker.domain.escape import ESCAPED, PLAIN_NUMBER
+from innovation_tracker.domain.model import Viewer
+from innovation_tracker.storage.access import query, scope_params, scoped_read, scoped_sql
+from innovation_tracker.storage.db import Connection
+from innovation_tracker.storage.study import EXPORT_SQL
 
 WIDE_KEYS = ("project_code", "wave", "wave_label", "n_interviews")
 _FACTOR_CODE = re.compile(r"[a-z][a-z0-9_]*")
@@ -52,12 +52,12 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-# The escaping rule (docs/data-formats.md; tidy.neutralise): text that starts with = + - @, a tab or a carriage
+# The escaping rule (docs/data-formats.md; escape.neutralise): text that starts with = + - @, a tab or a carriage
 # return, after any apostrophes, gets one more apostrophe in front unless it is a plain number, so no spreadsheet
-# runs it as a formula and an import takes exactly one off again. The patterns are tidy's: the rule is written once.
+# runs it as a formula and an import takes exactly one off again. The patterns are domain.escape's: written once.
 NEUTRALISE = (
-    f"CASE WHEN regexp_matches({{c}}, {_literal(tidy.ESCAPED)}) AND NOT regexp_matches({{c}}, "
-    f"{_literal(tidy.PLAIN_NUMBER)}) THEN '''' || {{c}} ELSE {{c}} END AS {{c}}"
+    f"CASE WHEN regexp_matches({{c}}, {_literal(ESCAPED)}) AND NOT regexp_matches({{c}}, "
+    f"{_literal(PLAIN_NUMBER)}) THEN '''' || {{c}} ELSE {{c}} END AS {{c}}"
 )
 
 

@@ -25,10 +25,10 @@ from typing import Any, ParamSpec, TypeVar, cast
 import numpy as np
 import pandas as pd
 
-from ..domain import Viewer
-from . import shelf
-from .access import BLIND_CODINGS
-from .db import changed_projects
+from innovation_tracker.domain.model import Viewer
+from innovation_tracker.storage import shelf
+from innovation_tracker.storage.access import BLIND_CODINGS
+from innovation_tracker.storage.db import changed_projects
 
 P = ParamSpec("P")
 # Past this many written projects a kept frame is read whole again instead of spliced. Reading some projects by

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..domain import Viewer
-from .access import query, scoped_read
-from .db import Connection
-from .kept import kept_by_project, only_projects
+from innovation_tracker.domain.model import Viewer
+from innovation_tracker.storage.access import query, scoped_read
+from innovation_tracker.storage.db import Connection
+from innovation_tracker.storage.kept import kept_by_project, only_projects
 
 _WAVE_FILTER = "($wave IS NULL OR i.wave = $wave)"
 

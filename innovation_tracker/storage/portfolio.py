@@ -6,12 +6,12 @@ import datetime as dt
 
 import pandas as pd
 
-from .. import analysis
-from ..domain import Viewer
-from ..errors import Problem, ValidationError
-from .access import query, query_one, scoped_read
-from .db import Connection, record_audit, write
-from .kept import kept, kept_by_project, only_projects
+from innovation_tracker.domain import analysis
+from innovation_tracker.domain.errors import Problem, ValidationError
+from innovation_tracker.domain.model import Viewer
+from innovation_tracker.storage.access import query, query_one, scoped_read
+from innovation_tracker.storage.db import Connection, record_audit, write
+from innovation_tracker.storage.kept import kept, kept_by_project, only_projects
 
 # The rules of `schedule.participant_schedule`, in SQL, for every participant at once. A test checks that the
 # two agree on every participant of the demo study.

@@ -36,9 +36,9 @@ import psycopg.errors as pg_errors
 from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool
 
-from ..errors import DatabaseUnavailable
-from . import dialect
-from .code_version import shelf_code
+from innovation_tracker.domain.errors import DatabaseUnavailable
+from innovation_tracker.storage import dialect
+from innovation_tracker.storage.code_version import shelf_code
 
 _log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class PostgresDatabase:
         self._lock = threading.Lock()
         self._translations: dict[tuple[str, bool], str] = {}
         self.catalogue = dialect.Catalogue()
-        from .db import migrate, refuse_newer  # db imports this module
+        from innovation_tracker.storage.db import migrate, refuse_newer  # db imports this module
 
         con = self.cursor()
         try:

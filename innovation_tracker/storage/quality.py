@@ -7,11 +7,11 @@ import uuid
 
 import pandas as pd
 
-from ..domain import Viewer
-from .access import query, scope_params, scoped_read, scoped_sql
-from .db import Connection
-from .kept import kept_by_project, only_projects
-from .portfolio import WAVE_STATUS_SQL
+from innovation_tracker.domain.model import Viewer
+from innovation_tracker.storage.access import query, scope_params, scoped_read, scoped_sql
+from innovation_tracker.storage.db import Connection
+from innovation_tracker.storage.kept import kept_by_project, only_projects
+from innovation_tracker.storage.portfolio import WAVE_STATUS_SQL
 
 
 @kept_by_project(order=("project_code",))  # then participant and wave, as each project's rows are read

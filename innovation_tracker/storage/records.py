@@ -17,12 +17,12 @@ from functools import partial
 import duckdb
 import pandas as pd
 
-from ..domain import Viewer
-from ..errors import ConflictError, EditConflict, NotFound, Problem, ValidationError
-from . import shelf
-from .access import query, query_rows, scoped_read
-from .db import Connection, record_audit, write
-from .study import STORED
+from innovation_tracker.domain.errors import ConflictError, EditConflict, NotFound, Problem, ValidationError
+from innovation_tracker.domain.model import Viewer
+from innovation_tracker.storage import shelf
+from innovation_tracker.storage.access import query, query_rows, scoped_read
+from innovation_tracker.storage.db import Connection, record_audit, write
+from innovation_tracker.storage.study import STORED
 
 COLUMNS = {target: columns for target, columns in STORED.values()}
 KEYS = {

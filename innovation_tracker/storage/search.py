@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..domain import Viewer, check_search, require
-from .access import query, query_one, scoped_read
-from .db import Connection
+from innovation_tracker.domain.model import Viewer, check_search, require
+from innovation_tracker.storage.access import query, query_one, scoped_read
+from innovation_tracker.storage.db import Connection
 
 RESULT_COLUMNS = [
     "source",

@@ -1,4 +1,4 @@
-"""Log-in sessions: the SQL behind staying logged in across reloads and tabs (see `innovation_tracker.sessions`).
+"""Log-in sessions: the SQL behind staying logged in across reloads and tabs (see `innovation_tracker.app.sessions`).
 
 Rows are keyed by the SHA-256 of the session token; the token itself is never stored. These reads are not scoped
 (they decide who the viewer is), so only the sessions service calls them.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from .db import Connection
+from innovation_tracker.storage.db import Connection
 
 
 def insert_session(

@@ -11,9 +11,9 @@ import datetime as dt
 
 import pandas as pd
 
-from ..domain import Factor, Indicator, Wave
-from ..errors import NotFound, Problem, ValidationError
-from .db import Connection, record_audit, write
+from innovation_tracker.domain.errors import NotFound, Problem, ValidationError
+from innovation_tracker.domain.model import Factor, Indicator, Wave
+from innovation_tracker.storage.db import Connection, record_audit, write
 
 
 def _row(con: Connection, sql: str, params: list) -> dict | None:

@@ -32,8 +32,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from .code_version import shelf_code
-from .db import data_version
+from innovation_tracker.storage.code_version import shelf_code
+from innovation_tracker.storage.db import data_version
 
 _log = logging.getLogger(__name__)
 

@@ -7,9 +7,18 @@ import contextlib
 import numpy as np
 import pandas as pd
 
-from ..domain import Factor, FactorKind, Indicator, IndicatorType, Mode, Study, Viewer, Wave
-from .access import DEFAULT_MIN_ROLE_GROUP, query, scoped_read
-from .db import Connection, record_audit
+from innovation_tracker.domain.model import (
+    Factor,
+    FactorKind,
+    Indicator,
+    IndicatorType,
+    Mode,
+    Study,
+    Viewer,
+    Wave,
+)
+from innovation_tracker.storage.access import DEFAULT_MIN_ROLE_GROUP, query, scoped_read
+from innovation_tracker.storage.db import Connection, record_audit
 
 # tidy table -> (database table, columns stored). Derived columns (a rating's project, wave, domain …) are
 # checked on import but not stored twice.

@@ -7,12 +7,12 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from .. import analysis
-from ..domain import Viewer
-from .access import query, scoped_read
-from .db import Connection
-from .kept import kept, kept_by_project, only_projects
-from .portfolio import WAVE_STATUS_SQL, finished_round_share, round_counts
+from innovation_tracker.domain import analysis
+from innovation_tracker.domain.model import Viewer
+from innovation_tracker.storage.access import query, scoped_read
+from innovation_tracker.storage.db import Connection
+from innovation_tracker.storage.kept import kept, kept_by_project, only_projects
+from innovation_tracker.storage.portfolio import WAVE_STATUS_SQL, finished_round_share, round_counts
 
 PROJECT_FILTER = "($project IS NULL OR p.project_code = $project)"
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..domain import AccountRole, Viewer
-from .access import query, scoped_read
-from .db import Connection
-from .sessions import revoke_sessions
+from innovation_tracker.domain.model import AccountRole, Viewer
+from innovation_tracker.storage.access import query, scoped_read
+from innovation_tracker.storage.db import Connection
+from innovation_tracker.storage.sessions import revoke_sessions
 
 _ACCOUNT_SQL = """
 SELECT a.username, a.display_name, a.email, a.role, a.password_hash, a.active, a.failed_attempts, a.locked_until,

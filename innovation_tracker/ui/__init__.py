@@ -18,11 +18,13 @@ import pyarrow as pa
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from .. import page_content, service, storage
-from ..domain import Viewer, text_limit
-from ..errors import TrackerError
-from .results import ResultCache
-from .text import escape_markdown
+from innovation_tracker import storage
+from innovation_tracker.app import service
+from innovation_tracker.domain.errors import TrackerError
+from innovation_tracker.domain.model import Viewer, text_limit
+from innovation_tracker.ui.results import ResultCache
+from innovation_tracker.ui.text import escape_markdown
+from innovation_tracker.views import page_content
 
 T = TypeVar("T")
 Args = TypeVarTuple("Args")

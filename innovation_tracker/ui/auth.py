@@ -11,13 +11,22 @@ import datetime as dt
 
 import streamlit as st
 
-from .. import accounts, sessions, storage, study_settings
-from ..codebook import BUILT_IN_TITLES
-from ..domain import PASSWORD_MAX_LENGTH, Viewer, label_of
-from ..errors import Problem, StorageError, ValidationError
-from . import connection, demo_banner, forms, mark_gated_run, max_chars, navigation, show_error
-from . import sessions as cookies
-from .text import escape_markdown
+from innovation_tracker import storage
+from innovation_tracker.app import accounts, sessions, study_settings
+from innovation_tracker.domain.codebook import BUILT_IN_TITLES
+from innovation_tracker.domain.errors import Problem, StorageError, ValidationError
+from innovation_tracker.domain.model import PASSWORD_MAX_LENGTH, Viewer, label_of
+from innovation_tracker.ui import (
+    connection,
+    demo_banner,
+    forms,
+    mark_gated_run,
+    max_chars,
+    navigation,
+    show_error,
+)
+from innovation_tracker.ui import sessions as cookies
+from innovation_tracker.ui.text import escape_markdown
 
 SESSION_KEY = "viewer"
 # Set only by this gate. Sessions it opened are re-checked against the account on every run, so deactivating an

@@ -18,11 +18,12 @@ from typing import Any, TypeVar, TypeVarTuple
 
 import streamlit as st
 
-from .. import sessions, storage
-from ..domain import Viewer
-from . import _kept_build, _this_run, viewer
-from . import sessions as cookies
-from .auth import TOKEN_KEY
+from innovation_tracker import storage
+from innovation_tracker.app import sessions
+from innovation_tracker.domain.model import Viewer
+from innovation_tracker.ui import _kept_build, _this_run, viewer
+from innovation_tracker.ui import sessions as cookies
+from innovation_tracker.ui.auth import TOKEN_KEY
 
 T = TypeVar("T")
 Args = TypeVarTuple("Args")

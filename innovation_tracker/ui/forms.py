@@ -14,11 +14,11 @@ from collections.abc import Callable, Sequence
 
 import streamlit as st
 
-from .. import storage
-from ..domain import label_of
-from ..errors import Problem, TrackerError, ValidationError
-from . import connection, my_drafts, reference, viewer
-from .text import escape_markdown
+from innovation_tracker import storage
+from innovation_tracker.domain.errors import Problem, TrackerError, ValidationError
+from innovation_tracker.domain.model import label_of
+from innovation_tracker.ui import connection, my_drafts, reference, viewer
+from innovation_tracker.ui.text import escape_markdown
 
 FLASH = "_forms:flash"
 NOTICE = "_forms:notice"

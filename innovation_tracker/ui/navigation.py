@@ -8,8 +8,8 @@ from typing import Any
 
 import streamlit as st
 
-from ..domain import AccountRole, Viewer
-from . import WANTED_PAGE, demo_banner, timings
+from innovation_tracker.domain.model import AccountRole, Viewer
+from innovation_tracker.ui import WANTED_PAGE, demo_banner, timings
 
 EVERYONE = frozenset(AccountRole)
 EDITORS = frozenset({AccountRole.ADMIN, AccountRole.EVALUATOR})

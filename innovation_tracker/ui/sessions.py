@@ -17,8 +17,8 @@ import re
 
 import streamlit as st
 
-from .. import sessions
-from ..errors import TrackerError
+from innovation_tracker.app import sessions
+from innovation_tracker.domain.errors import TrackerError
 
 COOKIE = "innovation_tracker_session"
 IDLE_ENV = "INNOVATION_TRACKER_SESSION_IDLE_HOURS"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..escape import WORD_JOINER, escape_markdown
+from innovation_tracker.domain.escape import WORD_JOINER, escape_markdown
 
 __all__ = ["WORD_JOINER", "escape_markdown", "markdown_cells"]
 

@@ -1,0 +1,1 @@
+"""Streamlit pages through AppTest: every page, every role, what it shows."""

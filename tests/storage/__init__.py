@@ -1,0 +1,1 @@
+"""The storage layer: schema, migrations, access scoping, caches, both backends."""

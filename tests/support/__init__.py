@@ -1,0 +1,1 @@
+"""What the tests share: AppTest and browser helpers, the PostgreSQL test server, small studies."""
