@@ -71,6 +71,7 @@ BOTH_BACKENDS = {
     "test_kept",
     "test_hostile_text",
     "test_bounds",
+    "test_time_limit",
 }  # fmt: skip
 
 

@@ -26,6 +26,7 @@ from innovation_tracker.storage.db import (
     record_audit,
     schema_version,
     shipped_migrations,
+    time_limit,
     transaction,
     write,
 )

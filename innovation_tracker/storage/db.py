@@ -339,6 +339,19 @@ def exclusive(con: Connection, name: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def time_limit(con: Connection, seconds: float) -> Iterator[None]:
+    """Cancel a statement on `con` inside the block that runs longer than `seconds`, with `duckdb.InterruptException`.
+    On PostgreSQL a statement holds a pooled connection and a server worker while it runs; DuckDB answers the reads
+    this guards (the search) in a fraction of the limit, so there it changes nothing."""
+    limited = getattr(con, "time_limit", None)  # a PostgreSQL connection (storage/postgres.py)
+    if limited is None:
+        yield
+        return
+    with limited(seconds):
+        yield
+
+
+@contextlib.contextmanager
 def transaction(con: Connection) -> Iterator[Connection]:
     """One atomic write: everything inside commits together or not at all. Write transactions run one at a time
     (per process here; across processes on PostgreSQL, by its adapter's lock), so they commit in the order they

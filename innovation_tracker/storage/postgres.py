@@ -577,6 +577,22 @@ class PostgresConnection:
     def exclusive(self, name: str) -> contextlib.AbstractContextManager[None]:
         return self.database.exclusive(name)
 
+    @contextlib.contextmanager
+    def time_limit(self, seconds: float) -> Iterator[None]:
+        """PostgreSQL's `statement_timeout` for the statements inside, on one connection kept for them."""
+        self._pins += 1
+        conn = self._borrow()
+        try:
+            conn.execute(f"SET statement_timeout = {max(1, round(seconds * 1000))}")
+            yield
+        finally:
+            with contextlib.suppress(psycopg.Error):
+                if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+                    conn.rollback()
+                conn.execute("RESET statement_timeout")
+            self._pins = max(self._pins - 1, 0)
+            self._give_back()
+
     def close(self) -> None:
         self._pins = 0
         self._give_back()
@@ -780,6 +796,8 @@ def _as_duckdb(exc: psycopg.Error) -> duckdb.Error:
         return duckdb.ConstraintException(f"Constraint Error: {text}")
     if isinstance(exc, pg_errors.SerializationFailure | pg_errors.DeadlockDetected | pg_errors.LockNotAvailable):
         return duckdb.TransactionException(f"TransactionContext Error: Conflict: {text}")
+    if isinstance(exc, pg_errors.QueryCanceled):  # `statement_timeout` (storage.time_limit)
+        return duckdb.InterruptException(f"INTERRUPT Error: {text}")
     if isinstance(exc, pg_errors.DiskFull):
         return duckdb.IOException(f"No space left on device: {text}")
     if isinstance(exc, psycopg.OperationalError):

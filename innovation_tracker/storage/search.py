@@ -13,11 +13,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import duckdb
 import pandas as pd
 
+from innovation_tracker.domain.errors import Problem, ValidationError
 from innovation_tracker.domain.model import Viewer, check_search, require
 from innovation_tracker.storage.access import query, query_one, scoped_read
-from innovation_tracker.storage.db import Connection
+from innovation_tracker.storage.db import Connection, time_limit
 
 RESULT_COLUMNS = [
     "source",
@@ -116,6 +118,15 @@ def _conditions(filters: SearchFilters, params: dict) -> tuple[list[str], list[s
     return on_rating, on_interview
 
 
+# The longest a search may run: past it, it is refused and asks for more words or a filter. A word that most of a
+# large study holds ("the" among 1.7 million excerpts) took 1-2 s on PostgreSQL, and held a pooled connection.
+SEARCH_SECONDS = 0.8
+TOO_BROAD = (
+    "This search matches too much of the study to answer in time: add a word, put a phrase in quotes, or narrow it"
+    " by factor, wave, project or role."
+)
+
+
 @scoped_read
 def search_evidence(
     con: Connection,
@@ -128,8 +139,17 @@ def search_evidence(
     """One page of the excerpts (and summaries) that contain every word of `text`, newest interview first, with
     the number of matches in all. An empty query matches nothing. A query longer than a search takes
     (`domain.check_search`: 200 characters, 20 words) is refused with a `ValidationError` before any SQL is made:
-    each word is one more test of every excerpt, and thousands of them held a connection for minutes."""
+    each word is one more test of every excerpt, and thousands of them held a connection for minutes. A search
+    still running after `SEARCH_SECONDS` is cancelled and refused the same way (`storage.time_limit`)."""
     require(check_search(text))
+    try:
+        with time_limit(con, SEARCH_SECONDS):
+            return _search(con, viewer, text, filters, limit, offset)
+    except duckdb.InterruptException as cancelled:
+        raise ValidationError(Problem("search_too_broad", TOO_BROAD, field="text")) from cancelled
+
+
+def _search(con: Connection, viewer: Viewer, text: str, filters: SearchFilters, limit: int, offset: int) -> SearchPage:
     words = search_words(text)
     if not words:
         return SearchPage(0, pd.DataFrame(columns=RESULT_COLUMNS))

@@ -17,6 +17,7 @@ from innovation_tracker.domain.codebook import BUILT_IN_TITLES
 from innovation_tracker.domain.errors import Problem, StorageError, ValidationError
 from innovation_tracker.domain.model import PASSWORD_MAX_LENGTH, Viewer, label_of
 from innovation_tracker.ui import (
+    WANTED_PAGE,
     connection,
     demo_banner,
     forms,
@@ -38,10 +39,11 @@ NOTICE_KEY = "login_notice"
 TOKEN_KEY = "_auth:token_hash"
 COOKIE_KEY = "_auth:cookie"
 CLEAR_KEY = "_auth:clear_cookie"
-# What a change of viewer leaves in the tab's session state: the gate's own keys, and nothing else. Everything a
+# What a change of viewer leaves in the tab's session state: the gate's own keys (and the address asked for before
+# the log-in, which names no data), and nothing else. Everything a
 # viewer prepared (exports, reports, backups, drafts, widget values, kept pages) belongs to that viewer alone, and goes
 # at log-out, at a log-in, when the session is refused on its re-check, and when the account's role or projects change.
-SURVIVES_A_CHANGE_OF_VIEWER = frozenset({CLEAR_KEY, NOTICE_KEY})
+SURVIVES_A_CHANGE_OF_VIEWER = frozenset({CLEAR_KEY, NOTICE_KEY, WANTED_PAGE})
 LOGIN_KEYS = (SESSION_KEY, METHOD_KEY, TOKEN_KEY, COOKIE_KEY)
 SESSION_ENDED = "Your session has ended (logged out, idle too long, or your account was changed). Please log in again."
 FIRST_ADMIN = "first_admin"

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from innovation_tracker import storage
 from innovation_tracker.app import accounts, sessions
 from innovation_tracker.domain.model import AccountRole, Viewer
-from innovation_tracker.ui import auth, downloads
+from innovation_tracker.ui import WANTED_PAGE, auth, downloads
 from tests.support.apptest import open_page
 from tests.support.rendered import text_of
 
@@ -92,7 +92,7 @@ def test_a_lowered_role_ends_the_session_and_the_next_log_in_starts_empty(monkey
 
 
 def test_the_list_of_what_survives_a_change_of_viewer_is_the_gates_own_keys():
-    assert {auth.CLEAR_KEY, auth.NOTICE_KEY} == auth.SURVIVES_A_CHANGE_OF_VIEWER
+    assert {auth.CLEAR_KEY, auth.NOTICE_KEY, WANTED_PAGE} == auth.SURVIVES_A_CHANGE_OF_VIEWER
     assert not {auth.SESSION_KEY, auth.TOKEN_KEY, auth.COOKIE_KEY, auth.METHOD_KEY} & auth.SURVIVES_A_CHANGE_OF_VIEWER
 
 

@@ -27,6 +27,7 @@ UNSCOPED = {
     "migrate": "schema",
     "refuse_newer": "schema: refuses a database migrated by a newer app",
     "exclusive": "a lock across servers; reads nothing",
+    "time_limit": "cancels a statement past its time (PostgreSQL's statement_timeout); reads nothing",
     "has_tables": "restore: whether a PostgreSQL database is empty; names no data",
     "schema_version": "schema",
     "shipped_migrations": "schema",
