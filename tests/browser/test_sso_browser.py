@@ -2,6 +2,7 @@
 configured for it through a secrets file, and Chromium going through the provider's own log-in form."""
 
 import json
+import re
 
 import pytest
 
@@ -82,7 +83,9 @@ def test_signing_in_opens_the_pages_of_the_account_with_that_e_mail(browser, sso
 def test_an_e_mail_without_an_account_gets_no_access_and_can_log_out(browser, sso_server):
     page = sign_in(browser, sso_server, "stranger@example.org")
     page.get_by_role("heading", name="No access").wait_for(timeout=30_000)
-    page.get_by_text("You signed in as stranger@example.org, but no active account").wait_for(timeout=30_000)
+    # escape_markdown puts a word joiner before the @, so markdown makes no mailto link of a typed address
+    signed_in_as = re.compile("You signed in as stranger\u2060?@example\\.org, but no active account")
+    page.get_by_text(signed_in_as).wait_for(timeout=30_000)
     assert page.locator('[data-testid="stSidebarNavLink"]').count() == 0
     assert page.get_by_role("heading", name="Portfolio overview").count() == 0
     page.get_by_role("button", name="Log out").click()
