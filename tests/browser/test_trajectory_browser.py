@@ -90,7 +90,9 @@ def test_compare_shows_the_papers_citation_counts(browser, server, demo_file):
 
 def test_a_team_editing_the_url_sees_nothing_of_another_project(browser, server):
     page = open_as(browser, server, "timeline?project=PEER", username="demo-team-arts")
-    page.get_by_text("There is no project 'PEER' among the projects you can see.").wait_for(timeout=30_000)
+    page.get_by_text(
+        "The link's project parameter (“PEER”) is not valid: it takes the code of a project you can see."
+    ).wait_for(timeout=30_000)
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 1", timeout=30_000)
     # Its own project is shown: the schedule chart draws a row per participant (drawn after the chart appears).
     page.get_by_text("ARTS · Service user A").first.wait_for(timeout=30_000)
