@@ -90,6 +90,12 @@ def download(page, name: str, timeout: float = 60_000):
     return info.value
 
 
+def prepare_export(page) -> None:
+    open_page(page, "Import and export")
+    page.get_by_role("button", name="Prepare export").click()
+    page.get_by_role("button", name="Download export").wait_for()
+
+
 def offered(page) -> list[str]:
     return [text.strip() for text in page.locator('[data-testid="stDownloadButton"] button').all_inner_texts()]
 
@@ -97,9 +103,7 @@ def offered(page) -> list[str]:
 def test_the_next_user_of_a_tab_is_offered_nothing_of_the_last_one(browser, server):
     page = new_page(browser)
     sign_in(page, server, "demo-admin")
-    open_page(page, "Import and export")
-    page.get_by_role("button", name="Prepare export").click()
-    page.get_by_role("button", name="Download export").wait_for()
+    prepare_export(page)
     open_tab(page, "Reports")
     page.get_by_text("HTML", exact=True).click()
     page.get_by_role("button", name="Build report").click()
@@ -183,9 +187,7 @@ def test_a_hundred_clicks_on_every_download_button_deliver_a_hundred_files(brows
     """The review's loop (glossary, then the page, then its buttons) that left a button spinning 4 times in 70."""
     page = new_page(browser)
     sign_in(page, server, "demo-evaluator")
-    open_page(page, "Import and export")
-    page.get_by_role("button", name="Prepare export").click()
-    page.get_by_role("button", name="Download export").wait_for()
+    prepare_export(page)
     names: list[str] = []
     clicks = 0
     while clicks < 100:

@@ -44,7 +44,7 @@ def _race(task: str, url: str, racers: int) -> list:
     `task(url)` from the same moment; each one's outcome, or its error."""
     start = time.time() + 8  # every interpreter has imported the app by then
     code = (
-        "import json, sys, time; from tests import test_replicas as t; start = float(sys.argv[3]);"
+        "import json, sys, time; from tests.storage import test_replicas as t; start = float(sys.argv[3]);"
         " time.sleep(max(0.0, start - time.time()));"
         " out = getattr(t, sys.argv[1])(sys.argv[2]); print('RESULT ' + json.dumps(out))"
     )
