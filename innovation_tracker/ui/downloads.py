@@ -39,7 +39,9 @@ def download_button(
 
     def serve() -> Payload:
         guard()
-        payload = data() if callable(data) else data
+        if not callable(data):
+            return data
+        payload = data()
         guard()  # a long build: the account may have changed meanwhile
         return payload
 
